@@ -1,0 +1,100 @@
+//! Throttling of failed sign-ins, per normalised username.
+//!
+//! Counters exist for any username tried, whether or not an account has it,
+//! so a lockout message reveals nothing about which accounts exist.
+
+use crate::config::{LockoutSettings, seconds};
+use crate::store::LoginThrottle;
+use time::OffsetDateTime;
+
+/// Until when the username is locked, if it is.
+pub fn locked_until(
+    throttle: Option<&LoginThrottle>,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    throttle
+        .and_then(|t| t.locked_until)
+        .filter(|until| *until > now)
+}
+
+/// The counter after one more failure: a new window once the old one is
+/// over, and a lock once `max_failures` fall within one window.
+pub fn record_failure(
+    throttle: Option<LoginThrottle>,
+    now: OffsetDateTime,
+    settings: &LockoutSettings,
+) -> LoginThrottle {
+    let window = seconds(settings.window_secs);
+    let mut throttle = match throttle {
+        // A lock that has run out starts a new window, like an old window.
+        Some(t) if t.window_started_at + window > now && t.locked_until.is_none() => t,
+        _ => LoginThrottle {
+            failures: 0,
+            window_started_at: now,
+            locked_until: None,
+        },
+    };
+    throttle.failures += 1;
+    if throttle.failures >= settings.max_failures {
+        throttle.locked_until = Some(now + seconds(settings.duration_secs));
+    }
+    throttle
+}
+
+/// Whether a counter no longer affects anything and can be forgotten.
+pub fn is_stale(throttle: &LoginThrottle, now: OffsetDateTime, settings: &LockoutSettings) -> bool {
+    let window_over = throttle.window_started_at + seconds(settings.window_secs) <= now;
+    window_over && locked_until(Some(throttle), now).is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    fn settings() -> LockoutSettings {
+        LockoutSettings {
+            max_failures: 3,
+            window_secs: 60,
+            duration_secs: 300,
+        }
+    }
+
+    #[test]
+    fn the_third_failure_in_a_window_locks_the_username() {
+        let now = OffsetDateTime::now_utc();
+        let mut throttle = None;
+        for _ in 0..2 {
+            throttle = Some(record_failure(throttle, now, &settings()));
+            assert_eq!(locked_until(throttle.as_ref(), now), None);
+        }
+        let locked = record_failure(throttle, now, &settings());
+        assert_eq!(
+            locked_until(Some(&locked), now),
+            Some(now + Duration::seconds(300))
+        );
+        assert_eq!(
+            locked_until(Some(&locked), now + Duration::seconds(301)),
+            None
+        );
+    }
+
+    #[test]
+    fn failures_in_an_old_window_do_not_count() {
+        let now = OffsetDateTime::now_utc();
+        let mut throttle = Some(record_failure(None, now, &settings()));
+        throttle = Some(record_failure(throttle, now, &settings()));
+        let later = now + Duration::seconds(61);
+        let fresh = record_failure(throttle, later, &settings());
+        assert_eq!(fresh.failures, 1);
+        assert_eq!(fresh.window_started_at, later);
+    }
+
+    #[test]
+    fn a_counter_is_stale_once_its_window_and_lock_are_over() {
+        let now = OffsetDateTime::now_utc();
+        let one = record_failure(None, now, &settings());
+        assert!(!is_stale(&one, now, &settings()));
+        assert!(is_stale(&one, now + Duration::seconds(60), &settings()));
+    }
+}

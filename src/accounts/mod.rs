@@ -1,0 +1,372 @@
+//! User accounts: usernames, creation and administration, password
+//! authentication with lockout, and declarative seeding. Synchronous domain
+//! code: callers run it off the async executor (it hashes passwords).
+
+pub mod lockout;
+pub mod password;
+
+use crate::config::SeedUser;
+use crate::context::Context;
+use crate::secret::{SecretString, random_id};
+use crate::store::{self, StoreError, User, sessions as stored_sessions, throttle, users};
+use time::OffsetDateTime;
+
+pub use password::is_password_hash;
+
+/// A username as typed, with the normalised form used for uniqueness and
+/// lookups (trimmed, lower-cased).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username {
+    display: String,
+    normalized: String,
+}
+
+impl Username {
+    /// Longest username accepted, in characters.
+    pub const MAX_LEN: usize = 64;
+
+    /// Parses a username: 1 to 64 characters, no spaces or control characters.
+    pub fn parse(raw: &str) -> Result<Self, AccountError> {
+        let display = raw.trim();
+        if display.is_empty() {
+            return Err(AccountError::InvalidUsername("must not be empty"));
+        }
+        if display.chars().count() > Self::MAX_LEN {
+            return Err(AccountError::InvalidUsername(
+                "must be at most 64 characters",
+            ));
+        }
+        if display.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(AccountError::InvalidUsername(
+                "must not contain spaces or control characters",
+            ));
+        }
+        Ok(Self {
+            display: display.to_owned(),
+            normalized: display.to_lowercase(),
+        })
+    }
+
+    /// The username as the user wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.display
+    }
+
+    /// The form compared for uniqueness.
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+}
+
+/// What account administration can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("invalid username: {0}")]
+    InvalidUsername(&'static str),
+    #[error("the username `{0}` is taken")]
+    UsernameTaken(String),
+    #[error("no user named `{0}`")]
+    NotFound(String),
+    #[error("the password must not be empty")]
+    EmptyPassword,
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a sign-in failed. The first two are shown to the user identically
+/// whether or not the account exists.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("too many failed attempts; locked until {0}")]
+    Locked(OffsetDateTime),
+    /// Only reported after the correct password, so it reveals nothing to
+    /// someone who does not know it.
+    #[error("the account is disabled")]
+    Disabled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new account.
+#[derive(Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub password: Option<SecretString>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Creates an account; the password is hashed before the write transaction.
+pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
+    let username = Username::parse(&new.username)?;
+    let password_hash = match &new.password {
+        Some(password) if password.expose().is_empty() => return Err(AccountError::EmptyPassword),
+        Some(password) => Some(ctx.passwords.hash(password)?),
+        None => None,
+    };
+    let now = ctx.now();
+    let user = User {
+        id: random_id(),
+        username: username.as_str().to_owned(),
+        username_normalized: username.normalized().to_owned(),
+        email: non_empty(new.email),
+        name: non_empty(new.name),
+        password_hash,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    ctx.store.write(|tx| {
+        if users::get_by_username(tx, username.normalized())?.is_some() {
+            return Err(AccountError::UsernameTaken(username.as_str().to_owned()));
+        }
+        users::put(tx, &user)?;
+        Ok(user.clone())
+    })
+}
+
+/// Every account, ordered by username.
+pub fn list(ctx: &Context) -> Result<Vec<User>, AccountError> {
+    Ok(ctx.store.read(users::list)?)
+}
+
+/// The account with this id.
+pub fn get(ctx: &Context, id: &str) -> Result<Option<User>, StoreError> {
+    ctx.store.read(|tx| users::get_by_id(tx, id))
+}
+
+/// Disables or re-enables an account. Disabling ends its sessions.
+pub fn set_disabled(ctx: &Context, username: &str, disabled: bool) -> Result<User, AccountError> {
+    update(ctx, username, |tx, user| {
+        user.disabled = disabled;
+        if disabled {
+            end_all_sessions(tx, &user.id)?;
+        }
+        Ok(())
+    })
+}
+
+/// Sets a new password and ends every session of the account.
+pub fn set_password(
+    ctx: &Context,
+    username: &str,
+    password: &SecretString,
+) -> Result<User, AccountError> {
+    if password.expose().is_empty() {
+        return Err(AccountError::EmptyPassword);
+    }
+    let hash = ctx.passwords.hash(password)?;
+    update(ctx, username, |tx, user| {
+        user.password_hash = Some(hash);
+        end_all_sessions(tx, &user.id)?;
+        Ok(())
+    })
+}
+
+/// Removes an account and its sessions.
+pub fn remove(ctx: &Context, username: &str) -> Result<User, AccountError> {
+    let username = Username::parse(username)?;
+    ctx.store.write(|tx| {
+        let user = users::get_by_username(tx, username.normalized())?
+            .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
+        end_all_sessions(tx, &user.id)?;
+        users::delete(tx, &user)?;
+        Ok(user)
+    })
+}
+
+/// Loads a user by username, applies `change` and saves it, in one transaction.
+fn update(
+    ctx: &Context,
+    username: &str,
+    change: impl FnOnce(&store::WriteTx, &mut User) -> Result<(), StoreError>,
+) -> Result<User, AccountError> {
+    let username = Username::parse(username)?;
+    let now = ctx.now();
+    ctx.store.write(|tx| {
+        let mut user = users::get_by_username(tx, username.normalized())?
+            .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
+        change(tx, &mut user)?;
+        user.updated_at = now;
+        users::put(tx, &user)?;
+        Ok(user)
+    })
+}
+
+fn end_all_sessions(tx: &store::WriteTx, user_id: &str) -> Result<(), StoreError> {
+    for (hash, _) in stored_sessions::list_by_user(tx, user_id)? {
+        stored_sessions::delete(tx, &hash)?;
+    }
+    Ok(())
+}
+
+/// Checks a username and password, with lockout. Unknown usernames cost one
+/// argon2 verification like wrong passwords, and fail the same way.
+pub fn authenticate(
+    ctx: &Context,
+    username: &str,
+    password: &SecretString,
+) -> Result<User, LoginError> {
+    let now = ctx.now();
+    let Ok(username) = Username::parse(username) else {
+        ctx.passwords.verify(password, None);
+        return Err(LoginError::InvalidCredentials);
+    };
+    let key = username.normalized();
+    let (user, throttle) = ctx
+        .store
+        .read(|tx| Ok((users::get_by_username(tx, key)?, throttle::get(tx, key)?)))?;
+    if let Some(until) = lockout::locked_until(throttle.as_ref(), now) {
+        return Err(LoginError::Locked(until));
+    }
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let verified = ctx.passwords.verify(password, hash);
+    match user {
+        Some(user) if verified => {
+            if user.disabled {
+                return Err(LoginError::Disabled);
+            }
+            if throttle.is_some() {
+                ctx.store.write(|tx| throttle::delete(tx, key))?;
+            }
+            Ok(user)
+        }
+        _ => {
+            let settings = &ctx.settings.lockout;
+            let counted = ctx.store.write(|tx| {
+                let counted = lockout::record_failure(throttle::get(tx, key)?, now, settings);
+                throttle::put(tx, key, &counted)?;
+                Ok::<_, StoreError>(counted)
+            })?;
+            match lockout::locked_until(Some(&counted), now) {
+                Some(until) => Err(LoginError::Locked(until)),
+                None => Err(LoginError::InvalidCredentials),
+            }
+        }
+    }
+}
+
+/// Forgets failure counters that no longer matter; returns how many.
+pub fn purge_stale_throttles(ctx: &Context) -> Result<usize, StoreError> {
+    let now = ctx.now();
+    let settings = &ctx.settings.lockout;
+    ctx.store
+        .write(|tx| throttle::delete_where(tx, |t| lockout::is_stale(t, now, settings)))
+}
+
+/// What seeding did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+/// Creates or updates the `[[users]]` of the config. Idempotent: a user that
+/// already matches is not written, and its password hash is kept (a stored
+/// hash that verifies the configured password is not re-salted).
+pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountError> {
+    let mut report = SeedReport::default();
+    for seed in seeds {
+        let username = Username::parse(&seed.username)?;
+        let existing = ctx
+            .store
+            .read(|tx| users::get_by_username(tx, username.normalized()))?;
+        let current_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
+        let password_hash = match (&seed.password, &seed.password_hash) {
+            (_, Some(hash)) => Some(hash.clone()),
+            (Some(password), None) if ctx.passwords.verify(password, current_hash.as_deref()) => {
+                current_hash
+            }
+            (Some(password), None) => Some(ctx.passwords.hash(password)?),
+            (None, None) => current_hash,
+        };
+        let now = ctx.now();
+        let mut user = existing.clone().unwrap_or_else(|| User {
+            id: random_id(),
+            username: String::new(),
+            username_normalized: String::new(),
+            email: None,
+            name: None,
+            password_hash: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        });
+        user.username = username.as_str().to_owned();
+        user.username_normalized = username.normalized().to_owned();
+        user.email = non_empty(seed.email.clone());
+        user.name = non_empty(seed.name.clone());
+        user.password_hash = password_hash;
+        user.disabled = seed.disabled;
+        match &existing {
+            Some(existing) if *existing == user => {
+                report.unchanged += 1;
+                continue;
+            }
+            Some(_) => report.updated += 1,
+            None => report.created += 1,
+        }
+        user.updated_at = now;
+        ctx.store.write(|tx| users::put(tx, &user))?;
+    }
+    Ok(report)
+}
+
+/// Credentials of an account created for a first start.
+#[derive(Debug)]
+pub struct Bootstrapped {
+    pub username: String,
+    pub password: SecretString,
+}
+
+/// On a store without any user, creates `admin` with a random password so
+/// that a first start can be signed in to.
+pub fn bootstrap_admin(ctx: &Context) -> Result<Option<Bootstrapped>, AccountError> {
+    if ctx.store.read(users::any)? {
+        return Ok(None);
+    }
+    let password = SecretString::new(random_id());
+    let user = create(
+        ctx,
+        NewUser {
+            username: "admin".into(),
+            password: Some(password.clone()),
+            email: None,
+            name: Some("Administrator".into()),
+        },
+    )?;
+    Ok(Some(Bootstrapped {
+        username: user.username,
+        password,
+    }))
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_normalise_case_and_surrounding_space() {
+        let name = Username::parse("  Alice ").expect("valid");
+        assert_eq!(name.as_str(), "Alice");
+        assert_eq!(name.normalized(), "alice");
+    }
+
+    #[test]
+    fn usernames_reject_empty_spaced_and_overlong_input() {
+        assert!(Username::parse("   ").is_err());
+        assert!(Username::parse("a b").is_err());
+        assert!(Username::parse("a\u{0}b").is_err());
+        assert!(Username::parse(&"x".repeat(65)).is_err());
+        assert!(Username::parse(&"x".repeat(64)).is_ok());
+    }
+}

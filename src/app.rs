@@ -1,0 +1,197 @@
+//! The composition root: open the store, seed it, bind (port 0 allowed),
+//! print the ready line, serve until stopped. Tests build this same object.
+
+use crate::accounts;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Settings, seconds};
+use crate::context::Context;
+use crate::http;
+use crate::journeys;
+use crate::sessions;
+use crate::store::{Store, StoreError};
+use crate::telemetry::blocking;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware as actix_middleware, web};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+    #[error("cannot seed users: {0}")]
+    Seed(#[from] accounts::AccountError),
+    #[error(transparent)]
+    Hash(#[from] accounts::password::HashError),
+}
+
+/// A bound, ready-to-run tessera server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    ctx: web::Data<Context>,
+}
+
+impl Application {
+    /// Builds the server with the system clock.
+    pub fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// Builds the server with the given clock (tests use a manual one).
+    /// The store is opened before the socket is bound, so a store held by
+    /// another process fails without taking the port.
+    pub fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let store = Store::open(&settings.storage_path())?;
+        let listener =
+            TcpListener::bind(&settings.server.bind).map_err(|source| StartError::Bind {
+                bind: settings.server.bind.clone(),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            bind: settings.server.bind.clone(),
+            source,
+        })?;
+        let issuer = settings.issuer_or(address);
+        let settings = Arc::new(settings);
+        let ctx = web::Data::new(Context::new(settings.clone(), store, clock, issuer)?);
+        prepare_accounts(&ctx)?;
+
+        let app_ctx = ctx.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::middleware::security_headers())
+                .wrap(actix_middleware::from_fn(http::middleware::request_log))
+                .configure(http::configure(app_ctx.clone()))
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartError::Bind {
+                bind: settings.server.bind.clone(),
+                source,
+            })?
+            .run();
+        Ok(Self {
+            server,
+            address,
+            ctx,
+        })
+    }
+
+    /// The bound port (the real one when configured with port 0).
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The issuer: configured, or `http://HOST:PORT` of the bound socket.
+    pub fn issuer(&self) -> &str {
+        &self.ctx.issuer
+    }
+
+    /// The domain context, for tests that inspect the store directly.
+    pub fn context(&self) -> web::Data<Context> {
+        self.ctx.clone()
+    }
+
+    /// Prints the ready line and serves until SIGINT/SIGTERM, letting
+    /// in-flight requests finish; expired records are purged meanwhile.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            server,
+            address,
+            ctx,
+        } = self;
+        println!("tessera listening on http://{address}");
+        let purge = purge_loop(ctx.clone());
+        let result = tokio::select! {
+            result = server => result,
+            () = purge => Ok(()),
+        };
+        close(ctx).await;
+        result
+    }
+}
+
+/// Seeds `[[users]]`, or bootstraps an `admin` on an empty store.
+fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
+    let seeds = &ctx.settings.users;
+    if !seeds.is_empty() {
+        let report = accounts::seed(ctx, seeds)?;
+        tracing::info!(
+            created = report.created,
+            updated = report.updated,
+            unchanged = report.unchanged,
+            "seeded users from config"
+        );
+    } else if ctx.settings.accounts.bootstrap_admin
+        && let Some(admin) = accounts::bootstrap_admin(ctx)?
+    {
+        // Shown once on the terminal, deliberately not through the logs.
+        eprintln!(
+            "\n  First start: created user `{}` with password `{}`\n  \
+             Sign in at {}/login, then change it with `tessera users set-password {}`.\n",
+            admin.username,
+            admin.password.expose(),
+            ctx.issuer,
+            admin.username
+        );
+    }
+    Ok(())
+}
+
+/// Removes expired sessions, journeys and stale lockout counters, forever.
+async fn purge_loop(ctx: web::Data<Context>) {
+    let every = seconds(ctx.settings.sessions.purge_interval_secs).unsigned_abs();
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let ctx = ctx.clone();
+        let purged = blocking(move || -> Result<_, StoreError> {
+            Ok((
+                sessions::purge_expired(&ctx)?,
+                journeys::purge_expired(&ctx)?,
+                accounts::purge_stale_throttles(&ctx)?,
+            ))
+        })
+        .await;
+        match purged {
+            Ok(Ok((sessions, journeys, throttles))) if sessions + journeys + throttles > 0 => {
+                tracing::info!(sessions, journeys, throttles, "purged expired records");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "purge failed"),
+            Err(err) => tracing::warn!(error = %err, "purge failed"),
+        }
+    }
+}
+
+/// Waits (briefly) for the workers to release the context, so the store is
+/// dropped, and the redb file closed, before the process exits.
+async fn close(ctx: web::Data<Context>) {
+    let mut ctx = ctx.into_inner();
+    for _ in 0..100 {
+        match Arc::try_unwrap(ctx) {
+            Ok(ctx) => {
+                drop(ctx);
+                tracing::info!("store closed");
+                return;
+            }
+            Err(shared) => {
+                ctx = shared;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+    tracing::warn!("workers still hold the store; it closes with the process");
+}

@@ -1,0 +1,289 @@
+//! The command line: `serve` (the default), user administration, config
+//! check and password hashing. Passwords are read from a prompt or stdin,
+//! never from argv, where other users of the machine could see them.
+
+use crate::accounts::{self, NewUser};
+use crate::app::Application;
+use crate::clock::SystemClock;
+use crate::config::{ConfigError, Settings};
+use crate::context::Context;
+use crate::secret::SecretString;
+use crate::store::Store;
+use crate::telemetry;
+use clap::{Parser, Subcommand};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "An identity provider in one binary: journeys, sessions, OAuth 2.0"
+)]
+pub struct Cli {
+    /// TOML config file; `TESSERA__SECTION__KEY` env vars override it.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "TESSERA_CONFIG",
+        value_name = "FILE"
+    )]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage user accounts in the store (stop the server first).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Validate the configuration and print the effective settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Hash a password read from stdin, for `password_hash` in `[[users]]`.
+    HashPassword,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a user; the password is prompted for, or read from stdin.
+    Add {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        /// Create the account without a password (it cannot sign in yet).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// List users.
+    List,
+    /// Stop a user from signing in and end their sessions.
+    Disable { username: String },
+    /// Let a disabled user sign in again.
+    Enable { username: String },
+    /// Delete a user and their sessions.
+    Remove { username: String },
+    /// Set a user's password (prompted, or read from stdin) and end their sessions.
+    SetPassword { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check the configuration without starting anything.
+    Check,
+}
+
+/// Exit code for invalid configuration.
+const EXIT_CONFIG: u8 = 2;
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(err) => return config_error(&err),
+    };
+    telemetry::init(&settings.log);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Users(command) => users(settings, command),
+        Command::Config(ConfigCommand::Check) => check(&settings),
+        Command::HashPassword => hash_password(&settings),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_error(err: &ConfigError) -> ExitCode {
+    eprintln!("error: invalid configuration: {err}");
+    eprintln!(
+        "hint: every key, its default and its env variable are listed in the README's config reference"
+    );
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).map_err(|err| err.to_string())?;
+        app.run_until_stopped().await.map_err(|err| err.to_string())
+    })
+}
+
+/// A context for offline commands, on the configured store.
+fn offline_context(settings: Settings) -> Result<Context, String> {
+    let store = Store::open(&settings.storage_path()).map_err(|err| err.to_string())?;
+    let issuer = settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.server.bind));
+    Context::new(Arc::new(settings), store, Arc::new(SystemClock), issuer)
+        .map_err(|err| err.to_string())
+}
+
+fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
+    let ctx = offline_context(settings)?;
+    let fail = |err: accounts::AccountError| err.to_string();
+    match command {
+        UsersCommand::Add {
+            username,
+            email,
+            name,
+            no_password,
+        } => {
+            let password = if no_password {
+                None
+            } else {
+                Some(read_new_password(&username)?)
+            };
+            let user = accounts::create(
+                &ctx,
+                NewUser {
+                    username,
+                    password,
+                    email,
+                    name,
+                },
+            )
+            .map_err(fail)?;
+            println!("created user `{}` (id {})", user.username, user.id);
+        }
+        UsersCommand::List => {
+            let users = accounts::list(&ctx).map_err(fail)?;
+            println!(
+                "{:<24} {:<8} {:<32} {}",
+                "USERNAME", "STATUS", "EMAIL", "NAME"
+            );
+            for user in &users {
+                println!(
+                    "{:<24} {:<8} {:<32} {}",
+                    user.username,
+                    if user.disabled { "disabled" } else { "active" },
+                    user.email.as_deref().unwrap_or("-"),
+                    user.name.as_deref().unwrap_or("-"),
+                );
+            }
+            println!(
+                "{} user{}",
+                users.len(),
+                if users.len() == 1 { "" } else { "s" }
+            );
+        }
+        UsersCommand::Disable { username } => {
+            let user = accounts::set_disabled(&ctx, &username, true).map_err(fail)?;
+            println!("disabled `{}` and ended their sessions", user.username);
+        }
+        UsersCommand::Enable { username } => {
+            let user = accounts::set_disabled(&ctx, &username, false).map_err(fail)?;
+            println!("enabled `{}`", user.username);
+        }
+        UsersCommand::Remove { username } => {
+            let user = accounts::remove(&ctx, &username).map_err(fail)?;
+            println!("removed `{}`", user.username);
+        }
+        UsersCommand::SetPassword { username } => {
+            let password = read_new_password(&username)?;
+            let user = accounts::set_password(&ctx, &username, &password).map_err(fail)?;
+            println!(
+                "set the password of `{}` and ended their sessions",
+                user.username
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A new password: prompted twice without echo on a terminal, or the first
+/// line of stdin otherwise (for scripts: `echo "$PW" | tessera users add …`).
+fn read_new_password(username: &str) -> Result<SecretString, String> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("New password for {username}: "))
+            .map_err(|err| err.to_string())?;
+        let again = rpassword::prompt_password("Repeat it: ").map_err(|err| err.to_string())?;
+        if first != again {
+            return Err("the passwords do not match".into());
+        }
+        first
+    } else {
+        read_stdin_line()?
+    };
+    if password.is_empty() {
+        return Err("the password must not be empty".into());
+    }
+    Ok(SecretString::new(password))
+}
+
+fn read_stdin_line() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|err| format!("cannot read the password from stdin: {err}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn check(settings: &Settings) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let write = |out: &mut std::io::StdoutLock, line: String| {
+        writeln!(out, "{line}").map_err(|err| err.to_string())
+    };
+    write(&mut out, "configuration is valid".into())?;
+    write(
+        &mut out,
+        format!("  server.bind       {}", settings.server.bind),
+    )?;
+    write(
+        &mut out,
+        format!(
+            "  issuer            {}",
+            settings.issuer.as_deref().unwrap_or("(the bound address)")
+        ),
+    )?;
+    write(
+        &mut out,
+        format!("  storage.path      {}", settings.storage.path),
+    )?;
+    write(
+        &mut out,
+        format!(
+            "  sessions          idle {}s, absolute {}s, cookie `{}`",
+            settings.sessions.idle_timeout_secs,
+            settings.sessions.absolute_lifetime_secs,
+            settings.sessions.cookie_name
+        ),
+    )?;
+    write(
+        &mut out,
+        format!("  users             {} seeded", settings.users.len()),
+    )
+}
+
+fn hash_password(settings: &Settings) -> Result<(), String> {
+    let password = if std::io::stdin().is_terminal() {
+        SecretString::new(rpassword::prompt_password("Password: ").map_err(|err| err.to_string())?)
+    } else {
+        SecretString::new(read_stdin_line()?)
+    };
+    if password.expose().is_empty() {
+        return Err("the password must not be empty".into());
+    }
+    let passwords =
+        accounts::password::Passwords::new(&settings.passwords).map_err(|err| err.to_string())?;
+    println!(
+        "{}",
+        passwords.hash(&password).map_err(|err| err.to_string())?
+    );
+    Ok(())
+}

@@ -1,0 +1,498 @@
+//! Settings: built-in defaults < TOML file < `TESSERA__SECTION__KEY`
+//! environment variables, loaded once with the `config` crate and validated
+//! before anything binds. The only reader of config files and env vars; the
+//! result is passed around as an `Arc`, never a global.
+
+use crate::secret::SecretString;
+use serde::Deserialize;
+use std::net::ToSocketAddrs;
+use std::path::{Path, PathBuf};
+use time::Duration;
+
+/// Everything tessera can be configured with. Every key has a default, so an
+/// empty file (or none) is a working development setup.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Public base URL; defaults to `http://HOST:PORT` of the bound socket.
+    pub issuer: Option<String>,
+    pub server: ServerSettings,
+    pub storage: StorageSettings,
+    pub log: LogSettings,
+    pub sessions: SessionSettings,
+    pub passwords: PasswordSettings,
+    pub lockout: LockoutSettings,
+    pub journeys: JourneySettings,
+    pub accounts: AccountSettings,
+    /// Users created or updated at start-up (`[[users]]`).
+    pub users: Vec<SeedUser>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// `HOST:PORT` to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may take to finish on shutdown.
+    pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Path of the redb file, or `:memory:` for a store that lives and dies
+    /// with the process.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A tracing filter: `info`, `debug`, `tessera=debug,actix_web=warn`, ...
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionSettings {
+    pub cookie_name: String,
+    /// Sent as the cookie's `Domain` so that sibling hosts receive it.
+    pub cookie_domain: Option<String>,
+    /// Forces the cookie's `Secure` flag on or off; by default it is set
+    /// when the issuer is https.
+    pub cookie_secure: Option<bool>,
+    /// A session unused for this long ends.
+    pub idle_timeout_secs: u64,
+    /// A session ends this long after it began, however much it is used.
+    pub absolute_lifetime_secs: u64,
+    /// How often expired sessions and journeys are removed from the store.
+    pub purge_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// argon2id memory cost in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// argon2id iterations (OWASP: 2).
+    pub iterations: u32,
+    /// argon2id lanes (OWASP: 1).
+    pub parallelism: u32,
+    /// Hashes computed at once; 0 means one per CPU core. Each in-flight
+    /// hash holds `memory_kib` of RAM.
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutSettings {
+    /// Failed sign-ins within `window_secs` that lock a username.
+    pub max_failures: u32,
+    pub window_secs: u64,
+    /// How long a locked username stays locked.
+    pub duration_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JourneySettings {
+    /// How long a started journey may take before its `auth_id` expires.
+    pub ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountSettings {
+    /// On a store with no users and no `[[users]]`, create `admin` with a
+    /// random password printed once to the terminal.
+    pub bootstrap_admin: bool,
+}
+
+/// A `[[users]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub username: String,
+    pub password: Option<SecretString>,
+    /// An argon2 PHC string, for configs that must not hold the password.
+    pub password_hash: Option<String>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            server: ServerSettings::default(),
+            storage: StorageSettings::default(),
+            log: LogSettings::default(),
+            sessions: SessionSettings::default(),
+            passwords: PasswordSettings::default(),
+            lockout: LockoutSettings::default(),
+            journeys: JourneySettings::default(),
+            accounts: AccountSettings::default(),
+            users: Vec::new(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            workers: 0,
+            max_body_bytes: 64 * 1024,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            path: "tessera.redb".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self {
+            cookie_name: "tessera_session".into(),
+            cookie_domain: None,
+            cookie_secure: None,
+            idle_timeout_secs: 30 * 60,
+            absolute_lifetime_secs: 12 * 60 * 60,
+            purge_interval_secs: 5 * 60,
+        }
+    }
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self {
+            memory_kib: argon2::Params::DEFAULT_M_COST,
+            iterations: argon2::Params::DEFAULT_T_COST,
+            parallelism: argon2::Params::DEFAULT_P_COST,
+            max_concurrent: 0,
+        }
+    }
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        Self {
+            max_failures: 5,
+            window_secs: 15 * 60,
+            duration_secs: 15 * 60,
+        }
+    }
+}
+
+impl Default for JourneySettings {
+    fn default() -> Self {
+        Self { ttl_secs: 5 * 60 }
+    }
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        Self {
+            bootstrap_admin: true,
+        }
+    }
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoragePath {
+    Memory,
+    File(PathBuf),
+}
+
+/// A configuration error: which key, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (which must exist when given), then
+    /// `TESSERA__…` environment variables, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        let settings: Settings = builder
+            .add_source(config::Environment::with_prefix("TESSERA").separator("__"))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Parses a TOML document (no environment), for tests and fixtures.
+    pub fn from_toml(toml: &str) -> Result<Self, ConfigError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value that types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(issuer) = &self.issuer {
+            validate_issuer(issuer)?;
+        }
+        let resolves = self
+            .server
+            .bind
+            .to_socket_addrs()
+            .is_ok_and(|mut addrs| addrs.next().is_some());
+        if !resolves {
+            return Err(invalid(
+                "server.bind",
+                format!(
+                    "`{}` is not a HOST:PORT address (try \"127.0.0.1:8080\", or port 0 for a free port)",
+                    self.server.bind
+                ),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        if self.storage.path.trim().is_empty() {
+            return Err(invalid(
+                "storage.path",
+                "must name a file, or be \":memory:\"",
+            ));
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(invalid("log.level", err.to_string()));
+        }
+        let sessions = &self.sessions;
+        if !is_cookie_name(&sessions.cookie_name) {
+            return Err(invalid(
+                "sessions.cookie_name",
+                "must be a non-empty token of letters, digits, '-' and '_'",
+            ));
+        }
+        for (key, value) in [
+            ("sessions.idle_timeout_secs", sessions.idle_timeout_secs),
+            (
+                "sessions.absolute_lifetime_secs",
+                sessions.absolute_lifetime_secs,
+            ),
+            ("sessions.purge_interval_secs", sessions.purge_interval_secs),
+            ("lockout.window_secs", self.lockout.window_secs),
+            ("lockout.duration_secs", self.lockout.duration_secs),
+            ("journeys.ttl_secs", self.journeys.ttl_secs),
+        ] {
+            if value == 0 || i64::try_from(value).is_err() {
+                return Err(invalid(key, "must be a positive number of seconds"));
+            }
+        }
+        if sessions.absolute_lifetime_secs < sessions.idle_timeout_secs {
+            return Err(invalid(
+                "sessions.absolute_lifetime_secs",
+                "must not be shorter than sessions.idle_timeout_secs",
+            ));
+        }
+        if self.lockout.max_failures == 0 {
+            return Err(invalid("lockout.max_failures", "must be at least 1"));
+        }
+        let p = &self.passwords;
+        if let Err(err) = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, None) {
+            return Err(invalid(
+                "passwords",
+                format!("memory_kib/iterations/parallelism are not valid argon2 parameters: {err}"),
+            ));
+        }
+        self.validate_users()
+    }
+
+    fn validate_users(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, user) in self.users.iter().enumerate() {
+            let key = |field: &str| format!("users[{i}].{field}");
+            let username = crate::accounts::Username::parse(&user.username)
+                .map_err(|err| invalid(key("username"), err.to_string()))?;
+            if !seen.insert(username.normalized().to_owned()) {
+                return Err(invalid(key("username"), "is declared twice"));
+            }
+            match (&user.password, &user.password_hash) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        key("password"),
+                        "give either password or password_hash, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        key("password"),
+                        "missing: give password, or password_hash from `tessera hash-password`",
+                    ));
+                }
+                (Some(password), None) if password.expose().is_empty() => {
+                    return Err(invalid(key("password"), "must not be empty"));
+                }
+                (None, Some(hash)) if !crate::accounts::is_password_hash(hash) => {
+                    return Err(invalid(
+                        key("password_hash"),
+                        "is not an argon2 PHC string ($argon2id$v=19$...)",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the store lives.
+    pub fn storage_path(&self) -> StoragePath {
+        match self.storage.path.as_str() {
+            ":memory:" => StoragePath::Memory,
+            path => StoragePath::File(PathBuf::from(path)),
+        }
+    }
+
+    /// The issuer: the configured one, or the URL of the bound socket.
+    pub fn issuer_or(&self, bound: std::net::SocketAddr) -> String {
+        match &self.issuer {
+            Some(issuer) => issuer.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    /// Whether cookies carry `Secure`: configured, or when the issuer is https.
+    pub fn cookie_secure(&self, issuer: &str) -> bool {
+        self.sessions
+            .cookie_secure
+            .unwrap_or_else(|| issuer.starts_with("https://"))
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        seconds(self.sessions.idle_timeout_secs)
+    }
+
+    pub fn absolute_lifetime(&self) -> Duration {
+        seconds(self.sessions.absolute_lifetime_secs)
+    }
+
+    pub fn journey_ttl(&self) -> Duration {
+        seconds(self.journeys.ttl_secs)
+    }
+}
+
+/// Seconds to a `Duration`; `validate` has checked that they fit in an i64.
+pub fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(issuer)
+        .map_err(|err| invalid("issuer", format!("`{issuer}` is not a URL: {err}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("issuer", "must be an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        // RFC 8414 §2: the issuer has no query or fragment component.
+        return Err(invalid("issuer", "must not have a query or fragment"));
+    }
+    Ok(())
+}
+
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(toml: &str) -> String {
+        match Settings::from_toml(toml) {
+            Ok(_) => panic!("expected {toml:?} to be rejected"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn an_empty_config_is_the_development_setup() {
+        let settings = Settings::from_toml("").expect("defaults are valid");
+        assert_eq!(settings.server.bind, "127.0.0.1:8080");
+        assert_eq!(
+            settings.storage_path(),
+            StoragePath::File("tessera.redb".into())
+        );
+        assert_eq!(settings.passwords.memory_kib, 19456);
+        assert_eq!(settings.passwords.iterations, 2);
+        assert_eq!(settings.passwords.parallelism, 1);
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        assert!(error_of("[server]\nbind = \"nowhere\"").contains("server.bind"));
+        assert!(error_of("issuer = \"ftp://x\"").contains("`issuer`"));
+        assert!(
+            error_of("[sessions]\nidle_timeout_secs = 0").contains("sessions.idle_timeout_secs")
+        );
+        assert!(error_of("[passwords]\nmemory_kib = 1").contains("passwords"));
+        assert!(error_of("[[users]]\nusername = \"bob\"").contains("users[0].password"));
+        assert!(error_of("[server]\nworkers = \"many\"").contains("workers"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_rather_than_ignored() {
+        assert!(error_of("[server]\nbnd = \"127.0.0.1:1\"").contains("bnd"));
+    }
+
+    #[test]
+    fn the_issuer_defaults_to_the_bound_address() {
+        let settings = Settings::default();
+        let bound = "127.0.0.1:4321".parse().expect("address");
+        assert_eq!(settings.issuer_or(bound), "http://127.0.0.1:4321");
+        assert!(!settings.cookie_secure("http://127.0.0.1:4321"));
+        assert!(settings.cookie_secure("https://id.example.com"));
+    }
+}

@@ -1,0 +1,46 @@
+//! What the domain code works with: settings, store, clock, password hasher
+//! and journeys, built once by the composition root (or a CLI command) and
+//! shared by reference. No globals.
+
+use crate::accounts::password::{HashError, Passwords};
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::journeys::Registry;
+use crate::store::Store;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The domain's dependencies.
+pub struct Context {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: Passwords,
+    pub journeys: Registry,
+    /// The public base URL, without a trailing slash.
+    pub issuer: String,
+}
+
+impl Context {
+    /// Assembles the context around an opened store.
+    pub fn new(
+        settings: Arc<Settings>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        issuer: String,
+    ) -> Result<Self, HashError> {
+        Ok(Self {
+            passwords: Passwords::new(&settings.passwords)?,
+            journeys: Registry::builtin(),
+            settings,
+            store,
+            clock,
+            issuer,
+        })
+    }
+
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,278 @@
+//! The one mapping from errors to responses. JSON for the REST API
+//! (`{"error", "message"}`), an HTML page for browsers. The client sees the
+//! external message; the log gets the internal cause.
+
+use crate::journeys::JourneyError;
+use crate::store::StoreError;
+use crate::telemetry::BlockingError;
+use actix_web::error::{JsonPayloadError, QueryPayloadError, UrlencodedError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use serde::Serialize;
+use std::fmt;
+
+/// An error answered in JSON.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct ApiErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 `invalid_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    /// 401 `unauthenticated`: no valid session.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "No valid session: send the session token in the X-Session-Token header or the session cookie.",
+        )
+    }
+
+    /// 500, with the cause logged and not shown.
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "tessera could not complete the request; the server log has details.",
+        )
+    }
+
+    /// The answer to a JSON body that cannot be read.
+    pub fn from_json(err: &JsonPayloadError) -> Self {
+        let (status, code, message) = match err {
+            JsonPayloadError::ContentType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send a JSON body with Content-Type: application/json.".to_owned(),
+            ),
+            JsonPayloadError::Overflow { limit }
+            | JsonPayloadError::OverflowKnownLength { limit, .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("The body is larger than the {limit} bytes accepted."),
+            ),
+            JsonPayloadError::Deserialize(err) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("The JSON body cannot be read: {err}."),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                other.to_string(),
+            ),
+        };
+        Self::new(status, code, message)
+    }
+
+    /// The answer to a query string that cannot be read.
+    pub fn from_query(err: &QueryPayloadError) -> Self {
+        Self::bad_request(format!("The query string cannot be read: {err}."))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(ApiErrorBody {
+            error: self.code,
+            message: &self.message,
+        })
+    }
+}
+
+impl From<JourneyError> for ApiError {
+    fn from(err: JourneyError) -> Self {
+        match err {
+            JourneyError::UnknownJourney { name, known } => Self::new(
+                StatusCode::NOT_FOUND,
+                "unknown_journey",
+                format!(
+                    "There is no journey named `{name}`; known journeys: {}.",
+                    known.join(", ")
+                ),
+            ),
+            JourneyError::Expired => Self::new(
+                StatusCode::BAD_REQUEST,
+                "journey_expired",
+                "This auth_id has expired or its journey has finished; start again by posting an empty JSON object ({}).",
+            ),
+            JourneyError::InvalidInput(message) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
+            }
+            JourneyError::Failed { message } => {
+                Self::new(StatusCode::UNAUTHORIZED, "authentication_failed", message)
+            }
+            JourneyError::Store(err) => Self::internal(&err),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        Self::internal(&err)
+    }
+}
+
+impl From<BlockingError> for ApiError {
+    fn from(err: BlockingError) -> Self {
+        Self::internal(&err)
+    }
+}
+
+/// An error shown to a browser as a page.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing at this address.",
+        )
+    }
+
+    /// 500, with the cause logged and not shown.
+    pub fn internal(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "tessera could not complete the request. Please try again; if it keeps failing, the server log has details.",
+        )
+    }
+
+    /// The page for a form that cannot be read.
+    pub fn from_form(err: &UrlencodedError) -> Self {
+        let status = match err {
+            UrlencodedError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            UrlencodedError::Overflow { .. } | UrlencodedError::UnknownLength => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(
+            status,
+            "The form could not be read",
+            "Go back, reload the page and submit the form again.",
+        )
+    }
+
+    /// The page for a query string that cannot be read.
+    pub fn from_query(err: &QueryPayloadError) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "This link is malformed",
+            err.to_string(),
+        )
+    }
+}
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.title, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let page = ErrorPage {
+            title: self.title,
+            message: &self.message,
+        };
+        match page.render() {
+            Ok(html) => HttpResponse::build(self.status)
+                .content_type(mime_html())
+                .body(html),
+            Err(err) => {
+                tracing::error!(error = %err, "error page failed to render");
+                HttpResponse::build(self.status).body(self.message.clone())
+            }
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> Self {
+        Self::internal(&err)
+    }
+}
+
+impl From<BlockingError> for PageError {
+    fn from(err: BlockingError) -> Self {
+        Self::internal(&err)
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(err: askama::Error) -> Self {
+        Self::internal(&err)
+    }
+}
+
+/// `text/html; charset=utf-8`.
+pub fn mime_html() -> &'static str {
+    "text/html; charset=utf-8"
+}
+
+/// Renders a page with a status.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::build(status)
+        .content_type(mime_html())
+        .body(page.render()?))
+}

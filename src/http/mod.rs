@@ -1,0 +1,61 @@
+//! Everything actix: handlers parse the request, make one domain call and
+//! render the result. Routes are registered per surface (pages, api).
+
+pub mod api;
+pub mod cookies;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod pages;
+pub mod paths;
+
+use crate::context::Context;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use error::{ApiError, PageError};
+
+/// Registers every route, the body limits and the extractor error shapes.
+pub fn configure(ctx: web::Data<Context>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let limit = ctx.settings.server.max_body_bytes;
+        cfg.app_data(ctx)
+            .app_data(web::PayloadConfig::new(limit))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(limit)
+                    .error_handler(|err, _| ApiError::from_json(&err).into()),
+            )
+            .app_data(
+                web::FormConfig::default()
+                    .limit(limit)
+                    .error_handler(|err, _| PageError::from_form(&err).into()),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, req| {
+                if is_api(req) {
+                    ApiError::from_query(&err).into()
+                } else {
+                    PageError::from_query(&err).into()
+                }
+            }))
+            .configure(pages::configure)
+            .configure(api::configure)
+            .default_service(web::to(not_found));
+    }
+}
+
+fn is_api(req: &HttpRequest) -> bool {
+    req.path().starts_with(paths::API_PREFIX)
+}
+
+/// 404 in the surface's own format.
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    if is_api(&req) {
+        ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("No endpoint {} {}.", req.method(), req.path()),
+        )
+        .error_response()
+    } else {
+        PageError::not_found().error_response()
+    }
+}

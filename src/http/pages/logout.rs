@@ -1,0 +1,71 @@
+//! `/logout`: a confirmation page (GET) and the sign-out itself (POST with
+//! CSRF), so that no image tag or link on another site can sign anyone out.
+
+use crate::context::Context;
+use crate::http::cookies;
+use crate::http::error::{PageError, render};
+use crate::http::extract::MaybeSession;
+use crate::http::paths;
+use crate::sessions;
+use crate::telemetry::blocking;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+struct ConfirmPage {
+    username: String,
+    csrf_token: String,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOutPage;
+
+/// `GET /logout`: asks to confirm, or goes to sign-in when signed out.
+pub async fn get_logout(session: MaybeSession) -> Result<HttpResponse, PageError> {
+    match session.0 {
+        Some((token, active)) => render(
+            StatusCode::OK,
+            &ConfirmPage {
+                username: active.user.username,
+                csrf_token: token.csrf_token(),
+            },
+        ),
+        None => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, paths::LOGIN))
+            .finish()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// `POST /logout`: ends the session and clears the cookie.
+pub async fn post_logout(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    form: web::Form<LogoutForm>,
+) -> Result<HttpResponse, PageError> {
+    if let Some((token, _)) = session.0 {
+        if !token.verify_csrf(&form.csrf_token) {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "Request refused",
+                "This sign-out was not requested from tessera's own pages. Use the Sign out button on your account page.",
+            ));
+        }
+        let ctx = ctx.clone();
+        blocking(move || sessions::revoke(&ctx, &token)).await??;
+    }
+    let mut response = render(StatusCode::OK, &SignedOutPage)?;
+    response
+        .add_cookie(&cookies::clear_session(&ctx))
+        .map_err(|err| PageError::internal(&err))?;
+    Ok(response)
+}

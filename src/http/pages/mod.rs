@@ -1,0 +1,52 @@
+//! The HTML surface: sign-in journeys, the account page, sign-out, the
+//! stylesheet and the health check.
+
+pub mod account;
+pub mod login;
+pub mod logout;
+
+use super::error::PageError;
+use super::paths;
+use crate::context::Context;
+use crate::telemetry::blocking;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+/// The one stylesheet, compiled into the binary.
+const STYLESHEET: &str = include_str!("../../../static/style.css");
+
+/// Registers the pages' routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::HOME, web::get().to(get_home))
+        .route(paths::HEALTHZ, web::get().to(get_healthz))
+        .route(paths::STYLESHEET, web::get().to(get_stylesheet))
+        .route(paths::LOGIN, web::get().to(login::get_login))
+        .route(paths::LOGIN, web::post().to(login::post_login))
+        .route(paths::LOGOUT, web::get().to(logout::get_logout))
+        .route(paths::LOGOUT, web::post().to(logout::post_logout))
+        .route(paths::ACCOUNT, web::get().to(account::get_account))
+        .route(
+            paths::ACCOUNT_END_SESSION,
+            web::post().to(account::post_end_session),
+        );
+}
+
+async fn get_home() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, paths::ACCOUNT))
+        .finish()
+}
+
+async fn get_stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+/// `GET /healthz`: 200 when the store answers.
+async fn get_healthz(ctx: web::Data<Context>) -> Result<HttpResponse, PageError> {
+    let ctx = ctx.into_inner();
+    blocking(move || ctx.store.read(|_| Ok(()))).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
+}

@@ -1,0 +1,23 @@
+//! Every route's path, in one place (discovery will read them too).
+
+pub const HOME: &str = "/";
+pub const HEALTHZ: &str = "/healthz";
+pub const STYLESHEET: &str = "/static/style.css";
+
+pub const LOGIN: &str = "/login";
+pub const LOGOUT: &str = "/logout";
+pub const ACCOUNT: &str = crate::journeys::goto::ACCOUNT_PATH;
+pub const ACCOUNT_END_SESSION: &str = "/account/sessions/end";
+
+pub const API_AUTHENTICATE: &str = "/api/authenticate";
+pub const API_SESSION: &str = "/api/session";
+pub const API_VALIDATE: &str = "/api/sessions/validate";
+pub const API_LOGOUT: &str = "/api/logout";
+
+/// Paths under this prefix answer errors in JSON; others in HTML.
+pub const API_PREFIX: &str = "/api/";
+
+/// The journey cookie: the `auth_id` of a journey run in the browser.
+pub const JOURNEY_COOKIE: &str = "tessera_journey";
+/// The header native apps send their session token in.
+pub const SESSION_HEADER: &str = "X-Session-Token";

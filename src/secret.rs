@@ -1,0 +1,149 @@
+//! Secrets: redacted wrapper types, CSPRNG tokens, token hashing and
+//! constant-time comparison. Every secret in tessera passes through here.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use subtle::ConstantTimeEq;
+
+/// A string that must never be logged: `Debug` prints `[redacted]` and the
+/// value is only reachable through [`SecretString::expose`].
+#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value, for the few places that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// A bearer token: 256 bits from the CSPRNG, base64url without padding.
+/// Only its [`TokenHash`] is ever stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// A fresh random token.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::fill(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// A token presented by a client; it is only ever hashed and compared.
+    pub fn from_presented(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The token's text, for handing it to its owner.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The lookup key under which the token's record is stored.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+    }
+
+    /// A CSRF token bound to this token: only someone who holds the token
+    /// (for example in an HttpOnly cookie) can compute it, so none is stored.
+    pub fn csrf_token(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"tessera csrf v1\0");
+        hasher.update(self.0.as_bytes());
+        URL_SAFE_NO_PAD.encode(hasher.finalize())
+    }
+
+    /// Checks a submitted CSRF token against this token, in constant time.
+    pub fn verify_csrf(&self, submitted: &str) -> bool {
+        constant_time_eq(self.csrf_token().as_bytes(), submitted.as_bytes())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// SHA-256 of a token. A plain hash is enough for 256-bit random tokens:
+/// there is nothing to brute-force, and lookups stay fast.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    /// The raw digest, used as a store key.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenHash({})", URL_SAFE_NO_PAD.encode(&self.0[..6]))
+    }
+}
+
+/// Compares two byte strings without leaking where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// A short random identifier (128 bits, base64url) for records that need a
+/// public, unguessable name, such as user and session ids.
+pub fn random_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_redact_themselves_in_debug_output() {
+        let secret = SecretString::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        let token = Token::generate();
+        assert!(!format!("{token:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn generated_tokens_carry_256_bits_and_differ() {
+        let a = Token::generate();
+        let b = Token::generate();
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a, b);
+        assert_ne!(a.hash(), b.hash());
+    }
+
+    #[test]
+    fn csrf_tokens_verify_only_for_their_own_token() {
+        let a = Token::generate();
+        let b = Token::generate();
+        assert!(a.verify_csrf(&a.csrf_token()));
+        assert!(!a.verify_csrf(&b.csrf_token()));
+        assert!(!a.verify_csrf(""));
+    }
+}

@@ -1,0 +1,154 @@
+//! Session tokens: issue, validate, list, revoke and expire.
+//!
+//! A session is stored under the SHA-256 of its token. It ends at the
+//! earlier of its absolute expiry and `idle_timeout` after its last use.
+//! Validation is a read: the last use is written back at most once per
+//! [`touch_interval`], because resource servers validate on every request.
+
+use crate::context::Context;
+use crate::secret::{Token, TokenHash, random_id};
+use crate::store::{Session, StoreError, User, WriteTx, sessions as stored, users};
+use time::{Duration, OffsetDateTime};
+
+/// A session with its user, as validation returns it.
+#[derive(Debug, Clone)]
+pub struct ActiveSession {
+    pub session: Session,
+    pub user: User,
+    /// When the session ends if it is not used again.
+    pub expires_at: OffsetDateTime,
+}
+
+/// How a new session came about.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub journey: String,
+    pub amr: Vec<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Longest user agent kept with a session.
+const MAX_USER_AGENT: usize = 256;
+
+/// Creates a session for `user_id` inside the caller's write transaction
+/// (the journey that ends with it commits both at once), replacing the
+/// session the client held before, if any: a fresh token at every login.
+pub fn issue_in(
+    ctx: &Context,
+    tx: &WriteTx,
+    user_id: &str,
+    origin: Origin,
+    replaces: Option<&TokenHash>,
+) -> Result<(Token, Session), StoreError> {
+    if let Some(old) = replaces {
+        stored::delete(tx, old)?;
+    }
+    let now = ctx.now();
+    let token = Token::generate();
+    let session = Session {
+        id: random_id(),
+        user_id: user_id.to_owned(),
+        journey: origin.journey,
+        amr: origin.amr,
+        auth_time: now,
+        created_at: now,
+        last_used_at: now,
+        absolute_expires_at: now + ctx.settings.absolute_lifetime(),
+        user_agent: origin
+            .user_agent
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+        ip: origin.ip,
+    };
+    stored::put(tx, &token.hash(), &session)?;
+    Ok((token, session))
+}
+
+/// When a session ends if not used again.
+pub fn expires_at(ctx: &Context, session: &Session) -> OffsetDateTime {
+    (session.last_used_at + ctx.settings.idle_timeout()).min(session.absolute_expires_at)
+}
+
+/// How stale `last_used_at` may get before validation writes it back:
+/// a minute, or a quarter of the idle timeout when that is shorter.
+pub fn touch_interval(ctx: &Context) -> Duration {
+    let quarter: Duration = ctx.settings.idle_timeout() / 4;
+    quarter.min(Duration::minutes(1))
+}
+
+/// The live session behind a token, or `None` if it is unknown, expired or
+/// revoked, or its user is gone or disabled.
+pub fn validate(ctx: &Context, token: &Token) -> Result<Option<ActiveSession>, StoreError> {
+    let hash = token.hash();
+    let now = ctx.now();
+    let found = ctx.store.read(|tx| {
+        let Some(session) = stored::get_by_hash(tx, &hash)? else {
+            return Ok(None);
+        };
+        let user = users::get_by_id(tx, &session.user_id)?;
+        Ok(user.map(|user| (session, user)))
+    })?;
+    let Some((mut session, user)) = found else {
+        return Ok(None);
+    };
+    if user.disabled || expires_at(ctx, &session) <= now {
+        return Ok(None);
+    }
+    if now - session.last_used_at >= touch_interval(ctx) {
+        session.last_used_at = now;
+        ctx.store.write(|tx| {
+            // Write back only if the session was not revoked meanwhile.
+            if stored::get_by_hash(tx, &hash)?.is_some() {
+                stored::put(tx, &hash, &session)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+    }
+    let expires_at = expires_at(ctx, &session);
+    Ok(Some(ActiveSession {
+        session,
+        user,
+        expires_at,
+    }))
+}
+
+/// Ends the session behind a token; returns whether there was one.
+pub fn revoke(ctx: &Context, token: &Token) -> Result<bool, StoreError> {
+    let hash = token.hash();
+    ctx.store
+        .write(|tx| Ok(stored::delete(tx, &hash)?.is_some()))
+}
+
+/// Ends one of a user's sessions by its public id; returns whether it existed.
+pub fn revoke_by_id(ctx: &Context, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
+    ctx.store.write(|tx| {
+        let target = stored::list_by_user(tx, user_id)?
+            .into_iter()
+            .find(|(_, session)| session.id == session_id);
+        match target {
+            Some((hash, _)) => Ok(stored::delete(tx, &hash)?.is_some()),
+            None => Ok(false),
+        }
+    })
+}
+
+/// A user's live sessions, most recently used first.
+pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, StoreError> {
+    let now = ctx.now();
+    let mut sessions: Vec<Session> = ctx
+        .store
+        .read(|tx| stored::list_by_user(tx, user_id))?
+        .into_iter()
+        .map(|(_, session)| session)
+        .filter(|session| expires_at(ctx, session) > now)
+        .collect();
+    sessions.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+    Ok(sessions)
+}
+
+/// Removes expired sessions from the store; returns how many.
+pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
+    let now = ctx.now();
+    ctx.store
+        .write(|tx| stored::delete_where(tx, |session| expires_at(ctx, session) <= now))
+}

@@ -1,0 +1,48 @@
+//! Journeys in progress, keyed by the hash of their `auth_id`.
+
+use super::tables::JOURNEYS;
+use super::{JourneyState, Read, StoreError, WriteTx, decode, encode};
+use crate::secret::TokenHash;
+use redb::ReadableTable;
+use time::OffsetDateTime;
+
+/// The journey whose `auth_id` hashes to `hash`.
+pub fn get_by_hash(tx: &impl Read, hash: &TokenHash) -> Result<Option<JourneyState>, StoreError> {
+    let journeys = tx.table(JOURNEYS)?;
+    let found = journeys.get(hash.as_bytes())?;
+    found
+        .map(|bytes| decode("journey", bytes.value()))
+        .transpose()
+}
+
+/// Inserts or replaces a journey's state.
+pub fn put(tx: &WriteTx, hash: &TokenHash, state: &JourneyState) -> Result<(), StoreError> {
+    tx.tx
+        .open_table(JOURNEYS)?
+        .insert(hash.as_bytes(), encode(state).as_slice())?;
+    Ok(())
+}
+
+/// Removes and returns a journey's state: whoever takes it finishes it, so a
+/// finished journey cannot be replayed.
+pub fn take(tx: &WriteTx, hash: &TokenHash) -> Result<Option<JourneyState>, StoreError> {
+    tx.tx
+        .open_table(JOURNEYS)?
+        .remove(hash.as_bytes())?
+        .map(|bytes| decode("journey", bytes.value()))
+        .transpose()
+}
+
+/// Removes journeys that expired before `now`; returns how many.
+pub fn delete_expired(tx: &WriteTx, now: OffsetDateTime) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    let mut journeys = tx.tx.open_table(JOURNEYS)?;
+    journeys.retain(|_, bytes| {
+        let keep = serde_json::from_slice::<JourneyState>(bytes)
+            .map(|state| state.expires_at > now)
+            .unwrap_or(false);
+        removed += usize::from(!keep);
+        keep
+    })?;
+    Ok(removed)
+}

@@ -1,0 +1,228 @@
+//! The store: the only code that touches redb. Its API speaks tessera's own
+//! types ([`records`]), so that another backend (PostgreSQL) can replace it
+//! without touching the domain code.
+//!
+//! Use: `store.read(|tx| users::get_by_id(tx, id))`, or
+//! `store.write(|tx| { ...several changes... })`, which commits when the
+//! closure returns `Ok` and aborts on `Err`: every multi-record change is one
+//! write transaction. Never hash a password or await inside one.
+
+pub mod journeys;
+pub mod records;
+pub mod sessions;
+mod tables;
+pub mod throttle;
+pub mod users;
+
+use crate::config::StoragePath;
+use redb::{
+    Database, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
+    TableDefinition, Value,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use tables::{META, SCHEMA_VERSION};
+
+pub use records::{JourneyState, LoginThrottle, Session, User};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store file {0} is open in another process (a running tessera server?); \
+         stop it first, or use another storage.path"
+    )]
+    InUse(PathBuf),
+    #[error(
+        "the store file was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
+    )]
+    NewerSchema { found: u64, known: u64 },
+    #[error("storage error: {0}")]
+    Backend(#[from] redb::Error),
+    #[error("a stored {kind} record cannot be read: {source}")]
+    Corrupt {
+        kind: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+macro_rules! backend_error {
+    ($($ty:ty),*) => {$(
+        impl From<$ty> for StoreError {
+            fn from(err: $ty) -> Self {
+                StoreError::Backend(redb::Error::from(err))
+            }
+        }
+    )*};
+}
+backend_error!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The embedded database.
+pub struct Store {
+    db: Database,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store, creates missing tables and checks the
+    /// schema version.
+    pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
+        let db = match path {
+            StoragePath::Memory => {
+                Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?
+            }
+            StoragePath::File(file) => match Database::create(file) {
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                    return Err(StoreError::InUse(file.clone()));
+                }
+                other => other?,
+            },
+        };
+        let store = Self { db };
+        store.prepare()?;
+        Ok(store)
+    }
+
+    /// Creates every table (so read transactions never meet a missing one)
+    /// and records or checks the schema version.
+    fn prepare(&self) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tables::create_all(&tx.tx)?;
+            let mut meta = tx.tx.open_table(META)?;
+            let found = meta.get("schema_version")?.map(|v| v.value());
+            match found {
+                Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
+                    found,
+                    known: SCHEMA_VERSION,
+                }),
+                // Older schemas migrate here, one version at a time, in this
+                // same transaction. Version 1 is the first: nothing to do yet.
+                _ => {
+                    meta.insert("schema_version", SCHEMA_VERSION)?;
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    /// Runs `f` in a read transaction: a consistent snapshot, no locks.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&ReadTx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = ReadTx {
+            tx: self.db.begin_read()?,
+        };
+        f(&tx)
+    }
+
+    /// Runs `f` in a write transaction, committed (durably) if `f` returns
+    /// `Ok` and aborted otherwise. Writers are serialised: keep `f` short.
+    pub fn write<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = WriteTx {
+            tx: self.db.begin_write().map_err(StoreError::from)?,
+        };
+        match f(&tx) {
+            Ok(value) => {
+                tx.tx.commit().map_err(StoreError::from)?;
+                Ok(value)
+            }
+            Err(err) => {
+                // Dropping an uncommitted transaction aborts it as well; an
+                // explicit abort only surfaces its own error, which is moot.
+                let _ = tx.tx.abort();
+                Err(err)
+            }
+        }
+    }
+}
+
+/// A read-only snapshot.
+pub struct ReadTx {
+    tx: redb::ReadTransaction,
+}
+
+/// A write transaction; reads through it see its own uncommitted changes.
+pub struct WriteTx {
+    tx: redb::WriteTransaction,
+}
+
+/// Anything the store's read functions accept: a [`ReadTx`] or a [`WriteTx`].
+pub trait Read: sealed::Tables {}
+impl<T: sealed::Tables> Read for T {}
+
+mod sealed {
+    use super::*;
+
+    /// Opening tables for reading, the same way in both kinds of transaction.
+    pub trait Tables {
+        fn table<K: Key + 'static, V: Value + 'static>(
+            &self,
+            def: TableDefinition<'static, K, V>,
+        ) -> Result<impl ReadableTable<K, V>, StoreError>;
+
+        fn multimap<K: Key + 'static, V: Key + 'static>(
+            &self,
+            def: MultimapTableDefinition<'static, K, V>,
+        ) -> Result<impl ReadableMultimapTable<K, V>, StoreError>;
+    }
+
+    impl Tables for ReadTx {
+        fn table<K: Key + 'static, V: Value + 'static>(
+            &self,
+            def: TableDefinition<'static, K, V>,
+        ) -> Result<impl ReadableTable<K, V>, StoreError> {
+            Ok(self.tx.open_table(def)?)
+        }
+
+        fn multimap<K: Key + 'static, V: Key + 'static>(
+            &self,
+            def: MultimapTableDefinition<'static, K, V>,
+        ) -> Result<impl ReadableMultimapTable<K, V>, StoreError> {
+            Ok(self.tx.open_multimap_table(def)?)
+        }
+    }
+
+    impl Tables for WriteTx {
+        fn table<K: Key + 'static, V: Value + 'static>(
+            &self,
+            def: TableDefinition<'static, K, V>,
+        ) -> Result<impl ReadableTable<K, V>, StoreError> {
+            Ok(self.tx.open_table(def)?)
+        }
+
+        fn multimap<K: Key + 'static, V: Key + 'static>(
+            &self,
+            def: MultimapTableDefinition<'static, K, V>,
+        ) -> Result<impl ReadableMultimapTable<K, V>, StoreError> {
+            Ok(self.tx.open_multimap_table(def)?)
+        }
+    }
+}
+
+/// Encodes a record (see `tables` for why JSON).
+fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    // Serialising plain structs of strings, numbers and timestamps to a
+    // Vec cannot fail; an empty record would be caught on the next read.
+    serde_json::to_vec(record).unwrap_or_default()
+}
+
+/// Decodes a stored record; `kind` names it in the error.
+fn decode<T: DeserializeOwned>(kind: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { kind, source })
+}

@@ -1,0 +1,79 @@
+//! The records tessera persists, in tessera's own types. Domain modules
+//! build and read these; only the store knows how they are encoded.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable, never reused identifier (the future OIDC `sub`).
+    pub id: String,
+    /// The username as the user chose it.
+    pub username: String,
+    /// The username as compared: unique across users.
+    pub username_normalized: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// argon2id PHC string; `None` for an account that cannot use a password.
+    pub password_hash: Option<String>,
+    pub disabled: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A session, stored under the hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Public identifier, used to end a session from /account; not a secret.
+    pub id: String,
+    pub user_id: String,
+    /// The journey that created the session.
+    pub journey: String,
+    /// Authentication methods completed (RFC 8176 values such as `pwd`).
+    pub amr: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Updated coarsely (see `sessions::validate`), so validation is a read.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_used_at: OffsetDateTime,
+    /// The hard end of the session, whatever its use.
+    #[serde(with = "time::serde::rfc3339")]
+    pub absolute_expires_at: OffsetDateTime,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// The server-side state of a journey in progress, stored under the hash of
+/// its `auth_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyState {
+    pub journey: String,
+    /// The node waiting for input.
+    pub node: String,
+    /// The user identified so far, if any.
+    pub user_id: Option<String>,
+    /// Methods completed so far.
+    pub amr: Vec<String>,
+    /// Where to send the browser on success; already checked to be safe.
+    pub goto: Option<String>,
+    /// A message for the user about the last step (e.g. why it failed).
+    pub message: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// Failed sign-ins for one username, whether or not such a user exists, so
+/// that throttling reveals nothing about which accounts exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginThrottle {
+    pub failures: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub window_started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub locked_until: Option<OffsetDateTime>,
+}

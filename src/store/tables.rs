@@ -1,0 +1,53 @@
+//! Every table and the schema version, in one place.
+//!
+//! Records are JSON (serde_json): a record gains fields release after
+//! release, and JSON with `#[serde(default)]` reads old records without a
+//! migration, where a positional format (bincode, postcard) would misread
+//! them. The records are small, so the size and speed cost is negligible
+//! next to an fsync, and a file can be inspected with ordinary tools.
+//!
+//! Keys that are tokens are SHA-256 digests of the token, never the token.
+
+use redb::{MultimapTableDefinition, TableDefinition};
+
+/// Bumped when a release changes how existing records must be read; `open`
+/// refuses files from a newer release and migrates older ones.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// `"schema_version"` → version number.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// user id → `User`.
+pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+/// normalised username → user id: the unique index on usernames.
+pub const USERNAMES: TableDefinition<&str, &str> = TableDefinition::new("users_by_username");
+
+/// SHA-256(session token) → `Session`.
+pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
+/// user id → SHA-256(session token) of each of the user's sessions.
+pub const USER_SESSIONS: MultimapTableDefinition<&str, &[u8]> =
+    MultimapTableDefinition::new("sessions_by_user");
+
+/// SHA-256(auth_id) → `JourneyState`.
+pub const JOURNEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journeys");
+/// normalised username → `LoginThrottle`.
+pub const LOGIN_THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("login_throttle");
+
+// The OAuth 2.0 issue adds its tables here, each keyed the same way:
+// `clients` (client_id → Client, secret hashed), `consents` (user id +
+// client_id → granted scopes), `authorization_codes` and `refresh_tokens`
+// (SHA-256 of the code/token → grant, with a by-family index), and
+// `signing_keys` (kid → key). New tables need no schema bump: `open`
+// creates missing tables.
+
+/// Creates every table that does not exist yet.
+pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableError> {
+    tx.open_table(META)?;
+    tx.open_table(USERS)?;
+    tx.open_table(USERNAMES)?;
+    tx.open_table(SESSIONS)?;
+    tx.open_multimap_table(USER_SESSIONS)?;
+    tx.open_table(JOURNEYS)?;
+    tx.open_table(LOGIN_THROTTLE)?;
+    Ok(())
+}

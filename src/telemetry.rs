@@ -1,0 +1,38 @@
+//! Logging setup, and the one helper that runs blocking work (argon2, redb
+//! commits) off the async executor while keeping the request's span.
+
+use crate::config::{LogFormat, LogSettings};
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber: logs go to stderr (stdout carries only
+/// the ready line), as text or JSON. Safe to call more than once.
+pub fn init(settings: &LogSettings) {
+    // actix-server announces every worker at info; that is noise.
+    let filter = EnvFilter::try_new(format!("actix_server=warn,{}", settings.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _already_set = match settings.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// The blocking task panicked; it has been logged by the panic hook.
+#[derive(Debug, thiserror::Error)]
+#[error("a blocking task failed")]
+pub struct BlockingError;
+
+/// Runs `work` on the blocking thread pool, inside the caller's span.
+pub async fn blocking<T, F>(work: F) -> Result<T, BlockingError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .await
+        .map_err(|_| BlockingError)
+}
