@@ -162,10 +162,7 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
         }
         UsersCommand::List => {
             let users = accounts::list(&ctx).map_err(fail)?;
-            println!(
-                "{:<24} {:<8} {:<32} {}",
-                "USERNAME", "STATUS", "EMAIL", "NAME"
-            );
+            println!("{:<24} {:<8} {:<32} NAME", "USERNAME", "STATUS", "EMAIL");
             for user in &users {
                 println!(
                     "{:<24} {:<8} {:<32} {}",

@@ -11,7 +11,7 @@ use time::Duration;
 
 /// Everything tessera can be configured with. Every key has a default, so an
 /// empty file (or none) is a working development setup.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Public base URL; defaults to `http://HOST:PORT` of the bound socket.
@@ -132,23 +132,6 @@ pub struct SeedUser {
     pub name: Option<String>,
     #[serde(default)]
     pub disabled: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            issuer: None,
-            server: ServerSettings::default(),
-            storage: StorageSettings::default(),
-            log: LogSettings::default(),
-            sessions: SessionSettings::default(),
-            passwords: PasswordSettings::default(),
-            lockout: LockoutSettings::default(),
-            journeys: JourneySettings::default(),
-            accounts: AccountSettings::default(),
-            users: Vec::new(),
-        }
-    }
 }
 
 impl Default for ServerSettings {

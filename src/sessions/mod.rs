@@ -142,7 +142,7 @@ pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, Store
         .map(|(_, session)| session)
         .filter(|session| expires_at(ctx, session) > now)
         .collect();
-    sessions.sort_by(|a, b| b.last_used_at.cmp(&a.last_used_at));
+    sessions.sort_by_key(|session| std::cmp::Reverse(session.last_used_at));
     Ok(sessions)
 }
 

@@ -1,0 +1,254 @@
+//! Shared test helpers: spawn a real server on port 0, one helper per
+//! endpoint, and small HTML and cookie readers.
+
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tessera::app::Application;
+use tessera::clock::ManualClock;
+use tessera::config::Settings;
+use tessera::context::Context;
+
+/// Users every test server starts with.
+pub const ALICE: (&str, &str) = ("alice", "correct horse battery staple");
+pub const BOB: (&str, &str) = ("bob", "hunter2 but longer");
+
+/// Cheap argon2 parameters and two seeded users, in memory, on port 0.
+pub fn base_config() -> String {
+    format!(
+        r#"
+[server]
+bind = "127.0.0.1:0"
+workers = 2
+
+[storage]
+path = ":memory:"
+
+[log]
+level = "warn"
+
+[passwords]
+memory_kib = 256
+iterations = 1
+
+[[users]]
+username = "{}"
+password = "{}"
+email = "alice@example.com"
+name = "Alice Liddell"
+
+[[users]]
+username = "{}"
+password = "{}"
+"#,
+        ALICE.0, ALICE.1, BOB.0, BOB.1
+    )
+}
+
+/// A running server with its clock, context and two HTTP clients.
+pub struct TestApp {
+    pub address: String,
+    pub clock: Arc<ManualClock>,
+    pub ctx: actix_web::web::Data<Context>,
+    /// Keeps no cookies; for the REST API.
+    pub api: Client,
+    /// Keeps cookies like a browser; never follows redirects.
+    pub browser: Client,
+}
+
+/// A server with the base config.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with("").await
+}
+
+/// A server with the base config plus `extra` TOML: top-level keys or
+/// sections the base lacks (TOML forbids repeating a section; for other
+/// `[server]` or `[storage]` settings use `spawn_app_from`).
+pub async fn spawn_app_with(extra: &str) -> TestApp {
+    spawn_app_from(&format!("{extra}\n{}", base_config())).await
+}
+
+/// A server from a complete TOML config.
+pub async fn spawn_app_from(toml: &str) -> TestApp {
+    let settings = Settings::from_toml(toml).expect("test config is valid");
+    tessera::telemetry::init(&settings.log);
+    let clock = Arc::new(ManualClock::new());
+    let app = Application::build_with_clock(settings, clock.clone()).expect("server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let ctx = app.context();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        clock,
+        ctx,
+        api: Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .expect("client"),
+        browser: Client::builder()
+            .redirect(Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client"),
+    }
+}
+
+impl TestApp {
+    /// The server's (manual) clock reading.
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        use tessera::clock::Clock;
+        self.clock.now()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// `POST /api/authenticate?journey=login` with a JSON body.
+    pub async fn authenticate(&self, body: Value) -> Response {
+        self.authenticate_journey("login", body).await
+    }
+
+    pub async fn authenticate_journey(&self, journey: &str, body: Value) -> Response {
+        self.api
+            .post(self.url(&format!("/api/authenticate?journey={journey}")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Logs in through the REST journey in two steps; returns the token.
+    pub async fn login_rest(&self, (username, password): (&str, &str)) -> String {
+        let started: Value = self
+            .authenticate(json!({}))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let auth_id = started["auth_id"].as_str().expect("auth_id");
+        let response = self
+            .authenticate(json!({
+                "auth_id": auth_id,
+                "input": {"username": username, "password": password}
+            }))
+            .await;
+        assert_eq!(response.status(), 200, "login of {username} should succeed");
+        let body: Value = response.json().await.expect("json");
+        body["session_token"].as_str().expect("token").to_owned()
+    }
+
+    /// `GET /api/session` with the token in `X-Session-Token`.
+    pub async fn get_session(&self, token: &str) -> Response {
+        self.api
+            .get(self.url("/api/session"))
+            .header("X-Session-Token", token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST /api/sessions/validate`; returns the JSON answer.
+    pub async fn validate(&self, token: &str) -> Value {
+        let response = self
+            .api
+            .post(self.url("/api/sessions/validate"))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        response.json().await.expect("json")
+    }
+
+    /// `POST /api/logout` with the token in `X-Session-Token`.
+    pub async fn logout_rest(&self, token: &str) -> Response {
+        self.api
+            .post(self.url("/api/logout"))
+            .header("X-Session-Token", token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET` a page with the browser client.
+    pub async fn get_page(&self, path: &str) -> Response {
+        self.browser
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `POST` a form with the browser client.
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.browser
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Opens `/login{query}`, fills the credentials and submits them.
+    pub async fn login_html(&self, query: &str, (username, password): (&str, &str)) -> Response {
+        let page = self
+            .get_page(&format!("/login{query}"))
+            .await
+            .text()
+            .await
+            .expect("html");
+        let csrf = csrf_token(&page);
+        let action = form_action(&page);
+        self.post_form(
+            &action,
+            &[
+                ("csrf_token", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+/// The value of the page's hidden `csrf_token` input.
+pub fn csrf_token(html: &str) -> String {
+    attribute_after(html, r#"name="csrf_token" value=""#).expect("csrf_token in page")
+}
+
+/// The `action` of the page's first form that posts to /login, unescaped.
+pub fn form_action(html: &str) -> String {
+    attribute_after(html, r#"<form method="post" action=""#)
+        .expect("form in page")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+fn attribute_after(html: &str, marker: &str) -> Option<String> {
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The `Set-Cookie` header for `name`, whole.
+pub fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The `Location` header.
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,350 @@
+//! The binary as its users run it: the ready line, exit codes, graceful
+//! shutdown, persistence across restarts, and the `users` commands.
+
+use crate::helpers::{ALICE, BOB};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tessera::config::StoragePath;
+use tessera::store::{Store, users};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A temp directory with a config that keeps its store in a file there.
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(users: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = format!(
+            "[server]\nbind = \"127.0.0.1:0\"\n[storage]\npath = \"{}\"\n[passwords]\nmemory_kib = 256\niterations = 1\n{users}",
+            dir.path().join("tessera.redb").display()
+        );
+        std::fs::write(dir.path().join("tessera.toml"), config).expect("write config");
+        Self { dir }
+    }
+
+    fn seeded() -> Self {
+        Self::new(&format!(
+            "[[users]]\nusername = \"{}\"\npassword = \"{}\"\n[[users]]\nusername = \"{}\"\npassword = \"{}\"\n",
+            ALICE.0, ALICE.1, BOB.0, BOB.1
+        ))
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("tessera.toml")
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("tessera.redb")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BINARY);
+        command
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .env_remove("TESSERA_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn start(&self) -> Running {
+        Running::start(self.command(&["serve"])).await
+    }
+
+    /// Runs a CLI command with `stdin`; returns (exit code, stdout, stderr).
+    async fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
+        let mut child = self.command(args).spawn().expect("spawn");
+        let mut input = child.stdin.take().expect("stdin");
+        input
+            .write_all(stdin.as_bytes())
+            .await
+            .expect("write stdin");
+        drop(input);
+        let output = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+            .await
+            .expect("command finishes")
+            .expect("output");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+/// A running server process.
+struct Running {
+    child: Child,
+    url: String,
+    stdout: BufReader<tokio::process::ChildStdout>,
+    stderr: tokio::process::ChildStderr,
+}
+
+impl Running {
+    async fn start(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("spawn tessera");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let stderr = child.stderr.take().expect("stderr");
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
+            .await
+            .expect("ready line within 30 s")
+            .expect("read stdout");
+        let url = line
+            .trim_end()
+            .strip_prefix("tessera listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            url,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Sends SIGTERM and waits; returns the exit code, the rest of stdout
+    /// and stderr.
+    async fn stop(mut self) -> (i32, String, String) {
+        let pid = self.child.id().expect("pid").to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("kill");
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("graceful stop within 30 s")
+            .expect("wait");
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).await.expect("stdout");
+        let mut errors = String::new();
+        self.stderr
+            .read_to_string(&mut errors)
+            .await
+            .expect("stderr");
+        (status.code().unwrap_or(-1), rest, errors)
+    }
+
+    async fn login(&self, (username, password): (&str, &str)) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/api/authenticate", self.url))
+            .json(&json!({"input": {"username": username, "password": password}}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn token(&self, who: (&str, &str)) -> String {
+        let response = self.login(who).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("json");
+        body["session_token"].as_str().expect("token").to_owned()
+    }
+
+    async fn validate(&self, token: &str) -> bool {
+        let body: Value = reqwest::Client::new()
+            .post(format!("{}/api/sessions/validate", self.url))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        body["valid"] == true
+    }
+}
+
+fn stored_users(path: &Path) -> Vec<tessera::store::User> {
+    let store = Store::open(&StoragePath::File(path.to_owned())).expect("open store");
+    store.read(users::list).expect("list users")
+}
+
+#[tokio::test]
+async fn the_binary_prints_one_ready_line_serves_and_stops_gracefully_on_sigterm() {
+    let workspace = Workspace::seeded();
+    let server = workspace.start().await;
+    assert!(server.url.starts_with("http://127.0.0.1:"));
+    assert!(!server.url.ends_with(":0"), "the real port is reported");
+    let health = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .expect("request");
+    assert_eq!(health.status(), 200);
+    let (code, rest_of_stdout, stderr) = server.stop().await;
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert_eq!(rest_of_stdout, "", "the ready line is the only stdout line");
+    assert!(stderr.contains("store closed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn invalid_configuration_exits_with_code_2_naming_the_key_before_binding() {
+    let workspace = Workspace::seeded();
+    let mut command = workspace.command(&["serve"]);
+    command.env("TESSERA__SERVER__BIND", "not-an-address");
+    let output = command.output().await.expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "no ready line");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("server.bind"), "{stderr}");
+
+    let mut command = workspace.command(&["serve"]);
+    command.env("TESSERA__SESSIONS__IDLE_TIMEOUT_SECS", "soon");
+    let output = command.output().await.expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("idle_timeout_secs"));
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart_and_the_file_holds_no_plaintext_secret() {
+    let workspace = Workspace::seeded();
+    let server = workspace.start().await;
+    let token = server.token(ALICE).await;
+    server.stop().await;
+
+    let server = workspace.start().await;
+    assert!(
+        server.validate(&token).await,
+        "the session survived the restart"
+    );
+    server.stop().await;
+
+    let bytes = std::fs::read(workspace.store()).expect("read store");
+    let contains = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(contains("alice"), "sanity: the scan sees stored text");
+    assert!(!contains(ALICE.1), "plaintext password in the store");
+    assert!(!contains(&token), "plaintext session token in the store");
+}
+
+#[tokio::test]
+async fn seeding_is_idempotent_across_restarts() {
+    let workspace = Workspace::seeded();
+    workspace.start().await.stop().await;
+    let first = stored_users(&workspace.store());
+    assert_eq!(first.len(), 2);
+    let (_, _, stderr) = workspace.start().await.stop().await;
+    assert!(
+        stderr.contains("unchanged=2") || stderr.contains("unchanged"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stored_users(&workspace.store()),
+        first,
+        "a second start changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_second_process_on_the_same_store_is_refused_with_a_clear_message() {
+    let workspace = Workspace::seeded();
+    let server = workspace.start().await;
+    let (code, _, stderr) = workspace.run(&["users", "list"], "").await;
+    assert_eq!(code, 1);
+    assert!(stderr.contains("open in another process"), "{stderr}");
+    assert!(!server.validate("x").await, "the server still serves");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_first_start_on_an_empty_store_bootstraps_an_admin_that_can_sign_in() {
+    let workspace = Workspace::new("");
+    let server = workspace.start().await;
+    // The password is on stderr, which is read at stop; sign in afterwards
+    // on a restart, which must not create a second admin.
+    let (_, _, stderr) = server.stop().await;
+    let password = stderr
+        .split("with password `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("bootstrap password printed once")
+        .to_owned();
+    let server = workspace.start().await;
+    assert_eq!(server.login(("admin", &password)).await.status(), 200);
+    let (_, _, stderr) = server.stop().await;
+    assert!(!stderr.contains("First start"));
+}
+
+#[tokio::test]
+async fn the_users_command_adds_lists_disables_enables_resets_and_removes() {
+    let workspace = Workspace::new("[accounts]\nbootstrap_admin = false\n");
+    let (code, out, err) = workspace
+        .run(
+            &[
+                "users",
+                "add",
+                "dave",
+                "--email",
+                "dave@example.com",
+                "--name",
+                "Dave",
+            ],
+            "first password\n",
+        )
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("created user `dave`"));
+    let (code, _, err) = workspace.run(&["users", "add", "DAVE"], "x\n").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("taken"), "{err}");
+
+    let (_, out, _) = workspace.run(&["users", "list"], "").await;
+    assert!(
+        out.contains("dave") && out.contains("dave@example.com") && out.contains("active"),
+        "{out}"
+    );
+
+    assert_eq!(workspace.run(&["users", "disable", "dave"], "").await.0, 0);
+    let server = workspace.start().await;
+    assert_eq!(server.login(("dave", "first password")).await.status(), 401);
+    server.stop().await;
+
+    assert_eq!(workspace.run(&["users", "enable", "dave"], "").await.0, 0);
+    assert_eq!(
+        workspace
+            .run(&["users", "set-password", "dave"], "second password\n")
+            .await
+            .0,
+        0
+    );
+    let server = workspace.start().await;
+    assert_eq!(server.login(("dave", "first password")).await.status(), 401);
+    assert_eq!(
+        server.login(("dave", "second password")).await.status(),
+        200
+    );
+    server.stop().await;
+
+    assert_eq!(workspace.run(&["users", "remove", "dave"], "").await.0, 0);
+    let (_, out, _) = workspace.run(&["users", "list"], "").await;
+    assert!(!out.contains("dave"), "{out}");
+    let (code, _, err) = workspace.run(&["users", "remove", "dave"], "").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no user named"), "{err}");
+}
+
+#[tokio::test]
+async fn hash_password_prints_a_phc_string_usable_in_the_config() {
+    let workspace = Workspace::new("");
+    let (code, out, _) = workspace.run(&["hash-password"], "s3cret pass\n").await;
+    assert_eq!(code, 0);
+    let hash = out.trim();
+    assert!(hash.starts_with("$argon2id$v=19$m=256,t=1,p=1$"), "{hash}");
+    let seeded = Workspace::new(&format!(
+        "[[users]]\nusername = \"erin\"\npassword_hash = \"{hash}\"\n"
+    ));
+    let server = seeded.start().await;
+    assert_eq!(server.login(("erin", "s3cret pass")).await.status(), 200);
+    server.stop().await;
+}
