@@ -9,7 +9,7 @@ use crate::http;
 use crate::journeys;
 use crate::sessions;
 use crate::store::{Store, StoreError};
-use crate::telemetry::blocking;
+use crate::telemetry::{CpuGate, blocking};
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware as actix_middleware, web};
 use std::net::{SocketAddr, TcpListener};
@@ -64,12 +64,14 @@ impl Application {
         let ctx = web::Data::new(Context::new(settings.clone(), store, clock, issuer)?);
         prepare_accounts(&ctx)?;
 
+        // One gate for all workers: the limit is per process.
+        let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
         let app_ctx = ctx.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(http::middleware::security_headers())
+                .wrap(http::middleware::security_headers(&app_ctx))
                 .wrap(actix_middleware::from_fn(http::middleware::request_log))
-                .configure(http::configure(app_ctx.clone()))
+                .configure(http::configure(app_ctx.clone(), gate.clone()))
         })
         .shutdown_timeout(settings.server.shutdown_timeout_secs);
         if settings.server.workers > 0 {

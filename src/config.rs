@@ -308,8 +308,11 @@ impl Settings {
             ("lockout.duration_secs", self.lockout.duration_secs),
             ("journeys.ttl_secs", self.journeys.ttl_secs),
         ] {
-            if value == 0 || i64::try_from(value).is_err() {
-                return Err(invalid(key, "must be a positive number of seconds"));
+            if value == 0 || value > MAX_SECONDS {
+                return Err(invalid(
+                    key,
+                    "must be a positive number of seconds, at most 10 years",
+                ));
             }
         }
         if sessions.absolute_lifetime_secs < sessions.idle_timeout_secs {
@@ -404,7 +407,11 @@ impl Settings {
     }
 }
 
-/// Seconds to a `Duration`; `validate` has checked that they fit in an i64.
+/// The longest duration accepted for any `*_secs` key: 10 years. Larger
+/// values would overflow date arithmetic.
+const MAX_SECONDS: u64 = 10 * 365 * 24 * 60 * 60;
+
+/// Seconds to a `Duration`; `validate` has capped them at [`MAX_SECONDS`].
 pub fn seconds(secs: u64) -> Duration {
     Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
@@ -463,6 +470,9 @@ mod tests {
         assert!(error_of("[passwords]\nmemory_kib = 1").contains("passwords"));
         assert!(error_of("[[users]]\nusername = \"bob\"").contains("users[0].password"));
         assert!(error_of("[server]\nworkers = \"many\"").contains("workers"));
+        assert!(
+            error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Logging setup, and the one helper that runs blocking work (argon2, redb
-//! commits) off the async executor while keeping the request's span.
+//! Logging setup, and the helpers that run blocking work (redb commits,
+//! argon2) off the async executor while keeping the request's span.
 
 use crate::config::{LogFormat, LogSettings};
 use tracing_subscriber::EnvFilter;
@@ -35,4 +35,35 @@ where
     tokio::task::spawn_blocking(move || span.in_scope(work))
         .await
         .map_err(|_| BlockingError)
+}
+
+/// Admits CPU-heavy work (password hashing) a few at a time. Waiting
+/// happens here, on the executor, not on a blocking thread: a flood of
+/// logins queues cheaply instead of parking every blocking thread, which
+/// would stall all other requests.
+pub struct CpuGate {
+    permits: tokio::sync::Semaphore,
+}
+
+impl CpuGate {
+    /// A gate for `max` concurrent jobs; 0 means one per CPU core.
+    pub fn new(max: usize) -> Self {
+        let max = match max {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        };
+        Self {
+            permits: tokio::sync::Semaphore::new(max),
+        }
+    }
+
+    /// Waits for a free slot, then runs `work` like [`blocking`].
+    pub async fn run<T, F>(&self, work: F) -> Result<T, BlockingError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(|_| BlockingError)?;
+        blocking(work).await
+    }
 }

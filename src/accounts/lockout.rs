@@ -17,9 +17,10 @@ pub fn locked_until(
         .filter(|until| *until > now)
 }
 
-/// The counter after one more failure: a new window once the old one is
-/// over, and a lock once `max_failures` fall within one window.
-pub fn record_failure(
+/// The counter after one more attempt (counted before the password is
+/// checked, and forgotten on success): a new window once the old one is
+/// over, and a lock once `max_failures` attempts fall within one window.
+pub fn record_attempt(
     throttle: Option<LoginThrottle>,
     now: OffsetDateTime,
     settings: &LockoutSettings,
@@ -65,10 +66,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut throttle = None;
         for _ in 0..2 {
-            throttle = Some(record_failure(throttle, now, &settings()));
+            throttle = Some(record_attempt(throttle, now, &settings()));
             assert_eq!(locked_until(throttle.as_ref(), now), None);
         }
-        let locked = record_failure(throttle, now, &settings());
+        let locked = record_attempt(throttle, now, &settings());
         assert_eq!(
             locked_until(Some(&locked), now),
             Some(now + Duration::seconds(300))
@@ -82,10 +83,10 @@ mod tests {
     #[test]
     fn failures_in_an_old_window_do_not_count() {
         let now = OffsetDateTime::now_utc();
-        let mut throttle = Some(record_failure(None, now, &settings()));
-        throttle = Some(record_failure(throttle, now, &settings()));
+        let mut throttle = Some(record_attempt(None, now, &settings()));
+        throttle = Some(record_attempt(throttle, now, &settings()));
         let later = now + Duration::seconds(61);
-        let fresh = record_failure(throttle, later, &settings());
+        let fresh = record_attempt(throttle, later, &settings());
         assert_eq!(fresh.failures, 1);
         assert_eq!(fresh.window_started_at, later);
     }
@@ -93,7 +94,7 @@ mod tests {
     #[test]
     fn a_counter_is_stale_once_its_window_and_lock_are_over() {
         let now = OffsetDateTime::now_utc();
-        let one = record_failure(None, now, &settings());
+        let one = record_attempt(None, now, &settings());
         assert!(!is_stale(&one, now, &settings()));
         assert!(is_stale(&one, now + Duration::seconds(60), &settings()));
     }

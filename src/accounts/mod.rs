@@ -206,6 +206,10 @@ fn end_all_sessions(tx: &store::WriteTx, user_id: &str) -> Result<(), StoreError
 
 /// Checks a username and password, with lockout. Unknown usernames cost one
 /// argon2 verification like wrong passwords, and fail the same way.
+///
+/// The attempt is counted *before* the password is verified, in the same
+/// transaction that checks the lock: parallel guesses cannot all slip in
+/// before the first failure is recorded. Success forgets the count.
 pub fn authenticate(
     ctx: &Context,
     username: &str,
@@ -217,37 +221,27 @@ pub fn authenticate(
         return Err(LoginError::InvalidCredentials);
     };
     let key = username.normalized();
-    let (user, throttle) = ctx
-        .store
-        .read(|tx| Ok((users::get_by_username(tx, key)?, throttle::get(tx, key)?)))?;
-    if let Some(until) = lockout::locked_until(throttle.as_ref(), now) {
-        return Err(LoginError::Locked(until));
-    }
+    let settings = &ctx.settings.lockout;
+    let user = ctx.store.write(|tx| {
+        let counted = throttle::get(tx, key)?;
+        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+            return Err(LoginError::Locked(until));
+        }
+        throttle::put(tx, key, &lockout::record_attempt(counted, now, settings))?;
+        Ok(users::get_by_username(tx, key)?)
+    })?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let verified = ctx.passwords.verify(password, hash);
-    match user {
-        Some(user) if verified => {
-            if user.disabled {
-                return Err(LoginError::Disabled);
-            }
-            if throttle.is_some() {
-                ctx.store.write(|tx| throttle::delete(tx, key))?;
-            }
-            Ok(user)
-        }
-        _ => {
-            let settings = &ctx.settings.lockout;
-            let counted = ctx.store.write(|tx| {
-                let counted = lockout::record_failure(throttle::get(tx, key)?, now, settings);
-                throttle::put(tx, key, &counted)?;
-                Ok::<_, StoreError>(counted)
-            })?;
-            match lockout::locked_until(Some(&counted), now) {
-                Some(until) => Err(LoginError::Locked(until)),
-                None => Err(LoginError::InvalidCredentials),
-            }
-        }
+    if !ctx.passwords.verify(password, hash) {
+        return Err(LoginError::InvalidCredentials);
     }
+    let Some(user) = user else {
+        return Err(LoginError::InvalidCredentials);
+    };
+    if user.disabled {
+        return Err(LoginError::Disabled);
+    }
+    ctx.store.write(|tx| throttle::delete(tx, key))?;
+    Ok(user)
 }
 
 /// Forgets failure counters that no longer matter; returns how many.
@@ -312,7 +306,17 @@ pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountErro
             None => report.created += 1,
         }
         user.updated_at = now;
-        ctx.store.write(|tx| users::put(tx, &user))?;
+        // A new password or a disabled account ends the sessions made
+        // before, as `set_password` and `set_disabled` do.
+        let revoke = existing.as_ref().is_some_and(|old| {
+            old.password_hash != user.password_hash || (user.disabled && !old.disabled)
+        });
+        ctx.store.write(|tx| {
+            if revoke {
+                end_all_sessions(tx, &user.id)?;
+            }
+            users::put(tx, &user)
+        })?;
     }
     Ok(report)
 }

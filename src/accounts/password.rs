@@ -1,20 +1,19 @@
 //! Password hashing with argon2id.
 //!
 //! Hashing is CPU- and memory-heavy (OWASP parameters: 19 MiB, ~16 ms), so
-//! callers run it off the async executor, and at most `max_concurrent`
-//! hashes run at once: a burst of logins queues instead of exhausting RAM.
+//! the server runs it off the async executor through a gate that lets at
+//! most `passwords.max_concurrent` hashes run at once (`telemetry::CpuGate`).
 
 use crate::config::PasswordSettings;
 use crate::secret::SecretString;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// Hashes and verifies passwords with the configured argon2id parameters.
 pub struct Passwords {
     params: Params,
-    permits: Permits,
     /// A hash of a random password, verified against for unknown users so
     /// that they cost the same time as a wrong password.
     dummy_hash: OnceLock<String>,
@@ -35,13 +34,8 @@ impl Passwords {
             None,
         )
         .map_err(|err| HashError(err.to_string()))?;
-        let max = match settings.max_concurrent {
-            0 => std::thread::available_parallelism().map_or(2, usize::from),
-            n => n,
-        };
         Ok(Self {
             params,
-            permits: Permits::new(max),
             dummy_hash: OnceLock::new(),
         })
     }
@@ -52,7 +46,6 @@ impl Passwords {
 
     /// Hashes a password into an argon2id PHC string with a random salt.
     pub fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let _permit = self.permits.acquire();
         let hash: PasswordHash = self
             .argon2()
             .hash_password(password.expose().as_bytes())
@@ -72,7 +65,6 @@ impl Passwords {
                 (dummy.as_str(), false)
             }
         };
-        let _permit = self.permits.acquire();
         let matches = self
             .argon2()
             .verify_password(password.expose().as_bytes(), hash)
@@ -93,44 +85,6 @@ impl Passwords {
 /// Whether `hash` is an argon2 PHC string tessera can verify.
 pub fn is_password_hash(hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| parsed.algorithm.as_str().starts_with("argon2"))
-}
-
-/// A counting semaphore for the blocking threads that hash; std has none,
-/// and the waiters are blocking-pool threads, never executor threads.
-struct Permits {
-    available: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Permit<'a>(&'a Permits);
-
-impl Permits {
-    fn new(count: usize) -> Self {
-        Self {
-            available: Mutex::new(count.max(1)),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn acquire(&self) -> Permit<'_> {
-        let mut available = self.available.lock().unwrap_or_else(|p| p.into_inner());
-        while *available == 0 {
-            available = self
-                .freed
-                .wait(available)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        *available -= 1;
-        Permit(self)
-    }
-}
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        let mut available = self.0.available.lock().unwrap_or_else(|p| p.into_inner());
-        *available += 1;
-        self.0.freed.notify_one();
-    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,31 @@ pub fn presented_token(req: &HttpRequest, ctx: &Context) -> Option<Token> {
     (!value.is_empty()).then(|| Token::from_presented(value))
 }
 
+/// Whether a request that carries the session in a cookie comes from
+/// tessera's own pages. SameSite=Lax cookies still ride along with requests
+/// from other origins of the same site (other ports on 127.0.0.1, sibling
+/// hosts under `cookie_domain`), so state-changing API calls authenticated
+/// by cookie check `Origin` and `Sec-Fetch-Site`. Requests without either
+/// header do not come from a browser page and pass; so do requests that
+/// send `X-Session-Token`, which no page of another origin can set without
+/// a CORS preflight.
+pub fn same_origin(req: &HttpRequest, ctx: &Context) -> bool {
+    if req.headers().contains_key(paths::SESSION_HEADER) {
+        return true;
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match header("origin") {
+        Some(origin) => url::Url::parse(&ctx.issuer)
+            .is_ok_and(|issuer| issuer.origin().ascii_serialization() == origin),
+        None => true,
+    }
+}
+
 /// The caller's live session, if any, with the token it presented.
 pub struct MaybeSession(pub Option<(Token, ActiveSession)>);
 

@@ -1,6 +1,7 @@
 //! Request middleware: a request id and one log line per request, and the
 //! security headers every response carries.
 
+use crate::context::Context;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -38,9 +39,14 @@ pub async fn request_log(
 }
 
 /// Headers for every response; handlers may override them (the stylesheet
-/// sets its own Cache-Control).
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// sets its own Cache-Control). HSTS only when the issuer is https.
+pub fn security_headers(ctx: &Context) -> DefaultHeaders {
+    let headers = if ctx.issuer.starts_with("https://") {
+        DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         // Pages and API answers carry personal data and tokens.
         .add(("Cache-Control", "no-store"))
         .add(("X-Content-Type-Options", "nosniff"))

@@ -10,14 +10,20 @@ pub mod pages;
 pub mod paths;
 
 use crate::context::Context;
+use crate::telemetry::CpuGate;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use error::{ApiError, PageError};
 
-/// Registers every route, the body limits and the extractor error shapes.
-pub fn configure(ctx: web::Data<Context>) -> impl FnOnce(&mut web::ServiceConfig) {
+/// Registers every route, the shared state, the body limits and the
+/// extractor error shapes.
+pub fn configure(
+    ctx: web::Data<Context>,
+    gate: web::Data<CpuGate>,
+) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let limit = ctx.settings.server.max_body_bytes;
         cfg.app_data(ctx)
+            .app_data(gate)
             .app_data(web::PayloadConfig::new(limit))
             .app_data(
                 web::JsonConfig::default()

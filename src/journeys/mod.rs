@@ -114,7 +114,8 @@ pub fn start(ctx: &Context, name: &str, goto: Option<&str>) -> Result<Progress, 
         expires_at: ctx.now() + ctx.settings.journey_ttl(),
     };
     let hash = auth_id.hash();
-    ctx.store.write(|tx| stored::put(tx, &hash, &state))?;
+    ctx.store
+        .write_volatile(|tx| stored::put(tx, &hash, &state))?;
     Ok(Progress::Step(step(journey, auth_id, &state)))
 }
 
@@ -145,14 +146,19 @@ pub fn advance(
                     .get(&state.node)
                     .is_some_and(|spec| !spec.node.fields().is_empty());
                 if waits {
-                    ctx.store.write(|tx| stored::put(tx, &hash, &state))?;
+                    let running = ctx
+                        .store
+                        .write_volatile(|tx| stored::replace(tx, &hash, &state))?;
+                    if !running {
+                        return Err(JourneyError::Expired);
+                    }
                     return Ok(Progress::Step(step(journey, auth_id.clone(), &state)));
                 }
                 input = Input::default();
             }
             Next::Success => return finish(ctx, &hash, state, client),
             Next::Failure => {
-                ctx.store.write(|tx| stored::take(tx, &hash))?;
+                ctx.store.write_volatile(|tx| stored::take(tx, &hash))?;
                 return Err(JourneyError::Failed {
                     message: state
                         .message
@@ -198,6 +204,12 @@ fn finish(
     let (token, session, user) = ctx.store.write(|tx| {
         stored::take(tx, hash)?.ok_or(JourneyError::Expired)?;
         let user = users::get_by_id(tx, &user_id)?.ok_or(JourneyError::Expired)?;
+        if user.disabled {
+            // Disabled while the journey ran.
+            return Err(JourneyError::Failed {
+                message: "This account is disabled. Contact your administrator.".into(),
+            });
+        }
         let (token, session) =
             sessions::issue_in(ctx, tx, &user_id, origin, client.current_session.as_ref())?;
         Ok::<_, JourneyError>((token, session, user))
@@ -234,5 +246,6 @@ fn step(journey: &Journey, auth_id: Token, state: &JourneyState) -> Step {
 /// Removes journeys that expired; returns how many.
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
-    ctx.store.write(|tx| stored::delete_expired(tx, now))
+    ctx.store
+        .write_volatile(|tx| stored::delete_expired(tx, now))
 }

@@ -23,6 +23,17 @@ pub fn put(tx: &WriteTx, hash: &TokenHash, state: &JourneyState) -> Result<(), S
     Ok(())
 }
 
+/// Replaces a journey's state only if it is still running; returns whether
+/// it was, so a step racing the journey's end cannot bring it back.
+pub fn replace(tx: &WriteTx, hash: &TokenHash, state: &JourneyState) -> Result<bool, StoreError> {
+    let mut journeys = tx.tx.open_table(JOURNEYS)?;
+    if journeys.get(hash.as_bytes())?.is_none() {
+        return Ok(false);
+    }
+    journeys.insert(hash.as_bytes(), encode(state).as_slice())?;
+    Ok(true)
+}
+
 /// Removes and returns a journey's state: whoever takes it finishes it, so a
 /// finished journey cannot be replayed.
 pub fn take(tx: &WriteTx, hash: &TokenHash) -> Result<Option<JourneyState>, StoreError> {

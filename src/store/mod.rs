@@ -16,8 +16,8 @@ pub mod users;
 
 use crate::config::StoragePath;
 use redb::{
-    Database, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
-    TableDefinition, Value,
+    Database, Durability, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
+    ReadableTable, TableDefinition, Value,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -134,9 +134,29 @@ impl Store {
         &self,
         f: impl FnOnce(&WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = WriteTx {
-            tx: self.db.begin_write().map_err(StoreError::from)?,
-        };
+        self.write_with(Durability::Immediate, f)
+    }
+
+    /// Like [`Store::write`], but without an fsync: a crash may lose the
+    /// change (it becomes durable with the next durable commit). For
+    /// short-lived state whose loss only means starting over, such as a
+    /// journey in progress, so that anonymous page views cost no disk flush.
+    pub fn write_volatile<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.write_with(Durability::None, f)
+    }
+
+    fn write_with<T, E: From<StoreError>>(
+        &self,
+        durability: Durability,
+        f: impl FnOnce(&WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = self.db.begin_write().map_err(StoreError::from)?;
+        tx.set_durability(durability)
+            .map_err(|err| StoreError::Backend(redb::Error::from(err)))?;
+        let tx = WriteTx { tx };
         match f(&tx) {
             Ok(value) => {
                 tx.tx.commit().map_err(StoreError::from)?;

@@ -290,3 +290,24 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
         .await;
     assert_eq!(right.status(), 200);
 }
+
+#[tokio::test]
+async fn parallel_guesses_get_no_more_tries_than_the_lockout_allows() {
+    let app =
+        spawn_app_with("[lockout]\nmax_failures = 3\nwindow_secs = 60\nduration_secs = 300").await;
+    let guesses = (0..12).map(|i| {
+        app.authenticate(json!({"input": {"username": ALICE.0, "password": format!("guess {i}")}}))
+    });
+    let mut checked = 0;
+    for response in futures_util::future::join_all(guesses).await {
+        assert_eq!(response.status(), 401);
+        let body: Value = response.json().await.expect("json");
+        if body["message"] == "Invalid username or password." {
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 3,
+        "only max_failures guesses may reach the password check"
+    );
+}

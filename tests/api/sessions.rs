@@ -184,3 +184,58 @@ async fn the_health_check_answers_200() {
         "ok"
     );
 }
+
+#[tokio::test]
+async fn api_logout_by_cookie_from_another_origin_is_refused() {
+    let app = spawn_app().await;
+    let token = app.login_rest(ALICE).await;
+    let cookie = format!("tessera_session={token}");
+    let foreign = app
+        .api
+        .post(app.url("/api/logout"))
+        .header("cookie", &cookie)
+        .header("origin", "http://127.0.0.1:9000")
+        .header("sec-fetch-site", "same-site")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(
+        foreign.json::<Value>().await.expect("json")["error"],
+        "cross_origin_request"
+    );
+    assert_eq!(app.validate(&token).await["valid"], true);
+
+    let own = app
+        .api
+        .post(app.url("/api/logout"))
+        .header("cookie", &cookie)
+        .header("origin", &app.address)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(own.status(), 204);
+    assert_eq!(app.validate(&token).await["valid"], false);
+}
+
+#[tokio::test]
+async fn a_password_changed_by_seeding_ends_the_sessions_made_with_the_old_one() {
+    let app = spawn_app().await;
+    let alice = app.login_rest(ALICE).await;
+    let bob = app.login_rest(BOB).await;
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut seeds = ctx.settings.users.clone();
+        seeds[0].password = Some(tessera::secret::SecretString::new("a brand new password"));
+        tessera::accounts::seed(&ctx, &seeds).expect("seed")
+    })
+    .await
+    .expect("join");
+    assert_eq!(app.validate(&alice).await["valid"], false);
+    assert_eq!(
+        app.validate(&bob).await["valid"],
+        true,
+        "unchanged users keep their sessions"
+    );
+}

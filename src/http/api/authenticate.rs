@@ -10,7 +10,7 @@ use crate::http::extract::client_facts;
 use crate::journeys::nodes::{Field, Input};
 use crate::journeys::{self, Progress};
 use crate::secret::Token;
-use crate::telemetry::blocking;
+use crate::telemetry::CpuGate;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -48,6 +48,7 @@ struct SessionResponse<'a> {
 pub async fn post_authenticate(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    gate: web::Data<CpuGate>,
     query: web::Query<AuthenticateQuery>,
     body: web::Json<AuthenticateRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -56,7 +57,7 @@ pub async fn post_authenticate(
     let client = client_facts(&req, &ctx);
     let progress = {
         let ctx = ctx.clone();
-        blocking(move || {
+        gate.run(move || {
             let input = body.input.map(Input::new);
             let auth_id = match body.auth_id {
                 Some(auth_id) => Token::from_presented(auth_id),

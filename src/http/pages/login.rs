@@ -11,7 +11,7 @@ use crate::http::paths::{self, JOURNEY_COOKIE};
 use crate::journeys::nodes::{FieldKind, Input};
 use crate::journeys::{self, JourneyError, Progress, Step};
 use crate::secret::Token;
-use crate::telemetry::blocking;
+use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -149,6 +149,7 @@ pub async fn get_login(
 pub async fn post_login(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    gate: web::Data<CpuGate>,
     query: web::Query<LoginQuery>,
     form: web::Form<BTreeMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
@@ -174,7 +175,8 @@ pub async fn post_login(
     let advanced = {
         let ctx = ctx.clone();
         let auth_id = auth_id.clone();
-        blocking(move || journeys::advance(&ctx, &auth_id, &input, &client)).await?
+        gate.run(move || journeys::advance(&ctx, &auth_id, &input, &client))
+            .await?
     };
     match advanced {
         Ok(Progress::Step(step)) => step_page(&ctx, StatusCode::OK, &step, &query, &values),
