@@ -202,37 +202,27 @@ mod sealed {
         ) -> Result<impl ReadableMultimapTable<K, V>, StoreError>;
     }
 
-    impl Tables for ReadTx {
-        fn table<K: Key + 'static, V: Value + 'static>(
-            &self,
-            def: TableDefinition<'static, K, V>,
-        ) -> Result<impl ReadableTable<K, V>, StoreError> {
-            Ok(self.tx.open_table(def)?)
-        }
+    /// Both transaction types open tables the same way.
+    macro_rules! tables_for {
+        ($($tx:ty),*) => {$(
+            impl Tables for $tx {
+                fn table<K: Key + 'static, V: Value + 'static>(
+                    &self,
+                    def: TableDefinition<'static, K, V>,
+                ) -> Result<impl ReadableTable<K, V>, StoreError> {
+                    Ok(self.tx.open_table(def)?)
+                }
 
-        fn multimap<K: Key + 'static, V: Key + 'static>(
-            &self,
-            def: MultimapTableDefinition<'static, K, V>,
-        ) -> Result<impl ReadableMultimapTable<K, V>, StoreError> {
-            Ok(self.tx.open_multimap_table(def)?)
-        }
+                fn multimap<K: Key + 'static, V: Key + 'static>(
+                    &self,
+                    def: MultimapTableDefinition<'static, K, V>,
+                ) -> Result<impl ReadableMultimapTable<K, V>, StoreError> {
+                    Ok(self.tx.open_multimap_table(def)?)
+                }
+            }
+        )*};
     }
-
-    impl Tables for WriteTx {
-        fn table<K: Key + 'static, V: Value + 'static>(
-            &self,
-            def: TableDefinition<'static, K, V>,
-        ) -> Result<impl ReadableTable<K, V>, StoreError> {
-            Ok(self.tx.open_table(def)?)
-        }
-
-        fn multimap<K: Key + 'static, V: Key + 'static>(
-            &self,
-            def: MultimapTableDefinition<'static, K, V>,
-        ) -> Result<impl ReadableMultimapTable<K, V>, StoreError> {
-            Ok(self.tx.open_multimap_table(def)?)
-        }
-    }
+    tables_for!(ReadTx, WriteTx);
 }
 
 /// Encodes a record (see `tables` for why JSON).

@@ -12,13 +12,8 @@ async fn json_error(response: reqwest::Response) -> (u16, Value) {
 async fn malformed_json_is_a_400_invalid_request() {
     let app = spawn_app().await;
     let response = app
-        .api
-        .post(app.url("/api/authenticate"))
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .expect("request");
+        .post_raw("/api/authenticate", "application/json", "{not json".into())
+        .await;
     let (status, body) = json_error(response).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_request");
@@ -29,13 +24,8 @@ async fn malformed_json_is_a_400_invalid_request() {
 async fn a_body_that_is_not_json_is_a_415() {
     let app = spawn_app().await;
     let response = app
-        .api
-        .post(app.url("/api/authenticate"))
-        .header("content-type", "text/plain")
-        .body("{}")
-        .send()
-        .await
-        .expect("request");
+        .post_raw("/api/authenticate", "text/plain", "{}".into())
+        .await;
     let (status, body) = json_error(response).await;
     assert_eq!(status, 415);
     assert_eq!(body["error"], "unsupported_media_type");
@@ -48,13 +38,8 @@ async fn an_oversized_body_is_a_413() {
             .await;
     let big = format!(r#"{{"input": {{"username": "{}"}}}}"#, "a".repeat(4096));
     let response = app
-        .api
-        .post(app.url("/api/authenticate"))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .expect("request");
+        .post_raw("/api/authenticate", "application/json", big)
+        .await;
     let (status, body) = json_error(response).await;
     assert_eq!(status, 413);
     assert_eq!(body["error"], "payload_too_large");

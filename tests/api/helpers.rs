@@ -120,6 +120,35 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Starts the login journey over REST; returns the step.
+    pub async fn start_journey(&self) -> Value {
+        self.authenticate(json!({}))
+            .await
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// `POST` a raw body with a content type, with the API client.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: String) -> Response {
+        self.api
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// The public id of the session behind a token.
+    pub async fn session_id(&self, token: &str) -> String {
+        let session: Value = self.get_session(token).await.json().await.expect("json");
+        session["session_id"]
+            .as_str()
+            .expect("session_id")
+            .to_owned()
+    }
+
     /// Logs in through the REST journey in two steps; returns the token.
     pub async fn login_rest(&self, (username, password): (&str, &str)) -> String {
         let started: Value = self

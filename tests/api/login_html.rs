@@ -199,15 +199,7 @@ async fn the_account_page_lists_sessions_and_ends_another_one() {
     app.login_html("", ALICE).await;
     let html = app.get_page("/account").await.text().await.expect("html");
     assert_eq!(html.matches(r#"name="session_id""#).count(), 2);
-    let other_id = app
-        .get_session(&other_token)
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .expect("json")["session_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let other_id = app.session_id(&other_token).await;
     let csrf = csrf_token(&html);
     let forged = app
         .post_form(
@@ -235,15 +227,7 @@ async fn the_account_page_lists_sessions_and_ends_another_one() {
 async fn a_user_cannot_end_someone_elses_session() {
     let app = spawn_app().await;
     let bobs_token = app.login_rest(BOB).await;
-    let bobs_id = app
-        .get_session(&bobs_token)
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .expect("json")["session_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let bobs_id = app.session_id(&bobs_token).await;
     app.login_html("", ALICE).await;
     let html = app.get_page("/account").await.text().await.expect("html");
     app.post_form(

@@ -26,12 +26,7 @@ async fn starting_the_login_journey_returns_the_credentials_step_and_its_fields(
 #[tokio::test]
 async fn correct_credentials_finish_the_journey_with_a_token_and_a_cookie() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate(json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_journey().await;
     let response = app
         .authenticate(json!({
             "auth_id": started["auth_id"],
@@ -94,12 +89,7 @@ async fn a_wrong_password_and_an_unknown_user_fail_identically() {
 #[tokio::test]
 async fn a_finished_journey_cannot_be_replayed() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate(json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_journey().await;
     let submit = json!({
         "auth_id": started["auth_id"],
         "input": {"username": ALICE.0, "password": ALICE.1}
@@ -114,12 +104,7 @@ async fn a_finished_journey_cannot_be_replayed() {
 #[tokio::test]
 async fn a_failed_journey_cannot_be_continued() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate(json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_journey().await;
     let wrong =
         json!({"auth_id": started["auth_id"], "input": {"username": ALICE.0, "password": "x"}});
     assert_eq!(app.authenticate(wrong).await.status(), 401);
@@ -132,12 +117,7 @@ async fn a_failed_journey_cannot_be_continued() {
 #[tokio::test]
 async fn an_auth_id_expires_after_the_journey_ttl() {
     let app = spawn_app_with("[journeys]\nttl_secs = 60").await;
-    let started: Value = app
-        .authenticate(json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_journey().await;
     app.clock.advance(Duration::seconds(61));
     let response = app
         .authenticate(json!({
@@ -164,12 +144,7 @@ async fn an_unknown_auth_id_is_rejected() {
 #[tokio::test]
 async fn a_missing_field_is_an_input_error_and_the_step_can_be_retried() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate(json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_journey().await;
     let response = app
         .authenticate(json!({"auth_id": started["auth_id"], "input": {"username": ALICE.0}}))
         .await;

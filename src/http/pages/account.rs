@@ -76,6 +76,17 @@ fn device(user_agent: Option<&str>) -> String {
     }
 }
 
+/// An RFC 8176 method value in words.
+fn method_label(amr: &str) -> &str {
+    match amr {
+        "pwd" => "password",
+        "otp" => "one-time code",
+        "totp" => "authenticator app",
+        "push" => "push approval",
+        other => other,
+    }
+}
+
 fn session_view(session: Session, current_id: &str) -> SessionView {
     SessionView {
         device: device(session.user_agent.as_deref()),
@@ -83,7 +94,12 @@ fn session_view(session: Session, current_id: &str) -> SessionView {
         methods: if session.amr.is_empty() {
             "no method recorded".into()
         } else {
-            session.amr.join(" + ")
+            session
+                .amr
+                .iter()
+                .map(|method| method_label(method))
+                .collect::<Vec<_>>()
+                .join(" + ")
         },
         created: display_time(session.created_at),
         last_used: display_time(session.last_used_at),
