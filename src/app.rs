@@ -29,7 +29,7 @@ pub enum StartError {
     #[error("cannot seed users: {0}")]
     Seed(#[from] accounts::AccountError),
     #[error(transparent)]
-    Hash(#[from] accounts::password::HashError),
+    Context(#[from] crate::context::ContextError),
 }
 
 /// A bound, ready-to-run tessera server.

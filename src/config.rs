@@ -5,6 +5,7 @@
 
 use crate::secret::SecretString;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::ToSocketAddrs;
 use std::path::{Path, PathBuf};
 use time::Duration;
@@ -24,6 +25,7 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     pub journeys: JourneySettings,
     pub accounts: AccountSettings,
+    pub mail: MailSettings,
     /// Users created or updated at start-up (`[[users]]`).
     pub users: Vec<SeedUser>,
 }
@@ -93,6 +95,8 @@ pub struct PasswordSettings {
     /// Hashes computed at once; 0 means one per CPU core. Each in-flight
     /// hash holds `memory_kib` of RAM.
     pub max_concurrent: usize,
+    /// Shortest password accepted when one is chosen (registration, reset).
+    pub min_length: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -105,11 +109,46 @@ pub struct LockoutSettings {
     pub duration_secs: u64,
 }
 
+/// `[journeys]`: the time limit, and journeys declared as
+/// `[journeys.NAME]` (a config journey replaces a built-in of the same name).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct JourneySettings {
     /// How long a started journey may take before its `auth_id` expires.
     pub ttl_secs: u64,
+    #[serde(flatten)]
+    pub definitions: BTreeMap<String, JourneyDefinition>,
+}
+
+/// `[journeys.NAME]`: a graph of nodes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JourneyDefinition {
+    /// Heading of the journey's pages.
+    pub title: Option<String>,
+    /// Runs on an existing session (which must be present) to add methods
+    /// to it, instead of creating a new session.
+    #[serde(default)]
+    pub step_up: bool,
+    /// The first node.
+    pub start: String,
+    pub nodes: BTreeMap<String, NodeDefinition>,
+}
+
+/// `[journeys.NAME.nodes.ID]`: a node, where its outcomes lead, and its
+/// options.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NodeDefinition {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Outcome → node id, or `success` / `failure` to end the journey.
+    #[serde(default)]
+    pub next: BTreeMap<String, String>,
+    /// Failed attempts allowed before the node leaves by `failure`.
+    pub max_attempts: Option<u32>,
+    /// Options of the node's type.
+    #[serde(flatten)]
+    pub options: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +157,22 @@ pub struct AccountSettings {
     /// On a store with no users and no `[[users]]`, create `admin` with a
     /// random password printed once to the terminal.
     pub bootstrap_admin: bool,
+    /// Whether people may create their own accounts (`/register`).
+    pub self_registration: bool,
+}
+
+/// `[mail]`: how one-time codes reach people.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// The `From` of every message.
+    pub from: String,
+    /// `smtp://`, `smtps://` (implicit TLS) or `smtp+starttls://` URL with
+    /// optional `user:password@`; unset means the local outbox.
+    pub smtp_url: Option<SecretString>,
+    /// Folder where the outbox writes each message as a `.eml` file.
+    /// Defaults to `outbox/` beside a file store; none for `:memory:`.
+    pub outbox_dir: Option<PathBuf>,
 }
 
 /// A `[[users]]` entry.
@@ -132,6 +187,16 @@ pub struct SeedUser {
     pub name: Option<String>,
     #[serde(default)]
     pub disabled: bool,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            from: "tessera <tessera@localhost>".into(),
+            smtp_url: None,
+            outbox_dir: None,
+        }
+    }
 }
 
 impl Default for ServerSettings {
@@ -182,6 +247,7 @@ impl Default for PasswordSettings {
             iterations: argon2::Params::DEFAULT_T_COST,
             parallelism: argon2::Params::DEFAULT_P_COST,
             max_concurrent: 0,
+            min_length: 8,
         }
     }
 }
@@ -198,7 +264,10 @@ impl Default for LockoutSettings {
 
 impl Default for JourneySettings {
     fn default() -> Self {
-        Self { ttl_secs: 5 * 60 }
+        Self {
+            ttl_secs: 5 * 60,
+            definitions: BTreeMap::new(),
+        }
     }
 }
 
@@ -206,6 +275,7 @@ impl Default for AccountSettings {
     fn default() -> Self {
         Self {
             bootstrap_admin: true,
+            self_registration: true,
         }
     }
 }
@@ -324,6 +394,22 @@ impl Settings {
         if self.lockout.max_failures == 0 {
             return Err(invalid("lockout.max_failures", "must be at least 1"));
         }
+        if let Err(err) = crate::journeys::graph::all(self) {
+            return Err(invalid(
+                format!("journeys.{}.nodes.{}", err.journey, err.node),
+                err.to_string(),
+            ));
+        }
+        if let Err(err) = crate::mail::Mailer::from_settings(self) {
+            let key = match err {
+                crate::mail::MailError::Address(_) => "mail.from",
+                _ => "mail.smtp_url",
+            };
+            return Err(invalid(key, err.to_string()));
+        }
+        if self.passwords.min_length == 0 {
+            return Err(invalid("passwords.min_length", "must be at least 1"));
+        }
         let p = &self.passwords;
         if let Err(err) = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, None) {
             return Err(invalid(
@@ -400,6 +486,22 @@ impl Settings {
 
     pub fn absolute_lifetime(&self) -> Duration {
         seconds(self.sessions.absolute_lifetime_secs)
+    }
+
+    /// Where the outbox writes messages: configured, or `outbox/` beside a
+    /// file store.
+    pub fn outbox_dir(&self) -> Option<PathBuf> {
+        self.mail
+            .outbox_dir
+            .clone()
+            .or_else(|| match self.storage_path() {
+                StoragePath::Memory => None,
+                StoragePath::File(file) => Some(
+                    file.parent()
+                        .map(|dir| dir.join("outbox"))
+                        .unwrap_or_else(|| PathBuf::from("outbox")),
+                ),
+            })
     }
 
     pub fn journey_ttl(&self) -> Duration {

@@ -6,9 +6,22 @@ use crate::accounts::password::{HashError, Passwords};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::journeys::Registry;
+use crate::mail::{MailError, Mailer};
 use crate::store::Store;
 use std::sync::Arc;
 use time::OffsetDateTime;
+
+/// Why the context cannot be assembled (settings that passed validation
+/// make neither happen).
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Journeys(#[from] crate::journeys::graph::GraphError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+}
 
 /// The domain's dependencies.
 pub struct Context {
@@ -17,6 +30,7 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     pub passwords: Passwords,
     pub journeys: Registry,
+    pub mailer: Mailer,
     /// The public base URL, without a trailing slash.
     pub issuer: String,
 }
@@ -28,10 +42,11 @@ impl Context {
         store: Store,
         clock: Arc<dyn Clock>,
         issuer: String,
-    ) -> Result<Self, HashError> {
+    ) -> Result<Self, ContextError> {
         Ok(Self {
             passwords: Passwords::new(&settings.passwords)?,
-            journeys: Registry::builtin(),
+            journeys: Registry::from_settings(&settings)?,
+            mailer: Mailer::from_settings(&settings)?,
             settings,
             store,
             clock,

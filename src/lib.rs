@@ -16,6 +16,7 @@ pub mod config;
 pub mod context;
 pub mod http;
 pub mod journeys;
+pub mod mail;
 pub mod secret;
 pub mod sessions;
 pub mod store;

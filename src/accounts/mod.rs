@@ -4,11 +4,14 @@
 
 pub mod lockout;
 pub mod password;
+pub mod policy;
 
 use crate::config::SeedUser;
 use crate::context::Context;
 use crate::secret::{SecretString, random_id};
-use crate::store::{self, StoreError, User, sessions as stored_sessions, throttle, users};
+use crate::store::{
+    self, PendingUser, StoreError, User, sessions as stored_sessions, throttle, users,
+};
 use time::OffsetDateTime;
 
 pub use password::is_password_hash;
@@ -65,6 +68,8 @@ pub enum AccountError {
     InvalidUsername(&'static str),
     #[error("the username `{0}` is taken")]
     UsernameTaken(String),
+    #[error("the email address `{0}` belongs to another account")]
+    EmailTaken(String),
     #[error("no user named `{0}`")]
     NotFound(String),
     #[error("the password must not be empty")]
@@ -114,6 +119,8 @@ pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
         username: username.as_str().to_owned(),
         username_normalized: username.normalized().to_owned(),
         email: non_empty(new.email),
+        // Accounts made by an administrator carry an address they vouch for.
+        email_verified: true,
         name: non_empty(new.name),
         password_hash,
         disabled: false,
@@ -121,12 +128,49 @@ pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
         updated_at: now,
     };
     ctx.store.write(|tx| {
-        if users::get_by_username(tx, username.normalized())?.is_some() {
-            return Err(AccountError::UsernameTaken(username.as_str().to_owned()));
-        }
-        users::put(tx, &user)?;
+        insert_new(tx, &user)?;
         Ok(user.clone())
     })
+}
+
+/// Stores a new account if its username and email are free.
+fn insert_new(tx: &store::WriteTx, user: &User) -> Result<(), AccountError> {
+    if users::get_by_username(tx, &user.username_normalized)?.is_some() {
+        return Err(AccountError::UsernameTaken(user.username.clone()));
+    }
+    if let Some(email) = &user.email
+        && users::get_by_email(tx, email)?.is_some()
+    {
+        return Err(AccountError::EmailTaken(email.clone()));
+    }
+    users::put(tx, user)?;
+    Ok(())
+}
+
+/// Creates the account of a registration journey that succeeded, inside
+/// the journey's final transaction. Its password was hashed and checked
+/// against the policy when it was chosen.
+pub fn register_in(
+    ctx: &Context,
+    tx: &store::WriteTx,
+    pending: &PendingUser,
+) -> Result<User, AccountError> {
+    let username = Username::parse(&pending.username)?;
+    let now = ctx.now();
+    let user = User {
+        id: random_id(),
+        username: username.as_str().to_owned(),
+        username_normalized: username.normalized().to_owned(),
+        email: Some(pending.email.clone()),
+        email_verified: pending.email_verified,
+        name: pending.name.clone(),
+        password_hash: Some(pending.password_hash.clone()),
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    insert_new(tx, &user)?;
+    Ok(user)
 }
 
 /// Every account, ordered by username.
@@ -163,6 +207,31 @@ pub fn set_password(
     update(ctx, username, |tx, user| {
         user.password_hash = Some(hash);
         end_all_sessions(tx, &user.id)?;
+        Ok(())
+    })
+}
+
+/// Sets a new password for a user proven by a journey and ends their
+/// sessions, except `keep` (the session stepping up, if any).
+pub fn reset_password(
+    ctx: &Context,
+    user_id: &str,
+    password: &SecretString,
+    keep: Option<&crate::secret::TokenHash>,
+) -> Result<(), AccountError> {
+    let hash = ctx.passwords.hash(password)?;
+    let now = ctx.now();
+    ctx.store.write(|tx| {
+        let mut user = users::get_by_id(tx, user_id)?
+            .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
+        user.password_hash = Some(hash);
+        user.updated_at = now;
+        users::put(tx, &user)?;
+        for (session, _) in stored_sessions::list_by_user(tx, user_id)? {
+            if Some(&session) != keep {
+                stored_sessions::delete(tx, &session)?;
+            }
+        }
         Ok(())
     })
 }
@@ -285,6 +354,7 @@ pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountErro
             username: String::new(),
             username_normalized: String::new(),
             email: None,
+            email_verified: true,
             name: None,
             password_hash: None,
             disabled: false,

@@ -97,6 +97,7 @@ mod tests {
             iterations: 1,
             parallelism: 1,
             max_concurrent: 1,
+            min_length: 8,
         };
         Passwords::new(&settings).expect("valid params")
     }

@@ -2,6 +2,7 @@
 //! (`{"error", "message"}`), an HTML page for browsers. The client sees the
 //! external message; the log gets the internal cause.
 
+use crate::accounts::AccountError;
 use crate::journeys::JourneyError;
 use crate::store::StoreError;
 use crate::telemetry::BlockingError;
@@ -134,6 +135,15 @@ impl From<JourneyError> for ApiError {
             JourneyError::Failed { message } => {
                 Self::new(StatusCode::UNAUTHORIZED, "authentication_failed", message)
             }
+            JourneyError::SessionRequired => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "This journey steps up an existing session: send its token in X-Session-Token.",
+            ),
+            JourneyError::Account(
+                err @ (AccountError::UsernameTaken(_) | AccountError::EmailTaken(_)),
+            ) => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),
+            JourneyError::Account(err) => Self::internal(&err),
             JourneyError::Store(err) => Self::internal(&err),
         }
     }

@@ -170,15 +170,18 @@ impl FromRequest for PageSession {
     }
 }
 
-/// What the engine records about the caller with a new session.
+/// What the engine uses and records about the caller.
 pub fn client_facts(req: &HttpRequest, ctx: &Context) -> Client {
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
     Client {
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|ua| ua.to_str().ok())
-            .map(str::to_owned),
+        user_agent: header(header::USER_AGENT),
+        accept_language: header(header::ACCEPT_LANGUAGE),
         ip: req.peer_addr().map(|addr| addr.ip().to_string()),
-        current_session: presented_token(req, ctx).map(|token| token.hash()),
+        session: presented_token(req, ctx),
     }
 }

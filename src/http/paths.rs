@@ -5,6 +5,9 @@ pub const HEALTHZ: &str = "/healthz";
 pub const STYLESHEET: &str = "/static/style.css";
 
 pub const LOGIN: &str = "/login";
+pub const REGISTER: &str = "/register";
+pub const RESET_PASSWORD: &str = "/reset-password";
+pub const JOURNEY_SCRIPT: &str = "/static/journey.js";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = crate::journeys::goto::ACCOUNT_PATH;
 pub const ACCOUNT_END_SESSION: &str = "/account/sessions/end";

@@ -10,12 +10,14 @@ pub mod goto;
 pub mod graph;
 pub mod nodes;
 
+use crate::accounts;
+use crate::config::Settings;
 use crate::context::Context;
 use crate::secret::{Token, TokenHash};
 use crate::sessions::{self, Origin};
 use crate::store::{JourneyState, Session, StoreError, User, journeys as stored, users};
-use graph::{Journey, Next};
-use nodes::{Field, Input};
+use graph::{GraphError, Journey, Next};
+use nodes::{Decision, Input, Prompt, Turn};
 use std::collections::BTreeMap;
 
 /// The journeys tessera knows, by name.
@@ -24,12 +26,11 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in journeys.
-    pub fn builtin() -> Self {
-        let login = Journey::login();
-        Self {
-            journeys: BTreeMap::from([(login.name.clone(), login)]),
-        }
+    /// The built-in journeys and the config's, checked.
+    pub fn from_settings(settings: &Settings) -> Result<Self, GraphError> {
+        Ok(Self {
+            journeys: graph::all(settings)?,
+        })
     }
 
     /// A journey by name.
@@ -46,7 +47,7 @@ impl Registry {
 /// What the client must do next, or the session it got.
 #[derive(Debug)]
 pub enum Progress {
-    Step(Step),
+    Step(Box<Step>),
     Done(Box<Finished>),
 }
 
@@ -58,13 +59,14 @@ pub struct Step {
     pub journey: String,
     pub title: String,
     pub step: &'static str,
-    pub fields: &'static [Field],
+    pub prompt: Prompt,
     pub message: Option<String>,
 }
 
 /// A journey that ended with a session.
 #[derive(Debug)]
 pub struct Finished {
+    /// The session's token: a new one, or the stepped-up session's own.
     pub token: Token,
     pub session: Session,
     pub user: User,
@@ -73,13 +75,21 @@ pub struct Finished {
     pub success_url: String,
 }
 
-/// Facts about the request that the engine records with a session.
+/// Facts about the request that the engine uses and records.
 #[derive(Debug, Clone, Default)]
 pub struct Client {
     pub user_agent: Option<String>,
+    pub accept_language: Option<String>,
     pub ip: Option<String>,
-    /// The session the client holds now, replaced by the new one.
-    pub current_session: Option<TokenHash>,
+    /// The session token the client holds now: replaced by a new session,
+    /// or stepped up.
+    pub session: Option<Token>,
+}
+
+impl Client {
+    fn session_hash(&self) -> Option<TokenHash> {
+        self.session.as_ref().map(Token::hash)
+    }
 }
 
 /// Why a journey could not go on.
@@ -90,6 +100,9 @@ pub enum JourneyError {
     /// Unknown, expired or already finished `auth_id`.
     #[error("this sign-in has expired or already finished; start again")]
     Expired,
+    /// A step-up journey started without a live session.
+    #[error("this journey confirms an existing session: sign in first")]
+    SessionRequired,
     /// The input cannot be read; the step can be retried.
     #[error("{0}")]
     InvalidInput(String),
@@ -98,25 +111,47 @@ pub enum JourneyError {
     Failed { message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Account(#[from] accounts::AccountError),
 }
 
 /// Starts a journey; `goto` is kept only if it points at tessera itself.
-pub fn start(ctx: &Context, name: &str, goto: Option<&str>) -> Result<Progress, JourneyError> {
+/// A step-up journey binds to the client's live session.
+pub fn start(
+    ctx: &Context,
+    name: &str,
+    goto: Option<&str>,
+    client: &Client,
+) -> Result<Progress, JourneyError> {
     let journey = ctx.journeys.get(name)?;
-    let auth_id = Token::generate();
-    let state = JourneyState {
+    let mut state = JourneyState {
         journey: journey.name.clone(),
         node: journey.start.clone(),
         user_id: None,
+        claimed_user_id: None,
         amr: Vec::new(),
         goto: goto.and_then(|goto| goto::safe(&ctx.issuer, goto)),
         message: None,
         expires_at: ctx.now() + ctx.settings.journey_ttl(),
+        attempts: BTreeMap::new(),
+        data: BTreeMap::new(),
+        pending_user: None,
+        step_up_session: None,
     };
+    if journey.step_up {
+        let token = client
+            .session
+            .as_ref()
+            .ok_or(JourneyError::SessionRequired)?;
+        let active = sessions::validate(ctx, token)?.ok_or(JourneyError::SessionRequired)?;
+        state.user_id = Some(active.user.id);
+        state.step_up_session = Some(active.session.id);
+    }
+    let auth_id = Token::generate();
     let hash = auth_id.hash();
     ctx.store
         .write_volatile(|tx| stored::put(tx, &hash, &state))?;
-    Ok(Progress::Step(step(journey, auth_id, &state)))
+    arrive(ctx, journey, &auth_id, state, client)
 }
 
 /// Feeds input to the journey's current step and follows the outcomes
@@ -127,53 +162,124 @@ pub fn advance(
     input: &Input,
     client: &Client,
 ) -> Result<Progress, JourneyError> {
-    let hash = auth_id.hash();
-    let mut state = load(ctx, &hash)?;
+    let mut state = load(ctx, &auth_id.hash())?;
     let journey = ctx.journeys.get(&state.journey)?;
     state.message = None;
-    let mut input = input.clone();
-    loop {
-        let spec = journey
-            .nodes
-            .get(&state.node)
-            .ok_or(JourneyError::Expired)?;
-        let outcome = spec.node.run(ctx, &mut state, &input)?;
-        match spec.next.get(outcome).cloned().unwrap_or(Next::Failure) {
-            Next::Node(next) => {
-                state.node = next;
-                let waits = journey
-                    .nodes
-                    .get(&state.node)
-                    .is_some_and(|spec| !spec.node.fields().is_empty());
-                if waits {
-                    let running = ctx
-                        .store
-                        .write_volatile(|tx| stored::replace(tx, &hash, &state))?;
-                    if !running {
-                        return Err(JourneyError::Expired);
-                    }
-                    return Ok(Progress::Step(step(journey, auth_id.clone(), &state)));
-                }
-                input = Input::default();
+    let spec = journey
+        .nodes
+        .get(&state.node)
+        .ok_or(JourneyError::Expired)?;
+    let turn = Turn { client, auth_id };
+    let outcome = match spec.node.run(ctx, &mut state, input, &turn)? {
+        Decision::Outcome(outcome) => outcome,
+        Decision::Wait(message) => {
+            state.message = message;
+            return pause(ctx, journey, auth_id, state);
+        }
+        Decision::Retry(message) => {
+            let attempts = state.attempts.entry(state.node.clone()).or_default();
+            *attempts += 1;
+            if *attempts < spec.max_attempts {
+                state.message = Some(message);
+                return pause(ctx, journey, auth_id, state);
             }
-            Next::Success => return finish(ctx, &hash, state, client),
-            Next::Failure => {
-                ctx.store.write_volatile(|tx| stored::take(tx, &hash))?;
-                return Err(JourneyError::Failed {
-                    message: state
-                        .message
-                        .unwrap_or_else(|| "Sign-in failed.".to_owned()),
-                });
-            }
+            state.message = Some("Too many attempts. Please start again.".into());
+            "failure"
+        }
+    };
+    follow(ctx, journey, auth_id, state, outcome, client)
+}
+
+/// Leaves the current node by `outcome`.
+fn follow(
+    ctx: &Context,
+    journey: &Journey,
+    auth_id: &Token,
+    mut state: JourneyState,
+    outcome: &str,
+    client: &Client,
+) -> Result<Progress, JourneyError> {
+    let next = journey
+        .nodes
+        .get(&state.node)
+        .and_then(|spec| spec.next.get(outcome))
+        .cloned()
+        .unwrap_or(Next::Failure);
+    match next {
+        Next::Node(next) => {
+            state.node = next;
+            arrive(ctx, journey, auth_id, state, client)
+        }
+        Next::Success => finish(ctx, auth_id, state, client),
+        Next::Failure => {
+            ctx.store
+                .write_volatile(|tx| stored::take(tx, &auth_id.hash()))?;
+            Err(JourneyError::Failed {
+                message: state
+                    .message
+                    .unwrap_or_else(|| "Sign-in failed.".to_owned()),
+            })
         }
     }
+}
+
+/// Enters the current node: shows its step, or runs it at once when it
+/// needs no input.
+fn arrive(
+    ctx: &Context,
+    journey: &Journey,
+    auth_id: &Token,
+    mut state: JourneyState,
+    client: &Client,
+) -> Result<Progress, JourneyError> {
+    let spec = journey
+        .nodes
+        .get(&state.node)
+        .ok_or(JourneyError::Expired)?;
+    let turn = Turn { client, auth_id };
+    spec.node.enter(ctx, &mut state, &turn)?;
+    if spec.node.prompt(ctx, &state).waits() {
+        return pause(ctx, journey, auth_id, state);
+    }
+    match spec.node.run(ctx, &mut state, &Input::default(), &turn)? {
+        Decision::Outcome(outcome) => follow(ctx, journey, auth_id, state, outcome, client),
+        // A node without input cannot be retried or waited on.
+        Decision::Retry(message) | Decision::Wait(Some(message)) => {
+            state.message = Some(message);
+            follow(ctx, journey, auth_id, state, "failure", client)
+        }
+        Decision::Wait(None) => follow(ctx, journey, auth_id, state, "failure", client),
+    }
+}
+
+/// Saves the state and shows its step. The save only replaces a running
+/// journey, so a step racing the journey's end cannot bring it back.
+fn pause(
+    ctx: &Context,
+    journey: &Journey,
+    auth_id: &Token,
+    state: JourneyState,
+) -> Result<Progress, JourneyError> {
+    let hash = auth_id.hash();
+    let running = ctx
+        .store
+        .write_volatile(|tx| stored::replace(tx, &hash, &state))?;
+    if !running {
+        return Err(JourneyError::Expired);
+    }
+    Ok(Progress::Step(Box::new(step(
+        ctx,
+        journey,
+        auth_id.clone(),
+        &state,
+    ))))
 }
 
 /// The step a running journey waits on (to show it again).
 pub fn current(ctx: &Context, auth_id: &Token) -> Result<Step, JourneyError> {
     let state = load(ctx, &auth_id.hash())?;
     let journey = ctx.journeys.get(&state.journey)?;
-    Ok(step(journey, auth_id.clone(), &state))
+    Ok(step(ctx, journey, auth_id.clone(), &state))
 }
 
 /// Loads a journey's state if it is still running.
@@ -184,34 +290,49 @@ fn load(ctx: &Context, hash: &TokenHash) -> Result<JourneyState, JourneyError> {
         .ok_or(JourneyError::Expired)
 }
 
-/// Ends a journey with a session: one transaction takes the state (so a
-/// concurrent or replayed submission finds nothing) and issues the session.
+/// Ends a journey with a session, in one transaction that takes the state
+/// (so a concurrent or replayed submission finds nothing), creates a
+/// registered account, and issues a session or steps one up.
 fn finish(
     ctx: &Context,
-    hash: &TokenHash,
+    auth_id: &Token,
     state: JourneyState,
     client: &Client,
 ) -> Result<Progress, JourneyError> {
-    let user_id = state.user_id.clone().ok_or_else(|| JourneyError::Failed {
-        message: "This sign-in did not identify a user.".into(),
-    })?;
-    let origin = Origin {
-        journey: state.journey.clone(),
-        amr: state.amr.clone(),
-        user_agent: client.user_agent.clone(),
-        ip: client.ip.clone(),
-    };
+    let hash = auth_id.hash();
     let (token, session, user) = ctx.store.write(|tx| {
-        stored::take(tx, hash)?.ok_or(JourneyError::Expired)?;
-        let user = users::get_by_id(tx, &user_id)?.ok_or(JourneyError::Expired)?;
+        stored::take(tx, &hash)?.ok_or(JourneyError::Expired)?;
+        let user = match (&state.user_id, &state.pending_user) {
+            (Some(id), _) => users::get_by_id(tx, id)?.ok_or(JourneyError::Expired)?,
+            (None, Some(pending)) => accounts::register_in(ctx, tx, pending)?,
+            (None, None) => {
+                return Err(JourneyError::Failed {
+                    message: "This journey did not identify a user.".into(),
+                });
+            }
+        };
         if user.disabled {
-            // Disabled while the journey ran.
             return Err(JourneyError::Failed {
                 message: "This account is disabled. Contact your administrator.".into(),
             });
         }
-        let (token, session) =
-            sessions::issue_in(ctx, tx, &user_id, origin, client.current_session.as_ref())?;
+        if let Some(session_id) = &state.step_up_session {
+            let token = client
+                .session
+                .clone()
+                .ok_or(JourneyError::SessionRequired)?;
+            let session = sessions::step_up_in(ctx, tx, &token, session_id, &state.amr)?
+                .ok_or(JourneyError::SessionRequired)?;
+            return Ok((token, session, user));
+        }
+        let origin = Origin {
+            journey: state.journey.clone(),
+            amr: state.amr.clone(),
+            user_agent: client.user_agent.clone(),
+            ip: client.ip.clone(),
+        };
+        let replaced = client.session_hash();
+        let (token, session) = sessions::issue_in(ctx, tx, &user.id, origin, replaced.as_ref())?;
         Ok::<_, JourneyError>((token, session, user))
     })?;
     let expires_at = sessions::expires_at(ctx, &session);
@@ -227,18 +348,18 @@ fn finish(
     })))
 }
 
-fn step(journey: &Journey, auth_id: Token, state: &JourneyState) -> Step {
-    let (step, fields) = journey
+fn step(ctx: &Context, journey: &Journey, auth_id: Token, state: &JourneyState) -> Step {
+    let (step, prompt) = journey
         .nodes
         .get(&state.node)
-        .map(|spec| (spec.node.step(), spec.node.fields()))
-        .unwrap_or(("", &[]));
+        .map(|spec| (spec.node.step(), spec.node.prompt(ctx, state)))
+        .unwrap_or(("", Prompt::default()));
     Step {
         auth_id,
         journey: journey.name.clone(),
         title: journey.title.clone(),
         step,
-        fields,
+        prompt,
         message: state.message.clone(),
     }
 }

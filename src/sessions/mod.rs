@@ -64,6 +64,32 @@ pub fn issue_in(
     Ok((token, session))
 }
 
+/// Adds the methods of a step-up journey to the session behind `token`
+/// (which must be the session `session_id`), and renews its `auth_time`:
+/// the session keeps its identity and token.
+pub fn step_up_in(
+    ctx: &Context,
+    tx: &WriteTx,
+    token: &Token,
+    session_id: &str,
+    amr: &[String],
+) -> Result<Option<Session>, StoreError> {
+    let hash = token.hash();
+    let Some(mut session) = stored::get_by_hash(tx, &hash)?.filter(|s| s.id == session_id) else {
+        return Ok(None);
+    };
+    for method in amr {
+        if !session.amr.contains(method) {
+            session.amr.push(method.clone());
+        }
+    }
+    let now = ctx.now();
+    session.auth_time = now;
+    session.last_used_at = now;
+    stored::put(tx, &hash, &session)?;
+    Ok(Some(session))
+}
+
 /// When a session ends if not used again.
 pub fn expires_at(ctx: &Context, session: &Session) -> OffsetDateTime {
     (session.last_used_at + ctx.settings.idle_timeout()).min(session.absolute_expires_at)

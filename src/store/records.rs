@@ -2,6 +2,7 @@
 //! build and read these; only the store knows how they are encoded.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// A user account.
@@ -14,6 +15,9 @@ pub struct User {
     /// The username as compared: unique across users.
     pub username_normalized: String,
     pub email: Option<String>,
+    /// Whether the user proved they receive mail at `email`.
+    #[serde(default)]
+    pub email_verified: bool,
     pub name: Option<String>,
     /// argon2id PHC string; `None` for an account that cannot use a password.
     pub password_hash: Option<String>,
@@ -55,8 +59,12 @@ pub struct JourneyState {
     pub journey: String,
     /// The node waiting for input.
     pub node: String,
-    /// The user identified so far, if any.
+    /// The user identified so far, if any: a session is issued for them.
     pub user_id: Option<String>,
+    /// A user named but not yet proven (`identify`): a later node that
+    /// proves it (a one-time code to their address) makes it `user_id`.
+    #[serde(default)]
+    pub claimed_user_id: Option<String>,
     /// Methods completed so far.
     pub amr: Vec<String>,
     /// Where to send the browser on success; already checked to be safe.
@@ -65,6 +73,31 @@ pub struct JourneyState {
     pub message: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Failed attempts per node, limited by each node's `max_attempts`.
+    #[serde(default)]
+    pub attempts: BTreeMap<String, u32>,
+    /// Per-node working data (a code's hash, a pending request's id…),
+    /// keyed by node id; only the node that wrote it reads it.
+    #[serde(default)]
+    pub data: BTreeMap<String, serde_json::Value>,
+    /// An account being registered: created only when the journey succeeds.
+    #[serde(default)]
+    pub pending_user: Option<PendingUser>,
+    /// The session being stepped up, if the journey runs on one: it gains
+    /// the journey's methods instead of a new session being issued.
+    #[serde(default)]
+    pub step_up_session: Option<String>,
+}
+
+/// A registration waiting for the journey to succeed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingUser {
+    pub username: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: String,
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// Failed sign-ins for one username, whether or not such a user exists, so

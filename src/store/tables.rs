@@ -22,6 +22,9 @@ pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 /// normalised username → user id: the unique index on usernames.
 pub const USERNAMES: TableDefinition<&str, &str> = TableDefinition::new("users_by_username");
 
+/// normalised email → user id: the index for uniqueness and reset by email.
+pub const EMAILS: TableDefinition<&str, &str> = TableDefinition::new("users_by_email");
+
 /// SHA-256(session token) → `Session`.
 pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessions");
 /// user id → SHA-256(session token) of each of the user's sessions.
@@ -45,6 +48,7 @@ pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableE
     tx.open_table(META)?;
     tx.open_table(USERS)?;
     tx.open_table(USERNAMES)?;
+    tx.open_table(EMAILS)?;
     tx.open_table(SESSIONS)?;
     tx.open_multimap_table(USER_SESSIONS)?;
     tx.open_table(JOURNEYS)?;

@@ -1,6 +1,6 @@
 //! Users, with the unique index on normalised usernames.
 
-use super::tables::{USERNAMES, USERS};
+use super::tables::{EMAILS, USERNAMES, USERS};
 use super::{Read, StoreError, User, WriteTx, decode, encode};
 use redb::ReadableTable;
 
@@ -21,6 +21,23 @@ pub fn get_by_username(tx: &impl Read, normalized: &str) -> Result<Option<User>,
         Some(id) => get_by_id(tx, &id),
         None => Ok(None),
     }
+}
+
+/// The user with this email address (compared case-insensitively).
+pub fn get_by_email(tx: &impl Read, email: &str) -> Result<Option<User>, StoreError> {
+    let id = tx
+        .table(EMAILS)?
+        .get(normalize_email(email).as_str())?
+        .map(|id| id.value().to_owned());
+    match id {
+        Some(id) => get_by_id(tx, &id),
+        None => Ok(None),
+    }
+}
+
+/// The form in which emails are compared.
+fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
 }
 
 /// Every user, ordered by normalised username.
@@ -50,12 +67,21 @@ pub fn put(tx: &WriteTx, user: &User) -> Result<(), StoreError> {
         .map(|old| decode::<User>("user", old.value()))
         .transpose()?;
     let mut usernames = tx.tx.open_table(USERNAMES)?;
-    if let Some(previous) = previous
-        && previous.username_normalized != user.username_normalized
-    {
-        usernames.remove(previous.username_normalized.as_str())?;
+    let mut emails = tx.tx.open_table(EMAILS)?;
+    if let Some(previous) = &previous {
+        if previous.username_normalized != user.username_normalized {
+            usernames.remove(previous.username_normalized.as_str())?;
+        }
+        if let Some(old) = &previous.email
+            && Some(old) != user.email.as_ref()
+        {
+            emails.remove(normalize_email(old).as_str())?;
+        }
     }
     usernames.insert(user.username_normalized.as_str(), user.id.as_str())?;
+    if let Some(email) = &user.email {
+        emails.insert(normalize_email(email).as_str(), user.id.as_str())?;
+    }
     Ok(())
 }
 
@@ -66,5 +92,15 @@ pub fn delete(tx: &WriteTx, user: &User) -> Result<(), StoreError> {
     tx.tx
         .open_table(USERNAMES)?
         .remove(user.username_normalized.as_str())?;
+    if let Some(email) = &user.email {
+        let mut emails = tx.tx.open_table(EMAILS)?;
+        // Only drop the index entry if it is this user's.
+        let owned = emails
+            .get(normalize_email(email).as_str())?
+            .is_some_and(|id| id.value() == user.id);
+        if owned {
+            emails.remove(normalize_email(email).as_str())?;
+        }
+    }
     Ok(())
 }

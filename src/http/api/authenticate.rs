@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::ApiError;
 use crate::http::extract::client_facts;
-use crate::journeys::nodes::{Field, Input};
+use crate::journeys::nodes::{Input, Prompt};
 use crate::journeys::{self, Progress};
 use crate::secret::Token;
 use crate::telemetry::CpuGate;
@@ -33,7 +33,8 @@ struct StepResponse<'a> {
     auth_id: &'a str,
     journey: &'a str,
     step: &'a str,
-    fields: &'a [Field],
+    #[serde(flatten)]
+    prompt: &'a Prompt,
     message: Option<&'a str>,
 }
 
@@ -63,7 +64,7 @@ pub async fn post_authenticate(
                 Some(auth_id) => Token::from_presented(auth_id),
                 None => {
                     let journey = query.journey.as_deref().unwrap_or("login");
-                    let started = journeys::start(&ctx, journey, query.goto.as_deref())?;
+                    let started = journeys::start(&ctx, journey, query.goto.as_deref(), &client)?;
                     match (started, &input) {
                         (Progress::Step(step), Some(_)) => step.auth_id,
                         (started, _) => return Ok(started),
@@ -79,7 +80,7 @@ pub async fn post_authenticate(
             auth_id: step.auth_id.expose(),
             journey: &step.journey,
             step: step.step,
-            fields: step.fields,
+            prompt: &step.prompt,
             message: step.message.as_deref(),
         }),
         Progress::Done(finished) => HttpResponse::Ok()

@@ -1,15 +1,16 @@
-//! `/login`: the journey engine rendered as HTML forms. The journey's
-//! `auth_id` travels in an HttpOnly cookie and each form carries a CSRF
-//! token derived from it, so a page from another site can neither submit a
-//! step nor sign a visitor in to someone else's account.
+//! `/login` (and `/register`, `/reset-password`): the journey engine
+//! rendered as HTML forms. The journey's `auth_id` travels in an HttpOnly
+//! cookie and each form carries a CSRF token derived from it, so a page
+//! from another site can neither submit a step nor sign a visitor in to
+//! someone else's account.
 
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::client_facts;
 use crate::http::paths::{self, JOURNEY_COOKIE};
-use crate::journeys::nodes::{FieldKind, Input};
-use crate::journeys::{self, JourneyError, Progress, Step};
+use crate::journeys::nodes::{Action, Display, FieldKind, Input};
+use crate::journeys::{self, Client, JourneyError, Progress, Step};
 use crate::secret::Token;
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
@@ -26,8 +27,8 @@ pub struct LoginQuery {
 }
 
 impl LoginQuery {
-    fn journey(&self) -> String {
-        self.journey.clone().unwrap_or_else(|| "login".to_owned())
+    fn journey(&self) -> &str {
+        self.journey.as_deref().unwrap_or("login")
     }
 
     fn action(&self) -> String {
@@ -51,17 +52,25 @@ struct JourneyPage {
     title: String,
     action: String,
     csrf_token: String,
+    display: Vec<Display>,
     fields: Vec<FieldView>,
+    actions: Vec<Action>,
     message: Option<String>,
-    submit_label: &'static str,
+    submit_label: String,
+    links: Vec<(&'static str, &'static str)>,
+    auto_submit: bool,
+    has_script: bool,
 }
 
 struct FieldView {
     name: &'static str,
     input_type: &'static str,
-    label: &'static str,
+    label: String,
+    link: Option<String>,
     autocomplete: &'static str,
     value: String,
+    optional: bool,
+    numeric: bool,
     autofocus: bool,
 }
 
@@ -74,32 +83,46 @@ fn step_page(
     query: &LoginQuery,
     prefill: &BTreeMap<String, String>,
 ) -> Result<HttpResponse, PageError> {
-    let first_empty = step.fields.iter().position(|field| {
-        field.kind == FieldKind::Password || prefill.get(field.name).is_none_or(String::is_empty)
+    let prompt = &step.prompt;
+    let visible = |kind: FieldKind| kind != FieldKind::Hidden;
+    let first_empty = prompt.fields.iter().position(|field| {
+        visible(field.kind)
+            && (!field.kind.echoes() || prefill.get(field.name).is_none_or(String::is_empty))
     });
-    let fields = step
+    let fields = prompt
         .fields
         .iter()
         .enumerate()
         .map(|(i, field)| FieldView {
             name: field.name,
             input_type: field.kind.input_type(),
-            label: field.label,
+            label: field.label.clone(),
+            link: field.link.clone(),
             autocomplete: field.autocomplete,
             value: match field.kind {
-                FieldKind::Password => String::new(),
-                _ => prefill.get(field.name).cloned().unwrap_or_default(),
+                FieldKind::Text | FieldKind::Email | FieldKind::Checkbox => {
+                    prefill.get(field.name).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
             },
+            optional: field.optional,
+            numeric: field.kind == FieldKind::Code,
             autofocus: Some(i) == first_empty,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let auto_submit = !fields.is_empty() && fields.iter().all(|f| f.input_type == "hidden");
     let page = JourneyPage {
         title: step.title.clone(),
         action: query.action(),
         csrf_token: step.auth_id.csrf_token(),
+        display: prompt.display.clone(),
+        has_script: prompt.poll || fields.iter().any(|f| f.input_type == "hidden"),
+        auto_submit,
         fields,
+        actions: prompt.actions.clone(),
         message: step.message.clone(),
-        submit_label: "Continue",
+        submit_label: prompt.submit.clone().unwrap_or_else(|| "Continue".into()),
+        links: links(ctx, step),
     };
     let mut response = render(status, &page)?;
     response
@@ -108,41 +131,124 @@ fn step_page(
     Ok(response)
 }
 
+/// Ways out of the first step of sign-in: reset, or register.
+fn links(ctx: &Context, step: &Step) -> Vec<(&'static str, &'static str)> {
+    if step.journey != "login" {
+        return Vec::new();
+    }
+    let mut links = Vec::new();
+    if ctx.journeys.get("reset_password").is_ok() {
+        links.push((paths::RESET_PASSWORD, "Forgot your password?"));
+    }
+    if ctx.journeys.get("register").is_ok() {
+        links.push((paths::REGISTER, "Create an account"));
+    }
+    links
+}
+
 /// Starts the journey afresh and shows its first step, with a message.
 async fn restart(
     ctx: web::Data<Context>,
+    client: Client,
     query: &LoginQuery,
     status: StatusCode,
     message: Option<String>,
     prefill: &BTreeMap<String, String>,
 ) -> Result<HttpResponse, PageError> {
-    let journey = query.journey();
+    let journey = query.journey().to_owned();
     let goto = query.goto.clone();
     let started = {
         let ctx = ctx.clone();
-        blocking(move || journeys::start(&ctx, &journey, goto.as_deref())).await?
+        blocking(move || journeys::start(&ctx, &journey, goto.as_deref(), &client)).await?
     };
     match started {
         Ok(Progress::Step(mut step)) => {
             step.message = message.or(step.message);
             step_page(&ctx, status, &step, query, prefill)
         }
-        Ok(Progress::Done(_)) => Err(PageError::internal(&"a journey finished before any step")),
-        Err(JourneyError::UnknownJourney { name, .. }) => Err(PageError::new(
-            StatusCode::NOT_FOUND,
-            "Unknown sign-in journey",
-            format!("There is no journey named “{name}”. Check the link you followed."),
+        Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
+        Err(JourneyError::UnknownJourney { name, .. }) => Err(unknown_journey(&ctx, &name)),
+        Err(JourneyError::SessionRequired) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, sign_in_then(query)))
+            .finish()),
+        Err(JourneyError::Failed { message }) => Err(PageError::new(
+            StatusCode::UNAUTHORIZED,
+            "Sign-in failed",
+            message,
         )),
         Err(err) => Err(PageError::internal(&err)),
     }
 }
 
-/// `GET /login`: the first step of the journey.
+fn unknown_journey(ctx: &Context, name: &str) -> PageError {
+    if name == "register" && !ctx.settings.accounts.self_registration {
+        return PageError::new(
+            StatusCode::NOT_FOUND,
+            "Registration is closed",
+            "Accounts on this server are created by its administrators. Ask them for one.",
+        );
+    }
+    PageError::new(
+        StatusCode::NOT_FOUND,
+        "Unknown sign-in journey",
+        format!("There is no journey named “{name}”. Check the link you followed."),
+    )
+}
+
+/// `/login?goto=<this journey>`: a step-up journey needs a session first.
+fn sign_in_then(query: &LoginQuery) -> String {
+    let goto = query.action();
+    let encoded = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("goto", &goto)
+        .finish();
+    format!("{}?{encoded}", paths::LOGIN)
+}
+
+/// The browser's session cookie, and off to where the journey leads.
+fn signed_in(ctx: &Context, finished: &journeys::Finished) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, finished.success_url.as_str()))
+        .cookie(cookies::session(
+            ctx,
+            &finished.token,
+            finished.session.absolute_expires_at,
+        ))
+        .cookie(cookies::clear_journey(ctx))
+        .finish())
+}
+
+/// `GET /login`: the first step of the journey (`login` by default).
 pub async fn get_login(
+    req: HttpRequest,
     ctx: web::Data<Context>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    restart(ctx, &query, StatusCode::OK, None, &BTreeMap::new()).await
+    let client = client_facts(&req, &ctx);
+    restart(ctx, client, &query, StatusCode::OK, None, &BTreeMap::new()).await
+}
+
+/// `GET /register`: the `register` journey.
+pub async fn get_register(
+    req: HttpRequest,
+    ctx: web::Data<Context>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageError> {
+    get_login(req, ctx, named(query, "register")).await
+}
+
+/// `GET /reset-password`: the `reset_password` journey.
+pub async fn get_reset_password(
+    req: HttpRequest,
+    ctx: web::Data<Context>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, PageError> {
+    get_login(req, ctx, named(query, "reset_password")).await
+}
+
+fn named(query: web::Query<LoginQuery>, journey: &str) -> web::Query<LoginQuery> {
+    let mut query = query.into_inner();
+    query.journey = Some(journey.to_owned());
+    web::Query(query)
 }
 
 /// `POST /login`: submits the step on screen.
@@ -155,6 +261,7 @@ pub async fn post_login(
 ) -> Result<HttpResponse, PageError> {
     let mut values = form.into_inner();
     let csrf_token = values.remove("csrf_token").unwrap_or_default();
+    let client = client_facts(&req, &ctx);
     let auth_id = req
         .cookie(JOURNEY_COOKIE)
         .map(|cookie| Token::from_presented(cookie.value()))
@@ -163,6 +270,7 @@ pub async fn post_login(
         let message = "This form has expired or was not sent from this site. Please try again.";
         return restart(
             ctx,
+            client,
             &query,
             StatusCode::FORBIDDEN,
             Some(message.into()),
@@ -170,25 +278,17 @@ pub async fn post_login(
         )
         .await;
     };
-    let client = client_facts(&req, &ctx);
     let input = Input::new(values.clone());
     let advanced = {
         let ctx = ctx.clone();
         let auth_id = auth_id.clone();
+        let client = client.clone();
         gate.run(move || journeys::advance(&ctx, &auth_id, &input, &client))
             .await?
     };
     match advanced {
         Ok(Progress::Step(step)) => step_page(&ctx, StatusCode::OK, &step, &query, &values),
-        Ok(Progress::Done(finished)) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, finished.success_url.as_str()))
-            .cookie(cookies::session(
-                &ctx,
-                &finished.token,
-                finished.session.absolute_expires_at,
-            ))
-            .cookie(cookies::clear_journey(&ctx))
-            .finish()),
+        Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
         Err(JourneyError::InvalidInput(message)) => {
             let current = {
                 let ctx = ctx.clone();
@@ -200,13 +300,22 @@ pub async fn post_login(
                     step_page(&ctx, StatusCode::BAD_REQUEST, &step, &query, &values)
                 }
                 Err(_) => {
-                    restart(ctx, &query, StatusCode::BAD_REQUEST, Some(message), &values).await
+                    restart(
+                        ctx,
+                        client,
+                        &query,
+                        StatusCode::BAD_REQUEST,
+                        Some(message),
+                        &values,
+                    )
+                    .await
                 }
             }
         }
         Err(JourneyError::Failed { message }) => {
             restart(
                 ctx,
+                client,
                 &query,
                 StatusCode::UNAUTHORIZED,
                 Some(message),
@@ -218,6 +327,7 @@ pub async fn post_login(
             let message = "Your sign-in took too long and has expired. Please try again.";
             restart(
                 ctx,
+                client,
                 &query,
                 StatusCode::BAD_REQUEST,
                 Some(message.into()),
@@ -225,8 +335,9 @@ pub async fn post_login(
             )
             .await
         }
-        Err(err @ JourneyError::UnknownJourney { .. }) | Err(err @ JourneyError::Store(_)) => {
-            Err(PageError::internal(&err))
-        }
+        Err(JourneyError::SessionRequired) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, sign_in_then(&query)))
+            .finish()),
+        Err(err) => Err(PageError::internal(&err)),
     }
 }

@@ -14,6 +14,8 @@ use actix_web::{HttpResponse, web};
 
 /// The one stylesheet, compiled into the binary.
 const STYLESHEET: &str = include_str!("../../../static/style.css");
+/// The journey pages' little script (device characteristics, push polling).
+const JOURNEY_SCRIPT: &str = include_str!("../../../static/journey.js");
 
 /// Registers the pages' routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -22,6 +24,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::STYLESHEET, web::get().to(get_stylesheet))
         .route(paths::LOGIN, web::get().to(login::get_login))
         .route(paths::LOGIN, web::post().to(login::post_login))
+        .route(paths::REGISTER, web::get().to(login::get_register))
+        .route(
+            paths::RESET_PASSWORD,
+            web::get().to(login::get_reset_password),
+        )
+        .route(paths::JOURNEY_SCRIPT, web::get().to(get_journey_script))
         .route(paths::LOGOUT, web::get().to(logout::get_logout))
         .route(paths::LOGOUT, web::post().to(logout::post_logout))
         .route(paths::ACCOUNT, web::get().to(account::get_account))
@@ -38,10 +46,18 @@ async fn get_home() -> HttpResponse {
 }
 
 async fn get_stylesheet() -> HttpResponse {
+    asset("text/css; charset=utf-8", STYLESHEET)
+}
+
+async fn get_journey_script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", JOURNEY_SCRIPT)
+}
+
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(STYLESHEET)
+        .body(body)
 }
 
 /// `GET /healthz`: 200 when the store answers.

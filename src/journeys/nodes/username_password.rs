@@ -1,39 +1,40 @@
 //! `username_password`: identifies the user by username and password.
-//! Outcomes: `success` (the user is known, method `pwd`) or `failure`.
+//! Outcomes: `success` (method `pwd`) or `failure`. In a step-up journey the
+//! credentials must be those of the session's user.
 
-use super::{Field, FieldKind, Input, Node};
+use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
 use crate::accounts::{self, LoginError};
 use crate::context::Context;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
+use std::sync::LazyLock;
 
 /// The password step.
 pub struct UsernamePassword;
 
-const USERNAME: Field = Field {
-    name: "username",
-    kind: FieldKind::Text,
-    label: "Username",
-    autocomplete: "username",
-};
-const PASSWORD: Field = Field {
-    name: "password",
-    kind: FieldKind::Password,
-    label: "Password",
-    autocomplete: "current-password",
-};
+static FIELDS: LazyLock<[Field; 2]> = LazyLock::new(|| {
+    [
+        Field::new("username", FieldKind::Text, "Username", "username"),
+        Field::new(
+            "password",
+            FieldKind::Password,
+            "Password",
+            "current-password",
+        ),
+    ]
+});
 
 impl Node for UsernamePassword {
     fn step(&self) -> &'static str {
         "credentials"
     }
 
-    fn fields(&self) -> &'static [Field] {
-        &[USERNAME, PASSWORD]
-    }
-
     fn outcomes(&self) -> &'static [&'static str] {
         &["success", "failure"]
+    }
+
+    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+        Prompt::fields(&*FIELDS)
     }
 
     fn run(
@@ -41,19 +42,25 @@ impl Node for UsernamePassword {
         ctx: &Context,
         state: &mut JourneyState,
         input: &Input,
-    ) -> Result<&'static str, JourneyError> {
-        let username = input.require(&USERNAME)?;
-        let password = input.require(&PASSWORD)?;
+        _turn: &Turn<'_>,
+    ) -> Result<Decision, JourneyError> {
+        let [username, password] = &*FIELDS;
+        let username = input.require(username)?;
+        let password = input.require(password)?;
         match accounts::authenticate(ctx, username.expose(), password) {
+            Ok(user) if state.user_id.as_ref().is_some_and(|id| *id != user.id) => {
+                state.message = Some("Sign in as the user of this session.".into());
+                Ok(Decision::Outcome("failure"))
+            }
             Ok(user) => {
                 state.user_id = Some(user.id);
-                state.amr.push("pwd".into());
-                Ok("success")
+                super::add_method(state, "pwd");
+                Ok(Decision::Outcome("success"))
             }
             Err(LoginError::Store(err)) => Err(err.into()),
             Err(err) => {
                 state.message = Some(message_for(&err, ctx.now()));
-                Ok("failure")
+                Ok(Decision::Outcome("failure"))
             }
         }
     }

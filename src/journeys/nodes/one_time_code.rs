@@ -1,0 +1,269 @@
+//! `one_time_code`: sends a short numeric code to the user's email and
+//! checks it. The address is that of the user identified so far, the user
+//! named in `identify`, or the account being registered. Outcomes:
+//! `success` (method `otp`; the address counts as verified) or `failure`.
+//!
+//! The code is stored only as a hash keyed with the journey's `auth_id`
+//! (see [`Turn::keyed_hash`]): a million possible codes are trivial to try
+//! against a plain hash, but not without the key, which is never stored.
+//! When nobody can be mailed (an unknown name in a reset journey) the step
+//! looks the same and no code ever matches; when a registration names an
+//! address that already has an account, that account's owner gets a notice
+//! instead of a code.
+
+use super::{
+    Action, Decision, Display, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn,
+    add_method, data, set_data,
+};
+use crate::context::Context;
+use crate::journeys::JourneyError;
+use crate::mail::Message;
+use crate::store::{JourneyState, users};
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+/// The code step.
+pub struct OneTimeCode {
+    length: u32,
+    ttl: Duration,
+    resend_after: Duration,
+}
+
+/// What the node keeps between requests.
+#[derive(Debug, Serialize, Deserialize)]
+struct Sent {
+    /// Keyed hash of the code; `None` when nothing was sent.
+    hash: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    sent_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    /// Where it went, partly hidden, for the page.
+    shown_to: String,
+}
+
+const PURPOSE: &str = "one_time_code";
+
+impl OneTimeCode {
+    /// Options: `length` (digits, 4–10, default 6), `ttl_secs` (default
+    /// 600), `resend_after_secs` (default 30).
+    pub fn from_options(options: &mut OptionReader<'_>) -> Result<Self, String> {
+        let length: u32 = options.get("length", 6)?;
+        if !(4..=10).contains(&length) {
+            return Err("option `length` must be between 4 and 10 digits".into());
+        }
+        let ttl: u32 = options.get("ttl_secs", 600)?;
+        let resend: u32 = options.get("resend_after_secs", 30)?;
+        if ttl == 0 {
+            return Err("option `ttl_secs` must be positive".into());
+        }
+        Ok(Self {
+            length,
+            ttl: Duration::seconds(ttl.into()),
+            resend_after: Duration::seconds(resend.into()),
+        })
+    }
+
+    fn field() -> Field {
+        Field::new("code", FieldKind::Code, "Code", "one-time-code")
+    }
+
+    /// Makes a code, mails it and remembers its hash.
+    fn send(
+        &self,
+        ctx: &Context,
+        state: &mut JourneyState,
+        turn: &Turn<'_>,
+    ) -> Result<(), JourneyError> {
+        let now = ctx.now();
+        let (address, existing_account) = recipient(ctx, state)?;
+        let mut hash = None;
+        if let Some(address) = &address {
+            let message = if existing_account {
+                Message {
+                    to: address.clone(),
+                    subject: "You already have an account".into(),
+                    body: format!(
+                        "Someone tried to create an account with this address at {}.\n\n\
+                         You already have one: sign in at {0}/login, or reset your password at \
+                         {0}/reset-password. If this was not you, ignore this message.\n",
+                        ctx.issuer
+                    ),
+                }
+            } else {
+                let code = random_code(self.length);
+                hash = Some(turn.keyed_hash(PURPOSE, &code));
+                Message {
+                    to: address.clone(),
+                    subject: format!("Your code: {code}"),
+                    body: format!(
+                        "Your code is {code}\n\nIt expires in {} minutes. If you did not ask for it, ignore this message.\n",
+                        self.ttl.whole_minutes().max(1)
+                    ),
+                }
+            };
+            if let Err(err) = ctx.mailer.send(&message) {
+                // The person sees the same step either way; the operator
+                // sees why no mail arrived.
+                tracing::error!(error = %err, "one-time code not delivered");
+            }
+        }
+        set_data(
+            state,
+            &Sent {
+                hash,
+                sent_at: now,
+                expires_at: now + self.ttl,
+                shown_to: address
+                    .as_deref()
+                    .map_or_else(|| "your email address".into(), mask),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The address to mail, and whether a registration names an address that
+/// already has an account.
+fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<String>, bool), JourneyError> {
+    if let Some(pending) = &state.pending_user {
+        let taken = ctx
+            .store
+            .read(|tx| users::get_by_email(tx, &pending.email))?
+            .is_some();
+        return Ok((Some(pending.email.clone()), taken));
+    }
+    let Some(id) = state.user_id.as_ref().or(state.claimed_user_id.as_ref()) else {
+        return Ok((None, false));
+    };
+    let user = ctx.store.read(|tx| users::get_by_id(tx, id))?;
+    Ok((user.and_then(|user| user.email), false))
+}
+
+fn random_code(length: u32) -> String {
+    let mut rng = rand::rng();
+    (0..length)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
+}
+
+/// `alice@example.com` → `a•••e@example.com`.
+fn mask(address: &str) -> String {
+    match address.split_once('@') {
+        Some((local, domain)) => {
+            let first = local.chars().next().unwrap_or('•');
+            let last = local.chars().last().filter(|_| local.chars().count() > 2);
+            format!(
+                "{first}•••{}@{domain}",
+                last.map(String::from).unwrap_or_default()
+            )
+        }
+        None => "your email address".into(),
+    }
+}
+
+impl Node for OneTimeCode {
+    fn step(&self) -> &'static str {
+        "one_time_code"
+    }
+
+    fn outcomes(&self) -> &'static [&'static str] {
+        &["success", "failure"]
+    }
+
+    fn enter(
+        &self,
+        ctx: &Context,
+        state: &mut JourneyState,
+        turn: &Turn<'_>,
+    ) -> Result<(), JourneyError> {
+        self.send(ctx, state, turn)
+    }
+
+    fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
+        let shown_to =
+            data::<Sent>(state).map_or_else(|| "your email address".into(), |sent| sent.shown_to);
+        Prompt {
+            fields: vec![Self::field()],
+            actions: vec![Action {
+                name: "resend",
+                label: "Send a new code".into(),
+            }],
+            display: vec![Display::Text {
+                text: format!(
+                    "We sent a {}-digit code to {shown_to}. Enter it to continue.",
+                    self.length
+                ),
+            }],
+            ..Prompt::default()
+        }
+    }
+
+    fn run(
+        &self,
+        ctx: &Context,
+        state: &mut JourneyState,
+        input: &Input,
+        turn: &Turn<'_>,
+    ) -> Result<Decision, JourneyError> {
+        let now = ctx.now();
+        let Some(sent) = data::<Sent>(state) else {
+            self.send(ctx, state, turn)?;
+            return Ok(Decision::Wait(None));
+        };
+        if input.action() == Some("resend") {
+            let wait = sent.sent_at + self.resend_after - now;
+            if wait.is_positive() {
+                return Ok(Decision::Wait(Some(format!(
+                    "Wait {} seconds before asking for a new code.",
+                    wait.whole_seconds() + 1
+                ))));
+            }
+            self.send(ctx, state, turn)?;
+            return Ok(Decision::Wait(Some("We sent a new code.".into())));
+        }
+        let code = input.require(&Self::field())?;
+        let code = code.expose().trim();
+        if sent.expires_at <= now {
+            return Ok(Decision::Retry(
+                "This code has expired. Ask for a new one.".into(),
+            ));
+        }
+        let matches = sent
+            .hash
+            .as_deref()
+            .is_some_and(|hash| turn.matches(PURPOSE, code, hash));
+        if !matches {
+            return Ok(Decision::Retry(
+                "That code is not right. Check it and try again.".into(),
+            ));
+        }
+        if let Some(pending) = &mut state.pending_user {
+            pending.email_verified = true;
+        }
+        if state.user_id.is_none() {
+            state.user_id = state.claimed_user_id.take();
+        }
+        add_method(state, "otp");
+        Ok(Decision::Outcome("success"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mask, random_code};
+
+    #[test]
+    fn codes_have_the_asked_length_and_only_digits() {
+        let code = random_code(6);
+        assert_eq!(code.len(), 6);
+        assert!(code.chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn addresses_are_masked_for_display() {
+        assert_eq!(mask("alice@example.com"), "a•••e@example.com");
+        assert_eq!(mask("al@example.com"), "a•••@example.com");
+    }
+}
