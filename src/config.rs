@@ -104,6 +104,9 @@ pub struct PasswordSettings {
 pub struct LockoutSettings {
     /// Failed sign-ins within `window_secs` that lock a username.
     pub max_failures: u32,
+    /// Failed sign-ins within `window_secs`, over all usernames, that lock
+    /// out one client address.
+    pub max_failures_per_address: u32,
     pub window_secs: u64,
     /// How long a locked username stays locked.
     pub duration_secs: u64,
@@ -167,8 +170,9 @@ pub struct AccountSettings {
 pub struct MailSettings {
     /// The `From` of every message.
     pub from: String,
-    /// `smtp://`, `smtps://` (implicit TLS) or `smtp+starttls://` URL with
-    /// optional `user:password@`; unset means the local outbox.
+    /// `smtps://user:pass@host` (TLS), `smtp://user:pass@host?tls=required`
+    /// (STARTTLS) or `smtp://host:port` (plain, for a local relay); unset
+    /// means the local outbox.
     pub smtp_url: Option<SecretString>,
     /// Folder where the outbox writes each message as a `.eml` file.
     /// Defaults to `outbox/` beside a file store; none for `:memory:`.
@@ -256,6 +260,7 @@ impl Default for LockoutSettings {
     fn default() -> Self {
         Self {
             max_failures: 5,
+            max_failures_per_address: 50,
             window_secs: 15 * 60,
             duration_secs: 15 * 60,
         }
@@ -393,6 +398,12 @@ impl Settings {
         }
         if self.lockout.max_failures == 0 {
             return Err(invalid("lockout.max_failures", "must be at least 1"));
+        }
+        if self.lockout.max_failures_per_address == 0 {
+            return Err(invalid(
+                "lockout.max_failures_per_address",
+                "must be at least 1",
+            ));
         }
         if let Err(err) = crate::journeys::graph::all(self) {
             return Err(invalid(

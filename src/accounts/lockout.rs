@@ -1,4 +1,5 @@
-//! Throttling of failed sign-ins, per normalised username.
+//! Throttling of failed sign-ins, per normalised username and per client
+//! address.
 //!
 //! Counters exist for any username tried, whether or not an account has it,
 //! so a lockout message reveals nothing about which accounts exist.
@@ -24,6 +25,7 @@ pub fn record_attempt(
     throttle: Option<LoginThrottle>,
     now: OffsetDateTime,
     settings: &LockoutSettings,
+    max_failures: u32,
 ) -> LoginThrottle {
     let window = seconds(settings.window_secs);
     let mut throttle = match throttle {
@@ -36,10 +38,16 @@ pub fn record_attempt(
         },
     };
     throttle.failures += 1;
-    if throttle.failures >= settings.max_failures {
+    if throttle.failures >= max_failures {
         throttle.locked_until = Some(now + seconds(settings.duration_secs));
     }
     throttle
+}
+
+/// The counter key of a client address. Usernames cannot contain spaces,
+/// so it never meets a username's counter.
+pub fn address_key(ip: &str) -> String {
+    format!("address {ip}")
 }
 
 /// Whether a counter no longer affects anything and can be forgotten.
@@ -56,6 +64,7 @@ mod tests {
     fn settings() -> LockoutSettings {
         LockoutSettings {
             max_failures: 3,
+            max_failures_per_address: 10,
             window_secs: 60,
             duration_secs: 300,
         }
@@ -66,10 +75,10 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let mut throttle = None;
         for _ in 0..2 {
-            throttle = Some(record_attempt(throttle, now, &settings()));
+            throttle = Some(record_attempt(throttle, now, &settings(), 3));
             assert_eq!(locked_until(throttle.as_ref(), now), None);
         }
-        let locked = record_attempt(throttle, now, &settings());
+        let locked = record_attempt(throttle, now, &settings(), 3);
         assert_eq!(
             locked_until(Some(&locked), now),
             Some(now + Duration::seconds(300))
@@ -83,10 +92,10 @@ mod tests {
     #[test]
     fn failures_in_an_old_window_do_not_count() {
         let now = OffsetDateTime::now_utc();
-        let mut throttle = Some(record_attempt(None, now, &settings()));
-        throttle = Some(record_attempt(throttle, now, &settings()));
+        let mut throttle = Some(record_attempt(None, now, &settings(), 3));
+        throttle = Some(record_attempt(throttle, now, &settings(), 3));
         let later = now + Duration::seconds(61);
-        let fresh = record_attempt(throttle, later, &settings());
+        let fresh = record_attempt(throttle, later, &settings(), 3);
         assert_eq!(fresh.failures, 1);
         assert_eq!(fresh.window_started_at, later);
     }
@@ -94,7 +103,7 @@ mod tests {
     #[test]
     fn a_counter_is_stale_once_its_window_and_lock_are_over() {
         let now = OffsetDateTime::now_utc();
-        let one = record_attempt(None, now, &settings());
+        let one = record_attempt(None, now, &settings(), 3);
         assert!(!is_stale(&one, now, &settings()));
         assert!(is_stale(&one, now + Duration::seconds(60), &settings()));
     }

@@ -88,6 +88,9 @@ pub enum LoginError {
     InvalidCredentials,
     #[error("too many failed attempts; locked until {0}")]
     Locked(OffsetDateTime),
+    /// Too many failures from the client's address, over all usernames.
+    #[error("too many failed attempts from this address; locked until {0}")]
+    AddressLocked(OffsetDateTime),
     /// Only reported after the correct password, so it reveals nothing to
     /// someone who does not know it.
     #[error("the account is disabled")]
@@ -283,27 +286,44 @@ pub fn authenticate(
     ctx: &Context,
     username: &str,
     password: &SecretString,
+    address: Option<&str>,
 ) -> Result<User, LoginError> {
     let now = ctx.now();
+    let settings = &ctx.settings.lockout;
+    let address = address.map(lockout::address_key);
     let Ok(username) = Username::parse(username) else {
         ctx.passwords.verify(password, None);
         return Err(LoginError::InvalidCredentials);
     };
     let key = username.normalized();
-    let settings = &ctx.settings.lockout;
     let user = ctx.store.write(|tx| {
+        if let Some(address) = &address
+            && let Some(until) = lockout::locked_until(throttle::get(tx, address)?.as_ref(), now)
+        {
+            return Err(LoginError::AddressLocked(until));
+        }
         let counted = throttle::get(tx, key)?;
         if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
             return Err(LoginError::Locked(until));
         }
-        throttle::put(tx, key, &lockout::record_attempt(counted, now, settings))?;
+        let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
+        throttle::put(tx, key, &attempt)?;
         Ok(users::get_by_username(tx, key)?)
     })?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    if !ctx.passwords.verify(password, hash) {
-        return Err(LoginError::InvalidCredentials);
-    }
-    let Some(user) = user else {
+    let verified = ctx.passwords.verify(password, hash);
+    let Some(user) = user.filter(|_| verified) else {
+        if let Some(address) = &address {
+            ctx.store.write(|tx| {
+                let counted = throttle::get(tx, address)?;
+                let max = settings.max_failures_per_address;
+                throttle::put(
+                    tx,
+                    address,
+                    &lockout::record_attempt(counted, now, settings, max),
+                )
+            })?;
+        }
         return Err(LoginError::InvalidCredentials);
     };
     if user.disabled {

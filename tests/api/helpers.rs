@@ -56,6 +56,8 @@ pub struct TestApp {
     pub api: Client,
     /// Keeps cookies like a browser; never follows redirects.
     pub browser: Client,
+    /// Where the server's outbox writes mail (`mail.outbox_dir`).
+    pub outbox: tempfile::TempDir,
 }
 
 /// A server with the base config.
@@ -72,7 +74,11 @@ pub async fn spawn_app_with(extra: &str) -> TestApp {
 
 /// A server from a complete TOML config.
 pub async fn spawn_app_from(toml: &str) -> TestApp {
-    let settings = Settings::from_toml(toml).expect("test config is valid");
+    let outbox = tempfile::tempdir().expect("outbox dir");
+    let mut settings = Settings::from_toml(toml).expect("test config is valid");
+    if settings.mail.outbox_dir.is_none() && settings.mail.smtp_url.is_none() {
+        settings.mail.outbox_dir = Some(outbox.path().to_owned());
+    }
     tessera::telemetry::init(&settings.log);
     let clock = Arc::new(ManualClock::new());
     let app = Application::build_with_clock(settings, clock.clone()).expect("server builds");
@@ -92,10 +98,57 @@ pub async fn spawn_app_from(toml: &str) -> TestApp {
             .cookie_store(true)
             .build()
             .expect("client"),
+        outbox,
     }
 }
 
 impl TestApp {
+    /// Every message in the outbox, oldest first, as raw `.eml` text.
+    pub fn mails(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.outbox.path())
+            .map(|dir| {
+                dir.filter_map(|entry| entry.ok())
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|path| std::fs::read_to_string(path).expect("read mail"))
+            .collect()
+    }
+
+    /// The messages sent to `address`, oldest first.
+    pub fn mails_to(&self, address: &str) -> Vec<String> {
+        self.mails()
+            .into_iter()
+            .filter(|mail| mail.lines().any(|line| line == format!("To: {address}")))
+            .collect()
+    }
+
+    /// The code in the latest message to `address` ("Subject: Your code: N").
+    pub fn last_code_for(&self, address: &str) -> String {
+        let mails = self.mails_to(address);
+        let mail = mails
+            .last()
+            .unwrap_or_else(|| panic!("no mail to {address}"));
+        mail.lines()
+            .find_map(|line| line.strip_prefix("Subject: Your code: "))
+            .unwrap_or_else(|| panic!("no code in {mail}"))
+            .trim()
+            .to_owned()
+    }
+
+    /// Continues a REST journey with `input`; returns status and body.
+    pub async fn submit(&self, auth_id: &Value, input: Value) -> (u16, Value) {
+        let response = self
+            .authenticate(json!({"auth_id": auth_id, "input": input}))
+            .await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("json"))
+    }
+
     /// The server's (manual) clock reading.
     pub fn clock_now(&self) -> time::OffsetDateTime {
         use tessera::clock::Clock;
@@ -219,6 +272,14 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// Submits the form on `html` (its action and CSRF token) with `fields`.
+    pub async fn submit_form(&self, html: &str, fields: &[(&str, &str)]) -> Response {
+        let csrf = csrf_token(html);
+        let mut form = vec![("csrf_token", csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post_form(&form_action(html), &form).await
     }
 
     /// Opens `/login{query}`, fills the credentials and submits them.

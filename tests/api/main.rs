@@ -7,7 +7,9 @@
 mod architecture;
 mod bad_input;
 mod helpers;
+mod journeys;
 mod login_html;
 mod login_rest;
+mod mail;
 mod process;
 mod sessions;

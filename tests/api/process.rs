@@ -208,6 +208,19 @@ async fn invalid_configuration_exits_with_code_2_naming_the_key_before_binding()
 }
 
 #[tokio::test]
+async fn a_broken_journey_graph_exits_with_code_2_naming_journey_and_node() {
+    let workspace = Workspace::new(
+        "[journeys.broken]\nstart = \"a\"\n[journeys.broken.nodes.a]\ntype = \"username_password\"\nnext = { success = \"b\", failure = \"failure\" }\n",
+    );
+    let output = workspace.command(&["serve"]).output().await.expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "nothing bound");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("journeys.broken.nodes.a"), "{stderr}");
+    assert!(stderr.contains("unknown node `b`"), "{stderr}");
+}
+
+#[tokio::test]
 async fn sessions_survive_a_restart_and_the_file_holds_no_plaintext_secret() {
     let workspace = Workspace::seeded();
     let server = workspace.start().await;

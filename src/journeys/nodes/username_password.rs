@@ -42,12 +42,13 @@ impl Node for UsernamePassword {
         ctx: &Context,
         state: &mut JourneyState,
         input: &Input,
-        _turn: &Turn<'_>,
+        turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
         let [username, password] = &*FIELDS;
         let username = input.require(username)?;
         let password = input.require(password)?;
-        match accounts::authenticate(ctx, username.expose(), password) {
+        let address = turn.client.ip.as_deref();
+        match accounts::authenticate(ctx, username.expose(), password, address) {
             Ok(user) if state.user_id.as_ref().is_some_and(|id| *id != user.id) => {
                 state.message = Some("Sign in as the user of this session.".into());
                 Ok(Decision::Outcome("failure"))
@@ -69,14 +70,22 @@ impl Node for UsernamePassword {
 /// The words the user sees; the same for unknown users and wrong passwords.
 fn message_for(err: &LoginError, now: time::OffsetDateTime) -> String {
     match err {
-        LoginError::Locked(until) => {
-            let minutes = ((*until - now).whole_seconds() + 59) / 60;
-            format!(
-                "Too many failed sign-in attempts for this username. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            )
-        }
+        LoginError::Locked(until) => format!(
+            "Too many failed sign-in attempts for this username. {}",
+            try_again_in(*until - now)
+        ),
+        LoginError::AddressLocked(until) => format!(
+            "Too many failed sign-in attempts from your network. {}",
+            try_again_in(*until - now)
+        ),
         LoginError::Disabled => "This account is disabled. Contact your administrator.".into(),
         _ => "Invalid username or password.".into(),
     }
+}
+
+/// "Try again in 3 minutes."
+fn try_again_in(wait: time::Duration) -> String {
+    let minutes = (wait.whole_seconds() + 59) / 60;
+    let plural = if minutes == 1 { "" } else { "s" };
+    format!("Try again in {minutes} minute{plural}.")
 }
