@@ -175,7 +175,12 @@ impl TestApp {
 
     /// Starts the login journey over REST; returns the step.
     pub async fn start_journey(&self) -> Value {
-        self.authenticate(json!({}))
+        self.start_named("login").await
+    }
+
+    /// Starts the named journey over REST; returns the step.
+    pub async fn start_named(&self, journey: &str) -> Value {
+        self.authenticate_journey(journey, json!({}))
             .await
             .json()
             .await

@@ -9,12 +9,7 @@ const DAVE: (&str, &str, &str) = ("dave", "dave@example.com", "a long and unusua
 
 /// Registers dave over REST up to the code step; returns the auth_id.
 async fn register_until_code(app: &crate::helpers::TestApp, email: &str) -> Value {
-    let started: Value = app
-        .authenticate_journey("register", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("register").await;
     assert_eq!(started["step"], "register");
     let (status, step) = app
         .submit(
@@ -30,12 +25,7 @@ async fn register_until_code(app: &crate::helpers::TestApp, email: &str) -> Valu
 #[tokio::test]
 async fn registration_over_rest_verifies_the_email_with_a_code_from_the_outbox() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate_journey("register", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("register").await;
     let names: Vec<&str> = started["fields"]
         .as_array()
         .expect("fields")
@@ -107,12 +97,7 @@ async fn registration_in_the_browser_ends_on_the_account_page() {
 #[tokio::test]
 async fn registration_refuses_weak_passwords_and_taken_usernames_and_can_be_corrected() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate_journey("register", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("register").await;
     let auth_id = &started["auth_id"];
     for (input, expected) in [
         (
@@ -180,12 +165,7 @@ next = { success = "success", failure = "failure" }
 "#,
     )
     .await;
-    let started: Value = app
-        .authenticate_journey("register", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("register").await;
     let terms = &started["fields"][4];
     assert_eq!(terms["name"], "accept_terms");
     assert_eq!(terms["kind"], "checkbox");
@@ -232,12 +212,7 @@ async fn the_login_page_links_to_password_reset_and_registration() {
 
 /// Resets alice's password over REST, naming her by `name`.
 async fn reset(app: &crate::helpers::TestApp, name: &str, new_password: &str) -> (u16, Value) {
-    let started: Value = app
-        .authenticate_journey("reset_password", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("reset_password").await;
     assert_eq!(started["step"], "identify");
     let (_, step) = app
         .submit(&started["auth_id"], json!({"username": name}))
@@ -278,12 +253,7 @@ async fn a_reset_also_accepts_the_username() {
 #[tokio::test]
 async fn a_reset_for_an_unknown_account_looks_the_same_and_sends_nothing() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate_journey("reset_password", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("reset_password").await;
     let (status, step) = app
         .submit(
             &started["auth_id"],
@@ -313,12 +283,7 @@ async fn a_reset_for_an_unknown_account_looks_the_same_and_sends_nothing() {
 #[tokio::test]
 async fn a_reset_refuses_mismatched_or_weak_new_passwords() {
     let app = spawn_app().await;
-    let started: Value = app
-        .authenticate_journey("reset_password", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("reset_password").await;
     let (_, step) = app
         .submit(&started["auth_id"], json!({"username": ALICE.0}))
         .await;

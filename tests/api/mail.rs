@@ -1,7 +1,7 @@
 //! Codes go out by SMTP when `mail.smtp_url` is set.
 
 use crate::helpers::{base_config, spawn_app_from};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -64,12 +64,7 @@ async fn codes_are_delivered_by_smtp_when_configured() {
         base_config()
     ))
     .await;
-    let started: Value = app
-        .authenticate_journey("register", json!({}))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let started = app.start_named("register").await;
     let (status, step) = app
         .submit(
             &started["auth_id"],
