@@ -522,3 +522,42 @@ async fn a_password_reset_in_the_browser_ends_signed_in_with_the_new_password() 
     assert_eq!(location(&done), app.url("/account"));
     app.login_rest((ALICE.0, new)).await;
 }
+
+#[tokio::test]
+async fn registration_without_verification_refuses_a_taken_email_without_a_500() {
+    let app = spawn_app_with(
+        r#"
+[journeys.register]
+start = "details"
+[journeys.register.nodes.details]
+type = "register"
+next = { success = "success", failure = "failure" }
+"#,
+    )
+    .await;
+    let taken = json!({"username": DAVE.0, "email": "alice@example.com", "password": DAVE.2});
+    let started = app.start_named("register").await;
+    let (status, body) = app.submit(&started["auth_id"], taken).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "conflict");
+
+    let html = app.get_page("/register").await.text().await.expect("html");
+    let response = app
+        .submit_form(
+            &html,
+            &[
+                ("username", DAVE.0),
+                ("email", "alice@example.com"),
+                ("password", DAVE.2),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    assert!(
+        response
+            .text()
+            .await
+            .expect("html")
+            .contains("belongs to another account")
+    );
+}

@@ -4,6 +4,7 @@
 //! from another site can neither submit a step nor sign a visitor in to
 //! someone else's account.
 
+use crate::accounts::AccountError;
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
@@ -338,6 +339,29 @@ pub async fn post_login(
         Err(JourneyError::SessionRequired) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, sign_in_then(&query)))
             .finish()),
+        Err(JourneyError::Account(
+            err @ (AccountError::UsernameTaken(_) | AccountError::EmailTaken(_)),
+        )) => {
+            // Taken meanwhile by another registration: start over.
+            let message = format!("{}. Choose another.", capitalize(&err.to_string()));
+            restart(
+                ctx,
+                client,
+                &query,
+                StatusCode::CONFLICT,
+                Some(message),
+                &values,
+            )
+            .await
+        }
         Err(err) => Err(PageError::internal(&err)),
     }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
