@@ -440,6 +440,14 @@ impl Settings {
             if !seen.insert(username.normalized().to_owned()) {
                 return Err(invalid(key("username"), "is declared twice"));
             }
+            if let Some(email) = &user.email
+                && crate::mail::Address::parse(email).is_none()
+            {
+                return Err(invalid(
+                    key("email"),
+                    "is not a plain email address (name@example.com)",
+                ));
+            }
             match (&user.password, &user.password_hash) {
                 (Some(_), Some(_)) => {
                     return Err(invalid(

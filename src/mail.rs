@@ -1,121 +1,188 @@
 //! Mail delivery for one-time codes: SMTP through `lettre` when
 //! `mail.smtp_url` is set, otherwise a local outbox that writes each message
-//! as an `.eml` file (development and tests read codes there). The log
-//! records that a message went out and where, never its body: codes are
-//! secrets.
+//! as an `.eml` file (development and tests read codes there).
+//!
+//! Messages are handed to a delivery thread, so a request never waits on a
+//! mail server: a journey answers in the same time whether or not it sent
+//! anything, which keeps account existence out of response times. The log
+//! records what kind of message went out, never its subject or body, which
+//! carry codes.
 
 use crate::config::Settings;
 use crate::secret::random_id;
 use lettre::message::Mailbox;
 use lettre::{SmtpTransport, Transport};
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc::{Sender, channel};
+use std::thread::JoinHandle;
 
-/// A message to one recipient.
+/// A plain mail address (`local@domain`), checked by lettre's parser. Display
+/// names, angle brackets and lists are refused, so the address stored is the
+/// address mailed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address(lettre::Address);
+
+impl Address {
+    /// Parses a bare address; `None` for anything else.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let raw = raw.trim();
+        let plain = !raw.is_empty()
+            && raw.len() <= 254
+            && !raw
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>\",;()[]\\".contains(c));
+        let address: lettre::Address = raw.parse().ok().filter(|_| plain)?;
+        address.domain().contains('.').then_some(Self(address))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_ref()
+    }
+}
+
+/// A message to one recipient. `kind` names it in the log.
 #[derive(Debug)]
 pub struct Message {
-    pub to: String,
+    pub kind: &'static str,
+    pub to: Address,
     pub subject: String,
     pub body: String,
 }
 
-/// Why a message could not be sent.
+/// Why the mailer cannot be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("invalid mail address `{0}`")]
     Address(String),
     #[error("mail.smtp_url is not a usable SMTP URL: {0}")]
     Url(String),
-    #[error("cannot write to the outbox {dir}: {source}")]
-    Outbox {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("SMTP delivery failed: {0}")]
-    Smtp(String),
 }
 
 /// Where messages go.
-pub enum Mailer {
-    Outbox {
-        dir: Option<PathBuf>,
-        from: Mailbox,
-    },
-    Smtp {
-        transport: Box<SmtpTransport>,
-        from: Mailbox,
-    },
+enum Delivery {
+    Outbox(Option<PathBuf>),
+    Smtp(Box<SmtpTransport>),
+}
+
+/// Queues messages for the delivery thread.
+pub struct Mailer {
+    queue: Mutex<Option<Sender<lettre::Message>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    from: Mailbox,
 }
 
 impl Mailer {
-    /// The configured mailer.
+    /// The configured mailer, with its delivery thread.
     pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
         let from: Mailbox = settings
             .mail
             .from
             .parse()
             .map_err(|_| MailError::Address(settings.mail.from.clone()))?;
-        Ok(match &settings.mail.smtp_url {
-            Some(url) => Self::Smtp {
-                transport: Box::new(
-                    SmtpTransport::from_url(url.expose())
-                        .map_err(|err| MailError::Url(err.to_string()))?
-                        .build(),
-                ),
-                from,
-            },
-            None => Self::Outbox {
-                dir: settings.outbox_dir(),
-                from,
-            },
+        let delivery = match &settings.mail.smtp_url {
+            Some(url) => Delivery::Smtp(Box::new(
+                SmtpTransport::from_url(url.expose())
+                    .map_err(|err| MailError::Url(err.to_string()))?
+                    .build(),
+            )),
+            None => Delivery::Outbox(settings.outbox_dir()),
+        };
+        let (queue, messages) = channel::<lettre::Message>();
+        let worker = std::thread::Builder::new()
+            .name("tessera-mail".into())
+            .spawn(move || {
+                for message in messages {
+                    delivery.deliver(&message);
+                }
+            })
+            .map_err(|err| MailError::Url(format!("cannot start the mail thread: {err}")))?;
+        Ok(Self {
+            queue: Mutex::new(Some(queue)),
+            worker: Mutex::new(Some(worker)),
+            from,
         })
     }
 
-    /// Sends a message (blocking: call from the blocking pool).
-    pub fn send(&self, message: &Message) -> Result<(), MailError> {
-        let to: Mailbox = message
-            .to
-            .parse()
-            .map_err(|_| MailError::Address(message.to.clone()))?;
-        match self {
-            Self::Smtp { transport, from } => {
-                let email = build(from, to, message)?;
-                transport
-                    .send(&email)
-                    .map_err(|err| MailError::Smtp(err.to_string()))?;
-                tracing::info!(to = %message.to, subject = %message.subject, "mail sent by SMTP");
+    /// Queues a message; delivery failures are logged by the thread.
+    pub fn send(&self, message: Message) {
+        let built = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, message.to.0.clone()))
+            .subject(message.subject)
+            .body(message.body);
+        let built = match built {
+            Ok(built) => built,
+            Err(err) => {
+                tracing::error!(kind = message.kind, error = %err, "mail could not be built");
+                return;
             }
-            Self::Outbox {
-                dir: Some(dir),
-                from,
-            } => {
-                let email = build(from, to, message)?;
-                let outbox = |source| MailError::Outbox {
-                    dir: dir.clone(),
-                    source,
-                };
-                std::fs::create_dir_all(dir).map_err(outbox)?;
-                let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-                let path = dir.join(format!("{stamp}-{}.eml", &random_id()[..8]));
-                std::fs::write(&path, email.formatted()).map_err(outbox)?;
-                tracing::info!(to = %message.to, subject = %message.subject, path = %path.display(), "mail written to the outbox");
-            }
-            Self::Outbox { dir: None, .. } => {
-                tracing::warn!(
-                    to = %message.to,
-                    subject = %message.subject,
-                    "mail not delivered: set mail.smtp_url, or mail.outbox_dir to read it from a folder"
-                );
-            }
+        };
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(queue) = queue.as_ref()
+            && queue.send(built).is_ok()
+        {
+            tracing::info!(kind = message.kind, "mail queued");
         }
-        Ok(())
     }
 }
 
-fn build(from: &Mailbox, to: Mailbox, message: &Message) -> Result<lettre::Message, MailError> {
-    lettre::Message::builder()
-        .from(from.clone())
-        .to(to)
-        .subject(message.subject.clone())
-        .body(message.body.clone())
-        .map_err(|err| MailError::Smtp(err.to_string()))
+impl Drop for Mailer {
+    /// Delivers what is queued before the process goes.
+    fn drop(&mut self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Delivery {
+    fn deliver(&self, message: &lettre::Message) {
+        match self {
+            Delivery::Smtp(transport) => match transport.send(message) {
+                Ok(_) => tracing::info!("mail sent by SMTP"),
+                Err(err) => tracing::error!(error = %err, "SMTP delivery failed"),
+            },
+            Delivery::Outbox(Some(dir)) => {
+                let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+                let path = dir.join(format!("{stamp}-{}.eml", &random_id()[..8]));
+                let written = std::fs::create_dir_all(dir)
+                    .and_then(|()| std::fs::write(&path, message.formatted()));
+                match written {
+                    Ok(()) => tracing::info!(path = %path.display(), "mail written to the outbox"),
+                    Err(err) => {
+                        tracing::error!(dir = %dir.display(), error = %err, "cannot write to the outbox")
+                    }
+                }
+            }
+            Delivery::Outbox(None) => tracing::warn!(
+                "mail not delivered: set mail.smtp_url, or mail.outbox_dir to read it from a folder"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Address;
+
+    #[test]
+    fn only_bare_addresses_are_accepted() {
+        assert_eq!(
+            Address::parse(" Alice@Example.com ").map(|a| a.as_str().to_owned()),
+            Some("Alice@Example.com".into())
+        );
+        for bad in [
+            "",
+            "alice",
+            "alice@example",
+            "\"victim@corp.com\"<attacker@evil.com>",
+            "Alice <alice@example.com>",
+            "a@example.com, b@example.com",
+            "a b@example.com",
+        ] {
+            assert!(Address::parse(bad).is_none(), "{bad}");
+        }
+    }
 }

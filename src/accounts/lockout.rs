@@ -44,10 +44,18 @@ pub fn record_attempt(
     throttle
 }
 
-/// The counter key of a client address. Usernames cannot contain spaces,
-/// so it never meets a username's counter.
+/// The counter key of a client address. IPv6 addresses count by /64, the
+/// block one subscriber usually gets. Usernames cannot contain spaces, so
+/// it never meets a username's counter.
 pub fn address_key(ip: &str) -> String {
-    format!("address {ip}")
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("address {:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => format!("address {}", v6.to_canonical()),
+        _ => format!("address {ip}"),
+    }
 }
 
 /// Whether a counter no longer affects anything and can be forgotten.
@@ -98,6 +106,20 @@ mod tests {
         let fresh = record_attempt(throttle, later, &settings(), 3);
         assert_eq!(fresh.failures, 1);
         assert_eq!(fresh.window_started_at, later);
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_bit_prefix() {
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:bbbb::9")
+        );
+        assert_ne!(
+            address_key("2001:db8:1:2::1"),
+            address_key("2001:db8:1:3::1")
+        );
+        assert_eq!(address_key("::ffff:10.0.0.1"), "address 10.0.0.1");
+        assert_eq!(address_key("10.0.0.1"), "address 10.0.0.1");
     }
 
     #[test]

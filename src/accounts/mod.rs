@@ -44,6 +44,11 @@ impl Username {
                 "must not contain spaces or control characters",
             ));
         }
+        // A username that looks like an address could pass for someone's
+        // email wherever either is accepted (password reset).
+        if display.contains('@') {
+            return Err(AccountError::InvalidUsername("must not contain @"));
+        }
         Ok(Self {
             display: display.to_owned(),
             normalized: display.to_lowercase(),
@@ -74,6 +79,8 @@ pub enum AccountError {
     NotFound(String),
     #[error("the password must not be empty")]
     EmptyPassword,
+    #[error("`{0}` is not a plain email address (name@example.com)")]
+    InvalidEmail(String),
     #[error(transparent)]
     Hash(#[from] password::HashError),
     #[error(transparent)]
@@ -116,12 +123,15 @@ pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
         Some(password) => Some(ctx.passwords.hash(password)?),
         None => None,
     };
+    let email = non_empty(new.email)
+        .map(|email| checked_email(&email))
+        .transpose()?;
     let now = ctx.now();
     let user = User {
         id: random_id(),
         username: username.as_str().to_owned(),
         username_normalized: username.normalized().to_owned(),
-        email: non_empty(new.email),
+        email,
         // Accounts made by an administrator carry an address they vouch for.
         email_verified: true,
         name: non_empty(new.name),
@@ -333,6 +343,36 @@ pub fn authenticate(
     Ok(user)
 }
 
+/// Counts one attempt under a throttle `key` (a code check, a mail sent…)
+/// before the attempt is made, so parallel attempts cannot all slip in.
+/// Returns when the lock ends if `max` attempts in the lockout window have
+/// been made already.
+pub fn count_attempt(
+    ctx: &Context,
+    key: &str,
+    max: u32,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    let now = ctx.now();
+    let settings = &ctx.settings.lockout;
+    ctx.store.write(|tx| {
+        let counted = throttle::get(tx, key)?;
+        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+            return Ok(Some(until));
+        }
+        throttle::put(
+            tx,
+            key,
+            &lockout::record_attempt(counted, now, settings, max),
+        )?;
+        Ok(None)
+    })
+}
+
+/// Forgets the attempts under a throttle `key` (after a success).
+pub fn clear_attempts(ctx: &Context, key: &str) -> Result<(), StoreError> {
+    ctx.store.write(|tx| throttle::delete(tx, key))
+}
+
 /// Forgets failure counters that no longer matter; returns how many.
 pub fn purge_stale_throttles(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
@@ -440,6 +480,13 @@ pub fn bootstrap_admin(ctx: &Context) -> Result<Option<Bootstrapped>, AccountErr
     }))
 }
 
+/// A plain address, as the mailer will use it.
+fn checked_email(email: &str) -> Result<String, AccountError> {
+    crate::mail::Address::parse(email)
+        .map(|address| address.as_str().to_owned())
+        .ok_or_else(|| AccountError::InvalidEmail(email.to_owned()))
+}
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -460,6 +507,7 @@ mod tests {
         assert!(Username::parse("   ").is_err());
         assert!(Username::parse("a b").is_err());
         assert!(Username::parse("a\u{0}b").is_err());
+        assert!(Username::parse("victim@corp.com").is_err());
         assert!(Username::parse(&"x".repeat(65)).is_err());
         assert!(Username::parse(&"x".repeat(64)).is_ok());
     }

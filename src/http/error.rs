@@ -116,13 +116,10 @@ impl ResponseError for ApiError {
 impl From<JourneyError> for ApiError {
     fn from(err: JourneyError) -> Self {
         match err {
-            JourneyError::UnknownJourney { name, known } => Self::new(
+            JourneyError::UnknownJourney { name } => Self::new(
                 StatusCode::NOT_FOUND,
                 "unknown_journey",
-                format!(
-                    "There is no journey named `{name}`; known journeys: {}.",
-                    known.join(", ")
-                ),
+                format!("There is no journey named `{name}`."),
             ),
             JourneyError::Expired => Self::new(
                 StatusCode::BAD_REQUEST,

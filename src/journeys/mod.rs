@@ -39,7 +39,6 @@ impl Registry {
             .get(name)
             .ok_or_else(|| JourneyError::UnknownJourney {
                 name: name.to_owned(),
-                known: self.journeys.keys().cloned().collect(),
             })
     }
 }
@@ -96,7 +95,7 @@ impl Client {
 #[derive(Debug, thiserror::Error)]
 pub enum JourneyError {
     #[error("there is no journey named `{name}`")]
-    UnknownJourney { name: String, known: Vec<String> },
+    UnknownJourney { name: String },
     /// Unknown, expired or already finished `auth_id`.
     #[error("this sign-in has expired or already finished; start again")]
     Expired,
@@ -129,6 +128,7 @@ pub fn start(
         node: journey.start.clone(),
         user_id: None,
         claimed_user_id: None,
+        claimed_name: None,
         amr: Vec::new(),
         goto: goto.and_then(|goto| goto::safe(&ctx.issuer, goto)),
         message: None,
@@ -177,9 +177,14 @@ pub fn advance(
             return pause(ctx, journey, auth_id, state);
         }
         Decision::Retry(message) => {
-            let attempts = state.attempts.entry(state.node.clone()).or_default();
-            *attempts += 1;
-            if *attempts < spec.max_attempts {
+            // Counted on the stored state, so parallel wrong answers each count.
+            let hash = auth_id.hash();
+            let attempts = ctx
+                .store
+                .write_volatile(|tx| stored::count_attempt(tx, &hash, &state.node))?
+                .ok_or(JourneyError::Expired)?;
+            state.attempts.insert(state.node.clone(), attempts);
+            if attempts < spec.max_attempts {
                 state.message = Some(message);
                 return pause(ctx, journey, auth_id, state);
             }

@@ -75,7 +75,9 @@ pub fn step_up_in(
     amr: &[String],
 ) -> Result<Option<Session>, StoreError> {
     let hash = token.hash();
-    let Some(mut session) = stored::get_by_hash(tx, &hash)?.filter(|s| s.id == session_id) else {
+    let now = ctx.now();
+    let live = |s: &Session| s.id == session_id && expires_at(ctx, s) > now;
+    let Some(mut session) = stored::get_by_hash(tx, &hash)?.filter(live) else {
         return Ok(None);
     };
     for method in amr {
@@ -83,7 +85,6 @@ pub fn step_up_in(
             session.amr.push(method.clone());
         }
     }
-    let now = ctx.now();
     session.auth_time = now;
     session.last_used_at = now;
     stored::put(tx, &hash, &session)?;

@@ -24,14 +24,46 @@ pub fn put(tx: &WriteTx, hash: &TokenHash, state: &JourneyState) -> Result<(), S
 }
 
 /// Replaces a journey's state only if it is still running; returns whether
-/// it was, so a step racing the journey's end cannot bring it back.
+/// it was, so a step racing the journey's end cannot bring it back. Attempt
+/// counts never go down: a concurrent step's count is kept if higher.
 pub fn replace(tx: &WriteTx, hash: &TokenHash, state: &JourneyState) -> Result<bool, StoreError> {
     let mut journeys = tx.tx.open_table(JOURNEYS)?;
-    if journeys.get(hash.as_bytes())?.is_none() {
+    let stored: Option<JourneyState> = journeys
+        .get(hash.as_bytes())?
+        .map(|bytes| decode("journey", bytes.value()))
+        .transpose()?;
+    let Some(stored) = stored else {
         return Ok(false);
+    };
+    let mut state = state.clone();
+    for (node, count) in stored.attempts {
+        let ours = state.attempts.entry(node).or_default();
+        *ours = (*ours).max(count);
     }
-    journeys.insert(hash.as_bytes(), encode(state).as_slice())?;
+    journeys.insert(hash.as_bytes(), encode(&state).as_slice())?;
     Ok(true)
+}
+
+/// Counts a failed attempt at `node` on the stored state, atomically;
+/// returns the new count, or `None` if the journey is over.
+pub fn count_attempt(
+    tx: &WriteTx,
+    hash: &TokenHash,
+    node: &str,
+) -> Result<Option<u32>, StoreError> {
+    let mut journeys = tx.tx.open_table(JOURNEYS)?;
+    let stored: Option<JourneyState> = journeys
+        .get(hash.as_bytes())?
+        .map(|bytes| decode("journey", bytes.value()))
+        .transpose()?;
+    let Some(mut state) = stored else {
+        return Ok(None);
+    };
+    let count = state.attempts.entry(node.to_owned()).or_default();
+    *count += 1;
+    let count = *count;
+    journeys.insert(hash.as_bytes(), encode(&state).as_slice())?;
+    Ok(Some(count))
 }
 
 /// Removes and returns a journey's state: whoever takes it finishes it, so a

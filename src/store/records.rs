@@ -65,6 +65,10 @@ pub struct JourneyState {
     /// proves it (a one-time code to their address) makes it `user_id`.
     #[serde(default)]
     pub claimed_user_id: Option<String>,
+    /// The name as typed in `identify` (normalised), whether or not an
+    /// account has it: attempts are throttled by it, alike for both.
+    #[serde(default)]
+    pub claimed_name: Option<String>,
     /// Methods completed so far.
     pub amr: Vec<String>,
     /// Where to send the browser on success; already checked to be safe.

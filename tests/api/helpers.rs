@@ -127,14 +127,25 @@ impl TestApp {
             .collect()
     }
 
-    /// The code in the latest message to `address` ("Subject: Your code: N").
-    pub fn last_code_for(&self, address: &str) -> String {
-        let mails = self.mails_to(address);
-        let mail = mails
-            .last()
-            .unwrap_or_else(|| panic!("no mail to {address}"));
+    /// Waits (mail is delivered by a background thread, in order) until
+    /// `address` has at least `count` messages; returns them all.
+    pub async fn wait_for_mails_to(&self, address: &str, count: usize) -> Vec<String> {
+        for _ in 0..500 {
+            let mails = self.mails_to(address);
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{address} did not get {count} messages");
+    }
+
+    /// The code in message number `nth` (from 1) to `address`.
+    pub async fn code_for(&self, address: &str, nth: usize) -> String {
+        let mails = self.wait_for_mails_to(address, nth).await;
+        let mail = &mails[nth - 1];
         mail.lines()
-            .find_map(|line| line.strip_prefix("Subject: Your code: "))
+            .find_map(|line| line.strip_prefix("Your code is "))
             .unwrap_or_else(|| panic!("no code in {mail}"))
             .trim()
             .to_owned()

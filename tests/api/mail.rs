@@ -82,10 +82,11 @@ async fn codes_are_delivered_by_smtp_when_configured() {
         message.contains("From: tessera <id@example.com>"),
         "{message}"
     );
+    assert!(message.contains("Subject: Your one-time code"), "{message}");
     let code = message
         .lines()
-        .find_map(|line| line.strip_prefix("Subject: Your code: "))
-        .expect("code in subject")
+        .find_map(|line| line.strip_prefix("Your code is "))
+        .expect("code in the body")
         .trim()
         .to_owned();
     assert!(

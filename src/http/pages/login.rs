@@ -168,7 +168,7 @@ async fn restart(
             step_page(&ctx, status, &step, query, prefill)
         }
         Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
-        Err(JourneyError::UnknownJourney { name, .. }) => Err(unknown_journey(&ctx, &name)),
+        Err(JourneyError::UnknownJourney { name }) => Err(unknown_journey(&ctx, &name)),
         Err(JourneyError::SessionRequired) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, sign_in_then(query)))
             .finish()),

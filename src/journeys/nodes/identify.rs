@@ -45,6 +45,7 @@ impl Node for Identify {
             _ => users::get_by_email(tx, &name),
         })?;
         state.claimed_user_id = user.filter(|user| !user.disabled).map(|user| user.id);
+        state.claimed_name = Some(name.to_lowercase());
         Ok(Decision::Outcome("success"))
     }
 }

@@ -10,14 +10,20 @@
 //! looks the same and no code ever matches; when a registration names an
 //! address that already has an account, that account's owner gets a notice
 //! instead of a code.
+//!
+//! Guesses and mails are also counted per account across journeys (under
+//! the name typed, for a reset, so known and unknown names behave alike):
+//! starting journey after journey gives no fresh guesses and floods no
+//! mailbox. The attempt is counted before the code is compared.
 
 use super::{
     Action, Decision, Display, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn,
     add_method, data, set_data,
 };
+use crate::accounts;
 use crate::context::Context;
 use crate::journeys::JourneyError;
-use crate::mail::Message;
+use crate::mail::{Address, Message};
 use crate::store::{JourneyState, users};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -39,8 +45,8 @@ struct Sent {
     sent_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     expires_at: OffsetDateTime,
-    /// Where it went, partly hidden, for the page.
-    shown_to: String,
+    /// Where it went, partly hidden, when the person may know it.
+    shown_to: Option<String>,
 }
 
 const PURPOSE: &str = "one_time_code";
@@ -69,7 +75,8 @@ impl OneTimeCode {
         Field::new("code", FieldKind::Code, "Code", "one-time-code")
     }
 
-    /// Makes a code, mails it and remembers its hash.
+    /// Makes a code, mails it and remembers its hash. Past the mail limit
+    /// for the account nothing is sent, and the step looks the same.
     fn send(
         &self,
         ctx: &Context,
@@ -78,11 +85,14 @@ impl OneTimeCode {
     ) -> Result<(), JourneyError> {
         let now = ctx.now();
         let (address, existing_account) = recipient(ctx, state)?;
+        let max = ctx.settings.lockout.max_failures;
+        let limited = accounts::count_attempt(ctx, &throttle_key("mail", state), max)?.is_some();
         let mut hash = None;
-        if let Some(address) = &address {
+        if let Some(to) = address.clone().filter(|_| !limited) {
             let message = if existing_account {
                 Message {
-                    to: address.clone(),
+                    kind: "registration notice",
+                    to,
                     subject: "You already have an account".into(),
                     body: format!(
                         "Someone tried to create an account with this address at {}.\n\n\
@@ -95,50 +105,69 @@ impl OneTimeCode {
                 let code = random_code(self.length);
                 hash = Some(turn.keyed_hash(PURPOSE, &code));
                 Message {
-                    to: address.clone(),
-                    subject: format!("Your code: {code}"),
+                    kind: "one-time code",
+                    to,
+                    // The code stays out of the subject, which mail logs show.
+                    subject: "Your one-time code".into(),
                     body: format!(
                         "Your code is {code}\n\nIt expires in {} minutes. If you did not ask for it, ignore this message.\n",
                         self.ttl.whole_minutes().max(1)
                     ),
                 }
             };
-            if let Err(err) = ctx.mailer.send(&message) {
-                // The person sees the same step either way; the operator
-                // sees why no mail arrived.
-                tracing::error!(error = %err, "one-time code not delivered");
-            }
+            ctx.mailer.send(message);
         }
+        // Only an address the person typed or owns is shown; a reset by name
+        // shows nothing that tells whether the account exists.
+        let shown_to = match (&state.pending_user, &state.user_id, &address) {
+            (Some(pending), _, _) => Some(mask(&pending.email)),
+            (None, Some(_), Some(address)) => Some(mask(address.as_str())),
+            _ => None,
+        };
         set_data(
             state,
             &Sent {
                 hash,
                 sent_at: now,
                 expires_at: now + self.ttl,
-                shown_to: address
-                    .as_deref()
-                    .map_or_else(|| "your email address".into(), mask),
+                shown_to,
             },
         );
         Ok(())
     }
 }
 
+/// The throttle key for `what` (guesses or mails) on this journey's account:
+/// the registering address, the user, or the name typed in `identify`.
+fn throttle_key(what: &str, state: &JourneyState) -> String {
+    let account = match (&state.pending_user, &state.user_id, &state.claimed_name) {
+        (Some(pending), _, _) => pending.email.to_lowercase(),
+        (None, Some(id), _) => id.clone(),
+        (None, None, Some(name)) => name.clone(),
+        (None, None, None) => "nobody".into(),
+    };
+    // Spaces keep these keys apart from usernames, which have none.
+    format!("{what} {account}")
+}
+
 /// The address to mail, and whether a registration names an address that
 /// already has an account.
-fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<String>, bool), JourneyError> {
+fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<Address>, bool), JourneyError> {
     if let Some(pending) = &state.pending_user {
         let taken = ctx
             .store
             .read(|tx| users::get_by_email(tx, &pending.email))?
             .is_some();
-        return Ok((Some(pending.email.clone()), taken));
+        return Ok((Address::parse(&pending.email), taken));
     }
     let Some(id) = state.user_id.as_ref().or(state.claimed_user_id.as_ref()) else {
         return Ok((None, false));
     };
     let user = ctx.store.read(|tx| users::get_by_id(tx, id))?;
-    Ok((user.and_then(|user| user.email), false))
+    let address = user
+        .and_then(|user| user.email)
+        .and_then(|email| Address::parse(&email));
+    Ok((address, false))
 }
 
 fn random_code(length: u32) -> String {
@@ -182,20 +211,23 @@ impl Node for OneTimeCode {
     }
 
     fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
-        let shown_to =
-            data::<Sent>(state).map_or_else(|| "your email address".into(), |sent| sent.shown_to);
+        let text = match data::<Sent>(state).and_then(|sent| sent.shown_to) {
+            Some(shown_to) => format!(
+                "We sent a {}-digit code to {shown_to}. Enter it to continue.",
+                self.length
+            ),
+            None => format!(
+                "If the account has an email address, we sent a {}-digit code to it. Enter it to continue.",
+                self.length
+            ),
+        };
         Prompt {
             fields: vec![Self::field()],
             actions: vec![Action {
                 name: "resend",
                 label: "Send a new code".into(),
             }],
-            display: vec![Display::Text {
-                text: format!(
-                    "We sent a {}-digit code to {shown_to}. Enter it to continue.",
-                    self.length
-                ),
-            }],
+            display: vec![Display::Text { text }],
             ..Prompt::default()
         }
     }
@@ -230,6 +262,14 @@ impl Node for OneTimeCode {
                 "This code has expired. Ask for a new one.".into(),
             ));
         }
+        let guesses = throttle_key("code", state);
+        let max = ctx.settings.lockout.max_failures;
+        if let Some(until) = accounts::count_attempt(ctx, &guesses, max)? {
+            let minutes = ((until - now).whole_seconds() + 59) / 60;
+            return Ok(Decision::Retry(format!(
+                "Too many wrong codes for this account. Try again in {minutes} minutes."
+            )));
+        }
         let matches = sent
             .hash
             .as_deref()
@@ -239,6 +279,7 @@ impl Node for OneTimeCode {
                 "That code is not right. Check it and try again.".into(),
             ));
         }
+        accounts::clear_attempts(ctx, &guesses)?;
         if let Some(pending) = &mut state.pending_user {
             pending.email_verified = true;
         }

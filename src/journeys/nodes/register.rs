@@ -12,14 +12,13 @@ use super::{Decision, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn,
 use crate::accounts::{Username, policy};
 use crate::context::Context;
 use crate::journeys::JourneyError;
+use crate::mail::Address;
 use crate::store::{JourneyState, PendingUser, users};
 
 /// The registration step.
 pub struct Register {
     terms: Option<Field>,
 }
-
-const MAX_EMAIL_LEN: usize = 254;
 
 impl Register {
     /// Options: `terms_text` and `terms_url` (either makes acceptance required).
@@ -48,19 +47,6 @@ impl Register {
         fields.extend(self.terms.clone());
         fields
     }
-}
-
-/// A plausible mail address: something@domain, no spaces, not too long.
-fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= MAX_EMAIL_LEN
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 impl Node for Register {
@@ -102,9 +88,12 @@ impl Node for Register {
                 )));
             }
         };
-        if !valid_email(&email) {
-            return Ok(Decision::Retry("Enter a valid email address.".into()));
-        }
+        let Some(email) = Address::parse(&email) else {
+            return Ok(Decision::Retry(
+                "Enter a valid email address, such as name@example.com.".into(),
+            ));
+        };
+        let email = email.as_str().to_owned();
         if let Some(terms) = &self.terms
             && input.optional(terms)?.is_none()
         {
@@ -142,27 +131,5 @@ impl Node for Register {
         });
         add_method(state, "pwd");
         Ok(Decision::Outcome("success"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_email;
-
-    #[test]
-    fn email_addresses_are_checked_for_shape_only() {
-        assert!(valid_email("alice@example.com"));
-        assert!(valid_email("a.b+c@sub.example.org"));
-        for bad in [
-            "",
-            "alice",
-            "alice@",
-            "@example.com",
-            "alice@example",
-            "a lice@example.com",
-            "alice@.com",
-        ] {
-            assert!(!valid_email(bad), "{bad}");
-        }
     }
 }
