@@ -137,6 +137,7 @@ pub fn start(
         data: BTreeMap::new(),
         pending_user: None,
         step_up_session: None,
+        device: None,
     };
     if journey.step_up {
         let token = client
