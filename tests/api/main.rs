@@ -6,8 +6,10 @@
 
 mod architecture;
 mod bad_input;
+mod devices;
 mod helpers;
 mod login_html;
 mod login_rest;
 mod process;
+mod push;
 mod sessions;
