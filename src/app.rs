@@ -152,7 +152,8 @@ fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Removes expired sessions, journeys and stale lockout counters, forever.
+/// Removes expired sessions, journeys, push requests and stale lockout
+/// counters, forever.
 async fn purge_loop(ctx: web::Data<Context>) {
     let every = seconds(ctx.settings.sessions.purge_interval_secs).unsigned_abs();
     let mut ticks = tokio::time::interval(every);
@@ -163,13 +164,22 @@ async fn purge_loop(ctx: web::Data<Context>) {
             Ok((
                 sessions::purge_expired(&ctx)?,
                 journeys::purge_expired(&ctx)?,
+                journeys::push::purge_expired(&ctx)?,
                 accounts::purge_stale_throttles(&ctx)?,
             ))
         })
         .await;
         match purged {
-            Ok(Ok((sessions, journeys, throttles))) if sessions + journeys + throttles > 0 => {
-                tracing::info!(sessions, journeys, throttles, "purged expired records");
+            Ok(Ok((sessions, journeys, push_requests, throttles)))
+                if sessions + journeys + push_requests + throttles > 0 =>
+            {
+                tracing::info!(
+                    sessions,
+                    journeys,
+                    push_requests,
+                    throttles,
+                    "purged expired records"
+                );
             }
             Ok(Ok(_)) => {}
             Ok(Err(err)) => tracing::warn!(error = %err, "purge failed"),

@@ -249,13 +249,18 @@ pub fn reset_password(
     })
 }
 
-/// Removes an account and its sessions.
+/// Removes an account with its sessions, push requests and remembered
+/// devices.
 pub fn remove(ctx: &Context, username: &str) -> Result<User, AccountError> {
     let username = Username::parse(username)?;
     ctx.store.write(|tx| {
         let user = users::get_by_username(tx, username.normalized())?
             .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
         end_all_sessions(tx, &user.id)?;
+        for request in store::push::list_by_user(tx, &user.id)? {
+            store::push::delete(tx, &request.id)?;
+        }
+        store::devices::put(tx, &user.id, &[])?;
         users::delete(tx, &user)?;
         Ok(user)
     })

@@ -5,17 +5,25 @@ pub const HEALTHZ: &str = "/healthz";
 pub const STYLESHEET: &str = "/static/style.css";
 
 pub const LOGIN: &str = "/login";
+/// Whether the journey step on screen has its answer (push approval).
+pub const LOGIN_POLL: &str = "/login/poll";
 pub const REGISTER: &str = "/register";
 pub const RESET_PASSWORD: &str = "/reset-password";
 pub const JOURNEY_SCRIPT: &str = "/static/journey.js";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = crate::journeys::goto::ACCOUNT_PATH;
 pub const ACCOUNT_END_SESSION: &str = "/account/sessions/end";
+pub const ACCOUNT_PUSH: &str = "/account/push";
+pub const ACCOUNT_FORGET_DEVICE: &str = "/account/devices/forget";
 
 pub const API_AUTHENTICATE: &str = "/api/authenticate";
 pub const API_SESSION: &str = "/api/session";
 pub const API_VALIDATE: &str = "/api/sessions/validate";
 pub const API_LOGOUT: &str = "/api/logout";
+/// The push requests waiting for the caller's answer.
+pub const API_PUSH: &str = "/api/push";
+/// Answers one push request.
+pub const API_PUSH_ANSWER: &str = "/api/push/{id}";
 
 /// Paths under this prefix answer errors in JSON; others in HTML.
 pub const API_PREFIX: &str = "/api/";

@@ -6,9 +6,11 @@
 //! The engine knows nothing of HTML or JSON: `http` renders the same
 //! [`Progress`] as a form or as a REST response.
 
+pub mod devices;
 pub mod goto;
 pub mod graph;
 pub mod nodes;
+pub mod push;
 
 use crate::accounts;
 use crate::config::Settings;
@@ -137,6 +139,7 @@ pub fn start(
         data: BTreeMap::new(),
         pending_user: None,
         step_up_session: None,
+        device: None,
     };
     if journey.step_up {
         let token = client
@@ -287,6 +290,24 @@ pub fn current(ctx: &Context, auth_id: &Token) -> Result<Step, JourneyError> {
     Ok(step(ctx, journey, auth_id.clone(), &state))
 }
 
+/// Whether the step a journey waits on has its answer from elsewhere (a
+/// push approved, denied or expired; see [`nodes::Node::answered`]), so
+/// that submitting it now moves on. A journey that is over counts as
+/// answered: submitting then shows why. Reads only; the journey stays
+/// where it is.
+pub fn answered(ctx: &Context, auth_id: &Token) -> Result<bool, JourneyError> {
+    let state = match load(ctx, &auth_id.hash()) {
+        Ok(state) => state,
+        Err(JourneyError::Expired) => return Ok(true),
+        Err(err) => return Err(err),
+    };
+    let journey = ctx.journeys.get(&state.journey)?;
+    match journey.nodes.get(&state.node) {
+        Some(spec) => spec.node.answered(ctx, &state),
+        None => Ok(true),
+    }
+}
+
 /// Loads a journey's state if it is still running.
 fn load(ctx: &Context, hash: &TokenHash) -> Result<JourneyState, JourneyError> {
     let state = ctx.store.read(|tx| stored::get_by_hash(tx, hash))?;
@@ -369,7 +390,8 @@ fn step(ctx: &Context, journey: &Journey, auth_id: Token, state: &JourneyState) 
     }
 }
 
-/// Removes journeys that expired; returns how many.
+/// Removes journeys that expired; returns how many. (Push requests have
+/// their own: [`push::purge_expired`].)
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     ctx.store

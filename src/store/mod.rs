@@ -7,7 +7,9 @@
 //! closure returns `Ok` and aborts on `Err`: every multi-record change is one
 //! write transaction. Never hash a password or await inside one.
 
+pub mod devices;
 pub mod journeys;
+pub mod push;
 pub mod records;
 pub mod sessions;
 mod tables;
@@ -24,7 +26,10 @@ use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use tables::{META, SCHEMA_VERSION};
 
-pub use records::{JourneyState, LoginThrottle, PendingUser, Session, User};
+pub use records::{
+    JourneyState, KnownDevice, LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus,
+    Session, User,
+};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

@@ -91,6 +91,18 @@ pub struct JourneyState {
     /// the journey's methods instead of a new session being issued.
     #[serde(default)]
     pub step_up_session: Option<String>,
+    /// The device profiled by `device_profile`, for `remember_device`.
+    #[serde(default)]
+    pub device: Option<ProfiledDevice>,
+}
+
+/// A device as `device_profile` saw it during a journey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfiledDevice {
+    /// See `journeys::devices::fingerprint`.
+    pub fingerprint: String,
+    /// Browser and platform in words ("Chrome on Linux").
+    pub label: String,
 }
 
 /// A registration waiting for the journey to succeed.
@@ -113,4 +125,47 @@ pub struct LoginThrottle {
     pub window_started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub locked_until: Option<OffsetDateTime>,
+}
+
+/// A request to approve a sign-in from a device where the user is already
+/// signed in (`push_approval`), stored under its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushRequest {
+    /// Random, unguessable: only the journey and the user's sessions know it.
+    pub id: String,
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// After this, the request can no longer be answered.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub status: PushStatus,
+    /// Where the sign-in comes from, so the user can judge it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Where a push request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    Pending,
+    Approved,
+    Denied,
+}
+
+/// A device a user has signed in from and that a journey remembered
+/// (`remember_device`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownDevice {
+    /// Public identifier, used to forget the device from /account.
+    pub id: String,
+    pub fingerprint: String,
+    /// Browser and platform in words ("Chrome on Linux").
+    pub label: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen: OffsetDateTime,
+    /// When a journey last recognised or remembered the device.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen: OffsetDateTime,
 }

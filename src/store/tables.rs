@@ -36,6 +36,16 @@ pub const JOURNEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journe
 /// normalised username → `LoginThrottle`.
 pub const LOGIN_THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("login_throttle");
 
+/// push request id → `PushRequest`.
+pub const PUSH_REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("push_requests");
+/// user id → id of each of the user's push requests.
+pub const USER_PUSH_REQUESTS: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("push_requests_by_user");
+
+/// user id → the user's `KnownDevice`s, as one JSON list: a user has a
+/// handful, always read together.
+pub const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");
+
 // The OAuth 2.0 issue adds its tables here, each keyed the same way:
 // `clients` (client_id → Client, secret hashed), `consents` (user id +
 // client_id → granted scopes), `authorization_codes` and `refresh_tokens`
@@ -53,5 +63,8 @@ pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableE
     tx.open_multimap_table(USER_SESSIONS)?;
     tx.open_table(JOURNEYS)?;
     tx.open_table(LOGIN_THROTTLE)?;
+    tx.open_table(PUSH_REQUESTS)?;
+    tx.open_multimap_table(USER_PUSH_REQUESTS)?;
+    tx.open_table(DEVICES)?;
     Ok(())
 }

@@ -271,6 +271,59 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `POST /api/authenticate?journey=NAME` as a device with this user
+    /// agent; returns the JSON answer, whatever its status.
+    pub async fn authenticate_from(&self, journey: &str, user_agent: &str, body: Value) -> Value {
+        self.api
+            .post(self.url(&format!("/api/authenticate?journey={journey}")))
+            .header("user-agent", user_agent)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// `GET /api/push` with the token in `X-Session-Token`; returns the
+    /// pending requests.
+    pub async fn push_requests(&self, token: &str) -> Vec<Value> {
+        let response = self
+            .api
+            .get(self.url("/api/push"))
+            .header("X-Session-Token", token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("json");
+        body["requests"].as_array().expect("requests").clone()
+    }
+
+    /// `POST /api/push/{id}` with the token in `X-Session-Token`.
+    pub async fn answer_push(&self, token: &str, id: &str, decision: &str) -> Response {
+        self.api
+            .post(self.url(&format!("/api/push/{id}")))
+            .header("X-Session-Token", token)
+            .json(&json!({ "decision": decision }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// `GET /login/poll` with a browser; returns `answered`.
+    pub async fn poll(&self, browser: &Client) -> bool {
+        let response = browser
+            .get(self.url("/login/poll"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("json");
+        body["answered"].as_bool().expect("answered")
+    }
+
     /// `GET` a page with the browser client.
     pub async fn get_page(&self, path: &str) -> Response {
         self.browser
@@ -318,6 +371,23 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// Another browser, with its own cookies and this user agent: a second
+/// device of the same person.
+pub fn new_browser(user_agent: &str) -> Client {
+    Client::builder()
+        .redirect(Policy::none())
+        .cookie_store(true)
+        .user_agent(user_agent)
+        .build()
+        .expect("client")
+}
+
+/// The value of the page's first input named `name`.
+pub fn input_value(html: &str, name: &str) -> String {
+    attribute_after(html, &format!(r#"name="{name}" value=""#))
+        .unwrap_or_else(|| panic!("input {name} in page"))
 }
 
 /// The value of the page's hidden `csrf_token` input.

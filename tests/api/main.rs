@@ -6,10 +6,12 @@
 
 mod architecture;
 mod bad_input;
+mod devices;
 mod helpers;
 mod journeys;
 mod login_html;
 mod login_rest;
 mod mail;
 mod process;
+mod push;
 mod sessions;

@@ -1,7 +1,9 @@
 //! The REST surface for native and single-page apps and for services that
-//! validate session tokens. JSON in, JSON out, no cookies needed.
+//! validate session tokens, and for answering push requests from a native
+//! app. JSON in, JSON out, no cookies needed.
 
 mod authenticate;
+mod push;
 mod session;
 
 use super::paths;
@@ -15,5 +17,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route(paths::API_SESSION, web::get().to(session::get_session))
     .route(paths::API_VALIDATE, web::post().to(session::post_validate))
-    .route(paths::API_LOGOUT, web::post().to(session::post_logout));
+    .route(paths::API_LOGOUT, web::post().to(session::post_logout))
+    .route(paths::API_PUSH, web::get().to(push::get_push))
+    .route(
+        paths::API_PUSH_ANSWER,
+        web::post().to(push::post_push_answer),
+    );
 }

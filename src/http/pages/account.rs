@@ -1,12 +1,16 @@
-//! `/account`: who is signed in, their sessions, and ending any of them.
+//! `/account`: who is signed in, sign-in requests waiting for their
+//! approval, their sessions and remembered devices; answering a request,
+//! ending a session and forgetting a device.
 
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::PageSession;
 use crate::http::paths;
+use crate::journeys::devices;
+use crate::journeys::push::{self, Reply};
 use crate::sessions;
-use crate::store::Session;
+use crate::store::{KnownDevice, PushRequest, Session, StoreError};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
@@ -22,7 +26,24 @@ struct AccountPage {
     name: Option<String>,
     email: Option<String>,
     csrf_token: String,
+    push_requests: Vec<PushView>,
     sessions: Vec<SessionView>,
+    devices: Vec<DeviceView>,
+}
+
+struct PushView {
+    id: String,
+    device: String,
+    ip: Option<String>,
+    created: String,
+    expires: String,
+}
+
+struct DeviceView {
+    id: String,
+    label: String,
+    first_seen: String,
+    last_seen: String,
 }
 
 struct SessionView {
@@ -43,39 +64,6 @@ pub fn display_time(at: OffsetDateTime) -> String {
     .unwrap_or_default()
 }
 
-/// A short, readable name for the browser or app behind a user agent.
-fn device(user_agent: Option<&str>) -> String {
-    let Some(ua) = user_agent else {
-        return "Unknown device".into();
-    };
-    let browser = [
-        ("Edg/", "Edge"),
-        ("Firefox/", "Firefox"),
-        ("Chrome/", "Chrome"),
-        ("Safari/", "Safari"),
-        ("curl/", "curl"),
-    ]
-    .into_iter()
-    .find(|(marker, _)| ua.contains(marker))
-    .map(|(_, name)| name);
-    let platform = [
-        ("Android", "Android"),
-        ("iPhone", "iPhone"),
-        ("iPad", "iPad"),
-        ("Windows", "Windows"),
-        ("Mac OS X", "macOS"),
-        ("Linux", "Linux"),
-    ]
-    .into_iter()
-    .find(|(marker, _)| ua.contains(marker))
-    .map(|(_, name)| name);
-    match (browser, platform) {
-        (Some(browser), Some(platform)) => format!("{browser} on {platform}"),
-        (Some(name), None) | (None, Some(name)) => name.to_owned(),
-        (None, None) => ua.chars().take(40).collect(),
-    }
-}
-
 /// An RFC 8176 method value in words.
 fn method_label(amr: &str) -> &str {
     match amr {
@@ -89,7 +77,7 @@ fn method_label(amr: &str) -> &str {
 
 fn session_view(session: Session, current_id: &str) -> SessionView {
     SessionView {
-        device: device(session.user_agent.as_deref()),
+        device: devices::label(session.user_agent.as_deref()),
         current: session.id == current_id,
         methods: if session.amr.is_empty() {
             "no method recorded".into()
@@ -108,6 +96,40 @@ fn session_view(session: Session, current_id: &str) -> SessionView {
     }
 }
 
+fn push_view(request: PushRequest) -> PushView {
+    PushView {
+        device: devices::label(request.user_agent.as_deref()),
+        created: display_time(request.created_at),
+        expires: display_time(request.expires_at),
+        ip: request.ip,
+        id: request.id,
+    }
+}
+
+fn device_view(known: KnownDevice) -> DeviceView {
+    DeviceView {
+        first_seen: display_time(known.first_seen),
+        last_seen: display_time(known.last_seen),
+        label: known.label,
+        id: known.id,
+    }
+}
+
+/// What the account page lists for a user.
+struct Listed {
+    push_requests: Vec<PushRequest>,
+    sessions: Vec<Session>,
+    devices: Vec<KnownDevice>,
+}
+
+fn list(ctx: &Context, user_id: &str) -> Result<Listed, StoreError> {
+    Ok(Listed {
+        push_requests: push::pending_for(ctx, user_id)?,
+        sessions: sessions::list_for_user(ctx, user_id)?,
+        devices: devices::list(ctx, user_id)?,
+    })
+}
+
 /// `GET /account`.
 pub async fn get_account(
     ctx: web::Data<Context>,
@@ -118,19 +140,41 @@ pub async fn get_account(
     let user_id = user.id.clone();
     let listed = {
         let ctx = ctx.clone();
-        blocking(move || sessions::list_for_user(&ctx, &user_id)).await??
+        blocking(move || list(&ctx, &user_id)).await??
     };
     let page = AccountPage {
         username: user.username,
         name: user.name,
         email: user.email,
         csrf_token: auth.token.csrf_token(),
+        push_requests: listed.push_requests.into_iter().map(push_view).collect(),
         sessions: listed
+            .sessions
             .into_iter()
             .map(|session| session_view(session, &current_id))
             .collect(),
+        devices: listed.devices.into_iter().map(device_view).collect(),
     };
     render(StatusCode::OK, &page)
+}
+
+/// Refuses a form that was not sent from the account page: its CSRF token
+/// is derived from the session, so another site cannot know it.
+fn check_csrf(auth: &PageSession, csrf_token: &str) -> Result<(), PageError> {
+    if auth.token.verify_csrf(csrf_token) {
+        return Ok(());
+    }
+    Err(PageError::new(
+        StatusCode::FORBIDDEN,
+        "Request refused",
+        "This form was not sent from your account page. Go back, reload the page and try again.",
+    ))
+}
+
+fn back_to_account() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, paths::ACCOUNT))
+        .finish()
 }
 
 #[derive(Deserialize)]
@@ -146,13 +190,7 @@ pub async fn post_end_session(
     auth: PageSession,
     form: web::Form<EndSessionForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !auth.token.verify_csrf(&form.csrf_token) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This form was not sent from your account page. Go back, reload the page and try again.",
-        ));
-    }
+    check_csrf(&auth, &form.csrf_token)?;
     let user_id = auth.active.user.id.clone();
     let session_id = form.session_id.clone();
     {
@@ -170,15 +208,51 @@ pub async fn post_end_session(
     Ok(response.finish())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::device;
+#[derive(Deserialize)]
+pub struct PushAnswerForm {
+    csrf_token: String,
+    request_id: String,
+    decision: Reply,
+}
 
-    #[test]
-    fn user_agents_are_shown_as_browser_and_platform() {
-        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36";
-        assert_eq!(device(Some(chrome)), "Chrome on Linux");
-        assert_eq!(device(Some("curl/8.5.0")), "curl");
-        assert_eq!(device(None), "Unknown device");
+/// `POST /account/push`: approves or denies a sign-in request waiting for
+/// this user; any of their live sessions may answer.
+pub async fn post_push_answer(
+    ctx: web::Data<Context>,
+    auth: PageSession,
+    form: web::Form<PushAnswerForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&auth, &form.csrf_token)?;
+    let form = form.into_inner();
+    let user_id = auth.active.user.id;
+    let answered =
+        blocking(move || push::answer(&ctx, &user_id, &form.request_id, form.decision)).await??;
+    if !answered {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Sign-in request not found",
+            "This sign-in request was already answered or has expired. Go back to your account page.",
+        ));
     }
+    Ok(back_to_account())
+}
+
+#[derive(Deserialize)]
+pub struct ForgetDeviceForm {
+    csrf_token: String,
+    device_id: String,
+}
+
+/// `POST /account/devices/forget`: forgets a remembered device, so that
+/// signing in from it counts as a new device again.
+pub async fn post_forget_device(
+    ctx: web::Data<Context>,
+    auth: PageSession,
+    form: web::Form<ForgetDeviceForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&auth, &form.csrf_token)?;
+    let form = form.into_inner();
+    let user_id = auth.active.user.id;
+    blocking(move || devices::forget(&ctx, &user_id, &form.device_id)).await??;
+    Ok(back_to_account())
 }

@@ -7,7 +7,7 @@
 use crate::accounts::AccountError;
 use crate::context::Context;
 use crate::http::cookies;
-use crate::http::error::{PageError, render};
+use crate::http::error::{ApiError, PageError, render};
 use crate::http::extract::client_facts;
 use crate::http::paths::{self, JOURNEY_COOKIE};
 use crate::journeys::nodes::{Action, Display, FieldKind, Input};
@@ -17,7 +17,7 @@ use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `?journey=NAME&goto=URL`, kept on the form's action across steps.
@@ -60,6 +60,8 @@ struct JourneyPage {
     submit_label: String,
     links: Vec<(&'static str, &'static str)>,
     auto_submit: bool,
+    /// Where the page's script asks whether the answer has arrived.
+    poll: Option<&'static str>,
     has_script: bool,
 }
 
@@ -118,6 +120,7 @@ fn step_page(
         csrf_token: step.auth_id.csrf_token(),
         display: prompt.display.clone(),
         has_script: prompt.poll || fields.iter().any(|f| f.input_type == "hidden"),
+        poll: prompt.poll.then_some(paths::LOGIN_POLL),
         auto_submit,
         fields,
         actions: prompt.actions.clone(),
@@ -250,6 +253,29 @@ fn named(query: web::Query<LoginQuery>, journey: &str) -> web::Query<LoginQuery>
     let mut query = query.into_inner();
     query.journey = Some(journey.to_owned());
     web::Query(query)
+}
+
+#[derive(Serialize)]
+struct PollResponse {
+    answered: bool,
+}
+
+/// `GET /login/poll`: `{"answered": bool}`, whether the step on screen has
+/// its answer from elsewhere (a push approval), for the page's script to
+/// submit the form. It never moves the journey on. Without a running
+/// journey the answer is `true`: submitting the form then says why.
+pub async fn get_login_poll(
+    req: HttpRequest,
+    ctx: web::Data<Context>,
+) -> Result<HttpResponse, ApiError> {
+    let auth_id = req
+        .cookie(JOURNEY_COOKIE)
+        .map(|cookie| Token::from_presented(cookie.value()));
+    let answered = match auth_id {
+        Some(auth_id) => blocking(move || journeys::answered(&ctx, &auth_id)).await??,
+        None => true,
+    };
+    Ok(HttpResponse::Ok().json(PollResponse { answered }))
 }
 
 /// `POST /login`: submits the step on screen.

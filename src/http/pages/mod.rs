@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::STYLESHEET, web::get().to(get_stylesheet))
         .route(paths::LOGIN, web::get().to(login::get_login))
         .route(paths::LOGIN, web::post().to(login::post_login))
+        .route(paths::LOGIN_POLL, web::get().to(login::get_login_poll))
         .route(paths::REGISTER, web::get().to(login::get_register))
         .route(
             paths::RESET_PASSWORD,
@@ -36,6 +37,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_END_SESSION,
             web::post().to(account::post_end_session),
+        )
+        .route(
+            paths::ACCOUNT_PUSH,
+            web::post().to(account::post_push_answer),
+        )
+        .route(
+            paths::ACCOUNT_FORGET_DEVICE,
+            web::post().to(account::post_forget_device),
         );
 }
 

@@ -3,15 +3,21 @@
 //! type means adding a file here and a line in [`build`]; the engine and
 //! both renderings (HTML and REST) stay as they are.
 
+mod device_profile;
 mod identify;
 mod one_time_code;
+mod push_approval;
 mod register;
+mod remember_device;
 mod set_password;
 mod username_password;
 
+pub use device_profile::DeviceProfile;
 pub use identify::Identify;
 pub use one_time_code::OneTimeCode;
+pub use push_approval::PushApproval;
 pub use register::Register;
+pub use remember_device::RememberDevice;
 pub use set_password::SetPassword;
 pub use username_password::UsernamePassword;
 
@@ -42,9 +48,15 @@ pub trait Node: Send + Sync {
     ) -> Result<(), JourneyError> {
         Ok(())
     }
-    /// What the step shows. A prompt with neither fields nor actions means
-    /// the node needs no input and runs as soon as the journey arrives.
+    /// What the step shows. A prompt with no fields, no actions and no
+    /// polling means the node needs no input and runs as soon as the
+    /// journey arrives.
     fn prompt(&self, ctx: &Context, state: &JourneyState) -> Prompt;
+    /// Whether the answer a polling step ([`Prompt::poll`]) waits for has
+    /// arrived, so that submitting the step now moves on. Only reads.
+    fn answered(&self, _ctx: &Context, _state: &JourneyState) -> Result<bool, JourneyError> {
+        Ok(false)
+    }
     /// Decides from the input. Errors are for input that cannot be read;
     /// a wrong answer is a [`Decision`].
     fn run(
@@ -125,9 +137,10 @@ impl Prompt {
         }
     }
 
-    /// Whether the node waits for the user at all.
+    /// Whether the node waits for the user at all: for input, or for an
+    /// answer from elsewhere.
     pub fn waits(&self) -> bool {
-        !self.fields.is_empty() || !self.actions.is_empty()
+        !self.fields.is_empty() || !self.actions.is_empty() || self.poll
     }
 }
 
@@ -284,6 +297,18 @@ pub fn add_method(state: &mut JourneyState, method: &str) {
     }
 }
 
+/// The error of a node that needs the user but runs before any node
+/// identified them: a journey declared in the wrong order.
+fn nobody_identified(node: &str) -> JourneyError {
+    tracing::warn!(
+        node,
+        "journey misconfigured: a node that needs the user runs before one identifies them"
+    );
+    JourneyError::Failed {
+        message: "This sign-in is not set up correctly. Contact your administrator.".into(),
+    }
+}
+
 /// A node's working data in the journey state.
 pub fn data<T: DeserializeOwned>(state: &JourneyState) -> Option<T> {
     state
@@ -345,6 +370,9 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Node>, String> {
         "one_time_code" => Box::new(OneTimeCode::from_options(&mut reader)?),
         "identify" => Box::new(Identify),
         "set_password" => Box::new(SetPassword),
+        "push_approval" => Box::new(PushApproval::from_options(&mut reader)?),
+        "device_profile" => Box::new(DeviceProfile),
+        "remember_device" => Box::new(RememberDevice),
         other => {
             return Err(format!(
                 "unknown node type `{other}`; known types: {}",
@@ -363,4 +391,7 @@ const TYPES: &[&str] = &[
     "one_time_code",
     "identify",
     "set_password",
+    "push_approval",
+    "device_profile",
+    "remember_device",
 ];

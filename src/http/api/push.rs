@@ -1,0 +1,88 @@
+//! Push requests for native apps: the requests waiting for the signed-in
+//! user's answer, and answering one. Any live session of the user may
+//! answer; a request authenticated by cookie must come from tessera's own
+//! origin.
+
+use crate::context::Context;
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiSession, same_origin};
+use crate::journeys::push::{self, Reply};
+use crate::store::PushRequest;
+use crate::telemetry::blocking;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Serialize)]
+struct PushListResponse<'a> {
+    requests: Vec<PushView<'a>>,
+}
+
+#[derive(Serialize)]
+struct PushView<'a> {
+    id: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+    ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+}
+
+impl<'a> From<&'a PushRequest> for PushView<'a> {
+    fn from(request: &'a PushRequest) -> Self {
+        Self {
+            id: &request.id,
+            created_at: request.created_at,
+            expires_at: request.expires_at,
+            ip: request.ip.as_deref(),
+            user_agent: request.user_agent.as_deref(),
+        }
+    }
+}
+
+/// `GET /api/push`: the caller's pending, unexpired requests, newest first.
+pub async fn get_push(ctx: web::Data<Context>, auth: ApiSession) -> Result<HttpResponse, ApiError> {
+    let user_id = auth.active.user.id;
+    let pending = blocking(move || push::pending_for(&ctx, &user_id)).await??;
+    Ok(HttpResponse::Ok().json(PushListResponse {
+        requests: pending.iter().map(PushView::from).collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushAnswerRequest {
+    decision: Reply,
+}
+
+/// `POST /api/push/{id}` with `{"decision": "approve" | "deny"}`: 204, or
+/// 404 when the request is not the caller's, or no longer pending.
+pub async fn post_push_answer(
+    req: HttpRequest,
+    ctx: web::Data<Context>,
+    auth: ApiSession,
+    id: web::Path<String>,
+    body: web::Json<PushAnswerRequest>,
+) -> Result<HttpResponse, ApiError> {
+    if !same_origin(&req, &ctx) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin_request",
+            "A page of another origin cannot answer a sign-in request; send the token in X-Session-Token.",
+        ));
+    }
+    let user_id = auth.active.user.id;
+    let request_id = id.into_inner();
+    let decision = body.into_inner().decision;
+    let answered = blocking(move || push::answer(&ctx, &user_id, &request_id, decision)).await??;
+    if !answered {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No sign-in request with this id is waiting for your answer: it was answered, has expired, or does not exist.",
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,309 @@
+//! Devices a user signs in from: the characteristics `device_profile`
+//! reads, the fingerprint derived from them, and the devices
+//! `remember_device` keeps for each user (listed and forgotten on
+//! /account).
+//!
+//! The fingerprint is SHA-256 (base64url) over a versioned, normalised
+//! text of five characteristics: the user agent with every run of digits
+//! replaced by `#` (so browser and system updates do not make a device
+//! new), the Accept-Language tags without their weights, and the screen
+//! (`WIDTHxHEIGHTxDEPTH`), time zone and platform that the page's script
+//! (or a native app) reports. All are lowercased, trimmed and stripped of
+//! control characters; a missing one counts as empty.
+//!
+//! Every characteristic comes from the client, so a fingerprint recognises
+//! a device that does not try to hide, and cannot authenticate one: a known
+//! device may skip a step, never replace the password.
+
+use crate::context::Context;
+use crate::secret::random_id;
+use crate::store::{KnownDevice, ProfiledDevice, StoreError, devices as stored};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// Names the normalisation below; a change to it must change the version,
+/// which makes every remembered device new once.
+const FINGERPRINT_VERSION: &str = "tessera-device-v1";
+
+/// Longest value of one characteristic that counts.
+const MAX_VALUE_CHARS: usize = 512;
+
+/// Devices remembered per user; remembering one more forgets the one seen
+/// least recently, so the list cannot grow without bound.
+pub const MAX_DEVICES: usize = 20;
+
+/// What a device tells about itself; any of it may be missing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Characteristics<'a> {
+    pub user_agent: Option<&'a str>,
+    pub accept_language: Option<&'a str>,
+    pub screen: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+    pub platform: Option<&'a str>,
+}
+
+/// The device's fingerprint (see the module documentation).
+pub fn fingerprint(device: &Characteristics<'_>) -> String {
+    let user_agent = device.user_agent.map(without_versions).unwrap_or_default();
+    let accept_language = device
+        .accept_language
+        .map(language_tags)
+        .unwrap_or_default();
+    let lines = [
+        ("user_agent", user_agent.as_str()),
+        ("accept_language", accept_language.as_str()),
+        ("screen", device.screen.unwrap_or_default()),
+        ("timezone", device.timezone.unwrap_or_default()),
+        ("platform", device.platform.unwrap_or_default()),
+    ];
+    let mut text = String::from(FINGERPRINT_VERSION);
+    for (name, value) in lines {
+        text.push('\n');
+        text.push_str(name);
+        text.push('=');
+        text.push_str(&normalise(value));
+    }
+    URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Lowercased, trimmed, bounded, and without control characters, so that
+/// a value cannot spill into the next line of the fingerprinted text.
+fn normalise(value: &str) -> String {
+    value
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_VALUE_CHARS)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `Chrome/120.0.6099.71` → `Chrome/#.#.#.#`.
+fn without_versions(user_agent: &str) -> String {
+    let mut out = String::with_capacity(user_agent.len());
+    let mut in_digits = false;
+    for c in user_agent.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('#');
+            }
+            in_digits = true;
+        } else {
+            out.push(c);
+            in_digits = false;
+        }
+    }
+    out
+}
+
+/// `en-US,en;q=0.9` → `en-US,en`: the languages in the user's order.
+fn language_tags(accept_language: &str) -> String {
+    accept_language
+        .split(',')
+        .filter_map(|tag| tag.split(';').next())
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A short, readable name for the browser or app behind a user agent.
+pub fn label(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent else {
+        return "Unknown device".into();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| name);
+    let platform = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| name);
+    match (browser, platform) {
+        (Some(browser), Some(platform)) => format!("{browser} on {platform}"),
+        (Some(name), None) | (None, Some(name)) => name.to_owned(),
+        (None, None) => ua.chars().take(40).collect(),
+    }
+}
+
+/// Whether the user remembered a device with this fingerprint; if so, it
+/// is marked as seen now.
+pub fn recognise(ctx: &Context, user_id: &str, fingerprint: &str) -> Result<bool, StoreError> {
+    let known = ctx
+        .store
+        .read(|tx| stored::get_by_user(tx, user_id))?
+        .iter()
+        .any(|device| device.fingerprint == fingerprint);
+    if known {
+        let now = ctx.now();
+        ctx.store.write(|tx| {
+            let mut devices = stored::get_by_user(tx, user_id)?;
+            for device in &mut devices {
+                if device.fingerprint == fingerprint {
+                    device.last_seen = now;
+                }
+            }
+            stored::put(tx, user_id, &devices)
+        })?;
+    }
+    Ok(known)
+}
+
+/// Remembers a profiled device for the user, or marks it as seen now if it
+/// is already known.
+pub fn remember(ctx: &Context, user_id: &str, device: &ProfiledDevice) -> Result<(), StoreError> {
+    let now = ctx.now();
+    ctx.store.write(|tx| {
+        let mut devices = stored::get_by_user(tx, user_id)?;
+        match devices
+            .iter_mut()
+            .find(|known| known.fingerprint == device.fingerprint)
+        {
+            Some(known) => {
+                known.last_seen = now;
+                known.label.clone_from(&device.label);
+            }
+            None => devices.push(KnownDevice {
+                id: random_id(),
+                fingerprint: device.fingerprint.clone(),
+                label: device.label.clone(),
+                first_seen: now,
+                last_seen: now,
+            }),
+        }
+        keep_recent(&mut devices);
+        stored::put(tx, user_id, &devices)
+    })
+}
+
+/// Keeps the [`MAX_DEVICES`] most recently seen devices, most recent first.
+fn keep_recent(devices: &mut Vec<KnownDevice>) {
+    devices.sort_by_key(|device| std::cmp::Reverse(device.last_seen));
+    devices.truncate(MAX_DEVICES);
+}
+
+/// A user's remembered devices, most recently seen first.
+pub fn list(ctx: &Context, user_id: &str) -> Result<Vec<KnownDevice>, StoreError> {
+    let mut devices = ctx.store.read(|tx| stored::get_by_user(tx, user_id))?;
+    keep_recent(&mut devices);
+    Ok(devices)
+}
+
+/// Forgets one of a user's devices by its id; returns whether it existed.
+pub fn forget(ctx: &Context, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
+    ctx.store.write(|tx| {
+        let mut devices = stored::get_by_user(tx, user_id)?;
+        let before = devices.len();
+        devices.retain(|device| device.id != device_id);
+        if devices.len() == before {
+            return Ok(false);
+        }
+        stored::put(tx, user_id, &devices)?;
+        Ok(true)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::{Duration, OffsetDateTime};
+
+    const CHROME_120: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.71 Safari/537.36";
+    const CHROME_121: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.6167.85 Safari/537.36";
+
+    fn laptop() -> Characteristics<'static> {
+        Characteristics {
+            user_agent: Some(CHROME_120),
+            accept_language: Some("en-GB,en;q=0.9"),
+            screen: Some("1920x1080x24"),
+            timezone: Some("Europe/London"),
+            platform: Some("Linux"),
+        }
+    }
+
+    #[test]
+    fn browser_updates_and_language_weights_do_not_change_the_fingerprint() {
+        let updated = Characteristics {
+            user_agent: Some(CHROME_121),
+            accept_language: Some("en-GB, en;q=0.8"),
+            platform: Some(" linux "),
+            ..laptop()
+        };
+        assert_eq!(fingerprint(&laptop()), fingerprint(&updated));
+    }
+
+    #[test]
+    fn each_characteristic_changes_the_fingerprint() {
+        let base = fingerprint(&laptop());
+        let variants = [
+            Characteristics {
+                user_agent: Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/121.0"),
+                ..laptop()
+            },
+            Characteristics {
+                accept_language: Some("de-DE,de"),
+                ..laptop()
+            },
+            Characteristics {
+                screen: Some("2560x1440x24"),
+                ..laptop()
+            },
+            Characteristics {
+                timezone: Some("Europe/Berlin"),
+                ..laptop()
+            },
+            Characteristics {
+                platform: None,
+                ..laptop()
+            },
+        ];
+        for variant in variants {
+            assert_ne!(fingerprint(&variant), base, "{variant:?}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_are_sha256_in_base64url() {
+        assert_eq!(fingerprint(&Characteristics::default()).len(), 43);
+    }
+
+    #[test]
+    fn user_agents_are_shown_as_browser_and_platform() {
+        assert_eq!(label(Some(CHROME_120)), "Chrome on Linux");
+        assert_eq!(label(Some("curl/8.5.0")), "curl");
+        assert_eq!(label(None), "Unknown device");
+    }
+
+    #[test]
+    fn only_the_most_recently_seen_devices_are_kept() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let mut devices: Vec<KnownDevice> = (0..=MAX_DEVICES)
+            .map(|i| KnownDevice {
+                id: format!("d{i}"),
+                fingerprint: format!("f{i}"),
+                label: "Chrome on Linux".into(),
+                first_seen: start,
+                last_seen: start + Duration::minutes(i64::try_from(i).unwrap_or_default()),
+            })
+            .collect();
+        keep_recent(&mut devices);
+        assert_eq!(devices.len(), MAX_DEVICES);
+        assert_eq!(devices[0].id, format!("d{MAX_DEVICES}"));
+        assert!(devices.iter().all(|device| device.id != "d0"));
+    }
+}

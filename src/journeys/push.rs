@@ -1,0 +1,140 @@
+//! Push requests: a journey's `push_approval` step asks the user to approve
+//! the sign-in from a device where they are already signed in. The request
+//! is stored with where the sign-in comes from; any live session of the
+//! same user may approve or deny it (on /account or through the REST API)
+//! while it is pending and unexpired; the journey then reads the answer.
+//!
+//! Any session of the user counts, so a push is only as strong as the
+//! weakest journey that issues sessions: deployments that rely on it
+//! should replace the built-in password-only `login` journey.
+
+use super::Client;
+use crate::context::Context;
+use crate::secret::random_id;
+use crate::store::{PushRequest, PushStatus, StoreError, push as stored};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+
+/// Longest user agent kept with a request (as with sessions).
+const MAX_USER_AGENT: usize = 256;
+
+/// Where a journey's push request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not answered yet, and still answerable.
+    Waiting,
+    Approved,
+    Denied,
+    /// Not answered in time (or already purged).
+    Expired,
+}
+
+/// A signed-in user's answer to a push request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reply {
+    Approve,
+    Deny,
+}
+
+/// Opens a pending request for `user_id` that expires after `ttl`; returns
+/// its id.
+pub fn open(
+    ctx: &Context,
+    user_id: &str,
+    client: &Client,
+    ttl: Duration,
+) -> Result<String, StoreError> {
+    let now = ctx.now();
+    let request = PushRequest {
+        id: random_id(),
+        user_id: user_id.to_owned(),
+        created_at: now,
+        expires_at: now + ttl,
+        status: PushStatus::Pending,
+        ip: client.ip.clone(),
+        user_agent: client
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+    };
+    ctx.store.write(|tx| stored::put(tx, &request))?;
+    Ok(request.id)
+}
+
+fn state_of(request: Option<&PushRequest>, now: OffsetDateTime) -> State {
+    match request {
+        None => State::Expired,
+        Some(request) => match request.status {
+            PushStatus::Approved => State::Approved,
+            PushStatus::Denied => State::Denied,
+            PushStatus::Pending if request.expires_at > now => State::Waiting,
+            PushStatus::Pending => State::Expired,
+        },
+    }
+}
+
+/// Where the request stands; reads only.
+pub fn state(ctx: &Context, id: &str) -> Result<State, StoreError> {
+    let now = ctx.now();
+    let request = ctx.store.read(|tx| stored::get_by_id(tx, id))?;
+    Ok(state_of(request.as_ref(), now))
+}
+
+/// Where the request stands; once it is decided (answered or expired) it is
+/// removed, so that an answer counts for one journey step only.
+pub fn settle(ctx: &Context, id: &str) -> Result<State, StoreError> {
+    let state = state(ctx, id)?;
+    if state != State::Waiting {
+        // A decided request never changes again, so removing it after the
+        // read loses nothing; losing the removal in a crash only leaves it
+        // for the purge.
+        ctx.store.write_volatile(|tx| stored::delete(tx, id))?;
+    }
+    Ok(state)
+}
+
+/// A user's requests that are waiting for an answer, newest first.
+pub fn pending_for(ctx: &Context, user_id: &str) -> Result<Vec<PushRequest>, StoreError> {
+    let now = ctx.now();
+    let mut pending: Vec<PushRequest> = ctx
+        .store
+        .read(|tx| stored::list_by_user(tx, user_id))?
+        .into_iter()
+        .filter(|request| state_of(Some(request), now) == State::Waiting)
+        .collect();
+    pending.sort_by_key(|request| std::cmp::Reverse(request.created_at));
+    Ok(pending)
+}
+
+/// Records a user's answer; returns `false`, changing nothing, unless the
+/// request is theirs, pending and unexpired.
+pub fn answer(
+    ctx: &Context,
+    user_id: &str,
+    request_id: &str,
+    reply: Reply,
+) -> Result<bool, StoreError> {
+    let now = ctx.now();
+    ctx.store.write(|tx| {
+        let Some(mut request) = stored::get_by_id(tx, request_id)? else {
+            return Ok(false);
+        };
+        if request.user_id != user_id || state_of(Some(&request), now) != State::Waiting {
+            return Ok(false);
+        }
+        request.status = match reply {
+            Reply::Approve => PushStatus::Approved,
+            Reply::Deny => PushStatus::Denied,
+        };
+        stored::put(tx, &request)?;
+        Ok(true)
+    })
+}
+
+/// Removes requests past their expiry, answered or not; returns how many.
+pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
+    let now = ctx.now();
+    ctx.store
+        .write(|tx| stored::delete_where(tx, |request| request.expires_at <= now))
+}
