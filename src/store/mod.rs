@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 use tables::{META, SCHEMA_VERSION};
 
-pub use records::{JourneyState, LoginThrottle, PendingUser, Session, User};
+pub use records::{JourneyState, LoginThrottle, PendingUser, Session, TotpEnrollment, User};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
