@@ -7,12 +7,16 @@ mod identify;
 mod one_time_code;
 mod register;
 mod set_password;
+mod totp;
+mod totp_enroll;
 mod username_password;
 
 pub use identify::Identify;
 pub use one_time_code::OneTimeCode;
 pub use register::Register;
 pub use set_password::SetPassword;
+pub use totp::TotpCode;
+pub use totp_enroll::TotpEnroll;
 pub use username_password::UsernamePassword;
 
 use super::{Client, JourneyError};
@@ -284,6 +288,23 @@ pub fn add_method(state: &mut JourneyState, method: &str) {
     }
 }
 
+/// The user identified so far, for nodes that only work for one (a second
+/// factor); a journey that reaches them without one is misbuilt.
+pub fn identified_user(state: &JourneyState) -> Result<String, JourneyError> {
+    state.user_id.clone().ok_or_else(|| JourneyError::Failed {
+        message: "This step needs a user identified by an earlier step.".into(),
+    })
+}
+
+/// "Try again in N minutes." for a lock that ends at `until`.
+pub fn try_again_in(until: time::OffsetDateTime, now: time::OffsetDateTime) -> String {
+    let minutes = ((until - now).whole_seconds() + 59) / 60;
+    format!(
+        "Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
+}
+
 /// A node's working data in the journey state.
 pub fn data<T: DeserializeOwned>(state: &JourneyState) -> Option<T> {
     state
@@ -345,6 +366,8 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Node>, String> {
         "one_time_code" => Box::new(OneTimeCode::from_options(&mut reader)?),
         "identify" => Box::new(Identify),
         "set_password" => Box::new(SetPassword),
+        "totp" => Box::new(TotpCode),
+        "totp_enroll" => Box::new(TotpEnroll::from_options(&mut reader)?),
         other => {
             return Err(format!(
                 "unknown node type `{other}`; known types: {}",
@@ -363,4 +386,6 @@ const TYPES: &[&str] = &[
     "one_time_code",
     "identify",
     "set_password",
+    "totp",
+    "totp_enroll",
 ];

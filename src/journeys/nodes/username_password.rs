@@ -69,13 +69,10 @@ impl Node for UsernamePassword {
 /// The words the user sees; the same for unknown users and wrong passwords.
 fn message_for(err: &LoginError, now: time::OffsetDateTime) -> String {
     match err {
-        LoginError::Locked(until) => {
-            let minutes = ((*until - now).whole_seconds() + 59) / 60;
-            format!(
-                "Too many failed sign-in attempts for this username. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            )
-        }
+        LoginError::Locked(until) => format!(
+            "Too many failed sign-in attempts for this username. {}",
+            super::try_again_in(*until, now)
+        ),
         LoginError::Disabled => "This account is disabled. Contact your administrator.".into(),
         _ => "Invalid username or password.".into(),
     }
