@@ -11,3 +11,4 @@ mod login_html;
 mod login_rest;
 mod process;
 mod sessions;
+mod totp;
