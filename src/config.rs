@@ -49,6 +49,13 @@ pub struct StorageSettings {
     /// Path of the redb file, or `:memory:` for a store that lives and dies
     /// with the process.
     pub path: String,
+    /// The file holding the 256-bit key that seals secrets the server must
+    /// read back (TOTP secrets). Kept apart from the store so that a copy of
+    /// the store alone reveals none of them; made with owner-only
+    /// permissions on first start. Defaults to `tessera.key` beside a file
+    /// store; with `:memory:` and no key file, a random key lives in memory.
+    /// Back it up with the store: without it, TOTP enrollments are lost.
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -218,6 +225,7 @@ impl Default for StorageSettings {
     fn default() -> Self {
         Self {
             path: "tessera.redb".into(),
+            key_file: None,
         }
     }
 }
@@ -361,6 +369,14 @@ impl Settings {
                 "storage.path",
                 "must name a file, or be \":memory:\"",
             ));
+        }
+        if self
+            .storage
+            .key_file
+            .as_ref()
+            .is_some_and(|file| file.as_os_str().is_empty())
+        {
+            return Err(invalid("storage.key_file", "must name a file"));
         }
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(invalid("log.level", err.to_string()));
@@ -523,6 +539,22 @@ impl Settings {
             })
     }
 
+    /// The file of the sealing key: configured, or `tessera.key` beside a
+    /// file store; none for an in-memory store.
+    pub fn key_file(&self) -> Option<PathBuf> {
+        self.storage
+            .key_file
+            .clone()
+            .or_else(|| match self.storage_path() {
+                StoragePath::Memory => None,
+                StoragePath::File(file) => Some(
+                    file.parent()
+                        .map(|dir| dir.join("tessera.key"))
+                        .unwrap_or_else(|| PathBuf::from("tessera.key")),
+                ),
+            })
+    }
+
     pub fn journey_ttl(&self) -> Duration {
         seconds(self.journeys.ttl_secs)
     }
@@ -594,6 +626,23 @@ mod tests {
         assert!(
             error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
         );
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_a_file_store_unless_configured() {
+        let beside =
+            Settings::from_toml("[storage]\npath = \"/var/lib/tessera/id.redb\"").expect("valid");
+        assert_eq!(
+            beside.key_file(),
+            Some(PathBuf::from("/var/lib/tessera/tessera.key"))
+        );
+        let memory = Settings::from_toml("[storage]\npath = \":memory:\"").expect("valid");
+        assert_eq!(memory.key_file(), None);
+        let configured =
+            Settings::from_toml("[storage]\npath = \":memory:\"\nkey_file = \"/etc/t.key\"")
+                .expect("valid");
+        assert_eq!(configured.key_file(), Some(PathBuf::from("/etc/t.key")));
+        assert!(error_of("[storage]\nkey_file = \"\"").contains("storage.key_file"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Throttling of failed sign-ins, per normalised username and per client
-//! address.
+//! address, and of failed TOTP codes, per user (`accounts::totp`).
 //!
 //! Counters exist for any username tried, whether or not an account has it,
 //! so a lockout message reveals nothing about which accounts exist.

@@ -1,10 +1,11 @@
 //! User accounts: usernames, creation and administration, password
-//! authentication with lockout, and declarative seeding. Synchronous domain
-//! code: callers run it off the async executor (it hashes passwords).
+//! authentication with lockout, TOTP, and declarative seeding. Synchronous
+//! domain code: callers run it off the async executor (it hashes passwords).
 
 pub mod lockout;
 pub mod password;
 pub mod policy;
+pub mod totp;
 
 use crate::config::SeedUser;
 use crate::context::Context;
@@ -139,6 +140,7 @@ pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
         disabled: false,
         created_at: now,
         updated_at: now,
+        totp: None,
     };
     ctx.store.write(|tx| {
         insert_new(tx, &user)?;
@@ -181,6 +183,7 @@ pub fn register_in(
         disabled: false,
         created_at: now,
         updated_at: now,
+        totp: None,
     };
     insert_new(tx, &user)?;
     Ok(user)
@@ -425,6 +428,7 @@ pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountErro
             disabled: false,
             created_at: now,
             updated_at: now,
+            totp: None,
         });
         user.username = username.as_str().to_owned();
         user.username_normalized = username.normalized().to_owned();

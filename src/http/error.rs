@@ -142,6 +142,7 @@ impl From<JourneyError> for ApiError {
             ) => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),
             JourneyError::Account(err) => Self::internal(&err),
             JourneyError::Store(err) => Self::internal(&err),
+            JourneyError::Seal(err) => Self::internal(&err),
         }
     }
 }

@@ -114,6 +114,21 @@ pub enum JourneyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Account(#[from] accounts::AccountError),
+    /// A sealed secret (a TOTP enrollment) cannot be opened.
+    #[error(transparent)]
+    Seal(#[from] crate::seal::SealError),
+}
+
+impl From<accounts::totp::TotpError> for JourneyError {
+    fn from(err: accounts::totp::TotpError) -> Self {
+        use accounts::totp::TotpError;
+        match err {
+            // As when `finish` finds the user gone: the journey cannot end.
+            TotpError::UnknownUser => JourneyError::Expired,
+            TotpError::Seal(err) => JourneyError::Seal(err),
+            TotpError::Store(err) => JourneyError::Store(err),
+        }
+    }
 }
 
 /// Starts a journey; `goto` is kept only if it points at tessera itself.

@@ -28,7 +28,7 @@ use tables::{META, SCHEMA_VERSION};
 
 pub use records::{
     JourneyState, KnownDevice, LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus,
-    Session, User,
+    Session, TotpEnrollment, User,
 };
 
 /// What can go wrong in the store.

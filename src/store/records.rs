@@ -26,6 +26,21 @@ pub struct User {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The user's authenticator app, once enrolled. (Records written before
+    /// TOTP existed have none.)
+    #[serde(default)]
+    pub totp: Option<TotpEnrollment>,
+}
+
+/// A TOTP (RFC 6238) enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrollment {
+    /// The shared secret, sealed (`seal::Sealer`): the server must compute
+    /// codes from it, so it cannot be hashed, and the key is not in the store.
+    pub sealed_secret: String,
+    /// The last time step whose code was accepted: RFC 6238 §5.2, a code is
+    /// accepted once, so only later steps pass.
+    pub last_step: u64,
 }
 
 /// A session, stored under the hash of its token.
@@ -117,7 +132,8 @@ pub struct PendingUser {
 }
 
 /// Failed sign-ins for one username, whether or not such a user exists, so
-/// that throttling reveals nothing about which accounts exist.
+/// that throttling reveals nothing about which accounts exist; or failed
+/// TOTP codes for one user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginThrottle {
     pub failures: u32,
@@ -168,4 +184,18 @@ pub struct KnownDevice {
     /// When a journey last recognised or remembered the device.
     #[serde(with = "time::serde::rfc3339")]
     pub last_seen: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::User;
+
+    #[test]
+    fn users_stored_before_totp_existed_still_load() {
+        let json = r#"{"id":"u1","username":"Alice","username_normalized":"alice",
+            "email":null,"name":null,"password_hash":null,"disabled":false,
+            "created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
+        let user: User = serde_json::from_str(json).expect("an old record loads");
+        assert_eq!(user.totp, None);
+    }
 }

@@ -33,7 +33,7 @@ pub const USER_SESSIONS: MultimapTableDefinition<&str, &[u8]> =
 
 /// SHA-256(auth_id) → `JourneyState`.
 pub const JOURNEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journeys");
-/// normalised username → `LoginThrottle`.
+/// normalised username, or `totp <user id>` → `LoginThrottle`.
 pub const LOGIN_THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("login_throttle");
 
 /// push request id → `PushRequest`.

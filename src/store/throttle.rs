@@ -1,29 +1,37 @@
-//! Failed sign-in counters, keyed by normalised username.
+//! Failed sign-in counters, keyed by normalised username, and failed TOTP
+//! codes, keyed by [`totp_key`].
 
 use super::tables::LOGIN_THROTTLE;
 use super::{LoginThrottle, Read, StoreError, WriteTx, decode, encode};
 use redb::ReadableTable;
 
-/// The counter for a username, if it has failed recently.
-pub fn get(tx: &impl Read, username: &str) -> Result<Option<LoginThrottle>, StoreError> {
+/// The key counting a user's failed TOTP codes, across journeys. A space
+/// cannot occur in a normalised username, so no one can choose a username
+/// that shares (and so locks, or unlocks) this counter.
+pub fn totp_key(user_id: &str) -> String {
+    format!("totp {user_id}")
+}
+
+/// The counter for a key, if it has failed recently.
+pub fn get(tx: &impl Read, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
     let throttles = tx.table(LOGIN_THROTTLE)?;
-    let found = throttles.get(username)?;
+    let found = throttles.get(key)?;
     found
         .map(|bytes| decode("login throttle", bytes.value()))
         .transpose()
 }
 
-/// Records the counter for a username.
-pub fn put(tx: &WriteTx, username: &str, throttle: &LoginThrottle) -> Result<(), StoreError> {
+/// Records the counter for a key.
+pub fn put(tx: &WriteTx, key: &str, throttle: &LoginThrottle) -> Result<(), StoreError> {
     tx.tx
         .open_table(LOGIN_THROTTLE)?
-        .insert(username, encode(throttle).as_slice())?;
+        .insert(key, encode(throttle).as_slice())?;
     Ok(())
 }
 
-/// Forgets a username's failures (after a successful sign-in).
-pub fn delete(tx: &WriteTx, username: &str) -> Result<(), StoreError> {
-    tx.tx.open_table(LOGIN_THROTTLE)?.remove(username)?;
+/// Forgets a key's failures (after a success).
+pub fn delete(tx: &WriteTx, key: &str) -> Result<(), StoreError> {
+    tx.tx.open_table(LOGIN_THROTTLE)?.remove(key)?;
     Ok(())
 }
 

@@ -15,3 +15,4 @@ mod mail;
 mod process;
 mod push;
 mod sessions;
+mod totp;

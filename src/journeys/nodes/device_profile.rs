@@ -6,7 +6,7 @@
 //! remembered. Needs an identified user. The profile stays in the journey
 //! for `remember_device`. Outcomes: `known_device`, `new_device`.
 
-use super::{Decision, Display, Field, FieldKind, Input, Node, Prompt, Turn, nobody_identified};
+use super::{Decision, Display, Field, FieldKind, Input, Node, Prompt, Turn, identified_user};
 use crate::context::Context;
 use crate::journeys::JourneyError;
 use crate::journeys::devices::{self, Characteristics};
@@ -48,10 +48,7 @@ impl Node for DeviceProfile {
         input: &Input,
         turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
-        let user_id = state
-            .user_id
-            .clone()
-            .ok_or_else(|| nobody_identified("device_profile"))?;
+        let user_id = identified_user(state)?;
         let [screen, timezone, platform] = fields();
         let value = |field: &Field| -> Result<Option<&str>, JourneyError> {
             Ok(input.optional(field)?.map(|value| value.expose()))

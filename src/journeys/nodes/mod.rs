@@ -10,6 +10,8 @@ mod push_approval;
 mod register;
 mod remember_device;
 mod set_password;
+mod totp;
+mod totp_enroll;
 mod username_password;
 
 pub use device_profile::DeviceProfile;
@@ -19,6 +21,8 @@ pub use push_approval::PushApproval;
 pub use register::Register;
 pub use remember_device::RememberDevice;
 pub use set_password::SetPassword;
+pub use totp::TotpCode;
+pub use totp_enroll::TotpEnroll;
 pub use username_password::UsernamePassword;
 
 use super::{Client, JourneyError};
@@ -297,16 +301,28 @@ pub fn add_method(state: &mut JourneyState, method: &str) {
     }
 }
 
-/// The error of a node that needs the user but runs before any node
-/// identified them: a journey declared in the wrong order.
-fn nobody_identified(node: &str) -> JourneyError {
-    tracing::warn!(
-        node,
-        "journey misconfigured: a node that needs the user runs before one identifies them"
-    );
-    JourneyError::Failed {
-        message: "This sign-in is not set up correctly. Contact your administrator.".into(),
-    }
+/// The user identified so far, for nodes that only work for one (a second
+/// factor, a device check); a journey that reaches them without one is
+/// declared in the wrong order.
+pub fn identified_user(state: &JourneyState) -> Result<String, JourneyError> {
+    state.user_id.clone().ok_or_else(|| {
+        tracing::warn!(
+            node = %state.node,
+            "journey misconfigured: a node that needs the user runs before one identifies them"
+        );
+        JourneyError::Failed {
+            message: "This sign-in is not set up correctly. Contact your administrator.".into(),
+        }
+    })
+}
+
+/// "Try again in N minutes." for a lock that ends at `until`.
+pub fn try_again_in(until: time::OffsetDateTime, now: time::OffsetDateTime) -> String {
+    let minutes = ((until - now).whole_seconds() + 59) / 60;
+    format!(
+        "Try again in {minutes} minute{}.",
+        if minutes == 1 { "" } else { "s" }
+    )
 }
 
 /// A node's working data in the journey state.
@@ -373,6 +389,8 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Node>, String> {
         "push_approval" => Box::new(PushApproval::from_options(&mut reader)?),
         "device_profile" => Box::new(DeviceProfile),
         "remember_device" => Box::new(RememberDevice),
+        "totp" => Box::new(TotpCode),
+        "totp_enroll" => Box::new(TotpEnroll::from_options(&mut reader)?),
         other => {
             return Err(format!(
                 "unknown node type `{other}`; known types: {}",
@@ -394,4 +412,6 @@ const TYPES: &[&str] = &[
     "push_approval",
     "device_profile",
     "remember_device",
+    "totp",
+    "totp_enroll",
 ];

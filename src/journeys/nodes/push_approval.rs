@@ -6,8 +6,8 @@
 //! `push`), `denied`, `expired`.
 
 use super::{
-    Decision, Display, Input, Node, OptionReader, Prompt, Turn, add_method, data,
-    nobody_identified, set_data,
+    Decision, Display, Input, Node, OptionReader, Prompt, Turn, add_method, data, identified_user,
+    set_data,
 };
 use crate::context::Context;
 use crate::journeys::JourneyError;
@@ -57,10 +57,7 @@ impl Node for PushApproval {
         state: &mut JourneyState,
         turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
-        let user_id = state
-            .user_id
-            .clone()
-            .ok_or_else(|| nobody_identified("push_approval"))?;
+        let user_id = identified_user(state)?;
         let request_id = push::open(ctx, &user_id, turn.client, self.ttl)?;
         set_data(state, &Opened { request_id });
         Ok(())

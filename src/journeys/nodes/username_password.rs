@@ -72,20 +72,13 @@ fn message_for(err: &LoginError, now: time::OffsetDateTime) -> String {
     match err {
         LoginError::Locked(until) => format!(
             "Too many failed sign-in attempts for this username. {}",
-            try_again_in(*until - now)
+            super::try_again_in(*until, now)
         ),
         LoginError::AddressLocked(until) => format!(
             "Too many failed sign-in attempts from your network. {}",
-            try_again_in(*until - now)
+            super::try_again_in(*until, now)
         ),
         LoginError::Disabled => "This account is disabled. Contact your administrator.".into(),
         _ => "Invalid username or password.".into(),
     }
-}
-
-/// "Try again in 3 minutes."
-fn try_again_in(wait: time::Duration) -> String {
-    let minutes = (wait.whole_seconds() + 59) / 60;
-    let plural = if minutes == 1 { "" } else { "s" };
-    format!("Try again in {minutes} minute{plural}.")
 }

@@ -1,0 +1,272 @@
+//! TOTP (RFC 6238) as an account's second factor: secrets, the otpauth URI
+//! that hands them to an authenticator app, enrollment, and code checks.
+//!
+//! Codes follow the injected clock (`Context::now`), never the system's.
+//! A check accepts one step of skew either way, accepts a step only once
+//! (RFC 6238 §5.2), and counts failures per user across journeys with the
+//! lockout rules of passwords, so restarting a journey buys no attempts.
+//! Secrets are stored sealed (`crate::seal`).
+
+use super::lockout;
+use crate::context::Context;
+use crate::seal::{SealError, Sealer};
+use crate::store::{StoreError, TotpEnrollment, throttle, users};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::fmt;
+use time::OffsetDateTime;
+use totp_rs::{Algorithm, Builder, Totp};
+
+/// Digits of a code.
+pub const DIGITS: u8 = 6;
+/// Seconds per time step (RFC 6238 §5.2 recommends 30).
+pub const PERIOD_SECS: u64 = 30;
+/// Steps of clock skew accepted each way: RFC 6238 §5.2 recommends at most
+/// one, as more widens the window for a guessed or stolen code.
+const SKEW_STEPS: u16 = 1;
+/// 160 bits, the length RFC 4226 §4 recommends for HMAC-SHA-1.
+const SECRET_LEN: usize = 20;
+
+/// A TOTP shared secret. `Debug` prints `[redacted]`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpSecret([u8; SECRET_LEN]);
+
+impl fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TotpSecret([redacted])")
+    }
+}
+
+impl TotpSecret {
+    /// A fresh secret from the CSPRNG.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; SECRET_LEN];
+        rand::fill(&mut bytes);
+        Self(bytes)
+    }
+
+    /// The secret as an authenticator app takes it when typed in: base32
+    /// (RFC 4648) without padding.
+    pub fn base32(&self) -> String {
+        self.totp().secret().to_base32()
+    }
+
+    /// The secret sealed for the store.
+    pub fn seal(&self, sealer: &Sealer) -> Result<String, SealError> {
+        sealer.seal(&self.0)
+    }
+
+    /// A secret [`TotpSecret::seal`] made.
+    pub fn open(sealer: &Sealer, sealed: &str) -> Result<Self, SealError> {
+        let bytes = sealer.open(sealed)?;
+        bytes.try_into().map(Self).map_err(|_| SealError)
+    }
+
+    /// The step `code` belongs to at `now`, within the skew; `None` when it
+    /// matches none (or is not six digits). Spaces in the code are ignored,
+    /// as apps show it in groups.
+    fn matching_step(&self, code: &str, now: OffsetDateTime) -> Option<u64> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        // A time before 1970 has no step; no code matches it.
+        let time = u64::try_from(now.unix_timestamp()).ok()?;
+        self.totp().check(&code, time)
+    }
+
+    fn totp(&self) -> Totp {
+        // The parameters are the constants above, which `build` accepts (see
+        // the tests), so the unchecked form cannot make an invalid `Totp`.
+        Builder::new()
+            .with_algorithm(Algorithm::SHA1)
+            .with_digits(DIGITS)
+            .with_skew(SKEW_STEPS)
+            .with_step_duration(PERIOD_SECS)
+            .with_secret(self.0)
+            .build_noncompliant()
+    }
+}
+
+/// Characters left as they are in the URI; the rest are percent-encoded.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The `otpauth://` URI (Google's Key Uri Format) an authenticator app
+/// reads from the QR code. Issuer and account are percent-encoded, so a
+/// colon in a username cannot be taken for the label's separator.
+pub fn otpauth_uri(secret: &TotpSecret, issuer: &str, account: &str) -> String {
+    let issuer = utf8_percent_encode(issuer, UNRESERVED);
+    let account = utf8_percent_encode(account, UNRESERVED);
+    format!(
+        "otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={PERIOD_SECS}",
+        secret.base32()
+    )
+}
+
+/// What TOTP operations fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum TotpError {
+    /// The journey's user was removed meanwhile.
+    #[error("the user no longer exists")]
+    UnknownUser,
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The result of a code check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// No match within the skew.
+    Wrong,
+    /// The code of a step already used (or older).
+    Replayed,
+    /// The user has no authenticator app.
+    NotEnrolled,
+    /// Too many failures: no code is checked until then.
+    Locked(OffsetDateTime),
+}
+
+/// Checks a user's code at the clock's time. One durable write both counts
+/// a failure and, on success, records the step as used, so two requests
+/// with the same code cannot both pass, and a crash cannot forget a use.
+pub fn verify(ctx: &Context, user_id: &str, code: &str) -> Result<Verdict, TotpError> {
+    let now = ctx.now();
+    let key = throttle::totp_key(user_id);
+    let settings = &ctx.settings.lockout;
+    ctx.store.write(|tx| {
+        let counted = throttle::get(tx, &key)?;
+        // Checked before the code: while locked, a right code fails too.
+        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+            return Ok(Verdict::Locked(until));
+        }
+        let mut user = users::get_by_id(tx, user_id)?.ok_or(TotpError::UnknownUser)?;
+        let Some(enrollment) = &mut user.totp else {
+            return Ok(Verdict::NotEnrolled);
+        };
+        let secret = TotpSecret::open(&ctx.sealer, &enrollment.sealed_secret)?;
+        let verdict = match secret.matching_step(code, now) {
+            Some(step) if step > enrollment.last_step => {
+                enrollment.last_step = step;
+                users::put(tx, &user)?;
+                throttle::delete(tx, &key)?;
+                return Ok(Verdict::Accepted);
+            }
+            Some(_) => Verdict::Replayed,
+            None => Verdict::Wrong,
+        };
+        throttle::put(
+            tx,
+            &key,
+            &lockout::record_attempt(counted, now, settings, settings.max_failures),
+        )?;
+        Ok(verdict)
+    })
+}
+
+/// The result of an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrollment {
+    Saved,
+    /// The code does not match the new secret.
+    Wrong,
+    /// The user already has an authenticator app, and replacing it was not
+    /// allowed (the journey did not prove it).
+    AlreadyEnrolled,
+}
+
+/// Saves `secret` as the user's authenticator once `code` proves the app
+/// holds it. The code's step counts as used. An existing enrollment is only
+/// replaced when `replace` says so: someone who only knows the password
+/// must not swap the victim's app for theirs.
+pub fn enroll(
+    ctx: &Context,
+    user_id: &str,
+    secret: &TotpSecret,
+    code: &str,
+    replace: bool,
+) -> Result<Enrollment, TotpError> {
+    let now = ctx.now();
+    let Some(step) = secret.matching_step(code, now) else {
+        return Ok(Enrollment::Wrong);
+    };
+    let sealed_secret = secret.seal(&ctx.sealer)?;
+    ctx.store.write(|tx| {
+        let mut user = users::get_by_id(tx, user_id)?.ok_or(TotpError::UnknownUser)?;
+        if user.totp.is_some() && !replace {
+            return Ok(Enrollment::AlreadyEnrolled);
+        }
+        user.totp = Some(TotpEnrollment {
+            sealed_secret,
+            last_step: step,
+        });
+        user.updated_at = now;
+        users::put(tx, &user)?;
+        Ok(Enrollment::Saved)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// RFC 6238 Appendix B's SHA-1 secret, `12345678901234567890`.
+    fn rfc_secret() -> TotpSecret {
+        TotpSecret(*b"12345678901234567890")
+    }
+
+    #[test]
+    fn the_parameters_are_ones_the_rfc_accepts() {
+        assert!(
+            Builder::new()
+                .with_algorithm(Algorithm::SHA1)
+                .with_digits(DIGITS)
+                .with_skew(SKEW_STEPS)
+                .with_step_duration(PERIOD_SECS)
+                .with_secret(TotpSecret::generate().0)
+                .build()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn codes_match_the_rfc_test_vector_with_one_step_of_skew() {
+        // RFC 6238 Appendix B: 1111111109 s → 07081804 (8 digits), of which
+        // a 6-digit code keeps the last six.
+        let secret = rfc_secret();
+        let now = datetime!(2005-03-18 01:58:29 UTC);
+        let step = 1_111_111_109 / 30;
+        assert_eq!(secret.matching_step("081804", now), Some(step));
+        assert_eq!(secret.matching_step("081 804", now), Some(step));
+        let later = now + time::Duration::seconds(30);
+        assert_eq!(secret.matching_step("081804", later), Some(step));
+        let too_late = now + time::Duration::seconds(61);
+        assert_eq!(secret.matching_step("081804", too_late), None);
+        assert_eq!(secret.matching_step("08180", now), None);
+        assert_eq!(secret.matching_step("+81804", now), None);
+    }
+
+    #[test]
+    fn the_otpauth_uri_names_issuer_account_and_parameters() {
+        let uri = otpauth_uri(&rfc_secret(), "Acme Corp", "bob:smith");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Acme%20Corp:bob%3Asmith?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
+             &issuer=Acme%20Corp&algorithm=SHA1&digits=6&period=30"
+        );
+    }
+
+    #[test]
+    fn secrets_redact_themselves_and_survive_sealing() {
+        let secret = TotpSecret::generate();
+        assert!(!format!("{secret:?}").contains(&secret.base32()));
+        let sealer = Sealer::new(None).expect("key");
+        let sealed = secret.seal(&sealer).expect("seal");
+        assert_eq!(TotpSecret::open(&sealer, &sealed).expect("open"), secret);
+        let too_short = sealer.seal(b"short").expect("seal");
+        assert!(TotpSecret::open(&sealer, &too_short).is_err());
+    }
+}
