@@ -7,6 +7,7 @@ use crate::config::{Settings, seconds};
 use crate::context::Context;
 use crate::http;
 use crate::journeys;
+use crate::oauth;
 use crate::sessions;
 use crate::store::{Store, StoreError};
 use crate::telemetry::{CpuGate, blocking};
@@ -30,6 +31,10 @@ pub enum StartError {
     Seed(#[from] accounts::AccountError),
     #[error(transparent)]
     Context(#[from] crate::context::ContextError),
+    #[error("cannot seed clients: {0}")]
+    Clients(#[from] oauth::clients::ClientError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] oauth::keys::SigningKeyError),
 }
 
 /// A bound, ready-to-run tessera server.
@@ -63,6 +68,11 @@ impl Application {
         let settings = Arc::new(settings);
         let ctx = web::Data::new(Context::new(settings.clone(), store, clock, issuer)?);
         prepare_accounts(&ctx)?;
+        let clients = oauth::clients::seed(&ctx, &ctx.settings.clients)?;
+        if clients > 0 {
+            tracing::info!(clients, "seeded OAuth clients from config");
+        }
+        ctx.load_keys()?;
 
         // One gate for all workers: the limit is per process.
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
@@ -152,8 +162,8 @@ fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Removes expired sessions, journeys, push requests and stale lockout
-/// counters, forever.
+/// Removes expired sessions, journeys, push requests, lockout counters and
+/// OAuth grants, forever.
 async fn purge_loop(ctx: web::Data<Context>) {
     let every = seconds(ctx.settings.sessions.purge_interval_secs).unsigned_abs();
     let mut ticks = tokio::time::interval(every);
@@ -161,27 +171,16 @@ async fn purge_loop(ctx: web::Data<Context>) {
         ticks.tick().await;
         let ctx = ctx.clone();
         let purged = blocking(move || -> Result<_, StoreError> {
-            Ok((
-                sessions::purge_expired(&ctx)?,
-                journeys::purge_expired(&ctx)?,
-                journeys::push::purge_expired(&ctx)?,
-                accounts::purge_stale_throttles(&ctx)?,
-            ))
+            Ok(sessions::purge_expired(&ctx)?
+                + journeys::purge_expired(&ctx)?
+                + journeys::push::purge_expired(&ctx)?
+                + accounts::purge_stale_throttles(&ctx)?
+                + oauth::tokens::purge_expired(&ctx)?)
         })
         .await;
         match purged {
-            Ok(Ok((sessions, journeys, push_requests, throttles)))
-                if sessions + journeys + push_requests + throttles > 0 =>
-            {
-                tracing::info!(
-                    sessions,
-                    journeys,
-                    push_requests,
-                    throttles,
-                    "purged expired records"
-                );
-            }
-            Ok(Ok(_)) => {}
+            Ok(Ok(0)) => {}
+            Ok(Ok(records)) => tracing::info!(records, "purged expired records"),
             Ok(Err(err)) => tracing::warn!(error = %err, "purge failed"),
             Err(err) => tracing::warn!(error = %err, "purge failed"),
         }

@@ -7,9 +7,11 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::journeys::Registry;
 use crate::mail::{MailError, Mailer};
+use crate::oauth::keys::{KeyRing, SigningKeyError};
 use crate::seal::{KeyError, Sealer};
 use crate::store::Store;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use time::OffsetDateTime;
 
 /// Why the context cannot be assembled (settings that passed validation
@@ -36,6 +38,7 @@ pub struct Context {
     pub sealer: Sealer,
     pub journeys: Registry,
     pub mailer: Mailer,
+    keys: OnceLock<KeyRing>,
     /// The public base URL, without a trailing slash.
     pub issuer: String,
 }
@@ -52,12 +55,32 @@ impl Context {
             passwords: Passwords::new(&settings.passwords)?,
             journeys: Registry::from_settings(&settings)?,
             mailer: Mailer::from_settings(&settings)?,
+            keys: OnceLock::new(),
             sealer: Sealer::new(settings.key_file().as_deref())?,
             settings,
             store,
             clock,
             issuer,
         })
+    }
+
+    /// The signing keys, loaded by [`Context::load_keys`] at server start.
+    pub fn keys(&self) -> Result<&KeyRing, SigningKeyError> {
+        self.keys.get().ok_or(SigningKeyError::NotLoaded)
+    }
+
+    /// Loads (generating what is missing) the keys of the configured
+    /// algorithm and of every client's. Called once, before serving.
+    pub fn load_keys(&self) -> Result<(), SigningKeyError> {
+        let mut algs = vec![self.settings.oauth.signing_alg];
+        for client in crate::oauth::clients::list(self)? {
+            algs.extend(client.signing_alg);
+        }
+        algs.sort();
+        algs.dedup();
+        let ring = KeyRing::load(self, &algs)?;
+        let _ = self.keys.set(ring);
+        Ok(())
     }
 
     /// The current time, from the injected clock.

@@ -17,6 +17,7 @@ pub mod context;
 pub mod http;
 pub mod journeys;
 pub mod mail;
+pub mod oauth;
 pub mod seal;
 pub mod secret;
 pub mod sessions;

@@ -11,6 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::Aead;
 use chacha20poly1305::{ChaCha20Poly1305, KeyInit, Nonce};
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,9 +45,12 @@ pub enum KeyError {
 #[error("a sealed secret cannot be opened: it is damaged, or was sealed with another key")]
 pub struct SealError;
 
-/// Seals and opens secrets with the server's key.
+/// Seals and opens secrets with the server's key, and makes keyed hashes
+/// of secrets that are only ever compared (client secrets).
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    /// A separate key for HMAC, derived from the sealing key.
+    mac_key: [u8; 32],
 }
 
 impl fmt::Debug for Sealer {
@@ -63,9 +68,25 @@ impl Sealer {
             Some(path) => load_or_create(path)?,
             None => random_key(),
         };
+        let mut derive = Sha256::new();
+        derive.update(b"tessera mac key v1\0");
+        derive.update(key);
         Ok(Self {
             cipher: ChaCha20Poly1305::new(&key.into()),
+            mac_key: derive.finalize().into(),
         })
+    }
+
+    /// HMAC-SHA256 of `data` for `purpose`, base64url: a hash a copy of the
+    /// store alone cannot even check a guess against.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> String {
+        // Any key length is valid for HMAC; this cannot fail.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.mac_key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(data);
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// Encrypts `plaintext`: base64url of nonce ‖ ciphertext ‖ tag.

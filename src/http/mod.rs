@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod middleware;
+pub mod oauth;
 pub mod pages;
 pub mod paths;
 
@@ -44,6 +45,7 @@ pub fn configure(
             }))
             .configure(pages::configure)
             .configure(api::configure)
+            .configure(oauth::configure)
             .default_service(web::to(not_found));
     }
 }

@@ -25,6 +25,14 @@ pub const API_PUSH: &str = "/api/push";
 /// Answers one push request.
 pub const API_PUSH_ANSWER: &str = "/api/push/{id}";
 
+pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";
+pub const OAUTH_CONSENT: &str = "/oauth2/consent";
+pub const OAUTH_TOKEN: &str = "/oauth2/token";
+pub const OAUTH_REVOKE: &str = "/oauth2/revoke";
+pub const OAUTH_INTROSPECT: &str = "/oauth2/introspect";
+pub const OAUTH_JWKS: &str = "/oauth2/jwks";
+pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+
 /// Paths under this prefix answer errors in JSON; others in HTML.
 pub const API_PREFIX: &str = "/api/";
 

@@ -7,8 +7,11 @@
 //! closure returns `Ok` and aborts on `Err`: every multi-record change is one
 //! write transaction. Never hash a password or await inside one.
 
+pub mod clients;
 pub mod devices;
+pub mod grants;
 pub mod journeys;
+pub mod keys;
 pub mod push;
 pub mod records;
 pub mod sessions;
@@ -27,8 +30,9 @@ use std::path::PathBuf;
 use tables::{META, SCHEMA_VERSION};
 
 pub use records::{
-    JourneyState, KnownDevice, LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus,
-    Session, TotpEnrollment, User,
+    AuthorizationCode, Client, Consent, Issued, JourneyState, KnownDevice, LoginThrottle,
+    PendingUser, ProfiledDevice, PushRequest, PushStatus, RefreshToken, Session, SigningKey,
+    TotpEnrollment, User,
 };
 
 /// What can go wrong in the store.

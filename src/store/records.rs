@@ -186,6 +186,101 @@ pub struct KnownDevice {
     pub last_seen: OffsetDateTime,
 }
 
+/// An OAuth 2.0 client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// Keyed hash of the secret; `None` for a public client.
+    pub secret_hash: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub first_party: bool,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub require_pkce: bool,
+    pub audience: Vec<String>,
+    pub access_token_ttl_secs: Option<u64>,
+    pub refresh_token_ttl_secs: Option<u64>,
+    pub signing_alg: Option<crate::config::SigningAlg>,
+    pub journey: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// The scopes a user granted a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub granted_at: OffsetDateTime,
+}
+
+/// An authorization code, stored under its hash until it expires; a used
+/// code is kept (marked) so that a replay can revoke what it issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Set when redeemed: what it issued, for revocation on replay.
+    #[serde(default)]
+    pub redeemed: Option<Issued>,
+}
+
+/// What a grant issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    /// The access token's `jti` and when it expires.
+    pub jti: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub access_expires_at: OffsetDateTime,
+    /// The refresh token family started, if any.
+    pub family: Option<String>,
+}
+
+/// A refresh token, stored under its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshToken {
+    /// All tokens rotated from one grant share a family.
+    pub family: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// When it was rotated: from then on only the grace period allows it.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub rotated_at: Option<OffsetDateTime>,
+}
+
+/// A signing key; the private half sealed (see `seal`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: crate::config::SigningAlg,
+    pub sealed_private_pem: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When a newer key took over; published until its tokens expire.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub retired_at: Option<OffsetDateTime>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::User;

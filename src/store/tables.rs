@@ -46,12 +46,25 @@ pub const USER_PUSH_REQUESTS: MultimapTableDefinition<&str, &str> =
 /// handful, always read together.
 pub const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");
 
-// The OAuth 2.0 issue adds its tables here, each keyed the same way:
-// `clients` (client_id → Client, secret hashed), `consents` (user id +
-// client_id → granted scopes), `authorization_codes` and `refresh_tokens`
-// (SHA-256 of the code/token → grant, with a by-family index), and
-// `signing_keys` (kid → key). New tables need no schema bump: `open`
-// creates missing tables.
+/// client_id → `Client`.
+pub const CLIENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("clients");
+/// "user id client_id" → `Consent`.
+pub const CONSENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("consents");
+/// SHA-256(code) → `AuthorizationCode`.
+pub const CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("authorization_codes");
+/// SHA-256(refresh token) → `RefreshToken`.
+pub const REFRESH_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("refresh_tokens");
+/// family → SHA-256 of each refresh token in it.
+pub const REFRESH_FAMILIES: MultimapTableDefinition<&str, &[u8]> =
+    MultimapTableDefinition::new("refresh_tokens_by_family");
+/// "user id client_id" → refresh token families, for consent revocation.
+pub const GRANT_FAMILIES: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("refresh_families_by_grant");
+/// Revoked access token `jti` → its expiry (unix seconds): the deny-list
+/// introspection checks, purged once the token would have expired.
+pub const REVOKED_JTIS: TableDefinition<&str, i64> = TableDefinition::new("revoked_jtis");
+/// kid → `SigningKey`.
+pub const SIGNING_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("signing_keys");
 
 /// Creates every table that does not exist yet.
 pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableError> {
@@ -63,6 +76,14 @@ pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableE
     tx.open_multimap_table(USER_SESSIONS)?;
     tx.open_table(JOURNEYS)?;
     tx.open_table(LOGIN_THROTTLE)?;
+    tx.open_table(CLIENTS)?;
+    tx.open_table(CONSENTS)?;
+    tx.open_table(CODES)?;
+    tx.open_table(REFRESH_TOKENS)?;
+    tx.open_multimap_table(REFRESH_FAMILIES)?;
+    tx.open_multimap_table(GRANT_FAMILIES)?;
+    tx.open_table(REVOKED_JTIS)?;
+    tx.open_table(SIGNING_KEYS)?;
     tx.open_table(PUSH_REQUESTS)?;
     tx.open_multimap_table(USER_PUSH_REQUESTS)?;
     tx.open_table(DEVICES)?;

@@ -1,0 +1,282 @@
+//! `/oauth2/authorize` (GET and POST) and the consent form it shows. No
+//! session: the browser goes through the client's sign-in journey and comes
+//! back (centralized login). With a session: consent, unless implied or
+//! already given, then the code goes back to the client with `state` and
+//! `iss` (RFC 9207).
+
+use crate::context::Context;
+use crate::http::error::{PageError, render};
+use crate::http::extract::{MaybeSession, PageSession};
+use crate::http::paths;
+use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
+use crate::oauth::{ErrorKind, OAuthError, scopes};
+use crate::telemetry::blocking;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError, web};
+use askama::Template;
+use serde::Deserialize;
+use url::Url;
+
+/// `GET /oauth2/authorize`.
+pub async fn get_authorize(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    query: web::Query<AuthorizeParams>,
+) -> Result<HttpResponse, PageError> {
+    authorize(ctx, session, query.into_inner()).await
+}
+
+/// `POST /oauth2/authorize` (form-encoded, RFC 6749 §3.1).
+pub async fn post_authorize(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    form: web::Form<AuthorizeParams>,
+) -> Result<HttpResponse, PageError> {
+    authorize(ctx, session, form.into_inner()).await
+}
+
+async fn authorize(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    params: AuthorizeParams,
+) -> Result<HttpResponse, PageError> {
+    let request = match validated(&ctx, &params).await? {
+        Ok(request) => request,
+        Err(refusal) => return refuse(&ctx, refusal),
+    };
+    let Some((token, active)) = session.0 else {
+        return Ok(sign_in_first(&request, &params));
+    };
+    let user_id = active.user.id.clone();
+    let needed = {
+        let (ctx, user_id, request) = (ctx.clone(), user_id.clone(), request.clone());
+        blocking(move || authorize::scopes_to_consent(&ctx, &user_id, &request)).await??
+    };
+    if needed.is_empty() {
+        return issue(&ctx, &user_id, active.session.auth_time, request, false).await;
+    }
+    let page = ConsentPage {
+        client_name: request.client.name.clone(),
+        client_uri: request.client.client_uri.clone(),
+        logo_uri: request.client.logo_uri.clone(),
+        username: active.user.username.clone(),
+        scopes: request
+            .scopes
+            .iter()
+            .map(|scope| ScopeView {
+                description: scopes::describe(&ctx.settings, scope),
+                name: scope.clone(),
+                new: needed.contains(scope),
+            })
+            .collect(),
+        csrf_token: token.csrf_token(),
+        hidden: hidden_fields(&params),
+        action: paths::OAUTH_CONSENT,
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn validated(
+    ctx: &web::Data<Context>,
+    params: &AuthorizeParams,
+) -> Result<Result<AuthorizationRequest, Refusal>, PageError> {
+    let (ctx, params) = (ctx.clone(), params.clone());
+    Ok(blocking(move || authorize::validate(&ctx, &params)).await?)
+}
+
+/// The error page, or the error redirect, for a refused request.
+fn refuse(ctx: &Context, refusal: Refusal) -> Result<HttpResponse, PageError> {
+    match refusal {
+        Refusal::Show(message) => Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in link is not valid",
+            format!(
+                "{message} Go back to the application and try again; if it keeps happening, tell its developers."
+            ),
+        )),
+        Refusal::Redirect {
+            redirect_uri,
+            state,
+            error,
+        } => Ok(back_to_client(
+            ctx,
+            &redirect_uri,
+            state.as_deref(),
+            Err(&error),
+        )),
+    }
+}
+
+/// A 303 to the client's redirect URI with the code or the error, `state`
+/// and `iss`.
+fn back_to_client(
+    ctx: &Context,
+    redirect_uri: &str,
+    state: Option<&str>,
+    outcome: Result<&str, &OAuthError>,
+) -> HttpResponse {
+    let location = Url::parse(redirect_uri).map(|mut url| {
+        {
+            let mut query = url.query_pairs_mut();
+            match outcome {
+                Ok(code) => {
+                    query.append_pair("code", code);
+                }
+                Err(error) => {
+                    query.append_pair("error", error.kind.code());
+                    query.append_pair("error_description", &error.description);
+                }
+            }
+            if let Some(state) = state {
+                query.append_pair("state", state);
+            }
+            query.append_pair("iss", &ctx.issuer);
+        }
+        url.to_string()
+    });
+    match location {
+        Ok(location) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish(),
+        Err(_) => PageError::internal(&"a registered redirect_uri does not parse").error_response(),
+    }
+}
+
+/// Sends the browser to the client's sign-in journey, and back here.
+fn sign_in_first(request: &AuthorizationRequest, params: &AuthorizeParams) -> HttpResponse {
+    let query = query_of(params);
+    let goto = format!("{}?{query}", paths::OAUTH_AUTHORIZE);
+    let journey = request.client.journey.as_deref().unwrap_or("login");
+    let login = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("journey", journey)
+        .append_pair("goto", &goto)
+        .finish();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{}?{login}", paths::LOGIN)))
+        .finish()
+}
+
+/// The request's parameters as a query string, to come back to it.
+fn query_of(params: &AuthorizeParams) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in hidden_fields(params) {
+        query.append_pair(name, &value);
+    }
+    query.finish()
+}
+
+/// The request's parameters, carried through the consent form.
+fn hidden_fields(params: &AuthorizeParams) -> Vec<(&'static str, String)> {
+    [
+        ("client_id", &params.client_id),
+        ("redirect_uri", &params.redirect_uri),
+        ("response_type", &params.response_type),
+        ("scope", &params.scope),
+        ("state", &params.state),
+        ("code_challenge", &params.code_challenge),
+        ("code_challenge_method", &params.code_challenge_method),
+        ("nonce", &params.nonce),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
+    .collect()
+}
+
+/// Issues the code and sends it to the client.
+async fn issue(
+    ctx: &web::Data<Context>,
+    user_id: &str,
+    auth_time: time::OffsetDateTime,
+    request: AuthorizationRequest,
+    consented: bool,
+) -> Result<HttpResponse, PageError> {
+    let code = {
+        let (ctx, user_id, request) = (ctx.clone(), user_id.to_owned(), request.clone());
+        blocking(move || authorize::approve(&ctx, &user_id, auth_time, &request, consented))
+            .await??
+    };
+    Ok(back_to_client(
+        ctx,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        Ok(code.expose()),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    client_name: String,
+    client_uri: Option<String>,
+    logo_uri: Option<String>,
+    username: String,
+    scopes: Vec<ScopeView>,
+    csrf_token: String,
+    hidden: Vec<(&'static str, String)>,
+    action: &'static str,
+}
+
+struct ScopeView {
+    name: String,
+    description: String,
+    /// Not granted before: what this consent adds.
+    new: bool,
+}
+
+/// The consent form: the decision, the CSRF token, and the request.
+#[derive(Debug, Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf_token: String,
+    decision: Option<String>,
+    #[serde(flatten)]
+    params: AuthorizeParams,
+}
+
+/// `POST /oauth2/consent`: `decision=allow` issues the code, `deny` sends
+/// `access_denied` back. The request is checked again, as sent back.
+pub async fn post_consent(
+    ctx: web::Data<Context>,
+    auth: PageSession,
+    form: web::Form<ConsentForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    if !auth.token.verify_csrf(&form.csrf_token) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This consent was not given on tessera's own page. Go back to the application and start again.",
+        ));
+    }
+    let request = match validated(&ctx, &form.params).await? {
+        Ok(request) => request,
+        Err(refusal) => return refuse(&ctx, refusal),
+    };
+    match form.decision.as_deref() {
+        Some("allow") => {
+            let active = auth.active;
+            issue(
+                &ctx,
+                &active.user.id,
+                active.session.auth_time,
+                request,
+                true,
+            )
+            .await
+        }
+        Some("deny") => Ok(back_to_client(
+            &ctx,
+            &request.redirect_uri,
+            request.state.as_deref(),
+            Err(&OAuthError::new(
+                ErrorKind::AccessDenied,
+                "the user denied the request",
+            )),
+        )),
+        _ => Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "No decision",
+            "Choose Allow or Deny.",
+        )),
+    }
+}

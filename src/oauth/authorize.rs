@@ -1,0 +1,257 @@
+//! The authorization endpoint's decisions (RFC 6749 §4.1.1, RFC 7636,
+//! RFC 9700): which requests are refused outright, which errors go back to
+//! the client, whether consent is needed, and the code that ends a
+//! successful request.
+
+use crate::context::Context;
+use crate::oauth::{OAuthError, clients, scopes};
+use crate::secret::Token;
+use crate::store::{AuthorizationCode, Client, Consent, StoreError, clients as stored, grants};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+
+/// The parameters of an authorization request, as sent.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub nonce: Option<String>,
+}
+
+/// A request that passed every check.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: Client,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+}
+
+/// Why a request cannot go on.
+#[derive(Debug)]
+pub enum Refusal {
+    /// RFC 6749 §4.1.2.1: the client or redirect URI is invalid, so the
+    /// user is told and never redirected (no open redirector).
+    Show(String),
+    /// Any other error goes back to the client's redirect URI.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+/// Checks an authorization request: client and redirect URI first, then
+/// the rest (whose errors are redirected).
+pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<AuthorizationRequest, Refusal> {
+    let client_id = params.client_id.as_deref().ok_or_else(|| {
+        Refusal::Show("The request names no client (client_id is missing).".into())
+    })?;
+    let client = clients::get(ctx, client_id)
+        .map_err(|err| Refusal::Show(OAuthError::server(&err).description))?
+        .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
+    let redirect_uri = match (&params.redirect_uri, client.redirect_uris.as_slice()) {
+        (Some(uri), _) if clients::redirect_uri_allowed(&client, uri) => uri.clone(),
+        (Some(_), _) => {
+            return Err(Refusal::Show(
+                "The redirect_uri is not registered for this client.".into(),
+            ));
+        }
+        // RFC 6749 §3.1.2.3: optional only when exactly one is registered.
+        (None, [only]) => only.clone(),
+        (None, _) => return Err(Refusal::Show("The request has no redirect_uri.".into())),
+    };
+    let redirect = |error: OAuthError| Refusal::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: params.state.clone(),
+        error,
+    };
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None => {
+            return Err(redirect(OAuthError::invalid_request(
+                "response_type is required",
+            )));
+        }
+        Some(other) => {
+            return Err(redirect(OAuthError::new(
+                crate::oauth::ErrorKind::UnsupportedResponseType,
+                format!("response_type `{other}` is not supported; use `code`"),
+            )));
+        }
+    }
+    if !client.grant_types.iter().any(|g| g == "authorization_code") {
+        return Err(redirect(OAuthError::new(
+            crate::oauth::ErrorKind::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        )));
+    }
+    let requested = params
+        .scope
+        .as_deref()
+        .map(scopes::parse)
+        .unwrap_or(Some(Vec::new()))
+        .ok_or_else(|| {
+            redirect(OAuthError::invalid_scope(
+                "the scope parameter is malformed",
+            ))
+        })?;
+    if requested.is_empty() {
+        return Err(redirect(OAuthError::invalid_scope(
+            "ask for at least one scope",
+        )));
+    }
+    if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(redirect(OAuthError::invalid_scope(format!(
+            "this client may not ask for `{scope}`"
+        ))));
+    }
+    let code_challenge = check_pkce(&client, params).map_err(redirect)?;
+    Ok(AuthorizationRequest {
+        client,
+        redirect_uri,
+        scopes: requested,
+        state: params.state.clone(),
+        code_challenge,
+        nonce: params.nonce.clone(),
+    })
+}
+
+/// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients
+/// and for every client unless configured otherwise.
+fn check_pkce(client: &Client, params: &AuthorizeParams) -> Result<Option<String>, OAuthError> {
+    match (
+        &params.code_challenge,
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, _) if client.require_pkce => Err(OAuthError::invalid_request(
+            "code_challenge is required (PKCE with S256)",
+        )),
+        (None, _) => Ok(None),
+        (Some(challenge), Some("S256")) => {
+            let valid = (43..=128).contains(&challenge.len())
+                && challenge
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            if valid {
+                Ok(Some(challenge.clone()))
+            } else {
+                Err(OAuthError::invalid_request("code_challenge is malformed"))
+            }
+        }
+        // A missing method means `plain` (RFC 7636 §4.3), which is refused.
+        (Some(_), _) => Err(OAuthError::invalid_request(
+            "code_challenge_method must be S256 (plain is not accepted)",
+        )),
+    }
+}
+
+/// Whether a PKCE verifier matches the challenge (S256).
+pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    let valid = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    valid && crate::secret::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
+}
+
+/// The scopes the user still has to grant; empty when consent is implied
+/// (first-party clients) or was given before.
+pub fn scopes_to_consent(
+    ctx: &Context,
+    user_id: &str,
+    request: &AuthorizationRequest,
+) -> Result<Vec<String>, StoreError> {
+    if request.client.first_party {
+        return Ok(Vec::new());
+    }
+    let granted: BTreeSet<String> = ctx
+        .store
+        .read(|tx| stored::get_consent(tx, user_id, &request.client.client_id))?
+        .map(|consent| consent.scopes.into_iter().collect())
+        .unwrap_or_default();
+    Ok(request
+        .scopes
+        .iter()
+        .filter(|s| !granted.contains(*s))
+        .cloned()
+        .collect())
+}
+
+/// Records the user's consent to the request's scopes (added to what they
+/// granted before) and issues the code, in one transaction.
+pub fn approve(
+    ctx: &Context,
+    user_id: &str,
+    auth_time: time::OffsetDateTime,
+    request: &AuthorizationRequest,
+    consented: bool,
+) -> Result<Token, StoreError> {
+    let now = ctx.now();
+    let code = Token::generate();
+    let record = AuthorizationCode {
+        client_id: request.client.client_id.clone(),
+        user_id: user_id.to_owned(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.clone(),
+        scopes: request.scopes.clone(),
+        nonce: request.nonce.clone(),
+        auth_time,
+        expires_at: now + crate::config::seconds(ctx.settings.oauth.code_ttl_secs),
+        redeemed: None,
+    };
+    let hash = code.hash();
+    ctx.store.write(|tx| {
+        if consented {
+            let mut scopes: BTreeSet<String> =
+                stored::get_consent(tx, user_id, &request.client.client_id)?
+                    .map(|c| c.scopes.into_iter().collect())
+                    .unwrap_or_default();
+            scopes.extend(request.scopes.iter().cloned());
+            stored::put_consent(
+                tx,
+                &Consent {
+                    user_id: user_id.to_owned(),
+                    client_id: request.client.client_id.clone(),
+                    scopes: scopes.into_iter().collect(),
+                    granted_at: now,
+                },
+            )?;
+        }
+        grants::put_code(tx, &hash, &record)
+    })?;
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifier_matches;
+
+    #[test]
+    fn the_rfc_7636_example_verifier_matches_its_challenge() {
+        // RFC 7636 Appendix B.
+        assert!(verifier_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!verifier_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!verifier_matches(
+            "short",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+    }
+}

@@ -1,0 +1,350 @@
+//! OAuth clients: seeding from `[[clients]]`, administration, client
+//! authentication and redirect URI matching.
+//!
+//! Client secrets are checked on every token request, so they are not
+//! hashed with argon2 (16 ms each would cap the token endpoint at ~60/s per
+//! core). A generated secret carries 256 bits of entropy, so there is
+//! nothing to brute-force: a keyed hash (HMAC-SHA256 under a key kept
+//! outside the store, see `seal`) is enough, and a stolen store file alone
+//! does not even allow an offline check of a guessed weak secret.
+//! Configured secrets shorter than 32 characters are accepted with a
+//! warning.
+
+use crate::config::{SeedClient, Settings};
+use crate::context::Context;
+use crate::oauth::scopes;
+use crate::secret::{SecretString, Token, constant_time_eq};
+use crate::store::{Client, StoreError, clients as stored};
+use url::Url;
+
+/// Grant types tessera supports.
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// Shortest configured secret accepted without a warning.
+const STRONG_SECRET_LEN: usize = 32;
+
+/// Why a client cannot be created or used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("a client `{0}` exists already")]
+    Exists(String),
+    #[error("no client `{0}`")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks a `[[clients]]` entry; the error names the field.
+pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'static str, String)> {
+    let id_ok = !seed.client_id.is_empty()
+        && seed.client_id.len() <= 128
+        && seed
+            .client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if !id_ok {
+        return Err((
+            "client_id",
+            "use 1 to 128 letters, digits, '-', '_', '.', ':'".into(),
+        ));
+    }
+    if let Some(secret) = &seed.client_secret
+        && secret.expose().is_empty()
+    {
+        return Err((
+            "client_secret",
+            "must not be empty (omit it for a public client)".into(),
+        ));
+    }
+    for uri in seed
+        .redirect_uris
+        .iter()
+        .chain(&seed.post_logout_redirect_uris)
+    {
+        check_redirect_uri(uri).map_err(|message| ("redirect_uris", message))?;
+    }
+    for scope in &seed.scopes {
+        if !scopes::is_known(settings, scope) {
+            return Err((
+                "scopes",
+                format!("unknown scope `{scope}`: declare it under [oauth.scopes]"),
+            ));
+        }
+    }
+    for grant in &seed.grant_types {
+        if !GRANT_TYPES.contains(&grant.as_str()) {
+            return Err(("grant_types", format!("unknown grant type `{grant}`")));
+        }
+    }
+    let grants = |g: &str| seed.grant_types.iter().any(|x| x == g);
+    if grants("authorization_code") && seed.redirect_uris.is_empty() {
+        return Err((
+            "redirect_uris",
+            "the authorization_code grant needs at least one".into(),
+        ));
+    }
+    if grants("client_credentials") && seed.client_secret.is_none() {
+        return Err((
+            "grant_types",
+            "client_credentials needs a client_secret".into(),
+        ));
+    }
+    if let Some(journey) = &seed.journey
+        && !settings.journeys.definitions.contains_key(journey)
+        && !crate::journeys::graph::builtin_definitions().contains_key(journey)
+    {
+        return Err(("journey", format!("no journey named `{journey}`")));
+    }
+    Ok(())
+}
+
+/// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2),
+/// and https unless it is a loopback or private-use scheme (RFC 8252).
+fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = Url::parse(uri).map_err(|err| format!("`{uri}` is not an absolute URL: {err}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`{uri}` must not have a fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) || url.host_str() == Some("localhost") => Ok(()),
+        "http" => Err(format!(
+            "`{uri}` must be https (http is allowed for loopback only)"
+        )),
+        // Private-use URI schemes of native apps (RFC 8252 §7.1).
+        scheme if scheme.contains('.') => Ok(()),
+        _ => Err(format!("`{uri}` has an unsupported scheme")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    }
+}
+
+/// Whether `requested` matches one of the client's redirect URIs: exactly,
+/// or for loopback IP redirect URIs on any port (RFC 8252 §7.3).
+pub fn redirect_uri_allowed(client: &Client, requested: &str) -> bool {
+    if client.redirect_uris.iter().any(|uri| uri == requested) {
+        return true;
+    }
+    let Ok(mut requested) = Url::parse(requested) else {
+        return false;
+    };
+    if requested.scheme() != "http" || !is_loopback(&requested) {
+        return false;
+    }
+    let _ = requested.set_port(None);
+    client.redirect_uris.iter().any(|uri| {
+        Url::parse(uri).is_ok_and(|mut registered| {
+            is_loopback(&registered) && registered.set_port(None).is_ok() && registered == requested
+        })
+    })
+}
+
+/// The stored form of a secret.
+fn secret_hash(ctx: &Context, secret: &str) -> String {
+    ctx.sealer.mac("client-secret", secret.as_bytes())
+}
+
+fn record(
+    ctx: &Context,
+    seed: &SeedClient,
+    secret_hash: Option<String>,
+    created_at: time::OffsetDateTime,
+) -> Client {
+    Client {
+        client_id: seed.client_id.clone(),
+        secret_hash,
+        name: seed.name.clone().unwrap_or_else(|| seed.client_id.clone()),
+        redirect_uris: seed.redirect_uris.clone(),
+        post_logout_redirect_uris: seed.post_logout_redirect_uris.clone(),
+        scopes: seed.scopes.clone(),
+        grant_types: seed.grant_types.clone(),
+        first_party: seed.first_party,
+        logo_uri: seed.logo_uri.clone(),
+        client_uri: seed.client_uri.clone(),
+        require_pkce: seed.require_pkce || seed.client_secret.is_none(),
+        audience: seed.audience.clone(),
+        access_token_ttl_secs: seed.access_token_ttl_secs,
+        refresh_token_ttl_secs: seed.refresh_token_ttl_secs,
+        signing_alg: seed.signing_alg,
+        journey: seed.journey.clone(),
+        created_at: created_at.min(ctx.now()),
+    }
+}
+
+/// Creates or updates the `[[clients]]` of the config; returns how many
+/// were written (an unchanged client is not).
+pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
+    let mut written = 0;
+    for seed in seeds {
+        if let Some(secret) = &seed.client_secret
+            && secret.expose().len() < STRONG_SECRET_LEN
+        {
+            tracing::warn!(
+                client_id = %seed.client_id,
+                "the configured client_secret is shorter than {STRONG_SECRET_LEN} characters; \
+                 generate one with `tessera clients add` or `openssl rand -base64 32`"
+            );
+        }
+        let hash = seed
+            .client_secret
+            .as_ref()
+            .map(|s| secret_hash(ctx, s.expose()));
+        ctx.store.write(|tx| {
+            let existing = stored::get_by_id(tx, &seed.client_id)?;
+            let created_at = existing
+                .as_ref()
+                .map_or_else(|| ctx.now(), |c| c.created_at);
+            let client = record(ctx, seed, hash.clone(), created_at);
+            if existing.as_ref() != Some(&client) {
+                stored::put(tx, &client)?;
+                written += 1;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+    }
+    Ok(written)
+}
+
+/// Creates a client from the command line. A confidential client gets a
+/// generated 256-bit secret, returned once and stored only hashed.
+pub fn create(
+    ctx: &Context,
+    seed: &SeedClient,
+    confidential: bool,
+) -> Result<(Client, Option<SecretString>), ClientError> {
+    check_seed(
+        &ctx.settings,
+        &SeedClient {
+            client_secret: confidential.then(|| SecretString::new("generated")),
+            ..seed.clone()
+        },
+    )
+    .map_err(|(field, message)| ClientError::Invalid { field, message })?;
+    let secret = confidential.then(|| SecretString::new(Token::generate().expose()));
+    let hash = secret.as_ref().map(|s| secret_hash(ctx, s.expose()));
+    let mut seed = seed.clone();
+    seed.client_secret = secret.clone();
+    let client = record(ctx, &seed, hash, ctx.now());
+    ctx.store.write(|tx| {
+        if stored::get_by_id(tx, &client.client_id)?.is_some() {
+            return Err(ClientError::Exists(client.client_id.clone()));
+        }
+        stored::put(tx, &client)?;
+        Ok(())
+    })?;
+    Ok((client, secret))
+}
+
+/// Every client.
+pub fn list(ctx: &Context) -> Result<Vec<Client>, StoreError> {
+    ctx.store.read(stored::list)
+}
+
+/// Removes a client.
+pub fn remove(ctx: &Context, client_id: &str) -> Result<(), ClientError> {
+    let removed = ctx.store.write(|tx| stored::delete(tx, client_id))?;
+    if removed {
+        Ok(())
+    } else {
+        Err(ClientError::NotFound(client_id.to_owned()))
+    }
+}
+
+/// The client with this id.
+pub fn get(ctx: &Context, client_id: &str) -> Result<Option<Client>, StoreError> {
+    ctx.store.read(|tx| stored::get_by_id(tx, client_id))
+}
+
+/// Authenticates a client at the token, revocation or introspection
+/// endpoint. A public client presents no secret; a confidential one must.
+pub fn authenticate(
+    ctx: &Context,
+    client_id: &str,
+    secret: Option<&str>,
+) -> Result<Client, crate::oauth::OAuthError> {
+    let client = get(ctx, client_id)?.ok_or_else(crate::oauth::OAuthError::invalid_client)?;
+    let ok = match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) => {
+            constant_time_eq(secret_hash(ctx, secret).as_bytes(), hash.as_bytes())
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(client)
+    } else {
+        Err(crate::oauth::OAuthError::invalid_client())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(uris: &[&str]) -> Client {
+        Client {
+            client_id: "c".into(),
+            secret_hash: None,
+            name: "c".into(),
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            post_logout_redirect_uris: vec![],
+            scopes: vec![],
+            grant_types: vec![],
+            first_party: false,
+            logo_uri: None,
+            client_uri: None,
+            require_pkce: true,
+            audience: vec![],
+            access_token_ttl_secs: None,
+            refresh_token_ttl_secs: None,
+            signing_alg: None,
+            journey: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly() {
+        let c = client(&["https://app.example.com/cb"]);
+        assert!(redirect_uri_allowed(&c, "https://app.example.com/cb"));
+        for other in [
+            "https://app.example.com/cb/",
+            "https://app.example.com/cb?x=1",
+            "https://app.example.com/CB",
+            "https://evil.example.com/cb",
+            "https://app.example.com:8443/cb",
+        ] {
+            assert!(!redirect_uri_allowed(&c, other), "{other}");
+        }
+    }
+
+    #[test]
+    fn loopback_redirect_uris_allow_any_port() {
+        let c = client(&["http://127.0.0.1/callback", "http://[::1]:9000/cb"]);
+        assert!(redirect_uri_allowed(&c, "http://127.0.0.1:51234/callback"));
+        assert!(redirect_uri_allowed(&c, "http://[::1]:1/cb"));
+        assert!(!redirect_uri_allowed(&c, "http://127.0.0.1:51234/other"));
+        assert!(!redirect_uri_allowed(&c, "http://localhost:51234/callback"));
+    }
+
+    #[test]
+    fn registered_redirect_uris_are_https_loopback_or_private_schemes() {
+        assert!(check_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
+        assert!(check_redirect_uri("com.example.app:/oauth").is_ok());
+        assert!(check_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
+        assert!(check_redirect_uri("/relative").is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! OAuth 2.0 errors, named and documented as the RFCs do; `http/oauth`
+//! maps each to its status and to a JSON body or a redirect.
+
+/// An error of the authorization or token endpoint (RFC 6749 §4.1.2.1,
+/// §5.2; RFC 7009; RFC 7662).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {description}", code = self.kind.code())]
+pub struct OAuthError {
+    pub kind: ErrorKind,
+    /// `error_description`: for the developer, never containing secrets.
+    pub description: String,
+}
+
+/// The RFC error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is missing a parameter, includes an invalid value, or is
+    /// otherwise malformed.
+    InvalidRequest,
+    /// Client authentication failed (unknown client, no or wrong
+    /// credentials, unsupported method).
+    InvalidClient,
+    /// The grant (code, refresh token) is invalid, expired, revoked, does
+    /// not match the redirect URI, or was issued to another client.
+    InvalidGrant,
+    /// The client is not authorized to use this grant or response type.
+    UnauthorizedClient,
+    /// The grant type is not supported.
+    UnsupportedGrantType,
+    /// The response type is not supported.
+    UnsupportedResponseType,
+    /// The scope is invalid, unknown, or exceeds what was granted.
+    InvalidScope,
+    /// The resource owner or authorization server denied the request.
+    AccessDenied,
+    /// An unexpected condition prevented the request.
+    ServerError,
+}
+
+impl ErrorKind {
+    /// The wire string.
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::InvalidClient => "invalid_client",
+            ErrorKind::InvalidGrant => "invalid_grant",
+            ErrorKind::UnauthorizedClient => "unauthorized_client",
+            ErrorKind::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorKind::UnsupportedResponseType => "unsupported_response_type",
+            ErrorKind::InvalidScope => "invalid_scope",
+            ErrorKind::AccessDenied => "access_denied",
+            ErrorKind::ServerError => "server_error",
+        }
+    }
+}
+
+impl OAuthError {
+    pub fn new(kind: ErrorKind, description: impl Into<String>) -> Self {
+        Self {
+            kind,
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidRequest, description)
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidGrant, description)
+    }
+
+    pub fn invalid_client() -> Self {
+        Self::new(ErrorKind::InvalidClient, "client authentication failed")
+    }
+
+    pub fn invalid_scope(description: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidScope, description)
+    }
+
+    /// A server-side failure; the cause is logged, not sent.
+    pub fn server(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "OAuth request failed");
+        Self::new(
+            ErrorKind::ServerError,
+            "the server could not complete the request",
+        )
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(err: crate::store::StoreError) -> Self {
+        Self::server(&err)
+    }
+}

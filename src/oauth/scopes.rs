@@ -1,0 +1,81 @@
+//! Scopes: the built-in OpenID Connect ones and those declared in config,
+//! each with the description the consent page shows.
+
+use crate::config::Settings;
+
+/// Built-in scopes and their descriptions.
+const BUILTIN: [(&str, &str); 4] = [
+    ("openid", "Confirm who you are"),
+    ("profile", "See your name and username"),
+    ("email", "See your email address"),
+    ("offline_access", "Stay connected when you are not using it"),
+];
+
+/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
+pub fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+}
+
+/// Whether tessera knows the scope.
+pub fn is_known(settings: &Settings, scope: &str) -> bool {
+    BUILTIN.iter().any(|(name, _)| *name == scope) || settings.oauth.scopes.contains_key(scope)
+}
+
+/// The description of a scope for the consent page.
+pub fn describe(settings: &Settings, scope: &str) -> String {
+    BUILTIN
+        .iter()
+        .find(|(name, _)| *name == scope)
+        .map(|(_, text)| (*text).to_owned())
+        .or_else(|| settings.oauth.scopes.get(scope).cloned())
+        .unwrap_or_else(|| scope.to_owned())
+}
+
+/// Every scope tessera knows, for metadata.
+pub fn all(settings: &Settings) -> Vec<String> {
+    BUILTIN
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .chain(settings.oauth.scopes.keys().cloned())
+        .collect()
+}
+
+/// Parses a space-separated `scope` parameter: sorted, without duplicates.
+pub fn parse(raw: &str) -> Option<Vec<String>> {
+    let mut scopes: Vec<String> = raw
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !scopes.iter().all(|s| is_scope_token(s)) {
+        return None;
+    }
+    scopes.sort();
+    scopes.dedup();
+    Some(scopes)
+}
+
+/// Scopes joined for the wire.
+pub fn join(scopes: &[String]) -> String {
+    scopes.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_parameters_are_split_sorted_and_checked() {
+        assert_eq!(
+            parse("openid  email openid"),
+            Some(vec!["email".into(), "openid".into()])
+        );
+        assert_eq!(parse(""), Some(vec![]));
+        assert_eq!(parse("bad\"quote"), None);
+        assert!(is_scope_token("notes:read"));
+        assert!(!is_scope_token("a\\b"));
+    }
+}
