@@ -5,8 +5,9 @@
 use crate::accounts::{self, NewUser};
 use crate::app::Application;
 use crate::clock::SystemClock;
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, SeedClient, Settings, SigningAlg};
 use crate::context::Context;
+use crate::oauth;
 use crate::secret::SecretString;
 use crate::store::Store;
 use crate::telemetry;
@@ -43,6 +44,12 @@ enum Command {
     /// Manage user accounts in the store (stop the server first).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage OAuth clients in the store (stop the server first).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// List and rotate signing keys (stop the server first).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Validate the configuration and print the effective settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -76,6 +83,49 @@ enum UsersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ClientsCommand {
+    /// Register a client; a confidential client's secret is shown once.
+    Add {
+        client_id: String,
+        /// Shown on the consent page.
+        #[arg(long)]
+        name: Option<String>,
+        /// Repeat for each redirect URI.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Repeat for each scope it may ask for (default: openid profile email).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Repeat for each grant (default: authorization_code refresh_token).
+        #[arg(long = "grant", value_name = "GRANT")]
+        grants: Vec<String>,
+        /// A public client (native or single-page app): no secret, PKCE.
+        #[arg(long)]
+        public: bool,
+        /// Part of the same service: consent is implied.
+        #[arg(long)]
+        first_party: bool,
+    },
+    /// List clients.
+    List,
+    /// Delete a client.
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// List signing keys, active and retired.
+    List,
+    /// Retire the active key of an algorithm and make a new one. The new
+    /// key signs from the next start; the old one stays published until
+    /// the tokens it signed have expired.
+    Rotate {
+        #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
+        alg: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Check the configuration without starting anything.
     Check,
@@ -95,6 +145,8 @@ pub fn run() -> ExitCode {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Users(command) => users(settings, command),
+        Command::Clients(command) => clients(settings, command),
+        Command::Keys(command) => keys(settings, command),
         Command::Config(ConfigCommand::Check) => check(&settings),
         Command::HashPassword => hash_password(&settings),
     };
@@ -197,6 +249,136 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
                 "set the password of `{}` and ended their sessions",
                 user.username
             );
+        }
+    }
+    Ok(())
+}
+
+fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
+    let ctx = offline_context(settings)?;
+    match command {
+        ClientsCommand::Add {
+            client_id,
+            name,
+            redirect_uris,
+            scopes,
+            grants,
+            public,
+            first_party,
+        } => {
+            let defaults: SeedClient = toml_seed(&client_id)?;
+            let seed = SeedClient {
+                name,
+                redirect_uris,
+                scopes: if scopes.is_empty() {
+                    defaults.scopes
+                } else {
+                    scopes
+                },
+                grant_types: if grants.is_empty() {
+                    defaults.grant_types
+                } else {
+                    grants
+                },
+                first_party,
+                ..defaults
+            };
+            let (client, secret) =
+                oauth::clients::create(&ctx, &seed, !public).map_err(|err| err.to_string())?;
+            println!("created client `{}`", client.client_id);
+            match secret {
+                Some(secret) => {
+                    println!("client_secret: {}", secret.expose());
+                    println!("(shown once: tessera keeps only a keyed hash of it)");
+                }
+                None => println!("public client: no secret; it must use PKCE (S256)"),
+            }
+        }
+        ClientsCommand::List => {
+            let clients = oauth::clients::list(&ctx).map_err(|err| err.to_string())?;
+            println!(
+                "{:<24} {:<13} {:<40} SCOPES",
+                "CLIENT_ID", "TYPE", "REDIRECT_URIS"
+            );
+            for client in &clients {
+                let kind = match (client.secret_hash.is_some(), client.first_party) {
+                    (true, true) => "confidential*",
+                    (true, false) => "confidential",
+                    (false, true) => "public*",
+                    (false, false) => "public",
+                };
+                println!(
+                    "{:<24} {:<13} {:<40} {}",
+                    client.client_id,
+                    kind,
+                    client.redirect_uris.join(" "),
+                    client.scopes.join(" ")
+                );
+            }
+            println!(
+                "{} client(s); * = first party (implied consent)",
+                clients.len()
+            );
+        }
+        ClientsCommand::Remove { client_id } => {
+            oauth::clients::remove(&ctx, &client_id).map_err(|err| err.to_string())?;
+            println!("removed client `{client_id}`");
+        }
+    }
+    Ok(())
+}
+
+/// A `[[clients]]` entry with every default, as if written in the config.
+fn toml_seed(client_id: &str) -> Result<SeedClient, String> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        clients: Vec<SeedClient>,
+    }
+    let toml = format!("[[clients]]\nclient_id = {client_id:?}\n");
+    config::Config::builder()
+        .add_source(config::File::from_str(&toml, config::FileFormat::Toml))
+        .build()
+        .and_then(|c| c.try_deserialize::<One>())
+        .map_err(|err| err.to_string())?
+        .clients
+        .pop()
+        .ok_or_else(|| "no client".to_owned())
+}
+
+fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
+    let ctx = offline_context(settings)?;
+    match command {
+        KeysCommand::List => {
+            let keys = oauth::keys::list(&ctx).map_err(|err| err.to_string())?;
+            println!("{:<24} {:<6} {:<22} STATUS", "KID", "ALG", "CREATED");
+            for key in &keys {
+                let status = match key.retired_at {
+                    Some(at) => format!("retired {}", at.date()),
+                    None => "active".into(),
+                };
+                println!(
+                    "{:<24} {:<6} {:<22} {status}",
+                    key.kid,
+                    key.alg.as_str(),
+                    key.created_at.date().to_string()
+                );
+            }
+            if keys.is_empty() {
+                println!("no keys yet: they are made at the first start of the server");
+            }
+        }
+        KeysCommand::Rotate { alg } => {
+            let alg = match alg.as_str() {
+                "ES256" => SigningAlg::ES256,
+                "EdDSA" => SigningAlg::EdDSA,
+                _ => SigningAlg::RS256,
+            };
+            let kid = oauth::keys::rotate(&ctx, alg).map_err(|err| err.to_string())?;
+            println!(
+                "new {} key {kid}: it signs from the next start of the server",
+                alg.as_str()
+            );
+            println!("the previous key stays published until the tokens it signed have expired");
         }
     }
     Ok(())

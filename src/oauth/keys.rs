@@ -57,7 +57,12 @@ fn generate(alg: SigningAlg) -> Result<String, SigningKeyError> {
         }
         SigningAlg::EdDSA => {
             let key = ed25519_dalek::SigningKey::generate(&mut rand::rng());
-            key.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))?
+            // A v1 document (no public key inside): the form aws-lc reads.
+            let v1 = ed25519_dalek::pkcs8::KeypairBytes {
+                secret_key: key.to_bytes(),
+                public_key: None,
+            };
+            v1.to_pkcs8_pem(LineEnding::LF).map_err(|e| fail(&e))?
         }
     };
     Ok(pem.to_string())

@@ -361,3 +361,123 @@ async fn hash_password_prints_a_phc_string_usable_in_the_config() {
     assert_eq!(server.login(("erin", "s3cret pass")).await.status(), 200);
     server.stop().await;
 }
+
+const SERVICE_CLIENT: &str = "[oauth.scopes]\n\"reports:read\" = \"Read reports\"\n[[clients]]\nclient_id = \"reporter\"\nclient_secret = \"reporter-secret-that-is-long-enough-0123\"\nscopes = [\"reports:read\"]\ngrant_types = [\"client_credentials\"]\n";
+
+impl Running {
+    async fn jwks_kids(&self) -> Vec<String> {
+        let jwks: Value = reqwest::get(format!("{}/oauth2/jwks", self.url))
+            .await
+            .expect("jwks")
+            .json()
+            .await
+            .expect("json");
+        jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|key| key["kid"].as_str().expect("kid").to_owned())
+            .collect()
+    }
+
+    async fn client_token(&self, client_id: &str, secret: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/oauth2/token", self.url))
+            .basic_auth(client_id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token request")
+    }
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token)
+        .expect("header")
+        .kid
+        .expect("kid")
+}
+
+#[tokio::test]
+async fn signing_keys_survive_restarts_and_a_rotated_key_stays_published() {
+    let workspace = Workspace::new(SERVICE_CLIENT);
+    let server = workspace.start().await;
+    let first = server.jwks_kids().await;
+    assert_eq!(first.len(), 1);
+    server.stop().await;
+
+    let server = workspace.start().await;
+    assert_eq!(server.jwks_kids().await, first, "no new key at a restart");
+    server.stop().await;
+
+    let (code, out, err) = workspace.run(&["keys", "rotate"], "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("new RS256 key"), "{out}");
+    let server = workspace.start().await;
+    let kids = server.jwks_kids().await;
+    assert_eq!(kids.len(), 2, "the retired key is still published");
+    assert!(kids.contains(&first[0]));
+    let token: Value = server
+        .client_token("reporter", "reporter-secret-that-is-long-enough-0123")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let signer = kid_of(token["access_token"].as_str().expect("access_token"));
+    assert_ne!(signer, first[0], "the new key signs");
+    assert_eq!(kids[0], signer, "the signing key is listed first");
+    server.stop().await;
+
+    let bytes = std::fs::read(workspace.store()).expect("read store");
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        !contains(b"PRIVATE KEY"),
+        "a private key in the clear in the store"
+    );
+    assert!(
+        !contains(b"reporter-secret"),
+        "a client secret in the clear in the store"
+    );
+}
+
+#[tokio::test]
+async fn the_clients_command_adds_a_client_whose_secret_is_shown_once() {
+    let workspace = Workspace::new("[oauth.scopes]\n\"reports:read\" = \"Read reports\"\n");
+    let (code, out, err) = workspace
+        .run(
+            &[
+                "clients",
+                "add",
+                "svc",
+                "--grant",
+                "client_credentials",
+                "--scope",
+                "reports:read",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let secret = out
+        .lines()
+        .find_map(|line| line.strip_prefix("client_secret: "))
+        .expect("the secret is printed")
+        .to_owned();
+    assert_eq!(secret.len(), 43, "256 bits");
+    let (_, listed, _) = workspace.run(&["clients", "list"], "").await;
+    assert!(
+        listed.contains("svc") && listed.contains("confidential"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret), "the secret is shown once only");
+
+    let server = workspace.start().await;
+    assert_eq!(server.client_token("svc", &secret).await.status(), 200);
+    assert_eq!(server.client_token("svc", "wrong").await.status(), 401);
+    server.stop().await;
+
+    assert_eq!(workspace.run(&["clients", "remove", "svc"], "").await.0, 0);
+    let (code, _, err) = workspace.run(&["clients", "remove", "svc"], "").await;
+    assert_eq!(code, 1);
+    assert!(err.contains("no client"), "{err}");
+}

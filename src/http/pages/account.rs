@@ -9,8 +9,9 @@ use crate::http::extract::PageSession;
 use crate::http::paths;
 use crate::journeys::devices;
 use crate::journeys::push::{self, Reply};
+use crate::oauth;
 use crate::sessions;
-use crate::store::{KnownDevice, PushRequest, Session, StoreError};
+use crate::store::{Client, Consent, KnownDevice, PushRequest, Session, StoreError};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
@@ -29,6 +30,14 @@ struct AccountPage {
     push_requests: Vec<PushView>,
     sessions: Vec<SessionView>,
     devices: Vec<DeviceView>,
+    consents: Vec<ConsentView>,
+}
+
+struct ConsentView {
+    client_id: String,
+    client_name: String,
+    scopes: String,
+    granted: String,
 }
 
 struct PushView {
@@ -120,6 +129,7 @@ struct Listed {
     push_requests: Vec<PushRequest>,
     sessions: Vec<Session>,
     devices: Vec<KnownDevice>,
+    consents: Vec<(Consent, Option<Client>)>,
 }
 
 fn list(ctx: &Context, user_id: &str) -> Result<Listed, StoreError> {
@@ -127,7 +137,22 @@ fn list(ctx: &Context, user_id: &str) -> Result<Listed, StoreError> {
         push_requests: push::pending_for(ctx, user_id)?,
         sessions: sessions::list_for_user(ctx, user_id)?,
         devices: devices::list(ctx, user_id)?,
+        consents: oauth::tokens::consents(ctx, user_id)?,
     })
+}
+
+fn consent_view(ctx: &Context, (consent, client): (Consent, Option<Client>)) -> ConsentView {
+    ConsentView {
+        client_name: client.map_or_else(|| consent.client_id.clone(), |c| c.name),
+        scopes: consent
+            .scopes
+            .iter()
+            .map(|scope| oauth::scopes::describe(&ctx.settings, scope))
+            .collect::<Vec<_>>()
+            .join("; "),
+        granted: display_time(consent.granted_at),
+        client_id: consent.client_id,
+    }
 }
 
 /// `GET /account`.
@@ -154,6 +179,11 @@ pub async fn get_account(
             .map(|session| session_view(session, &current_id))
             .collect(),
         devices: listed.devices.into_iter().map(device_view).collect(),
+        consents: listed
+            .consents
+            .into_iter()
+            .map(|consent| consent_view(&ctx, consent))
+            .collect(),
     };
     render(StatusCode::OK, &page)
 }
@@ -254,5 +284,25 @@ pub async fn post_forget_device(
     let form = form.into_inner();
     let user_id = auth.active.user.id;
     blocking(move || devices::forget(&ctx, &user_id, &form.device_id)).await??;
+    Ok(back_to_account())
+}
+
+#[derive(Deserialize)]
+pub struct RevokeConsentForm {
+    csrf_token: String,
+    client_id: String,
+}
+
+/// `POST /account/consents/revoke`: withdraws a client's access: the
+/// consent and the client's refresh tokens for this user.
+pub async fn post_revoke_consent(
+    ctx: web::Data<Context>,
+    auth: PageSession,
+    form: web::Form<RevokeConsentForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&auth, &form.csrf_token)?;
+    let form = form.into_inner();
+    let user_id = auth.active.user.id;
+    blocking(move || oauth::tokens::revoke_consent(&ctx, &user_id, &form.client_id)).await??;
     Ok(back_to_account())
 }

@@ -45,6 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_FORGET_DEVICE,
             web::post().to(account::post_forget_device),
+        )
+        .route(
+            paths::ACCOUNT_REVOKE_CONSENT,
+            web::post().to(account::post_revoke_consent),
         );
 }
 
