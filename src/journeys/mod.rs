@@ -60,6 +60,9 @@ pub struct Step {
     pub journey: String,
     pub title: String,
     pub step: &'static str,
+    /// Whether this is the journey's first step (pages offer ways out,
+    /// such as a password reset, only there).
+    pub first: bool,
     pub prompt: Prompt,
     pub message: Option<String>,
 }
@@ -400,6 +403,7 @@ fn step(ctx: &Context, journey: &Journey, auth_id: Token, state: &JourneyState) 
         journey: journey.name.clone(),
         title: journey.title.clone(),
         step,
+        first: state.node == journey.start,
         prompt,
         message: state.message.clone(),
     }

@@ -137,7 +137,7 @@ fn step_page(
 
 /// Ways out of the first step of sign-in: reset, or register.
 fn links(ctx: &Context, step: &Step) -> Vec<(&'static str, &'static str)> {
-    if step.journey != "login" {
+    if step.journey != "login" || !step.first {
         return Vec::new();
     }
     let mut links = Vec::new();
