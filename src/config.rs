@@ -304,6 +304,9 @@ pub struct SeedUser {
     pub password_hash: Option<String>,
     pub email: Option<String>,
     pub name: Option<String>,
+    pub phone_number: Option<String>,
+    /// A postal address as one text (lines separated by `\n`).
+    pub address: Option<String>,
     #[serde(default)]
     pub disabled: bool,
 }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod journeys;
 pub mod mail;
 pub mod oauth;
+pub mod oidc;
 pub mod seal;
 pub mod secret;
 pub mod sessions;

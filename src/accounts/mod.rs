@@ -141,6 +141,8 @@ pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
         created_at: now,
         updated_at: now,
         totp: None,
+        phone_number: None,
+        address: None,
     };
     ctx.store.write(|tx| {
         insert_new(tx, &user)?;
@@ -184,6 +186,8 @@ pub fn register_in(
         created_at: now,
         updated_at: now,
         totp: None,
+        phone_number: None,
+        address: None,
     };
     insert_new(tx, &user)?;
     Ok(user)
@@ -429,11 +433,15 @@ pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountErro
             created_at: now,
             updated_at: now,
             totp: None,
+            phone_number: None,
+            address: None,
         });
         user.username = username.as_str().to_owned();
         user.username_normalized = username.normalized().to_owned();
         user.email = non_empty(seed.email.clone());
         user.name = non_empty(seed.name.clone());
+        user.phone_number = non_empty(seed.phone_number.clone());
+        user.address = non_empty(seed.address.clone());
         user.password_hash = password_hash;
         user.disabled = seed.disabled;
         match &existing {

@@ -194,7 +194,7 @@ pub fn scopes_to_consent(
 pub fn approve(
     ctx: &Context,
     user_id: &str,
-    auth_time: time::OffsetDateTime,
+    auth: &crate::oauth::Authentication,
     request: &AuthorizationRequest,
     consented: bool,
 ) -> Result<Token, StoreError> {
@@ -207,7 +207,9 @@ pub fn approve(
         code_challenge: request.code_challenge.clone(),
         scopes: request.scopes.clone(),
         nonce: request.nonce.clone(),
-        auth_time,
+        auth_time: auth.auth_time,
+        amr: auth.amr.clone(),
+        acr: auth.acr.clone(),
         expires_at: now + crate::config::seconds(ctx.settings.oauth.code_ttl_secs),
         redeemed: None,
     };

@@ -11,3 +11,25 @@ pub mod scopes;
 pub mod tokens;
 
 pub use error::{ErrorKind, OAuthError};
+
+/// How the user of a grant authenticated: carried from the session into
+/// codes and refresh tokens, for `auth_time` and the ID token's `amr`/`acr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    pub auth_time: time::OffsetDateTime,
+    /// RFC 8176 methods completed.
+    pub amr: Vec<String>,
+    /// The journey that authenticated the user.
+    pub acr: Option<String>,
+}
+
+impl Authentication {
+    /// How a session was made.
+    pub fn of(session: &crate::store::Session) -> Self {
+        Self {
+            auth_time: session.auth_time,
+            amr: session.amr.clone(),
+            acr: Some(session.journey.clone()),
+        }
+    }
+}

@@ -11,7 +11,7 @@
 use crate::config::seconds;
 use crate::context::Context;
 use crate::oauth::authorize::verifier_matches;
-use crate::oauth::{ErrorKind, OAuthError, scopes};
+use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::secret::{Token, random_id};
 use crate::store::{
     Client, Issued, RefreshToken, StoreError, User, WriteTx, clients as stored_clients, grants,
@@ -40,6 +40,12 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// OpenID Connect: when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    /// RFC 8693: for token exchange responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// RFC 9068 access token claims.
@@ -60,7 +66,7 @@ pub struct AccessClaims {
 /// Who a token is for: a user (with when they signed in) or the client
 /// itself (`client_credentials`).
 enum Subject<'a> {
-    User(&'a User, OffsetDateTime),
+    User(&'a User, &'a Authentication),
     Client,
 }
 
@@ -119,7 +125,7 @@ fn mint(
     let now = ctx.now();
     let expires = now + access_ttl(ctx, client);
     let (sub, auth_time) = match subject {
-        Subject::User(user, auth_time) => (user.id.clone(), Some(auth_time.unix_timestamp())),
+        Subject::User(user, auth) => (user.id.clone(), Some(auth.auth_time.unix_timestamp())),
         Subject::Client => (client.client_id.clone(), None),
     };
     let claims = AccessClaims {
@@ -159,7 +165,7 @@ fn new_refresh(
     client: &Client,
     user: &User,
     scope: &[String],
-    auth_time: OffsetDateTime,
+    auth: &Authentication,
     family: &str,
 ) -> Result<Token, StoreError> {
     let token = Token::generate();
@@ -171,7 +177,9 @@ fn new_refresh(
             client_id: client.client_id.clone(),
             user_id: user.id.clone(),
             scopes: scope.to_vec(),
-            auth_time,
+            auth_time: auth.auth_time,
+            amr: auth.amr.clone(),
+            acr: auth.acr.clone(),
             expires_at: ctx.now() + refresh_ttl(ctx, client),
             rotated_at: None,
         },
@@ -192,7 +200,32 @@ fn response(
         expires_in: access_ttl(ctx, client).whole_seconds(),
         refresh_token: refresh.map(|t| t.expose().to_owned()),
         scope: scopes::join(scope),
+        id_token: None,
+        issued_token_type: None,
     }
+}
+
+/// A user's token response, with an ID token when `openid` was granted.
+#[allow(clippy::too_many_arguments)]
+fn user_response(
+    ctx: &Context,
+    client: &Client,
+    user: &User,
+    auth: &Authentication,
+    scope: &[String],
+    nonce: Option<&str>,
+    access: String,
+    refresh: Option<Token>,
+) -> Result<TokenResponse, OAuthError> {
+    let id_token = scope
+        .iter()
+        .any(|s| s == "openid")
+        .then(|| crate::oidc::id_token(ctx, client, user, auth, scope, nonce, &access))
+        .transpose()?;
+    Ok(TokenResponse {
+        id_token,
+        ..response(ctx, client, access, refresh, scope)
+    })
 }
 
 fn wants_refresh(client: &Client) -> bool {
@@ -275,12 +308,12 @@ fn redeem_code(
     let user = ctx
         .store
         .read(|tx| Ok(active_user(tx, &stored.user_id)))??;
-    let (access, mut issued) = mint(
-        ctx,
-        client,
-        &Subject::User(&user, stored.auth_time),
-        &stored.scopes,
-    )?;
+    let auth = Authentication {
+        auth_time: stored.auth_time,
+        amr: stored.amr.clone(),
+        acr: stored.acr.clone(),
+    };
+    let (access, mut issued) = mint(ctx, client, &Subject::User(&user, &auth), &stored.scopes)?;
     let refresh = ctx.store.write(|tx| {
         // Taken again inside the transaction: a concurrent redemption
         // loses here, and this one counts as the replay.
@@ -297,7 +330,7 @@ fn redeem_code(
                 client,
                 &user,
                 &stored.scopes,
-                stored.auth_time,
+                &auth,
                 &family,
             )?)
         } else {
@@ -308,7 +341,16 @@ fn redeem_code(
         grants::put_code(tx, &hash, &redeemed)?;
         Ok(refresh)
     })?;
-    Ok(response(ctx, client, access, refresh, &stored.scopes))
+    user_response(
+        ctx,
+        client,
+        &user,
+        &auth,
+        &stored.scopes,
+        stored.nonce.as_deref(),
+        access,
+        refresh,
+    )
 }
 
 fn refresh(
@@ -357,24 +399,24 @@ fn refresh(
         let mut rotated = token.clone();
         rotated.rotated_at = Some(token.rotated_at.unwrap_or(now));
         grants::put_refresh(tx, &hash, &rotated)?;
-        let new_token = new_refresh(ctx, tx, client, &user, &scope, token.auth_time, &token.family)?;
+        let auth = Authentication {
+            auth_time: token.auth_time,
+            amr: token.amr.clone(),
+            acr: token.acr.clone(),
+        };
+        let new_token = new_refresh(ctx, tx, client, &user, &scope, &auth, &token.family)?;
         let mut token = token;
         token.scopes = scope;
         Ok((new_token, user, token))
     })?;
-    let (access, _) = mint(
-        ctx,
-        client,
-        &Subject::User(&user, token.auth_time),
-        &token.scopes,
-    )?;
-    Ok(response(
-        ctx,
-        client,
-        access,
-        Some(new_token),
-        &token.scopes,
-    ))
+    let auth = Authentication {
+        auth_time: token.auth_time,
+        amr: token.amr.clone(),
+        acr: token.acr.clone(),
+    };
+    let (access, _) = mint(ctx, client, &Subject::User(&user, &auth), &token.scopes)?;
+    // OpenID Connect Core §12.2: a refreshed ID token carries no nonce.
+    user_response(ctx, client, &user, &auth, &token.scopes, None, access, Some(new_token))
 }
 
 fn client_credentials(

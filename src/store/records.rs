@@ -30,6 +30,12 @@ pub struct User {
     /// TOTP existed have none.)
     #[serde(default)]
     pub totp: Option<TotpEnrollment>,
+    /// Optional OpenID Connect `phone` scope attribute (E.164 preferred).
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    /// Optional OpenID Connect `address` scope attribute, as one text.
+    #[serde(default)]
+    pub address: Option<String>,
 }
 
 /// A TOTP (RFC 6238) enrollment.
@@ -233,6 +239,12 @@ pub struct AuthorizationCode {
     pub nonce: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub auth_time: OffsetDateTime,
+    /// How the user authenticated (the session's methods and journey),
+    /// for the ID token's `amr` and `acr`.
+    #[serde(default)]
+    pub amr: Vec<String>,
+    #[serde(default)]
+    pub acr: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// Set when redeemed: what it issued, for revocation on replay.
@@ -261,6 +273,10 @@ pub struct RefreshToken {
     pub scopes: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub auth_time: OffsetDateTime,
+    #[serde(default)]
+    pub amr: Vec<String>,
+    #[serde(default)]
+    pub acr: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// When it was rotated: from then on only the grace period allows it.

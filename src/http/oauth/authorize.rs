@@ -9,7 +9,7 @@ use crate::http::error::{PageError, render};
 use crate::http::extract::{MaybeSession, PageSession};
 use crate::http::paths;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
-use crate::oauth::{ErrorKind, OAuthError, scopes};
+use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
@@ -53,7 +53,7 @@ async fn authorize(
         blocking(move || authorize::scopes_to_consent(&ctx, &user_id, &request)).await??
     };
     if needed.is_empty() {
-        return issue(&ctx, &user_id, active.session.auth_time, request, false).await;
+        return issue(&ctx, &user_id, Authentication::of(&active.session), request, false).await;
     }
     let page = ConsentPage {
         client_name: request.client.name.clone(),
@@ -186,14 +186,13 @@ fn hidden_fields(params: &AuthorizeParams) -> Vec<(&'static str, String)> {
 async fn issue(
     ctx: &web::Data<Context>,
     user_id: &str,
-    auth_time: time::OffsetDateTime,
+    auth: Authentication,
     request: AuthorizationRequest,
     consented: bool,
 ) -> Result<HttpResponse, PageError> {
     let code = {
         let (ctx, user_id, request) = (ctx.clone(), user_id.to_owned(), request.clone());
-        blocking(move || authorize::approve(&ctx, &user_id, auth_time, &request, consented))
-            .await??
+        blocking(move || authorize::approve(&ctx, &user_id, &auth, &request, consented)).await??
     };
     Ok(back_to_client(
         ctx,
@@ -258,7 +257,7 @@ pub async fn post_consent(
             issue(
                 &ctx,
                 &active.user.id,
-                active.session.auth_time,
+                Authentication::of(&active.session),
                 request,
                 true,
             )
