@@ -12,6 +12,7 @@ mod journeys;
 mod login_html;
 mod login_rest;
 mod mail;
+mod oauth_attacks;
 mod process;
 mod push;
 mod sessions;
