@@ -13,6 +13,7 @@ mod login_html;
 mod login_rest;
 mod mail;
 mod oauth;
+mod oauth_attacks;
 mod process;
 mod push;
 mod sessions;
