@@ -31,6 +31,8 @@ pub struct AuthorizeParams {
 pub struct AuthorizationRequest {
     pub client: Client,
     pub redirect_uri: String,
+    /// Whether the request named the redirect URI (else the only one).
+    pub redirect_uri_given: bool,
     pub scopes: Vec<String>,
     pub state: Option<String>,
     pub code_challenge: Option<String>,
@@ -120,6 +122,7 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
+        redirect_uri_given: params.redirect_uri.is_some(),
         scopes: requested,
         state: params.state.clone(),
         code_challenge,
@@ -204,6 +207,7 @@ pub fn approve(
         client_id: request.client.client_id.clone(),
         user_id: user_id.to_owned(),
         redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_given: request.redirect_uri_given,
         code_challenge: request.code_challenge.clone(),
         scopes: request.scopes.clone(),
         nonce: request.nonce.clone(),

@@ -229,7 +229,11 @@ impl KeyRing {
 
     /// Like [`KeyRing::verify`], but accepts an expired token (an
     /// `id_token_hint` is typically expired).
-    pub fn verify_ignoring_expiry<T: DeserializeOwned>(&self, token: &str, issuer: &str) -> Option<T> {
+    pub fn verify_ignoring_expiry<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        issuer: &str,
+    ) -> Option<T> {
         self.check(token, issuer, false)
     }
 

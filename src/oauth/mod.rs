@@ -5,7 +5,9 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod consents;
 pub mod error;
+pub mod grants;
 pub mod keys;
 pub mod scopes;
 pub mod tokens;

@@ -18,9 +18,25 @@ use sha2::{Digest, Sha256, Sha512};
 
 /// Claims every scope may release, for discovery.
 pub const CLAIMS_SUPPORTED: [&str; 19] = [
-    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "amr", "acr", "azp",
-    "name", "preferred_username", "updated_at", "email", "email_verified", "address",
-    "phone_number", "phone_number_verified",
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "amr",
+    "acr",
+    "azp",
+    "name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+    "address",
+    "phone_number",
+    "phone_number_verified",
 ];
 
 /// The claims `scopes` release about `user`.
@@ -112,7 +128,10 @@ pub fn id_token(
     claims.insert("iat".into(), json!(now.unix_timestamp()));
     claims.insert(
         "exp".into(),
-        json!((now + crate::config::seconds(ctx.settings.oauth.access_token_ttl_secs)).unix_timestamp()),
+        json!(
+            (now + crate::config::seconds(ctx.settings.oauth.access_token_ttl_secs))
+                .unix_timestamp()
+        ),
     );
     claims.insert("auth_time".into(), json!(auth.auth_time.unix_timestamp()));
     claims.insert("at_hash".into(), json!(at_hash(access_token, alg)));
@@ -125,7 +144,9 @@ pub fn id_token(
     if let Some(nonce) = nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    let keys = ctx.keys().map_err(|err| crate::oauth::OAuthError::server(&err))?;
+    let keys = ctx
+        .keys()
+        .map_err(|err| crate::oauth::OAuthError::server(&err))?;
     keys.sign(alg, "JWT", &Value::Object(claims))
         .map_err(|err| crate::oauth::OAuthError::server(&err))
 }
@@ -157,10 +178,15 @@ pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserIn
     let keys = ctx
         .keys()
         .map_err(|_| UserInfoError::InvalidToken("the server has no keys"))?;
-    let claims: AccessClaims = keys
-        .verify(token, &ctx.issuer)
-        .ok_or(UserInfoError::InvalidToken("the access token is invalid or expired"))?;
-    if ctx.store.read(|tx| grants::is_jti_revoked(tx, &claims.jti))? {
+    let claims: AccessClaims =
+        keys.verify(token, &ctx.issuer)
+            .ok_or(UserInfoError::InvalidToken(
+                "the access token is invalid or expired",
+            ))?;
+    if ctx
+        .store
+        .read(|tx| grants::is_jti_revoked(tx, &claims.jti))?
+    {
         return Err(UserInfoError::InvalidToken("the access token was revoked"));
     }
     let scopes: Vec<String> = claims.scope.split(' ').map(str::to_owned).collect();
@@ -171,7 +197,9 @@ pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserIn
         .store
         .read(|tx| users::get_by_id(tx, &claims.sub))?
         .filter(|user| !user.disabled)
-        .ok_or(UserInfoError::InvalidToken("the user of this token is gone"))?;
+        .ok_or(UserInfoError::InvalidToken(
+            "the user of this token is gone",
+        ))?;
     Ok(user_claims(&user, &scopes))
 }
 
@@ -184,7 +212,10 @@ mod tests {
     fn at_hash_is_the_left_half_of_the_access_tokens_hash() {
         // OpenID Connect Core A.3 example: access token and its at_hash.
         assert_eq!(
-            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", SigningAlg::RS256),
+            at_hash(
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+                SigningAlg::RS256
+            ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }

@@ -2,7 +2,9 @@
 //! tokens (with their families), and the deny-list of revoked access tokens.
 
 use super::clients::grant_key;
-use super::tables::{CODES, GRANT_FAMILIES, REFRESH_FAMILIES, REFRESH_TOKENS, REVOKED_JTIS};
+use super::tables::{
+    CODES, FAMILY_ACCESS, GRANT_FAMILIES, REFRESH_FAMILIES, REFRESH_TOKENS, REVOKED_JTIS,
+};
 use super::{
     AuthorizationCode, Read, RefreshToken, StoreError, WriteTx, decode, encode, sealed::Tables,
 };
@@ -53,8 +55,52 @@ pub fn put_refresh(tx: &WriteTx, hash: &TokenHash, token: &RefreshToken) -> Resu
     Ok(())
 }
 
-/// Removes every refresh token of a family; returns how many.
+/// Removes one refresh token (a successor replaced by a retry).
+pub fn delete_refresh(tx: &WriteTx, hash: &[u8]) -> Result<(), StoreError> {
+    let removed = tx
+        .tx
+        .open_table(REFRESH_TOKENS)?
+        .remove(hash)?
+        .map(|bytes| bytes.value().to_vec());
+    if let Some(bytes) = removed {
+        let token: RefreshToken = decode("refresh token", &bytes)?;
+        tx.tx
+            .open_multimap_table(REFRESH_FAMILIES)?
+            .remove(token.family.as_str(), hash)?;
+    }
+    Ok(())
+}
+
+/// Records an access token issued in a family.
+pub fn record_access(
+    tx: &WriteTx,
+    family: &str,
+    jti: &str,
+    expires_at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let entry = format!("{jti} {}", expires_at.unix_timestamp());
+    tx.tx
+        .open_multimap_table(FAMILY_ACCESS)?
+        .insert(family, entry.as_str())?;
+    Ok(())
+}
+
+/// Removes every refresh token of a family and puts its access tokens on
+/// the deny-list; returns how many refresh tokens went.
 pub fn delete_family(tx: &WriteTx, family: &str) -> Result<usize, StoreError> {
+    let access: Vec<String> = tx
+        .tx
+        .open_multimap_table(FAMILY_ACCESS)?
+        .remove_all(family)?
+        .map(|entry| entry.map(|e| e.value().to_owned()))
+        .collect::<Result<_, _>>()?;
+    for entry in access {
+        if let Some((jti, expires)) = entry.split_once(' ')
+            && let Ok(expires) = expires.parse::<i64>()
+        {
+            tx.tx.open_table(REVOKED_JTIS)?.insert(jti, expires)?;
+        }
+    }
     let hashes: Vec<Vec<u8>> = tx
         .tx
         .open_multimap_table(REFRESH_FAMILIES)?

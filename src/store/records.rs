@@ -234,6 +234,10 @@ pub struct AuthorizationCode {
     pub client_id: String,
     pub user_id: String,
     pub redirect_uri: String,
+    /// Whether the authorization request named `redirect_uri`: then the
+    /// token request must name it too (RFC 6749 §4.1.3).
+    #[serde(default)]
+    pub redirect_uri_given: bool,
     pub code_challenge: Option<String>,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
@@ -282,6 +286,13 @@ pub struct RefreshToken {
     /// When it was rotated: from then on only the grace period allows it.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub rotated_at: Option<OffsetDateTime>,
+    /// SHA-256 (base64url) of the token it was rotated into, so that a
+    /// retry within the grace period replaces that one instead of forking.
+    #[serde(default)]
+    pub successor: Option<String>,
+    /// Whether the one retry the grace period allows was used.
+    #[serde(default)]
+    pub retried: bool,
 }
 
 /// A signing key; the private half sealed (see `seal`).

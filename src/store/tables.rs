@@ -57,6 +57,10 @@ pub const REFRESH_TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("
 /// family → SHA-256 of each refresh token in it.
 pub const REFRESH_FAMILIES: MultimapTableDefinition<&str, &[u8]> =
     MultimapTableDefinition::new("refresh_tokens_by_family");
+/// family → "jti expiry" of each access token issued in it, so that
+/// revoking a family revokes its access tokens too.
+pub const FAMILY_ACCESS: MultimapTableDefinition<&str, &str> =
+    MultimapTableDefinition::new("access_tokens_by_family");
 /// "user id client_id" → refresh token families, for consent revocation.
 pub const GRANT_FAMILIES: MultimapTableDefinition<&str, &str> =
     MultimapTableDefinition::new("refresh_families_by_grant");
@@ -82,6 +86,7 @@ pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableE
     tx.open_table(REFRESH_TOKENS)?;
     tx.open_multimap_table(REFRESH_FAMILIES)?;
     tx.open_multimap_table(GRANT_FAMILIES)?;
+    tx.open_multimap_table(FAMILY_ACCESS)?;
     tx.open_table(REVOKED_JTIS)?;
     tx.open_table(SIGNING_KEYS)?;
     tx.open_table(PUSH_REQUESTS)?;

@@ -800,7 +800,7 @@ async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: a replayed code revokes only the first access token's jti (src/oauth/tokens.rs:231), not the access tokens refreshed from its grant"]
+
 async fn a_replayed_code_also_revokes_the_access_tokens_refreshed_from_it() {
     // RFC 6749 §4.1.2: revoke "all tokens previously issued based on that
     // authorization code". An attacker who redeemed a stolen code first and
@@ -824,7 +824,7 @@ async fn a_replayed_code_also_revokes_the_access_tokens_refreshed_from_it() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: the redemption that loses the race returns invalid_grant without revoking the winner's tokens (src/oauth/tokens.rs:288-289)"]
+
 async fn a_code_redeemed_twice_at_once_issues_tokens_once_and_then_revokes_them() {
     // Two redemptions in flight at once both pass the first read; the one
     // that loses the write transaction is a replay too.
@@ -949,7 +949,7 @@ async fn a_redirect_uri_that_differs_at_the_token_endpoint_is_refused() {
 // --- Refresh tokens (RFC 9700 §4.14) --------------------------------------
 
 #[tokio::test]
-#[ignore = "server bug: reuse detection deletes the family (src/oauth/tokens.rs:336) in a transaction that then returns Err (line 338), which Store::write aborts (src/store/mod.rs:174-178): nothing is revoked"]
+
 async fn a_rotated_refresh_token_reused_after_the_grace_period_revokes_the_whole_family() {
     let app = spawn_signed_in().await;
     let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read offline_access");
@@ -1000,7 +1000,7 @@ async fn a_rotated_refresh_token_still_works_within_the_grace_period() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: within the grace period a rotated refresh token works any number of times, each use forking the family (src/oauth/tokens.rs:333-339, 357-358)"]
+
 async fn a_rotated_refresh_token_works_only_once_within_the_grace_period() {
     let app = spawn_signed_in().await;
     let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read");
@@ -1577,4 +1577,25 @@ async fn forged_access_tokens_fail_offline_and_are_inactive_at_introspection() {
         );
         assert!(!is_active(&app, &forged).await, "{what}");
     }
+}
+
+#[tokio::test]
+async fn a_redirect_uri_sent_at_authorization_must_be_sent_again_at_the_token_endpoint() {
+    let app = spawn_signed_in().await;
+    let request = AuthRequest::new("web", WEB_REDIRECT, "openid");
+    let code = authorize(&app, &request).await;
+    let answer = token(
+        &app,
+        WEB,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &request.verifier),
+        ],
+    )
+    .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, "invalid_request");
+    // Named again, the same code still works (the refusal did not burn it).
+    let (status, body) = redeem(&app, WEB, &code, &request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -53,7 +53,14 @@ async fn authorize(
         blocking(move || authorize::scopes_to_consent(&ctx, &user_id, &request)).await??
     };
     if needed.is_empty() {
-        return issue(&ctx, &user_id, Authentication::of(&active.session), request, false).await;
+        return issue(
+            &ctx,
+            &user_id,
+            Authentication::of(&active.session),
+            request,
+            false,
+        )
+        .await;
     }
     let page = ConsentPage {
         client_name: request.client.name.clone(),

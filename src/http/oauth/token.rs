@@ -3,7 +3,8 @@
 
 use super::client_auth;
 use crate::context::Context;
-use crate::oauth::tokens::{self, TokenRequest};
+use crate::oauth::grants::{self, TokenRequest};
+use crate::oauth::tokens;
 use crate::oauth::{OAuthError, clients};
 use crate::telemetry::blocking;
 use actix_web::http::header;
@@ -51,7 +52,7 @@ pub async fn post_token(
     let form = form.into_inner();
     let client = client_of(&req, &ctx, &form).await?;
     let ctx = ctx.clone();
-    let response = blocking(move || tokens::exchange(&ctx, &client, &form.request)).await??;
+    let response = blocking(move || grants::exchange(&ctx, &client, &form.request)).await??;
     Ok(no_store(HttpResponse::Ok()).json(response))
 }
 

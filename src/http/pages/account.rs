@@ -137,7 +137,7 @@ fn list(ctx: &Context, user_id: &str) -> Result<Listed, StoreError> {
         push_requests: push::pending_for(ctx, user_id)?,
         sessions: sessions::list_for_user(ctx, user_id)?,
         devices: devices::list(ctx, user_id)?,
-        consents: oauth::tokens::consents(ctx, user_id)?,
+        consents: oauth::consents::list(ctx, user_id)?,
     })
 }
 
@@ -303,6 +303,6 @@ pub async fn post_revoke_consent(
     check_csrf(&auth, &form.csrf_token)?;
     let form = form.into_inner();
     let user_id = auth.active.user.id;
-    blocking(move || oauth::tokens::revoke_consent(&ctx, &user_id, &form.client_id)).await??;
+    blocking(move || oauth::consents::revoke(&ctx, &user_id, &form.client_id)).await??;
     Ok(back_to_account())
 }

@@ -1,0 +1,409 @@
+//! The token endpoint's grants: `authorization_code` (RFC 6749 §4.1.3 with
+//! RFC 7636 PKCE), `refresh_token` (§6) and `client_credentials` (§4.4).
+//!
+//! Refresh tokens are opaque, stored hashed, and rotate at every use. A
+//! rotated token may be retried once within `refresh_reuse_grace_secs`
+//! (a client that lost the response): the retry replaces the successor it
+//! got before. Any other reuse revokes the whole family, access tokens
+//! included. A code used twice revokes everything it issued.
+//!
+//! Each write transaction decides and records; a refusal that revokes
+//! something commits the revocation and then reports the refusal, so an
+//! error never rolls the revocation back. Tokens are signed after the
+//! transaction, from claims whose `jti` it recorded.
+
+use crate::config::seconds;
+use crate::context::Context;
+use crate::oauth::authorize::verifier_matches;
+use crate::oauth::tokens::{AccessClaims, Subject, access_ttl, claims_for, sign};
+use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
+use crate::secret::{Token, TokenHash, random_id};
+use crate::store::{
+    AuthorizationCode, Client, Issued, Read, RefreshToken, StoreError, User, WriteTx,
+    clients as stored_clients, grants, users,
+};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+/// The form of a token request (client credentials already taken out).
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+    /// OpenID Connect: when `openid` was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// Runs a grant for an authenticated client.
+pub fn exchange(
+    ctx: &Context,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let grant = request
+        .grant_type
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    if !crate::oauth::clients::GRANT_TYPES.contains(&grant) {
+        return Err(OAuthError::new(
+            ErrorKind::UnsupportedGrantType,
+            format!("grant_type `{grant}` is not supported"),
+        ));
+    }
+    if !client.grant_types.iter().any(|g| g == grant) {
+        return Err(OAuthError::new(
+            ErrorKind::UnauthorizedClient,
+            format!("this client may not use the {grant} grant"),
+        ));
+    }
+    match grant {
+        "authorization_code" => redeem_code(ctx, client, request),
+        "refresh_token" => refresh(ctx, client, request),
+        _ => client_credentials(ctx, client, request),
+    }
+}
+
+/// What a user's grant issues, before signing.
+struct Granted {
+    user: User,
+    auth: Authentication,
+    scope: Vec<String>,
+    claims: AccessClaims,
+    refresh: Option<Token>,
+    nonce: Option<String>,
+}
+
+/// Signs what a transaction granted; adds an ID token when `openid` was
+/// granted.
+fn respond(ctx: &Context, client: &Client, granted: Granted) -> Result<TokenResponse, OAuthError> {
+    let access = sign(ctx, client, &granted.claims)?;
+    let id_token = granted
+        .scope
+        .iter()
+        .any(|s| s == "openid")
+        .then(|| {
+            crate::oidc::id_token(
+                ctx,
+                client,
+                &granted.user,
+                &granted.auth,
+                &granted.scope,
+                granted.nonce.as_deref(),
+                &access,
+            )
+        })
+        .transpose()?;
+    Ok(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: access_ttl(ctx, client).whole_seconds(),
+        refresh_token: granted.refresh.map(|t| t.expose().to_owned()),
+        scope: scopes::join(&granted.scope),
+        id_token,
+    })
+}
+
+fn refresh_ttl(ctx: &Context, client: &Client) -> time::Duration {
+    seconds(
+        client
+            .refresh_token_ttl_secs
+            .unwrap_or(ctx.settings.oauth.refresh_token_ttl_secs),
+    )
+}
+
+/// Stores a new refresh token in `family`; returns it.
+fn new_refresh(
+    ctx: &Context,
+    tx: &WriteTx,
+    client: &Client,
+    user: &User,
+    scope: &[String],
+    auth: &Authentication,
+    family: &str,
+) -> Result<Token, StoreError> {
+    let token = Token::generate();
+    grants::put_refresh(
+        tx,
+        &token.hash(),
+        &RefreshToken {
+            family: family.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: user.id.clone(),
+            scopes: scope.to_vec(),
+            auth_time: auth.auth_time,
+            amr: auth.amr.clone(),
+            acr: auth.acr.clone(),
+            expires_at: ctx.now() + refresh_ttl(ctx, client),
+            rotated_at: None,
+            successor: None,
+            retried: false,
+        },
+    )?;
+    Ok(token)
+}
+
+/// The user of a grant, if they may still receive tokens.
+fn active_user(tx: &impl Read, user_id: &str) -> Result<User, OAuthError> {
+    users::get_by_id(tx, user_id)?
+        .filter(|user| !user.disabled)
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("the user of this grant no longer exists or is disabled")
+        })
+}
+
+/// Revokes what a code issued (its access token and refresh family).
+fn revoke_issued(tx: &WriteTx, issued: &Issued) -> Result<(), StoreError> {
+    grants::revoke_jti(tx, &issued.jti, issued.access_expires_at)?;
+    if let Some(family) = &issued.family {
+        grants::delete_family(tx, family)?;
+    }
+    Ok(())
+}
+
+/// Checks a code against the request, before the transaction.
+fn check_code(
+    code: &AuthorizationCode,
+    client: &Client,
+    request: &TokenRequest,
+    now: time::OffsetDateTime,
+) -> Result<(), OAuthError> {
+    if code.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    if code.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code has expired"));
+    }
+    match &request.redirect_uri {
+        Some(uri) if *uri != code.redirect_uri => {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        // RFC 6749 §4.1.3: required when the authorization request had it.
+        None if code.redirect_uri_given => {
+            return Err(OAuthError::invalid_request("redirect_uri is required"));
+        }
+        _ => {}
+    }
+    match (&code.code_challenge, request.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        // RFC 9700 §2.1.1: a verifier for a code without a challenge is refused.
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "the code was issued without a code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+fn redeem_code(
+    ctx: &Context,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let code = request
+        .code
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let hash = Token::from_presented(code).hash();
+    let now = ctx.now();
+    let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
+        let Some(stored) = grants::get_code(tx, &hash)? else {
+            return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
+        };
+        if let Some(issued) = &stored.redeemed {
+            // RFC 6749 §4.1.2, RFC 9700 §4.5: a code used twice (also by
+            // two requests at once) revokes everything it issued.
+            revoke_issued(tx, issued)?;
+            tracing::warn!(client_id = %stored.client_id, "authorization code replayed; its tokens are revoked");
+            return Ok(Err(OAuthError::invalid_grant("the code was already used")));
+        }
+        if let Err(err) = check_code(&stored, client, request, now) {
+            return Ok(Err(err));
+        }
+        let user = match active_user(tx, &stored.user_id) {
+            Ok(user) => user,
+            Err(err) => return Ok(Err(err)),
+        };
+        let auth = Authentication {
+            auth_time: stored.auth_time,
+            amr: stored.amr.clone(),
+            acr: stored.acr.clone(),
+        };
+        let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &stored.scopes);
+        let mut issued = Issued {
+            jti: claims.jti.clone(),
+            access_expires_at: claims.expires_at(),
+            family: None,
+        };
+        let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
+            let family = random_id();
+            grants::record_access(tx, &family, &claims.jti, claims.expires_at())?;
+            let token = new_refresh(ctx, tx, client, &user, &stored.scopes, &auth, &family)?;
+            issued.family = Some(family);
+            Some(token)
+        } else {
+            None
+        };
+        let mut redeemed = stored.clone();
+        redeemed.redeemed = Some(issued);
+        grants::put_code(tx, &hash, &redeemed)?;
+        Ok(Ok(Granted {
+            user,
+            auth,
+            scope: stored.scopes,
+            claims,
+            refresh,
+            nonce: stored.nonce,
+        }))
+    })??;
+    respond(ctx, client, granted)
+}
+
+fn hash_text(hash: &TokenHash) -> String {
+    URL_SAFE_NO_PAD.encode(hash.as_bytes())
+}
+
+fn refresh(
+    ctx: &Context,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = request
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let hash = Token::from_presented(presented).hash();
+    let now = ctx.now();
+    let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
+    let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
+        let Some(token) = grants::get_refresh(tx, &hash)?.filter(|t| t.client_id == client.client_id) else {
+            return Ok(Err(OAuthError::invalid_grant("the refresh token is invalid")));
+        };
+        if token.expires_at <= now {
+            return Ok(Err(OAuthError::invalid_grant("the refresh token has expired")));
+        }
+        let mut rotated = token.clone();
+        if let Some(rotated_at) = token.rotated_at {
+            if token.retried || rotated_at + grace < now {
+                grants::delete_family(tx, &token.family)?;
+                tracing::warn!(client_id = %client.client_id, "rotated refresh token reused; its family is revoked");
+                return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
+            }
+            // The one retry: the successor handed out before is replaced.
+            if let Some(successor) = token.successor.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok()) {
+                grants::delete_refresh(tx, &successor)?;
+            }
+            rotated.retried = true;
+        }
+        let scope = match request.scope.as_deref().map(scopes::parse) {
+            None => token.scopes.clone(),
+            Some(None) => return Ok(Err(OAuthError::invalid_scope("the scope parameter is malformed"))),
+            // RFC 6749 §6: no scope beyond what was originally granted.
+            Some(Some(asked)) => match asked.iter().find(|s| !token.scopes.contains(s)) {
+                Some(extra) => return Ok(Err(OAuthError::invalid_scope(format!("`{extra}` was not granted")))),
+                None => asked,
+            },
+        };
+        let user = match active_user(tx, &token.user_id) {
+            Ok(user) => user,
+            Err(err) => return Ok(Err(err)),
+        };
+        // The consent behind the grant must still stand.
+        if !client.first_party && stored_clients::get_consent(tx, &user.id, &client.client_id)?.is_none() {
+            grants::delete_family(tx, &token.family)?;
+            return Ok(Err(OAuthError::invalid_grant("the user withdrew this client's access")));
+        }
+        let auth = Authentication {
+            auth_time: token.auth_time,
+            amr: token.amr.clone(),
+            acr: token.acr.clone(),
+        };
+        let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &scope);
+        grants::record_access(tx, &token.family, &claims.jti, claims.expires_at())?;
+        let successor = new_refresh(ctx, tx, client, &user, &scope, &auth, &token.family)?;
+        rotated.rotated_at = Some(token.rotated_at.unwrap_or(now));
+        rotated.successor = Some(hash_text(&successor.hash()));
+        grants::put_refresh(tx, &hash, &rotated)?;
+        Ok(Ok(Granted {
+            user,
+            auth,
+            scope,
+            claims,
+            refresh: Some(successor),
+            // OpenID Connect Core §12.2: a refreshed ID token has no nonce.
+            nonce: None,
+        }))
+    })??;
+    respond(ctx, client, granted)
+}
+
+fn client_credentials(
+    ctx: &Context,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    if client.secret_hash.is_none() {
+        return Err(OAuthError::new(
+            ErrorKind::UnauthorizedClient,
+            "a public client cannot use client_credentials",
+        ));
+    }
+    let scope = match request.scope.as_deref() {
+        None => client
+            .scopes
+            .iter()
+            .filter(|s| !is_user_scope(s))
+            .cloned()
+            .collect(),
+        Some(raw) => scopes::parse(raw)
+            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
+    };
+    if let Some(bad) = scope
+        .iter()
+        .find(|s| !client.scopes.contains(s) || is_user_scope(s))
+    {
+        return Err(OAuthError::invalid_scope(format!(
+            "`{bad}` cannot be granted to this client"
+        )));
+    }
+    let claims = claims_for(ctx, client, &Subject::Client, &scope);
+    Ok(TokenResponse {
+        access_token: sign(ctx, client, &claims)?,
+        token_type: "Bearer",
+        expires_in: access_ttl(ctx, client).whole_seconds(),
+        refresh_token: None,
+        scope: scopes::join(&scope),
+        id_token: None,
+    })
+}
+
+/// Scopes about a user, which a client acting for itself cannot have.
+fn is_user_scope(scope: &str) -> bool {
+    matches!(
+        scope,
+        "openid" | "profile" | "email" | "address" | "phone" | "offline_access"
+    )
+}
