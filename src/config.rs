@@ -124,6 +124,13 @@ pub struct SeedClient {
     pub signing_alg: Option<SigningAlg>,
     /// The journey its users sign in with; defaults to `login`.
     pub journey: Option<String>,
+    /// Refuse OpenID Connect requests without a `nonce`.
+    #[serde(default)]
+    pub require_nonce: bool,
+    /// Native apps signed in through the REST journey may exchange their
+    /// session token for this (first-party) client's tokens (RFC 8693).
+    #[serde(default)]
+    pub token_exchange: bool,
 }
 
 fn default_client_scopes() -> Vec<String> {

@@ -32,7 +32,11 @@ pub const OAUTH_TOKEN: &str = "/oauth2/token";
 pub const OAUTH_REVOKE: &str = "/oauth2/revoke";
 pub const OAUTH_INTROSPECT: &str = "/oauth2/introspect";
 pub const OAUTH_JWKS: &str = "/oauth2/jwks";
+pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
+pub const OAUTH_LOGOUT: &str = "/oauth2/logout";
+pub const OAUTH_LOGOUT_CONFIRM: &str = "/oauth2/logout/confirm";
 pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 
 /// Paths under this prefix answer errors in JSON; others in HTML.
 pub const API_PREFIX: &str = "/api/";

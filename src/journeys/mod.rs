@@ -35,6 +35,11 @@ impl Registry {
         })
     }
 
+    /// Every journey's name.
+    pub fn names(&self) -> Vec<&str> {
+        self.journeys.keys().map(String::as_str).collect()
+    }
+
     /// A journey by name.
     pub fn get(&self, name: &str) -> Result<&Journey, JourneyError> {
         self.journeys

@@ -4,7 +4,7 @@
 //! successful request.
 
 use crate::context::Context;
-use crate::oauth::{OAuthError, clients, scopes};
+use crate::oauth::{ErrorKind, OAuthError, clients, scopes};
 use crate::secret::Token;
 use crate::store::{AuthorizationCode, Client, Consent, StoreError, clients as stored, grants};
 use base64::Engine;
@@ -24,6 +24,27 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub nonce: Option<String>,
+    /// OpenID Connect Core §3.1.2.1: `none`, `login`, `consent`.
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
+    /// A journey name here chooses the journey the user signs in with.
+    pub acr_values: Option<String>,
+    /// Request objects are not supported; their presence is refused.
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+}
+
+/// What `prompt` asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// No page may be shown: errors instead of sign-in or consent.
+    pub none: bool,
+    /// Sign in again even with a session.
+    pub login: bool,
+    /// Ask for consent even when it was given before.
+    pub consent: bool,
 }
 
 /// A request that passed every check.
@@ -37,6 +58,22 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     pub code_challenge: Option<String>,
     pub nonce: Option<String>,
+    pub prompt: Prompt,
+    /// Seconds since sign-in after which the user must sign in again.
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// The subject of a valid `id_token_hint`.
+    pub hinted_subject: Option<String>,
+    /// The journey to sign in with: from `acr_values`, the client's, or `login`.
+    pub journey: String,
+}
+
+impl AuthorizationRequest {
+    /// Whether a session that began at `auth_time` is too old for `max_age`.
+    pub fn too_old(&self, auth_time: time::OffsetDateTime, now: time::OffsetDateTime) -> bool {
+        self.max_age
+            .is_some_and(|max_age| (now - auth_time).whole_seconds() > max_age)
+    }
 }
 
 /// Why a request cannot go on.
@@ -87,14 +124,14 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         }
         Some(other) => {
             return Err(redirect(OAuthError::new(
-                crate::oauth::ErrorKind::UnsupportedResponseType,
+                ErrorKind::UnsupportedResponseType,
                 format!("response_type `{other}` is not supported; use `code`"),
             )));
         }
     }
     if !client.grant_types.iter().any(|g| g == "authorization_code") {
         return Err(redirect(OAuthError::new(
-            crate::oauth::ErrorKind::UnauthorizedClient,
+            ErrorKind::UnauthorizedClient,
             "this client may not use the authorization code flow",
         )));
     }
@@ -119,6 +156,56 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         ))));
     }
     let code_challenge = check_pkce(&client, params).map_err(redirect)?;
+    if params.request.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorKind::RequestNotSupported,
+            "request objects are not supported",
+        )));
+    }
+    if params.request_uri.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorKind::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
+    }
+    let prompt = parse_prompt(params.prompt.as_deref()).map_err(redirect)?;
+    let max_age = params
+        .max_age
+        .as_deref()
+        .map(|raw| raw.parse::<i64>().ok().filter(|age| *age >= 0))
+        .map(|age| {
+            age.ok_or_else(|| OAuthError::invalid_request("max_age must be a number of seconds"))
+        })
+        .transpose()
+        .map_err(redirect)?;
+    let openid = requested.iter().any(|s| s == "openid");
+    if openid && client.require_nonce && params.nonce.is_none() {
+        return Err(redirect(OAuthError::invalid_request(
+            "this client must send a nonce",
+        )));
+    }
+    let hinted_subject = match params.id_token_hint.as_deref() {
+        None => None,
+        Some(hint) => match crate::oidc::read_id_token(ctx, hint) {
+            Some(claims) if claims.issued_to(&client.client_id) => Some(claims.sub),
+            _ => {
+                return Err(redirect(OAuthError::invalid_request(
+                    "id_token_hint is not an ID token this server issued to this client",
+                )));
+            }
+        },
+    };
+    let journey = params
+        .acr_values
+        .as_deref()
+        .and_then(|values| {
+            values
+                .split(' ')
+                .find(|value| ctx.journeys.get(value).is_ok())
+                .map(str::to_owned)
+        })
+        .or_else(|| client.journey.clone())
+        .unwrap_or_else(|| "login".into());
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -127,7 +214,42 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         state: params.state.clone(),
         code_challenge,
         nonce: params.nonce.clone(),
+        prompt,
+        max_age,
+        login_hint: params.login_hint.clone(),
+        hinted_subject,
+        journey,
     })
+}
+
+/// OpenID Connect Core §3.1.2.1: space-separated; `none` stands alone.
+fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
+    let mut prompt = Prompt::default();
+    let values: Vec<&str> = raw
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty())
+        .collect();
+    for value in &values {
+        match *value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            // Accounts are chosen by signing in: the same as `login`.
+            "select_account" => prompt.login = true,
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "prompt `{other}` is not supported"
+                )));
+            }
+        }
+    }
+    if prompt.none && values.len() > 1 {
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(prompt)
 }
 
 /// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients

@@ -94,6 +94,12 @@ pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'stati
             "client_credentials needs a client_secret".into(),
         ));
     }
+    if seed.token_exchange && !seed.first_party {
+        return Err((
+            "token_exchange",
+            "only a first-party client (an app of the same service) may exchange sessions".into(),
+        ));
+    }
     if let Some(journey) = &seed.journey
         && !settings.journeys.definitions.contains_key(journey)
         && !crate::journeys::graph::builtin_definitions().contains_key(journey)
@@ -178,6 +184,8 @@ fn record(
         refresh_token_ttl_secs: seed.refresh_token_ttl_secs,
         signing_alg: seed.signing_alg,
         journey: seed.journey.clone(),
+        require_nonce: seed.require_nonce,
+        token_exchange: seed.token_exchange,
         created_at: created_at.min(ctx.now()),
     }
 }
@@ -310,6 +318,8 @@ mod tests {
             refresh_token_ttl_secs: None,
             signing_alg: None,
             journey: None,
+            require_nonce: false,
+            token_exchange: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }

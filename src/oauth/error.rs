@@ -35,6 +35,16 @@ pub enum ErrorKind {
     AccessDenied,
     /// An unexpected condition prevented the request.
     ServerError,
+    /// OpenID Connect Core §3.1.2.6: `prompt=none`, but the user must sign in.
+    LoginRequired,
+    /// `prompt=none`, but the user must consent.
+    ConsentRequired,
+    /// `prompt=none`, but the user must interact in another way.
+    InteractionRequired,
+    /// The `request` parameter (a request object) is not supported.
+    RequestNotSupported,
+    /// The `request_uri` parameter is not supported.
+    RequestUriNotSupported,
 }
 
 impl ErrorKind {
@@ -50,6 +60,11 @@ impl ErrorKind {
             ErrorKind::InvalidScope => "invalid_scope",
             ErrorKind::AccessDenied => "access_denied",
             ErrorKind::ServerError => "server_error",
+            ErrorKind::LoginRequired => "login_required",
+            ErrorKind::ConsentRequired => "consent_required",
+            ErrorKind::InteractionRequired => "interaction_required",
+            ErrorKind::RequestNotSupported => "request_not_supported",
+            ErrorKind::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

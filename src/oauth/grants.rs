@@ -26,6 +26,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
+/// RFC 8693 token exchange, for session tokens.
+pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+/// The `subject_token_type` of a tessera session token (tessera's own URN).
+pub const SESSION_TOKEN_TYPE: &str = "urn:tessera:params:oauth:token-type:session";
+/// RFC 8693 §3: what the exchange issues.
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
 /// The form of a token request (client credentials already taken out).
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
@@ -35,6 +42,9 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    pub subject_token: Option<String>,
+    pub subject_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -49,6 +59,9 @@ pub struct TokenResponse {
     /// OpenID Connect: when `openid` was granted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693: in token exchange responses.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// Runs a grant for an authenticated client.
@@ -61,6 +74,9 @@ pub fn exchange(
         .grant_type
         .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    if grant == TOKEN_EXCHANGE {
+        return exchange_session(ctx, client, request);
+    }
     if !crate::oauth::clients::GRANT_TYPES.contains(&grant) {
         return Err(OAuthError::new(
             ErrorKind::UnsupportedGrantType,
@@ -117,6 +133,7 @@ fn respond(ctx: &Context, client: &Client, granted: Granted) -> Result<TokenResp
         refresh_token: granted.refresh.map(|t| t.expose().to_owned()),
         scope: scopes::join(&granted.scope),
         id_token,
+        issued_token_type: None,
     })
 }
 
@@ -397,6 +414,77 @@ fn client_credentials(
         refresh_token: None,
         scope: scopes::join(&scope),
         id_token: None,
+        issued_token_type: None,
+    })
+}
+
+/// RFC 8693: a first-party app that signed in through a REST journey
+/// exchanges its session token for this client's tokens, without a
+/// browser. Only clients configured with `token_exchange` may.
+fn exchange_session(
+    ctx: &Context,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    if !client.token_exchange {
+        return Err(OAuthError::new(
+            ErrorKind::UnauthorizedClient,
+            "this client may not exchange session tokens",
+        ));
+    }
+    if request.subject_token_type.as_deref() != Some(SESSION_TOKEN_TYPE) {
+        return Err(OAuthError::invalid_request(format!(
+            "subject_token_type must be {SESSION_TOKEN_TYPE}"
+        )));
+    }
+    if request
+        .requested_token_type
+        .as_deref()
+        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "requested_token_type must be {ACCESS_TOKEN_TYPE}"
+        )));
+    }
+    let subject = request
+        .subject_token
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("subject_token is required"))?;
+    let active = crate::sessions::validate(ctx, &Token::from_presented(subject))?
+        .ok_or_else(|| OAuthError::invalid_grant("the session token is invalid or expired"))?;
+    let scope = match request.scope.as_deref() {
+        None => client.scopes.clone(),
+        Some(raw) => scopes::parse(raw)
+            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
+    };
+    if let Some(bad) = scope.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "this client may not have `{bad}`"
+        )));
+    }
+    let auth = Authentication::of(&active.session);
+    let user = active.user;
+    let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &scope);
+    let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
+        ctx.store.write(|tx| {
+            let family = random_id();
+            grants::record_access(tx, &family, &claims.jti, claims.expires_at())?;
+            new_refresh(ctx, tx, client, &user, &scope, &auth, &family).map(Some)
+        })?
+    } else {
+        None
+    };
+    let granted = Granted {
+        user,
+        auth,
+        scope,
+        claims,
+        refresh,
+        nonce: None,
+    };
+    Ok(TokenResponse {
+        issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        ..respond(ctx, client, granted)?
     })
 }
 

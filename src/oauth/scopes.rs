@@ -4,10 +4,12 @@
 use crate::config::Settings;
 
 /// Built-in scopes and their descriptions.
-const BUILTIN: [(&str, &str); 4] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("openid", "Confirm who you are"),
     ("profile", "See your name and username"),
     ("email", "See your email address"),
+    ("address", "See your postal address"),
+    ("phone", "See your phone number"),
     ("offline_access", "Stay connected when you are not using it"),
 ];
 

@@ -6,6 +6,8 @@
 //! the ID token (oauth2-proxy among them), in the ID token as well; OpenID
 //! Connect Core §5.4 allows both.
 
+pub mod logout;
+
 use crate::context::Context;
 use crate::oauth::Authentication;
 use crate::oauth::tokens::AccessClaims;

@@ -213,6 +213,11 @@ pub struct Client {
     pub refresh_token_ttl_secs: Option<u64>,
     pub signing_alg: Option<crate::config::SigningAlg>,
     pub journey: Option<String>,
+    #[serde(default)]
+    pub require_nonce: bool,
+    /// May exchange session tokens for its tokens (RFC 8693).
+    #[serde(default)]
+    pub token_exchange: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

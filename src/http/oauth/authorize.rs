@@ -44,7 +44,27 @@ async fn authorize(
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),
     };
-    let Some((token, active)) = session.0 else {
+    // OpenID Connect Core §3.1.2.3: sign in again for prompt=login, a
+    // max_age the session is older than, or another user than the
+    // id_token_hint names; prompt=none turns each into an error instead.
+    let now = ctx.now();
+    let session = session.0.filter(|(_, active)| {
+        !request.prompt.login
+            && !request.too_old(active.session.auth_time, now)
+            && request
+                .hinted_subject
+                .as_ref()
+                .is_none_or(|sub| *sub == active.user.id)
+    });
+    let Some((token, active)) = session else {
+        if request.prompt.none {
+            return Ok(error_back(
+                &ctx,
+                &request,
+                ErrorKind::LoginRequired,
+                "the user must sign in",
+            ));
+        }
         return Ok(sign_in_first(&request, &params));
     };
     let user_id = active.user.id.clone();
@@ -52,6 +72,14 @@ async fn authorize(
         let (ctx, user_id, request) = (ctx.clone(), user_id.clone(), request.clone());
         blocking(move || authorize::scopes_to_consent(&ctx, &user_id, &request)).await??
     };
+    if !needed.is_empty() && request.prompt.none {
+        return Ok(error_back(
+            &ctx,
+            &request,
+            ErrorKind::ConsentRequired,
+            "the user must consent",
+        ));
+    }
     if needed.is_empty() {
         return issue(
             &ctx,
@@ -150,14 +178,27 @@ fn back_to_client(
 }
 
 /// Sends the browser to the client's sign-in journey, and back here.
+/// The coming back drops `prompt=login` and `max_age`, which the new sign-in
+/// satisfies (else they would send the browser round again).
 fn sign_in_first(request: &AuthorizationRequest, params: &AuthorizeParams) -> HttpResponse {
-    let query = query_of(params);
-    let goto = format!("{}?{query}", paths::OAUTH_AUTHORIZE);
-    let journey = request.client.journey.as_deref().unwrap_or("login");
-    let login = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("journey", journey)
-        .append_pair("goto", &goto)
-        .finish();
+    let mut back = params.clone();
+    back.prompt = params.prompt.as_deref().and_then(|prompt| {
+        let kept: Vec<&str> = prompt
+            .split(' ')
+            .filter(|p| !p.is_empty() && *p != "login" && *p != "select_account")
+            .collect();
+        (!kept.is_empty()).then(|| kept.join(" "))
+    });
+    back.max_age = None;
+    let goto = format!("{}?{}", paths::OAUTH_AUTHORIZE, query_of(&back));
+    let mut login = url::form_urlencoded::Serializer::new(String::new());
+    login
+        .append_pair("journey", &request.journey)
+        .append_pair("goto", &goto);
+    if let Some(hint) = &request.login_hint {
+        login.append_pair("login_hint", hint);
+    }
+    let login = login.finish();
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{}?{login}", paths::LOGIN)))
         .finish()
@@ -183,10 +224,30 @@ fn hidden_fields(params: &AuthorizeParams) -> Vec<(&'static str, String)> {
         ("code_challenge", &params.code_challenge),
         ("code_challenge_method", &params.code_challenge_method),
         ("nonce", &params.nonce),
+        ("prompt", &params.prompt),
+        ("max_age", &params.max_age),
+        ("login_hint", &params.login_hint),
+        ("id_token_hint", &params.id_token_hint),
+        ("acr_values", &params.acr_values),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
     .collect()
+}
+
+/// An error for the client, with `state` and `iss`.
+fn error_back(
+    ctx: &Context,
+    request: &AuthorizationRequest,
+    kind: ErrorKind,
+    description: &str,
+) -> HttpResponse {
+    back_to_client(
+        ctx,
+        &request.redirect_uri,
+        request.state.as_deref(),
+        Err(&OAuthError::new(kind, description)),
+    )
 }
 
 /// Issues the code and sends it to the client.

@@ -8,32 +8,71 @@ use crate::http::paths;
 use crate::oauth::scopes;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-/// `GET /.well-known/oauth-authorization-server`.
-pub async fn get_metadata(ctx: web::Data<Context>) -> HttpResponse {
+/// What both metadata documents say of the authorization server.
+fn server_metadata(ctx: &Context) -> Map<String, Value> {
     let url = |path: &str| format!("{}{path}", ctx.issuer);
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+    let mut grants: Vec<&str> = crate::oauth::clients::GRANT_TYPES.to_vec();
+    grants.push(crate::oauth::grants::TOKEN_EXCHANGE);
+    let document = json!({
+        "issuer": ctx.issuer,
+        "authorization_endpoint": url(paths::OAUTH_AUTHORIZE),
+        "token_endpoint": url(paths::OAUTH_TOKEN),
+        "jwks_uri": url(paths::OAUTH_JWKS),
+        "revocation_endpoint": url(paths::OAUTH_REVOKE),
+        "introspection_endpoint": url(paths::OAUTH_INTROSPECT),
+        "scopes_supported": scopes::all(&ctx.settings),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+    });
+    match document {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn cacheable(document: Map<String, Value>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(json!({
-            "issuer": ctx.issuer,
-            "authorization_endpoint": url(paths::OAUTH_AUTHORIZE),
-            "token_endpoint": url(paths::OAUTH_TOKEN),
-            "jwks_uri": url(paths::OAUTH_JWKS),
-            "revocation_endpoint": url(paths::OAUTH_REVOKE),
-            "introspection_endpoint": url(paths::OAUTH_INTROSPECT),
-            "scopes_supported": scopes::all(&ctx.settings),
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": crate::oauth::clients::GRANT_TYPES,
-            "token_endpoint_auth_methods_supported": auth_methods,
-            "revocation_endpoint_auth_methods_supported": auth_methods,
-            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "code_challenge_methods_supported": ["S256"],
-            "authorization_response_iss_parameter_supported": true,
-            "token_endpoint_auth_signing_alg_values_supported": SigningAlg::ALL.map(SigningAlg::as_str),
-        }))
+        .json(Value::Object(document))
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn get_metadata(ctx: web::Data<Context>) -> HttpResponse {
+    cacheable(server_metadata(&ctx))
+}
+
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0).
+/// The request-object parameters are said false explicitly: omitted, some
+/// of them would count as supported.
+pub async fn get_openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
+    let url = |path: &str| format!("{}{path}", ctx.issuer);
+    let mut document = server_metadata(&ctx);
+    let oidc = json!({
+        "userinfo_endpoint": url(paths::OAUTH_USERINFO),
+        "end_session_endpoint": url(paths::OAUTH_LOGOUT),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": SigningAlg::ALL.map(SigningAlg::as_str),
+        "claims_supported": crate::oidc::CLAIMS_SUPPORTED,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": ctx.journeys.names(),
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "require_request_uri_registration": false,
+    });
+    if let Value::Object(oidc) = oidc {
+        document.extend(oidc);
+    }
+    cacheable(document)
 }
 
 /// `GET /oauth2/jwks`: cacheable for a few minutes, so a rotation (which

@@ -6,6 +6,7 @@
 mod authorize;
 mod client_auth;
 mod metadata;
+mod oidc;
 mod token;
 
 use super::paths;
@@ -35,7 +36,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(token::post_introspect),
     )
     .route(paths::OAUTH_JWKS, web::get().to(metadata::get_jwks))
-    .route(paths::OAUTH_METADATA, web::get().to(metadata::get_metadata));
+    .route(paths::OAUTH_METADATA, web::get().to(metadata::get_metadata))
+    .route(
+        paths::OIDC_DISCOVERY,
+        web::get().to(metadata::get_openid_configuration),
+    )
+    .route(paths::OAUTH_USERINFO, web::get().to(oidc::get_userinfo))
+    .route(paths::OAUTH_USERINFO, web::post().to(oidc::post_userinfo))
+    .route(paths::OAUTH_LOGOUT, web::get().to(oidc::get_logout))
+    .route(paths::OAUTH_LOGOUT, web::post().to(oidc::post_logout))
+    .route(
+        paths::OAUTH_LOGOUT_CONFIRM,
+        web::post().to(oidc::post_logout_confirm),
+    );
 }
 
 #[derive(Serialize)]

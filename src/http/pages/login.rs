@@ -25,6 +25,8 @@ use std::collections::BTreeMap;
 pub struct LoginQuery {
     pub journey: Option<String>,
     pub goto: Option<String>,
+    /// OpenID Connect `login_hint`: pre-fills the username.
+    pub login_hint: Option<String>,
 }
 
 impl LoginQuery {
@@ -228,7 +230,12 @@ pub async fn get_login(
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let client = client_facts(&req, &ctx);
-    restart(ctx, client, &query, StatusCode::OK, None, &BTreeMap::new()).await
+    let prefill = query
+        .login_hint
+        .iter()
+        .map(|hint| ("username".to_owned(), hint.clone()))
+        .collect();
+    restart(ctx, client, &query, StatusCode::OK, None, &prefill).await
 }
 
 /// `GET /register`: the `register` journey.

@@ -1,0 +1,232 @@
+//! OpenID Connect endpoints: UserInfo (with RFC 6750 errors) and
+//! RP-initiated logout.
+
+use crate::context::Context;
+use crate::http::cookies;
+use crate::http::error::{PageError, render};
+use crate::http::extract::{MaybeSession, PageSession};
+use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
+use crate::oidc::{self as domain, UserInfoError};
+use crate::sessions;
+use crate::telemetry::blocking;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+/// An RFC 6750 §3 error: the status and `WWW-Authenticate` challenge.
+fn bearer_error(status: StatusCode, challenge: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::WWW_AUTHENTICATE, challenge))
+        .finish()
+}
+
+fn userinfo_error(err: &UserInfoError) -> HttpResponse {
+    match err {
+        UserInfoError::Missing => {
+            bearer_error(StatusCode::UNAUTHORIZED, "Bearer realm=\"tessera\"".into())
+        }
+        UserInfoError::InvalidToken(why) => bearer_error(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{why}\""
+            ),
+        ),
+        UserInfoError::InsufficientScope => bearer_error(
+            StatusCode::FORBIDDEN,
+            "Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"openid\"".into(),
+        ),
+        UserInfoError::Store(err) => {
+            tracing::error!(error = %err, "userinfo failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UserInfoForm {
+    access_token: Option<String>,
+}
+
+async fn userinfo(ctx: web::Data<Context>, token: Result<String, UserInfoError>) -> HttpResponse {
+    let token = match token {
+        Ok(token) => token,
+        Err(err) => return userinfo_error(&err),
+    };
+    match blocking(move || domain::userinfo(&ctx, &token)).await {
+        Ok(Ok(claims)) => HttpResponse::Ok().json(claims),
+        Ok(Err(err)) => userinfo_error(&err),
+        Err(err) => {
+            tracing::error!(error = %err, "userinfo failed");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
+}
+
+/// `GET /oauth2/userinfo`: the token in the Authorization header.
+pub async fn get_userinfo(req: HttpRequest, ctx: web::Data<Context>) -> HttpResponse {
+    userinfo(ctx, bearer(&req).ok_or(UserInfoError::Missing)).await
+}
+
+/// `POST /oauth2/userinfo`: the token in the header or the form body, not
+/// both (RFC 6750 §2).
+pub async fn post_userinfo(
+    req: HttpRequest,
+    ctx: web::Data<Context>,
+    form: Option<web::Form<UserInfoForm>>,
+) -> HttpResponse {
+    let body = form.and_then(|form| form.into_inner().access_token);
+    let token = match (bearer(&req), body) {
+        (Some(_), Some(_)) => {
+            return HttpResponse::BadRequest()
+                .insert_header((
+                    header::WWW_AUTHENTICATE,
+                    "Bearer realm=\"tessera\", error=\"invalid_request\"",
+                ))
+                .finish();
+        }
+        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (None, None) => Err(UserInfoError::Missing),
+    };
+    userinfo(ctx, token).await
+}
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct ConfirmPage {
+    client_name: Option<String>,
+    username: String,
+    csrf_token: String,
+    hidden: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+struct SignedOutPage;
+
+fn hidden(params: &LogoutParams) -> Vec<(&'static str, String)> {
+    [
+        ("id_token_hint", &params.id_token_hint),
+        ("client_id", &params.client_id),
+        ("post_logout_redirect_uri", &params.post_logout_redirect_uri),
+        ("state", &params.state),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
+    .collect()
+}
+
+async fn planned(ctx: &web::Data<Context>, params: &LogoutParams) -> Result<LogoutPlan, PageError> {
+    let (ctx, params) = (ctx.clone(), params.clone());
+    blocking(move || logout::plan(&ctx, &params))
+        .await?
+        .map_err(|message| {
+            PageError::new(
+                StatusCode::BAD_REQUEST,
+                "This sign-out link is not valid",
+                message,
+            )
+        })
+}
+
+/// Signed out: the cookie cleared, then the client's page or ours.
+fn signed_out(ctx: &Context, plan: &LogoutPlan) -> Result<HttpResponse, PageError> {
+    let mut response = match &plan.redirect {
+        Some(location) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location.as_str()))
+            .finish(),
+        None => render(StatusCode::OK, &SignedOutPage)?,
+    };
+    response
+        .add_cookie(&cookies::clear_session(ctx))
+        .map_err(|err| PageError::internal(&err))?;
+    Ok(response)
+}
+
+async fn end_session(
+    ctx: &web::Data<Context>,
+    token: crate::secret::Token,
+) -> Result<(), PageError> {
+    let ctx = ctx.clone();
+    blocking(move || sessions::revoke(&ctx, &token)).await??;
+    Ok(())
+}
+
+async fn logout_request(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    params: LogoutParams,
+) -> Result<HttpResponse, PageError> {
+    let plan = planned(&ctx, &params).await?;
+    let Some((token, active)) = session.0 else {
+        return signed_out(&ctx, &plan);
+    };
+    if plan.hinted_subject.as_deref() == Some(active.user.id.as_str()) {
+        end_session(&ctx, token).await?;
+        return signed_out(&ctx, &plan);
+    }
+    // Not provably from an app the user signed in to: ask first, so that
+    // no page can sign anyone out by linking here.
+    render(
+        StatusCode::OK,
+        &ConfirmPage {
+            client_name: plan.client_name,
+            username: active.user.username,
+            csrf_token: token.csrf_token(),
+            hidden: hidden(&params),
+        },
+    )
+}
+
+/// `GET /oauth2/logout`.
+pub async fn get_logout(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    query: web::Query<LogoutParams>,
+) -> Result<HttpResponse, PageError> {
+    logout_request(ctx, session, query.into_inner()).await
+}
+
+/// `POST /oauth2/logout` (form).
+pub async fn post_logout(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+    form: web::Form<LogoutParams>,
+) -> Result<HttpResponse, PageError> {
+    logout_request(ctx, session, form.into_inner()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(flatten)]
+    params: LogoutParams,
+}
+
+/// `POST /oauth2/logout/confirm`: the user confirmed on tessera's page.
+pub async fn post_logout_confirm(
+    ctx: web::Data<Context>,
+    auth: PageSession,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    if !auth.token.verify_csrf(&form.csrf_token) {
+        return Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This sign-out was not confirmed on tessera's own page.",
+        ));
+    }
+    let plan = planned(&ctx, &form.params).await?;
+    end_session(&ctx, auth.token).await?;
+    signed_out(&ctx, &plan)
+}
