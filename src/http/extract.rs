@@ -118,6 +118,20 @@ pub struct PageSession {
     pub active: ActiveSession,
 }
 
+/// Refuses a form whose CSRF token does not match the session's. The
+/// token is derived from the session token (an HttpOnly cookie), so
+/// another site cannot know it. `advice` tells the user what to do.
+pub fn check_csrf(token: &Token, submitted: &str, advice: &str) -> Result<(), PageError> {
+    if token.verify_csrf(submitted) {
+        return Ok(());
+    }
+    Err(PageError::new(
+        actix_web::http::StatusCode::FORBIDDEN,
+        "Request refused",
+        format!("This form was not sent from tessera's own page. {advice}"),
+    ))
+}
+
 /// Redirects to the login page, coming back to `goto` afterwards.
 #[derive(Debug)]
 pub struct SignInFirst {

@@ -6,7 +6,7 @@
 
 use crate::context::Context;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{MaybeSession, PageSession};
+use crate::http::extract::{MaybeSession, PageSession, check_csrf};
 use crate::http::paths;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
@@ -308,13 +308,11 @@ pub async fn post_consent(
     form: web::Form<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    if !auth.token.verify_csrf(&form.csrf_token) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This consent was not given on tessera's own page. Go back to the application and start again.",
-        ));
-    }
+    check_csrf(
+        &auth.token,
+        &form.csrf_token,
+        "Go back to the application and start again.",
+    )?;
     let request = match validated(&ctx, &form.params).await? {
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{MaybeSession, PageSession};
+use crate::http::extract::{MaybeSession, PageSession, check_csrf};
 use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
 use crate::oidc::{self as domain, UserInfoError};
 use crate::sessions;
@@ -219,13 +219,11 @@ pub async fn post_logout_confirm(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    if !auth.token.verify_csrf(&form.csrf_token) {
-        return Err(PageError::new(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "This sign-out was not confirmed on tessera's own page.",
-        ));
-    }
+    check_csrf(
+        &auth.token,
+        &form.csrf_token,
+        "Sign out from your account page.",
+    )?;
     let plan = planned(&ctx, &form.params).await?;
     end_session(&ctx, auth.token).await?;
     signed_out(&ctx, &plan)

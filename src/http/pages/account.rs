@@ -5,7 +5,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::PageSession;
+use crate::http::extract::{self, PageSession};
 use crate::http::paths;
 use crate::journeys::devices;
 use crate::journeys::push::{self, Reply};
@@ -188,17 +188,13 @@ pub async fn get_account(
     render(StatusCode::OK, &page)
 }
 
-/// Refuses a form that was not sent from the account page: its CSRF token
-/// is derived from the session, so another site cannot know it.
+/// Checks an account page form's CSRF token.
 fn check_csrf(auth: &PageSession, csrf_token: &str) -> Result<(), PageError> {
-    if auth.token.verify_csrf(csrf_token) {
-        return Ok(());
-    }
-    Err(PageError::new(
-        StatusCode::FORBIDDEN,
-        "Request refused",
-        "This form was not sent from your account page. Go back, reload the page and try again.",
-    ))
+    extract::check_csrf(
+        &auth.token,
+        csrf_token,
+        "Go back, reload the page and try again.",
+    )
 }
 
 fn back_to_account() -> HttpResponse {

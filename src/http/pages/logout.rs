@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::MaybeSession;
+use crate::http::extract::{MaybeSession, check_csrf};
 use crate::http::paths;
 use crate::sessions;
 use crate::telemetry::blocking;
@@ -53,13 +53,11 @@ pub async fn post_logout(
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     if let Some((token, _)) = session.0 {
-        if !token.verify_csrf(&form.csrf_token) {
-            return Err(PageError::new(
-                StatusCode::FORBIDDEN,
-                "Request refused",
-                "This sign-out was not requested from tessera's own pages. Use the Sign out button on your account page.",
-            ));
-        }
+        check_csrf(
+            &token,
+            &form.csrf_token,
+            "Use the Sign out button on your account page.",
+        )?;
         let ctx = ctx.clone();
         blocking(move || sessions::revoke(&ctx, &token)).await??;
     }
