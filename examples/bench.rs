@@ -58,12 +58,19 @@ where
         }
         done += batch;
     }
-    total as f64 / started.elapsed().max(Duration::from_micros(1)).as_secs_f64()
+    total as f64
+        / started
+            .elapsed()
+            .max(Duration::from_micros(1))
+            .as_secs_f64()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let total: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(2000);
+    let total: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2000);
     let app = Application::build_with_clock(Settings::from_toml(CONFIG)?, Arc::new(SystemClock))?;
     let base = app.issuer().to_owned();
     tokio::spawn(app.run_until_stopped());
@@ -76,13 +83,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .json()
         .await?;
-    let token = login["session_token"].as_str().ok_or("login failed")?.to_owned();
+    let token = login["session_token"]
+        .as_str()
+        .ok_or("login failed")?
+        .to_owned();
 
     // Warm-up, so that connection setup is not measured.
-    measure(200, || async { http.get(format!("{base}/healthz")).send().await.map(|r| r.status()).unwrap_or_default() }).await;
+    measure(200, || async {
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .map(|r| r.status())
+            .unwrap_or_default()
+    })
+    .await;
 
     let baseline = measure(total, || async {
-        http.get(format!("{base}/healthz")).send().await.map(|r| r.status()).unwrap_or_default()
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .map(|r| r.status())
+            .unwrap_or_default()
     })
     .await;
     let validate = measure(total, || async {

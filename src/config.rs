@@ -52,9 +52,6 @@ impl SigningAlg {
             SigningAlg::EdDSA => "EdDSA",
         }
     }
-
-    /// Every algorithm, for discovery.
-    pub const ALL: [SigningAlg; 3] = [SigningAlg::RS256, SigningAlg::ES256, SigningAlg::EdDSA];
 }
 
 /// `[oauth]`: the authorization server.
@@ -131,6 +128,10 @@ pub struct SeedClient {
     /// session token for this (first-party) client's tokens (RFC 8693).
     #[serde(default)]
     pub token_exchange: bool,
+    /// A resource server: may introspect any access token. Other clients
+    /// learn only about their own tokens and those naming them in `aud`.
+    #[serde(default)]
+    pub resource_server: bool,
 }
 
 fn default_client_scopes() -> Vec<String> {

@@ -92,6 +92,11 @@ impl fmt::Debug for Token {
 pub struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {
+    /// A digest read back from storage; `None` if it is not 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
     /// The raw digest, used as a store key.
     pub fn as_bytes(&self) -> &[u8] {
         &self.0

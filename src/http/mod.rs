@@ -34,7 +34,16 @@ pub fn configure(
             .app_data(
                 web::FormConfig::default()
                     .limit(limit)
-                    .error_handler(|err, _| PageError::from_form(&err).into()),
+                    .error_handler(|err, req| {
+                        if is_oauth_api(req) {
+                            crate::oauth::OAuthError::invalid_request(format!(
+                                "the request body must be a form (application/x-www-form-urlencoded): {err}"
+                            ))
+                            .into()
+                        } else {
+                            PageError::from_form(&err).into()
+                        }
+                    }),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, req| {
                 if is_api(req) {
@@ -48,6 +57,16 @@ pub fn configure(
             .configure(oauth::configure)
             .default_service(web::to(not_found));
     }
+}
+
+/// The OAuth endpoints that answer machines, in RFC JSON.
+fn is_oauth_api(req: &HttpRequest) -> bool {
+    [
+        paths::OAUTH_TOKEN,
+        paths::OAUTH_REVOKE,
+        paths::OAUTH_INTROSPECT,
+    ]
+    .contains(&req.path())
 }
 
 fn is_api(req: &HttpRequest) -> bool {

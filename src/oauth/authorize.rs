@@ -69,6 +69,24 @@ pub struct AuthorizationRequest {
 }
 
 impl AuthorizationRequest {
+    /// Whether a session counts for this request: made by the client's
+    /// required journey (if it names one), young enough for `max_age`, and
+    /// of the user an `id_token_hint` names.
+    pub fn accepts(&self, session: &crate::store::Session, now: time::OffsetDateTime) -> bool {
+        let journey_ok = self
+            .client
+            .journey
+            .as_ref()
+            .is_none_or(|required| *required == session.journey);
+        journey_ok
+            && !self.prompt.login
+            && !self.too_old(session.auth_time, now)
+            && self
+                .hinted_subject
+                .as_ref()
+                .is_none_or(|sub| *sub == session.user_id)
+    }
+
     /// Whether a session that began at `auth_time` is too old for `max_age`.
     pub fn too_old(&self, auth_time: time::OffsetDateTime, now: time::OffsetDateTime) -> bool {
         self.max_age
@@ -195,17 +213,21 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
             }
         },
     };
-    let journey = params
-        .acr_values
-        .as_deref()
-        .and_then(|values| {
-            values
-                .split(' ')
-                .find(|value| ctx.journeys.get(value).is_ok())
-                .map(str::to_owned)
-        })
-        .or_else(|| client.journey.clone())
-        .unwrap_or_else(|| "login".into());
+    // A client's own journey is a requirement (it may ask for a second
+    // factor): acr_values may only choose a journey for clients without one.
+    let journey = match &client.journey {
+        Some(journey) => journey.clone(),
+        None => params
+            .acr_values
+            .as_deref()
+            .and_then(|values| {
+                values
+                    .split(' ')
+                    .find(|value| ctx.journeys.get(value).is_ok())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| "login".into()),
+    };
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -298,6 +320,9 @@ pub fn scopes_to_consent(
     user_id: &str,
     request: &AuthorizationRequest,
 ) -> Result<Vec<String>, StoreError> {
+    if request.prompt.consent {
+        return Ok(request.scopes.clone());
+    }
     if request.client.first_party {
         return Ok(Vec::new());
     }

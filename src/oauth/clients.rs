@@ -186,6 +186,7 @@ fn record(
         journey: seed.journey.clone(),
         require_nonce: seed.require_nonce,
         token_exchange: seed.token_exchange,
+        resource_server: seed.resource_server,
         created_at: created_at.min(ctx.now()),
     }
 }
@@ -320,6 +321,7 @@ mod tests {
             journey: None,
             require_nonce: false,
             token_exchange: false,
+            resource_server: false,
             created_at: time::OffsetDateTime::UNIX_EPOCH,
         }
     }

@@ -329,9 +329,25 @@ fn refresh(
                 tracing::warn!(client_id = %client.client_id, "rotated refresh token reused; its family is revoked");
                 return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
             }
-            // The one retry: the successor handed out before is replaced.
-            if let Some(successor) = token.successor.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok()) {
-                grants::delete_refresh(tx, &successor)?;
+            // The one retry, for a client that lost the response. If the
+            // successor was used, this is not that client: reuse. Otherwise
+            // the successor is retired (kept, so that presenting it later
+            // is caught as reuse: whoever holds it, the family ends).
+            let successor_hash = token
+                .successor
+                .as_deref()
+                .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+                .and_then(|bytes| TokenHash::from_slice(&bytes));
+            if let Some(successor_hash) = successor_hash {
+                if let Some(mut successor) = grants::get_refresh(tx, &successor_hash)? {
+                    if successor.rotated_at.is_some() {
+                        grants::delete_family(tx, &token.family)?;
+                        return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
+                    }
+                    successor.rotated_at = Some(now);
+                    successor.retried = true;
+                    grants::put_refresh(tx, &successor_hash, &successor)?;
+                }
             }
             rotated.retried = true;
         }
@@ -462,24 +478,26 @@ fn exchange_session(
             "this client may not have `{bad}`"
         )));
     }
+    if client
+        .journey
+        .as_ref()
+        .is_some_and(|required| *required != active.session.journey)
+    {
+        return Err(OAuthError::invalid_grant(
+            "the session was not made by the journey this client requires",
+        ));
+    }
     let auth = Authentication::of(&active.session);
     let user = active.user;
     let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &scope);
-    let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
-        ctx.store.write(|tx| {
-            let family = random_id();
-            grants::record_access(tx, &family, &claims.jti, claims.expires_at())?;
-            new_refresh(ctx, tx, client, &user, &scope, &auth, &family).map(Some)
-        })?
-    } else {
-        None
-    };
+    // No refresh token: the app holds the session and exchanges it again;
+    // a refresh family would outlive the session's end.
     let granted = Granted {
         user,
         auth,
         scope,
         claims,
-        refresh,
+        refresh: None,
         nonce: None,
     };
     Ok(TokenResponse {

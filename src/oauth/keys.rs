@@ -16,6 +16,11 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
+/// The `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The `typ` of ID tokens.
+pub const ID_TOKEN_TYP: &str = "JWT";
+
 /// What can go wrong with keys.
 #[derive(Debug, thiserror::Error)]
 pub enum SigningKeyError {
@@ -203,6 +208,13 @@ impl KeyRing {
         &self.jwks
     }
 
+    /// The algorithms tessera signs with (those with an active key).
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        let mut algs: Vec<SigningAlg> = self.active.keys().copied().collect();
+        algs.sort();
+        algs.into_iter().map(SigningAlg::as_str).collect()
+    }
+
     /// Signs `claims` with the active key of `alg`, with `typ` and `kid`.
     pub fn sign<T: Serialize>(
         &self,
@@ -224,21 +236,28 @@ impl KeyRing {
     /// Verifies a token this server signed (signature, `exp`, `iss`) and
     /// returns its claims; `None` for anything else.
     pub fn verify<T: DeserializeOwned>(&self, token: &str, issuer: &str) -> Option<T> {
-        self.check(token, issuer, true)
+        self.check(token, issuer, true, ACCESS_TOKEN_TYP)
     }
 
-    /// Like [`KeyRing::verify`], but accepts an expired token (an
-    /// `id_token_hint` is typically expired).
-    pub fn verify_ignoring_expiry<T: DeserializeOwned>(
+    /// Reads back an ID token this server signed, expired or not (an
+    /// `id_token_hint` usually is): signature, `iss` and `typ: JWT`.
+    pub fn verify_id_token<T: DeserializeOwned>(&self, token: &str, issuer: &str) -> Option<T> {
+        self.check(token, issuer, false, ID_TOKEN_TYP)
+    }
+
+    /// Verifies signature, `iss`, `exp` when asked, and the `typ` header,
+    /// so that an access token never passes for an ID token or back.
+    fn check<T: DeserializeOwned>(
         &self,
         token: &str,
         issuer: &str,
+        expiry: bool,
+        typ: &str,
     ) -> Option<T> {
-        self.check(token, issuer, false)
-    }
-
-    fn check<T: DeserializeOwned>(&self, token: &str, issuer: &str, expiry: bool) -> Option<T> {
         let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.typ.as_deref() != Some(typ) {
+            return None;
+        }
         let (alg, key) = self.by_kid.get(header.kid.as_deref()?)?;
         let mut validation = Validation::new(jwt_alg(*alg));
         validation.set_issuer(&[issuer]);

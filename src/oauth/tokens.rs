@@ -85,7 +85,7 @@ impl AccessClaims {
 pub fn sign(ctx: &Context, client: &Client, claims: &AccessClaims) -> Result<String, OAuthError> {
     let alg = client.signing_alg.unwrap_or(ctx.settings.oauth.signing_alg);
     let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
-    keys.sign(alg, "at+jwt", claims)
+    keys.sign(alg, crate::oauth::keys::ACCESS_TOKEN_TYP, claims)
         .map_err(|err| OAuthError::server(&err))
 }
 
@@ -139,7 +139,17 @@ pub struct Details {
 }
 
 /// RFC 7662: whether a token is active, with its claims.
-pub fn introspect(ctx: &Context, token: &str) -> Result<Introspection, OAuthError> {
+///
+/// RFC 7662 §4: a client learns only about tokens meant for it: its own,
+/// or access tokens whose audience names it (by client_id, or by one of
+/// its configured `audience` values). Clients configured as
+/// `resource_server` may introspect any access token. To anyone else a
+/// token is simply inactive.
+pub fn introspect(
+    ctx: &Context,
+    caller: &Client,
+    token: &str,
+) -> Result<Introspection, OAuthError> {
     let inactive = Introspection {
         active: false,
         details: None,
@@ -149,7 +159,13 @@ pub fn introspect(ctx: &Context, token: &str) -> Result<Introspection, OAuthErro
         let revoked = ctx
             .store
             .read(|tx| grants::is_jti_revoked(tx, &claims.jti))?;
-        if revoked || claims.exp <= ctx.now().unix_timestamp() {
+        let concerns_caller = caller.resource_server
+            || claims.client_id == caller.client_id
+            || claims
+                .aud
+                .iter()
+                .any(|aud| *aud == caller.client_id || caller.audience.contains(aud));
+        if revoked || !concerns_caller || claims.exp <= ctx.now().unix_timestamp() {
             return Ok(inactive);
         }
         let username = ctx
@@ -176,9 +192,12 @@ pub fn introspect(ctx: &Context, token: &str) -> Result<Introspection, OAuthErro
     let now = ctx.now();
     let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
     let refresh = ctx.store.read(|tx| grants::get_refresh(tx, &hash))?;
-    let Some(refresh) =
-        refresh.filter(|t| t.expires_at > now && t.rotated_at.is_none_or(|at| at + grace >= now))
-    else {
+    // A refresh token concerns only the client it was issued to.
+    let Some(refresh) = refresh.filter(|t| {
+        t.client_id == caller.client_id
+            && t.expires_at > now
+            && t.rotated_at.is_none_or(|at| at + grace >= now)
+    }) else {
         return Ok(inactive);
     };
     let username = ctx

@@ -149,14 +149,18 @@ pub fn id_token(
     let keys = ctx
         .keys()
         .map_err(|err| crate::oauth::OAuthError::server(&err))?;
-    keys.sign(alg, "JWT", &Value::Object(claims))
-        .map_err(|err| crate::oauth::OAuthError::server(&err))
+    keys.sign(
+        alg,
+        crate::oauth::keys::ID_TOKEN_TYP,
+        &Value::Object(claims),
+    )
+    .map_err(|err| crate::oauth::OAuthError::server(&err))
 }
 
 /// Reads back an ID token tessera issued, even expired (`id_token_hint`,
 /// logout): only the signature and issuer are checked.
 pub fn read_id_token(ctx: &Context, token: &str) -> Option<IdClaims> {
-    ctx.keys().ok()?.verify_ignoring_expiry(token, &ctx.issuer)
+    ctx.keys().ok()?.verify_id_token(token, &ctx.issuer)
 }
 
 /// Why UserInfo refuses a request (RFC 6750 §3.1).

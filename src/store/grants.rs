@@ -55,22 +55,6 @@ pub fn put_refresh(tx: &WriteTx, hash: &TokenHash, token: &RefreshToken) -> Resu
     Ok(())
 }
 
-/// Removes one refresh token (a successor replaced by a retry).
-pub fn delete_refresh(tx: &WriteTx, hash: &[u8]) -> Result<(), StoreError> {
-    let removed = tx
-        .tx
-        .open_table(REFRESH_TOKENS)?
-        .remove(hash)?
-        .map(|bytes| bytes.value().to_vec());
-    if let Some(bytes) = removed {
-        let token: RefreshToken = decode("refresh token", &bytes)?;
-        tx.tx
-            .open_multimap_table(REFRESH_FAMILIES)?
-            .remove(token.family.as_str(), hash)?;
-    }
-    Ok(())
-}
-
 /// Records an access token issued in a family.
 pub fn record_access(
     tx: &WriteTx,

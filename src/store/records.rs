@@ -218,6 +218,9 @@ pub struct Client {
     /// May exchange session tokens for its tokens (RFC 8693).
     #[serde(default)]
     pub token_exchange: bool,
+    /// May introspect any access token.
+    #[serde(default)]
+    pub resource_server: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -22,7 +22,9 @@ pub fn list_by_user(
     let sessions = tx.table(SESSIONS)?;
     let mut found = Vec::new();
     for hash in tx.multimap(USER_SESSIONS)?.get(user_id)? {
-        let hash = token_hash(hash?.value());
+        let Some(hash) = TokenHash::from_slice(hash?.value()) else {
+            continue;
+        };
         if let Some(bytes) = sessions.get(hash.as_bytes())? {
             found.push((hash, decode("session", bytes.value())?));
         }
@@ -67,17 +69,11 @@ pub fn delete_where(
         let (hash, bytes) = entry?;
         let session: Session = decode("session", bytes.value())?;
         if expired(&session) {
-            doomed.push(token_hash(hash.value()));
+            doomed.extend(TokenHash::from_slice(hash.value()));
         }
     }
     for hash in &doomed {
         delete(tx, hash)?;
     }
     Ok(doomed.len())
-}
-
-fn token_hash(bytes: &[u8]) -> TokenHash {
-    let mut hash = [0u8; 32];
-    hash.copy_from_slice(&bytes[..32.min(bytes.len())]);
-    TokenHash(hash)
 }

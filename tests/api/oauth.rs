@@ -184,8 +184,9 @@ async fn a_confidential_web_client_completes_the_code_flow_refreshes_and_revokes
         .expect("authorize");
     assert_eq!(first.status(), 303);
     let login = location(&first);
+    assert!(login.starts_with("/login?journey=login&goto="), "{login}");
     assert!(
-        login.starts_with("/login?journey=login&goto=%2Foauth2%2Fauthorize"),
+        login.contains("%2Foauth2%2Fauthorize%3Fclient_id%3Dweb"),
         "{login}"
     );
     let signed_in = app.login_html(&login["/login".len()..], ALICE).await;

@@ -67,6 +67,7 @@ client_id = "service"
 client_secret = "service-secret-that-is-long-enough-012345"
 scopes = ["notes:read", "notes:write"]
 grant_types = ["client_credentials"]
+resource_server = true
 "#;
 
 /// How a client authenticates at the token endpoint.
@@ -432,6 +433,15 @@ async fn is_active(app: &TestApp, token: &str) -> bool {
         .expect("`active`")
 }
 
+/// Whether `web` sees its own refresh token as active (a refresh token
+/// concerns only the client it was issued to).
+async fn is_live_refresh(app: &TestApp, token: &str) -> bool {
+    let response = post_as(app, "/oauth2/introspect", WEB, &[("token", token)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    body["active"].as_bool().expect("`active`")
+}
+
 /// Verifies an access token as a resource server does, offline: the key by
 /// `kid` from the JWKS, RS256 only (never the algorithm the token names),
 /// `typ: at+jwt` (RFC 9068 §4), and `iss`, `aud`, `exp`.
@@ -786,7 +796,7 @@ async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
         !is_active(&app, &access).await,
         "the access token the code issued is revoked"
     );
-    assert!(!is_active(&app, &refresh_2).await);
+    assert!(!is_live_refresh(&app, &refresh_2).await);
     assert_error(
         &refresh(&app, WEB, &refresh_2).await,
         StatusCode::BAD_REQUEST,
@@ -961,7 +971,7 @@ async fn a_rotated_refresh_token_reused_after_the_grace_period_revokes_the_whole
     let (status, third) = refresh(&app, WEB, &refresh_2).await;
     assert_eq!(status, StatusCode::OK, "{third}");
     let newest = text(&third, "refresh_token");
-    assert!(is_active(&app, &newest).await);
+    assert!(is_live_refresh(&app, &newest).await);
 
     app.clock.advance(Duration::seconds(6));
     // A thief replays the first token.
@@ -971,7 +981,7 @@ async fn a_rotated_refresh_token_reused_after_the_grace_period_revokes_the_whole
         "invalid_grant",
     );
     // The whole family is gone, the legitimate client's newest token too.
-    assert!(!is_active(&app, &newest).await);
+    assert!(!is_live_refresh(&app, &newest).await);
     assert_error(
         &refresh(&app, WEB, &newest).await,
         StatusCode::BAD_REQUEST,
@@ -1356,8 +1366,8 @@ async fn without_a_session_authorize_signs_in_and_comes_back_to_itself_only() {
     let query: BTreeMap<String, String> = login_url.query_pairs().into_owned().collect();
     assert_eq!(query.get("journey").map(String::as_str), Some("login"));
     let goto = query.get("goto").expect("goto");
-    assert!(goto.starts_with("/oauth2/authorize?"), "{goto}");
-    let carried: BTreeMap<String, String> = Url::parse(&app.url(goto))
+    assert!(goto.starts_with(&app.url("/oauth2/authorize?")), "{goto}");
+    let carried: BTreeMap<String, String> = Url::parse(goto)
         .expect("goto url")
         .query_pairs()
         .into_owned()
@@ -1598,4 +1608,143 @@ async fn a_redirect_uri_sent_at_authorization_must_be_sent_again_at_the_token_en
     // Named again, the same code still works (the refusal did not burn it).
     let (status, body) = redeem(&app, WEB, &code, &request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+// --- Findings of the OAuth/OIDC review -----------------------------------
+
+const MFA_CLIENT: &str = r#"
+[journeys.secure]
+start = "password"
+[journeys.secure.nodes.password]
+type = "username_password"
+next = { success = "code", failure = "failure" }
+[journeys.secure.nodes.code]
+type = "one_time_code"
+next = { success = "success", failure = "failure" }
+
+[[clients]]
+client_id = "bank"
+client_secret = "bank-secret-that-is-long-enough-0123456789"
+redirect_uris = ["https://bank.example.com/callback"]
+scopes = ["openid"]
+first_party = true
+journey = "secure"
+"#;
+
+#[tokio::test]
+async fn a_session_from_a_weaker_journey_does_not_pass_a_client_that_requires_its_own() {
+    let app = spawn_app_with(&format!("{MFA_CLIENT}\n{CLIENTS}")).await;
+    // Signed in with the password alone (the built-in `login`).
+    app.login_html("", ALICE).await;
+    for extra in ["", "&acr_values=login"] {
+        let request = AuthRequest::new("bank", "https://bank.example.com/callback", "openid");
+        let mut url = Url::parse(&app.url("/oauth2/authorize")).expect("url");
+        url.query_pairs_mut().extend_pairs(&request.params);
+        let response = app
+            .browser
+            .get(format!("{url}{extra}"))
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let login = location(&response);
+        assert!(
+            login.starts_with("/login?journey=secure&"),
+            "sign in again with the client's journey ({extra}): {login}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_replay_within_the_grace_period_is_caught_when_the_rightful_successor_comes_back() {
+    let app = spawn_signed_in().await;
+    let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read offline_access");
+    let (_, r0) = tokens_for(&app, WEB, &request).await;
+    let (status, legit) = refresh(&app, WEB, &r0).await;
+    assert_eq!(status, StatusCode::OK);
+    let r1 = text(&legit, "refresh_token");
+    // Within the grace period a thief replays r0 and gets a successor.
+    let (status, stolen) = refresh(&app, WEB, &r0).await;
+    assert_eq!(status, StatusCode::OK, "{stolen}");
+    let r1_thief = text(&stolen, "refresh_token");
+    // The rightful client's r1 comes back: reuse, the family ends.
+    assert_error(
+        &refresh(&app, WEB, &r1).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    );
+    assert_error(
+        &refresh(&app, WEB, &r1_thief).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+    );
+}
+
+#[tokio::test]
+async fn an_access_token_is_not_accepted_as_an_id_token_hint() {
+    let app = spawn_app_with(&CLIENTS.replace(
+        "redirect_uris = [\"https://web.example.com/callback\"]",
+        "redirect_uris = [\"https://web.example.com/callback\"]\npost_logout_redirect_uris = [\"https://web.example.com/bye\"]",
+    ))
+    .await;
+    app.login_html("", ALICE).await;
+    let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read");
+    let (access, _) = tokens_for(&app, WEB, &request).await;
+    let response = app
+        .browser
+        .get(app.url("/oauth2/logout"))
+        .query(&[
+            ("id_token_hint", access.as_str()),
+            ("post_logout_redirect_uri", "https://web.example.com/bye"),
+        ])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "no silent sign-out"
+    );
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(
+        app.get_page("/account").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn a_client_learns_nothing_about_another_clients_tokens_at_introspection() {
+    let app = spawn_signed_in().await;
+    let request = AuthRequest::new(
+        "native",
+        NATIVE_REDIRECT,
+        "openid notes:read offline_access",
+    );
+    let (access, refresh_token) = tokens_for(&app, NATIVE, &request).await;
+    for token in [&access, &refresh_token] {
+        let response = post_as(&app, "/oauth2/introspect", WEB, &[("token", token)]).await;
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body, json!({"active": false}));
+    }
+    assert!(
+        is_active(&app, &access).await,
+        "the resource server still sees it"
+    );
+}
+
+#[tokio::test]
+async fn a_token_request_that_is_not_a_form_gets_an_oauth_json_error() {
+    let app = spawn().await;
+    let response = app
+        .api
+        .post(app.url("/oauth2/token"))
+        .basic_auth("web", Some(WEB_SECRET))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.expect("RFC 6749 JSON");
+    assert_eq!(body["error"], "invalid_request");
 }

@@ -48,14 +48,9 @@ async fn authorize(
     // max_age the session is older than, or another user than the
     // id_token_hint names; prompt=none turns each into an error instead.
     let now = ctx.now();
-    let session = session.0.filter(|(_, active)| {
-        !request.prompt.login
-            && !request.too_old(active.session.auth_time, now)
-            && request
-                .hinted_subject
-                .as_ref()
-                .is_none_or(|sub| *sub == active.user.id)
-    });
+    let session = session
+        .0
+        .filter(|(_, active)| request.accepts(&active.session, now));
     let Some((token, active)) = session else {
         if request.prompt.none {
             return Ok(error_back(
@@ -65,7 +60,7 @@ async fn authorize(
                 "the user must sign in",
             ));
         }
-        return Ok(sign_in_first(&request, &params));
+        return Ok(sign_in_first(&ctx, &request, &params));
     };
     let user_id = active.user.id.clone();
     let needed = {
@@ -178,9 +173,14 @@ fn back_to_client(
 }
 
 /// Sends the browser to the client's sign-in journey, and back here.
-/// The coming back drops `prompt=login` and `max_age`, which the new sign-in
-/// satisfies (else they would send the browser round again).
-fn sign_in_first(request: &AuthorizationRequest, params: &AuthorizeParams) -> HttpResponse {
+/// The coming back drops `prompt=login`, `max_age` and `id_token_hint`,
+/// which the new sign-in answers (else they would send the browser round
+/// again).
+fn sign_in_first(
+    ctx: &Context,
+    request: &AuthorizationRequest,
+    params: &AuthorizeParams,
+) -> HttpResponse {
     let mut back = params.clone();
     back.prompt = params.prompt.as_deref().and_then(|prompt| {
         let kept: Vec<&str> = prompt
@@ -190,7 +190,13 @@ fn sign_in_first(request: &AuthorizationRequest, params: &AuthorizeParams) -> Ht
         (!kept.is_empty()).then(|| kept.join(" "))
     });
     back.max_age = None;
-    let goto = format!("{}?{}", paths::OAUTH_AUTHORIZE, query_of(&back));
+    back.id_token_hint = None;
+    let goto = format!(
+        "{}{}?{}",
+        ctx.issuer,
+        paths::OAUTH_AUTHORIZE,
+        query_of(&back)
+    );
     let mut login = url::form_urlencoded::Serializer::new(String::new());
     login
         .append_pair("journey", &request.journey)

@@ -1,7 +1,6 @@
 //! RFC 8414 metadata and the JWKS, built from the route constants so that
 //! they name exactly the endpoints that exist.
 
-use crate::config::SigningAlg;
 use crate::context::Context;
 use crate::http::error::ApiError;
 use crate::http::paths;
@@ -60,7 +59,7 @@ pub async fn get_openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
         "userinfo_endpoint": url(paths::OAUTH_USERINFO),
         "end_session_endpoint": url(paths::OAUTH_LOGOUT),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": SigningAlg::ALL.map(SigningAlg::as_str),
+        "id_token_signing_alg_values_supported": ctx.keys().map(|keys| keys.algorithms()).unwrap_or_default(),
         "claims_supported": crate::oidc::CLAIMS_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ctx.journeys.names(),

@@ -89,6 +89,6 @@ pub async fn post_introspect(
         .token
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let ctx = ctx.clone();
-    let answer = blocking(move || tokens::introspect(&ctx, &token)).await??;
+    let answer = blocking(move || tokens::introspect(&ctx, &client, &token)).await??;
     Ok(no_store(HttpResponse::Ok()).json(answer))
 }
