@@ -338,16 +338,18 @@ fn refresh(
                 .as_deref()
                 .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
                 .and_then(|bytes| TokenHash::from_slice(&bytes));
-            if let Some(successor_hash) = successor_hash {
-                if let Some(mut successor) = grants::get_refresh(tx, &successor_hash)? {
-                    if successor.rotated_at.is_some() {
-                        grants::delete_family(tx, &token.family)?;
-                        return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
-                    }
-                    successor.rotated_at = Some(now);
-                    successor.retried = true;
-                    grants::put_refresh(tx, &successor_hash, &successor)?;
+            let successor = match &successor_hash {
+                Some(hash) => grants::get_refresh(tx, hash)?.map(|s| (hash, s)),
+                None => None,
+            };
+            if let Some((successor_hash, mut successor)) = successor {
+                if successor.rotated_at.is_some() {
+                    grants::delete_family(tx, &token.family)?;
+                    return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
                 }
+                successor.rotated_at = Some(now);
+                successor.retried = true;
+                grants::put_refresh(tx, successor_hash, &successor)?;
             }
             rotated.retried = true;
         }
