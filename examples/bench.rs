@@ -8,6 +8,7 @@
 //! - `POST /api/sessions/validate` (what a resource server calls per request);
 //! - `POST /oauth2/token` with `client_credentials` (client secret check and
 //!   an RS256 signature).
+//!
 //! Traffic goes to 127.0.0.1 only, and the run stops by itself.
 
 use futures_util::future::join_all;
