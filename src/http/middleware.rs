@@ -54,6 +54,6 @@ pub fn security_headers(ctx: &Context) -> DefaultHeaders {
         .add(("Referrer-Policy", "no-referrer"))
         .add((
             "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+            "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         ))
 }
