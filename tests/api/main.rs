@@ -14,6 +14,7 @@ mod login_rest;
 mod mail;
 mod oauth;
 mod oauth_attacks;
+mod oidc;
 mod process;
 mod push;
 mod sessions;

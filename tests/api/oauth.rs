@@ -38,8 +38,9 @@ first_party = true
 
 pub const WEB_SECRET: &str = "web-secret-that-is-long-enough-0123456789";
 
-/// oauth2's HTTP client interface, on our reqwest.
-async fn http(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
+/// oauth2's HTTP client interface, on our reqwest (also openidconnect's,
+/// which re-exports oauth2's request and response types).
+pub async fn http(request: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, reqwest::Error> {
     let (parts, body) = request.into_parts();
     let response = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
