@@ -117,6 +117,11 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
     let client = clients::get(ctx, client_id)
         .map_err(|err| Refusal::Show(OAuthError::server(&err).description))?
         .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
+    // OpenID Connect Core §3.1.2.1 makes redirect_uri required.
+    let openid = params
+        .scope
+        .as_deref()
+        .is_some_and(|scope| scope.split(' ').any(|s| s == "openid"));
     let redirect_uri = match (&params.redirect_uri, client.redirect_uris.as_slice()) {
         (Some(uri), _) if clients::redirect_uri_allowed(&client, uri) => uri.clone(),
         (Some(_), _) => {
@@ -125,7 +130,7 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
             ));
         }
         // RFC 6749 §3.1.2.3: optional only when exactly one is registered.
-        (None, [only]) => only.clone(),
+        (None, [only]) if !openid => only.clone(),
         (None, _) => return Err(Refusal::Show("The request has no redirect_uri.".into())),
     };
     let redirect = |error: OAuthError| Refusal::Redirect {
@@ -196,7 +201,6 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         })
         .transpose()
         .map_err(redirect)?;
-    let openid = requested.iter().any(|s| s == "openid");
     if openid && client.require_nonce && params.nonce.is_none() {
         return Err(redirect(OAuthError::invalid_request(
             "this client must send a nonce",

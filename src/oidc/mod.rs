@@ -185,7 +185,7 @@ pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserIn
         .keys()
         .map_err(|_| UserInfoError::InvalidToken("the server has no keys"))?;
     let claims: AccessClaims =
-        keys.verify(token, &ctx.issuer)
+        keys.verify(token, &ctx.issuer, ctx.now())
             .ok_or(UserInfoError::InvalidToken(
                 "the access token is invalid or expired",
             ))?;
