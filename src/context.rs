@@ -9,6 +9,7 @@ use crate::journeys::Registry;
 use crate::mail::{MailError, Mailer};
 use crate::oauth::keys::{KeyRing, SigningKeyError};
 use crate::seal::{KeyError, Sealer};
+use crate::secret::{Token, constant_time_eq};
 use crate::store::Store;
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -81,6 +82,18 @@ impl Context {
         let ring = KeyRing::load(self, &algs)?;
         let _ = self.keys.set(ring);
         Ok(())
+    }
+
+    /// A CSRF token bound to a session or journey token: an HMAC under the
+    /// sealing key, so only the server can make one, and only for the
+    /// holder of the token (an HttpOnly cookie). Nothing is stored.
+    pub fn csrf_token(&self, token: &Token) -> String {
+        self.sealer.mac("csrf", token.expose().as_bytes())
+    }
+
+    /// Checks a submitted CSRF token, in constant time.
+    pub fn verify_csrf(&self, token: &Token, submitted: &str) -> bool {
+        constant_time_eq(self.csrf_token(token).as_bytes(), submitted.as_bytes())
     }
 
     /// The current time, from the injected clock.

@@ -64,20 +64,6 @@ impl Token {
     pub fn hash(&self) -> TokenHash {
         TokenHash(Sha256::digest(self.0.as_bytes()).into())
     }
-
-    /// A CSRF token bound to this token: only someone who holds the token
-    /// (for example in an HttpOnly cookie) can compute it, so none is stored.
-    pub fn csrf_token(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(b"tessera csrf v1\0");
-        hasher.update(self.0.as_bytes());
-        URL_SAFE_NO_PAD.encode(hasher.finalize())
-    }
-
-    /// Checks a submitted CSRF token against this token, in constant time.
-    pub fn verify_csrf(&self, submitted: &str) -> bool {
-        constant_time_eq(self.csrf_token().as_bytes(), submitted.as_bytes())
-    }
 }
 
 impl fmt::Debug for Token {
@@ -141,14 +127,5 @@ mod tests {
         assert_eq!(a.expose().len(), 43);
         assert_ne!(a, b);
         assert_ne!(a.hash(), b.hash());
-    }
-
-    #[test]
-    fn csrf_tokens_verify_only_for_their_own_token() {
-        let a = Token::generate();
-        let b = Token::generate();
-        assert!(a.verify_csrf(&a.csrf_token()));
-        assert!(!a.verify_csrf(&b.csrf_token()));
-        assert!(!a.verify_csrf(""));
     }
 }

@@ -121,8 +121,13 @@ pub struct PageSession {
 /// Refuses a form whose CSRF token does not match the session's. The
 /// token is derived from the session token (an HttpOnly cookie), so
 /// another site cannot know it. `advice` tells the user what to do.
-pub fn check_csrf(token: &Token, submitted: &str, advice: &str) -> Result<(), PageError> {
-    if token.verify_csrf(submitted) {
+pub fn check_csrf(
+    ctx: &Context,
+    token: &Token,
+    submitted: &str,
+    advice: &str,
+) -> Result<(), PageError> {
+    if ctx.verify_csrf(token, submitted) {
         return Ok(());
     }
     Err(PageError::new(

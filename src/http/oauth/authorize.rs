@@ -99,7 +99,7 @@ async fn authorize(
                 new: needed.contains(scope),
             })
             .collect(),
-        csrf_token: token.csrf_token(),
+        csrf_token: ctx.csrf_token(&token),
         hidden: hidden_fields(&params),
         action: paths::OAUTH_CONSENT,
     };
@@ -315,6 +315,7 @@ pub async fn post_consent(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     check_csrf(
+        &ctx,
         &auth.token,
         &form.csrf_token,
         "Go back to the application and start again.",

@@ -180,7 +180,7 @@ async fn logout_request(
         &ConfirmPage {
             client_name: plan.client_name,
             username: active.user.username,
-            csrf_token: token.csrf_token(),
+            csrf_token: ctx.csrf_token(&token),
             hidden: hidden(&params),
         },
     )
@@ -220,6 +220,7 @@ pub async fn post_logout_confirm(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     check_csrf(
+        &ctx,
         &auth.token,
         &form.csrf_token,
         "Sign out from your account page.",

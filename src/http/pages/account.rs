@@ -171,7 +171,7 @@ pub async fn get_account(
         username: user.username,
         name: user.name,
         email: user.email,
-        csrf_token: auth.token.csrf_token(),
+        csrf_token: ctx.csrf_token(&auth.token),
         push_requests: listed.push_requests.into_iter().map(push_view).collect(),
         sessions: listed
             .sessions
@@ -189,8 +189,9 @@ pub async fn get_account(
 }
 
 /// Checks an account page form's CSRF token.
-fn check_csrf(auth: &PageSession, csrf_token: &str) -> Result<(), PageError> {
+fn check_csrf(ctx: &Context, auth: &PageSession, csrf_token: &str) -> Result<(), PageError> {
     extract::check_csrf(
+        ctx,
         &auth.token,
         csrf_token,
         "Go back, reload the page and try again.",
@@ -216,7 +217,7 @@ pub async fn post_end_session(
     auth: PageSession,
     form: web::Form<EndSessionForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&auth, &form.csrf_token)?;
+    check_csrf(&ctx, &auth, &form.csrf_token)?;
     let user_id = auth.active.user.id.clone();
     let session_id = form.session_id.clone();
     {
@@ -248,7 +249,7 @@ pub async fn post_push_answer(
     auth: PageSession,
     form: web::Form<PushAnswerForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&auth, &form.csrf_token)?;
+    check_csrf(&ctx, &auth, &form.csrf_token)?;
     let form = form.into_inner();
     let user_id = auth.active.user.id;
     let answered =
@@ -276,7 +277,7 @@ pub async fn post_forget_device(
     auth: PageSession,
     form: web::Form<ForgetDeviceForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&auth, &form.csrf_token)?;
+    check_csrf(&ctx, &auth, &form.csrf_token)?;
     let form = form.into_inner();
     let user_id = auth.active.user.id;
     blocking(move || devices::forget(&ctx, &user_id, &form.device_id)).await??;
@@ -296,7 +297,7 @@ pub async fn post_revoke_consent(
     auth: PageSession,
     form: web::Form<RevokeConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&auth, &form.csrf_token)?;
+    check_csrf(&ctx, &auth, &form.csrf_token)?;
     let form = form.into_inner();
     let user_id = auth.active.user.id;
     blocking(move || oauth::consents::revoke(&ctx, &user_id, &form.client_id)).await??;

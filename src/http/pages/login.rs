@@ -119,7 +119,7 @@ fn step_page(
     let page = JourneyPage {
         title: step.title.clone(),
         action: query.action(),
-        csrf_token: step.auth_id.csrf_token(),
+        csrf_token: ctx.csrf_token(&step.auth_id),
         display: prompt.display.clone(),
         has_script: prompt.poll || fields.iter().any(|f| f.input_type == "hidden"),
         poll: prompt.poll.then_some(paths::LOGIN_POLL),
@@ -299,7 +299,7 @@ pub async fn post_login(
     let auth_id = req
         .cookie(JOURNEY_COOKIE)
         .map(|cookie| Token::from_presented(cookie.value()))
-        .filter(|auth_id| auth_id.verify_csrf(&csrf_token));
+        .filter(|auth_id| ctx.verify_csrf(auth_id, &csrf_token));
     let Some(auth_id) = auth_id else {
         let message = "This form has expired or was not sent from this site. Please try again.";
         return restart(

@@ -25,13 +25,16 @@ struct ConfirmPage {
 struct SignedOutPage;
 
 /// `GET /logout`: asks to confirm, or goes to sign-in when signed out.
-pub async fn get_logout(session: MaybeSession) -> Result<HttpResponse, PageError> {
+pub async fn get_logout(
+    ctx: web::Data<Context>,
+    session: MaybeSession,
+) -> Result<HttpResponse, PageError> {
     match session.0 {
         Some((token, active)) => render(
             StatusCode::OK,
             &ConfirmPage {
                 username: active.user.username,
-                csrf_token: token.csrf_token(),
+                csrf_token: ctx.csrf_token(&token),
             },
         ),
         None => Ok(HttpResponse::SeeOther()
@@ -54,6 +57,7 @@ pub async fn post_logout(
 ) -> Result<HttpResponse, PageError> {
     if let Some((token, _)) = session.0 {
         check_csrf(
+            &ctx,
             &token,
             &form.csrf_token,
             "Use the Sign out button on your account page.",
