@@ -157,6 +157,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed:
+    /// behind them, the client address (for throttling and the sessions
+    /// list) is the last one they forwarded, not their own.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,6 +340,7 @@ impl Default for ServerSettings {
             workers: 0,
             max_body_bytes: 64 * 1024,
             shutdown_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 /// The session token a request carries: the `X-Session-Token` header, or
@@ -200,7 +201,31 @@ pub fn client_facts(req: &HttpRequest, ctx: &Context) -> Client {
     Client {
         user_agent: header(header::USER_AGENT),
         accept_language: header(header::ACCEPT_LANGUAGE),
-        ip: req.peer_addr().map(|addr| addr.ip().to_string()),
+        ip: client_address(req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string()),
         session: presented_token(req, ctx),
     }
+}
+
+/// The client's address: the peer's, or behind trusted proxies the
+/// rightmost `X-Forwarded-For` entry that is not one of them (entries
+/// further left are whatever the client claimed).
+fn client_address(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|entry| entry.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .unwrap_or(peer),
+    )
 }

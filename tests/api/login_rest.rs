@@ -291,3 +291,52 @@ async fn parallel_guesses_get_no_more_tries_than_the_lockout_allows() {
         "only max_failures guesses may reach the password check"
     );
 }
+
+async fn attempt_from(app: &crate::helpers::TestApp, forwarded: &str, password: &str) -> u16 {
+    app.api
+        .post(app.url("/api/authenticate"))
+        .header("x-forwarded-for", forwarded)
+        .json(&json!({"input": {"username": BOB.0, "password": password}}))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() {
+    let config = crate::helpers::base_config().replace(
+        "workers = 2",
+        "workers = 2\ntrusted_proxies = [\"127.0.0.1\"]",
+    );
+    let app = crate::helpers::spawn_app_from(&format!(
+        "{config}\n[lockout]\nmax_failures_per_address = 2\n"
+    ))
+    .await;
+    for _ in 0..2 {
+        assert_eq!(attempt_from(&app, "198.51.100.1", "wrong").await, 401);
+    }
+    assert_eq!(
+        attempt_from(&app, "198.51.100.1", BOB.1).await,
+        401,
+        "that client is locked out"
+    );
+    assert_eq!(
+        attempt_from(&app, "198.51.100.2", BOB.1).await,
+        200,
+        "another is not"
+    );
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_header_changes_nothing() {
+    let app = spawn_app_with("[lockout]\nmax_failures_per_address = 2").await;
+    assert_eq!(attempt_from(&app, "198.51.100.1", "wrong").await, 401);
+    assert_eq!(attempt_from(&app, "198.51.100.2", "wrong").await, 401);
+    assert_eq!(
+        attempt_from(&app, "198.51.100.3", BOB.1).await,
+        401,
+        "the peer address counts, whatever the header claims"
+    );
+}
