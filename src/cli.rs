@@ -414,39 +414,45 @@ fn read_stdin_line() -> Result<String, String> {
 }
 
 fn check(settings: &Settings) -> Result<(), String> {
-    let mut out = std::io::stdout().lock();
-    let write = |out: &mut std::io::StdoutLock, line: String| {
-        writeln!(out, "{line}").map_err(|err| err.to_string())
-    };
-    write(&mut out, "configuration is valid".into())?;
-    write(
-        &mut out,
+    let journeys = crate::journeys::graph::all(settings).map_err(|err| err.to_string())?;
+    let lines = [
+        "configuration is valid".to_owned(),
         format!("  server.bind       {}", settings.server.bind),
-    )?;
-    write(
-        &mut out,
         format!(
             "  issuer            {}",
             settings.issuer.as_deref().unwrap_or("(the bound address)")
         ),
-    )?;
-    write(
-        &mut out,
         format!("  storage.path      {}", settings.storage.path),
-    )?;
-    write(
-        &mut out,
         format!(
             "  sessions          idle {}s, absolute {}s, cookie `{}`",
             settings.sessions.idle_timeout_secs,
             settings.sessions.absolute_lifetime_secs,
             settings.sessions.cookie_name
         ),
-    )?;
-    write(
-        &mut out,
+        format!(
+            "  journeys          {}",
+            journeys.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        format!(
+            "  mail              {}",
+            if settings.mail.smtp_url.is_some() {
+                "SMTP"
+            } else {
+                "outbox folder"
+            }
+        ),
+        format!(
+            "  signing           {}",
+            settings.oauth.signing_alg.as_str()
+        ),
         format!("  users             {} seeded", settings.users.len()),
-    )
+        format!("  clients           {} seeded", settings.clients.len()),
+    ];
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}").map_err(|err| err.to_string())?;
+    }
+    Ok(())
 }
 
 fn hash_password(settings: &Settings) -> Result<(), String> {
