@@ -810,7 +810,6 @@ async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
 }
 
 #[tokio::test]
-
 async fn a_replayed_code_also_revokes_the_access_tokens_refreshed_from_it() {
     // RFC 6749 §4.1.2: revoke "all tokens previously issued based on that
     // authorization code". An attacker who redeemed a stolen code first and
@@ -834,7 +833,6 @@ async fn a_replayed_code_also_revokes_the_access_tokens_refreshed_from_it() {
 }
 
 #[tokio::test]
-
 async fn a_code_redeemed_twice_at_once_issues_tokens_once_and_then_revokes_them() {
     // Two redemptions in flight at once both pass the first read; the one
     // that loses the write transaction is a replay too.
@@ -959,7 +957,6 @@ async fn a_redirect_uri_that_differs_at_the_token_endpoint_is_refused() {
 // --- Refresh tokens (RFC 9700 §4.14) --------------------------------------
 
 #[tokio::test]
-
 async fn a_rotated_refresh_token_reused_after_the_grace_period_revokes_the_whole_family() {
     let app = spawn_signed_in().await;
     let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read offline_access");
@@ -1010,7 +1007,6 @@ async fn a_rotated_refresh_token_still_works_within_the_grace_period() {
 }
 
 #[tokio::test]
-
 async fn a_rotated_refresh_token_works_only_once_within_the_grace_period() {
     let app = spawn_signed_in().await;
     let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read");
