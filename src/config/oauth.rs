@@ -1,0 +1,166 @@
+//! `[oauth]` and `[[clients]]`: the authorization server's settings.
+
+use super::{ConfigError, MAX_SECONDS, Settings, invalid};
+use crate::secret::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A JWS algorithm tessera signs tokens with.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
+pub enum SigningAlg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    /// The `alg` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+}
+
+/// `[oauth]`: the authorization server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthSettings {
+    /// Algorithm of tokens for clients that name none.
+    pub signing_alg: SigningAlg,
+    /// Lifetime of access tokens (a client may set its own).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens (a client may set its own).
+    pub refresh_token_ttl_secs: u64,
+    /// How long after a rotation the previous refresh token still works,
+    /// for a client that lost the response; past it, reuse revokes the family.
+    pub refresh_reuse_grace_secs: u64,
+    /// Lifetime of authorization codes (at most 60).
+    pub code_ttl_secs: u64,
+    /// Scopes beyond the built-in ones, with the description shown on the
+    /// consent page: `"notes:read" = "Read your notes"`.
+    pub scopes: BTreeMap<String, String>,
+}
+
+impl Default for OAuthSettings {
+    fn default() -> Self {
+        Self {
+            signing_alg: SigningAlg::RS256,
+            access_token_ttl_secs: 600,
+            refresh_token_ttl_secs: 30 * 24 * 60 * 60,
+            refresh_reuse_grace_secs: 5,
+            code_ttl_secs: 60,
+            scopes: BTreeMap::new(),
+        }
+    }
+}
+
+/// A `[[clients]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedClient {
+    pub client_id: String,
+    /// Omitted: a public client, which must use PKCE.
+    pub client_secret: Option<SecretString>,
+    /// Shown on the consent page; defaults to the client_id.
+    pub name: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Scopes the client may ask for.
+    #[serde(default = "default_client_scopes")]
+    pub scopes: Vec<String>,
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<String>,
+    /// Implied consent: the client is part of the same service.
+    #[serde(default)]
+    pub first_party: bool,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    /// PKCE for this confidential client too (always for public clients).
+    #[serde(default = "default_true")]
+    pub require_pkce: bool,
+    /// `aud` of its access tokens; defaults to the client_id.
+    #[serde(default)]
+    pub audience: Vec<String>,
+    pub access_token_ttl_secs: Option<u64>,
+    pub refresh_token_ttl_secs: Option<u64>,
+    pub signing_alg: Option<SigningAlg>,
+    /// The journey its users sign in with; defaults to `login`.
+    pub journey: Option<String>,
+    /// Refuse OpenID Connect requests without a `nonce`.
+    #[serde(default)]
+    pub require_nonce: bool,
+    /// Native apps signed in through the REST journey may exchange their
+    /// session token for this (first-party) client's tokens (RFC 8693).
+    #[serde(default)]
+    pub token_exchange: bool,
+    /// A resource server: may introspect any access token. Other clients
+    /// learn only about their own tokens and those naming them in `aud`.
+    #[serde(default)]
+    pub resource_server: bool,
+}
+
+fn default_client_scopes() -> Vec<String> {
+    vec!["openid".into(), "profile".into(), "email".into()]
+}
+
+fn default_grant_types() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+
+fn default_true() -> bool {
+    true
+}
+impl Settings {
+    pub(super) fn validate_oauth(&self) -> Result<(), ConfigError> {
+        let o = &self.oauth;
+        for (key, value) in [
+            ("oauth.access_token_ttl_secs", o.access_token_ttl_secs),
+            ("oauth.refresh_token_ttl_secs", o.refresh_token_ttl_secs),
+            ("oauth.code_ttl_secs", o.code_ttl_secs),
+        ] {
+            if value == 0 || value > MAX_SECONDS {
+                return Err(invalid(
+                    key,
+                    "must be a positive number of seconds, at most 10 years",
+                ));
+            }
+        }
+        if o.code_ttl_secs > 60 {
+            // RFC 9700 §4.5 / issue: codes live a minute at most.
+            return Err(invalid("oauth.code_ttl_secs", "must be at most 60"));
+        }
+        if o.refresh_reuse_grace_secs > 60 {
+            return Err(invalid(
+                "oauth.refresh_reuse_grace_secs",
+                "must be at most 60",
+            ));
+        }
+        for scope in o.scopes.keys() {
+            if !crate::oauth::scopes::is_scope_token(scope) {
+                return Err(invalid(
+                    format!("oauth.scopes.{scope}"),
+                    "is not a valid scope name",
+                ));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, client) in self.clients.iter().enumerate() {
+            crate::oauth::clients::check_seed(self, client)
+                .map_err(|(field, message)| invalid(format!("clients[{i}].{field}"), message))?;
+            if !seen.insert(client.client_id.clone()) {
+                return Err(invalid(
+                    format!("clients[{i}].client_id"),
+                    "is declared twice",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
