@@ -5,9 +5,9 @@
 pub mod lockout;
 pub mod password;
 pub mod policy;
+mod seed;
 pub mod totp;
 
-use crate::config::SeedUser;
 use crate::context::Context;
 use crate::secret::{SecretString, random_id};
 use crate::store::{
@@ -16,6 +16,7 @@ use crate::store::{
 use time::OffsetDateTime;
 
 pub use password::is_password_hash;
+pub use seed::{Bootstrapped, SeedReport, bootstrap_admin, seed};
 
 /// A username as typed, with the normalised form used for uniqueness and
 /// lookups (trimmed, lower-cased).
@@ -291,7 +292,7 @@ fn update(
     })
 }
 
-fn end_all_sessions(tx: &store::WriteTx, user_id: &str) -> Result<(), StoreError> {
+pub(crate) fn end_all_sessions(tx: &store::WriteTx, user_id: &str) -> Result<(), StoreError> {
     for (hash, _) in stored_sessions::list_by_user(tx, user_id)? {
         stored_sessions::delete(tx, &hash)?;
     }
@@ -393,110 +394,6 @@ pub fn purge_stale_throttles(ctx: &Context) -> Result<usize, StoreError> {
         .write(|tx| throttle::delete_where(tx, |t| lockout::is_stale(t, now, settings)))
 }
 
-/// What seeding did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct SeedReport {
-    pub created: usize,
-    pub updated: usize,
-    pub unchanged: usize,
-}
-
-/// Creates or updates the `[[users]]` of the config. Idempotent: a user that
-/// already matches is not written, and its password hash is kept (a stored
-/// hash that verifies the configured password is not re-salted).
-pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountError> {
-    let mut report = SeedReport::default();
-    for seed in seeds {
-        let username = Username::parse(&seed.username)?;
-        let existing = ctx
-            .store
-            .read(|tx| users::get_by_username(tx, username.normalized()))?;
-        let current_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
-        let password_hash = match (&seed.password, &seed.password_hash) {
-            (_, Some(hash)) => Some(hash.clone()),
-            (Some(password), None) if ctx.passwords.verify(password, current_hash.as_deref()) => {
-                current_hash
-            }
-            (Some(password), None) => Some(ctx.passwords.hash(password)?),
-            (None, None) => current_hash,
-        };
-        let now = ctx.now();
-        let mut user = existing.clone().unwrap_or_else(|| User {
-            id: random_id(),
-            username: String::new(),
-            username_normalized: String::new(),
-            email: None,
-            email_verified: true,
-            name: None,
-            password_hash: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-            totp: None,
-            phone_number: None,
-            address: None,
-        });
-        user.username = username.as_str().to_owned();
-        user.username_normalized = username.normalized().to_owned();
-        user.email = non_empty(seed.email.clone());
-        user.name = non_empty(seed.name.clone());
-        user.phone_number = non_empty(seed.phone_number.clone());
-        user.address = non_empty(seed.address.clone());
-        user.password_hash = password_hash;
-        user.disabled = seed.disabled;
-        match &existing {
-            Some(existing) if *existing == user => {
-                report.unchanged += 1;
-                continue;
-            }
-            Some(_) => report.updated += 1,
-            None => report.created += 1,
-        }
-        user.updated_at = now;
-        // A new password or a disabled account ends the sessions made
-        // before, as `set_password` and `set_disabled` do.
-        let revoke = existing.as_ref().is_some_and(|old| {
-            old.password_hash != user.password_hash || (user.disabled && !old.disabled)
-        });
-        ctx.store.write(|tx| {
-            if revoke {
-                end_all_sessions(tx, &user.id)?;
-            }
-            users::put(tx, &user)
-        })?;
-    }
-    Ok(report)
-}
-
-/// Credentials of an account created for a first start.
-#[derive(Debug)]
-pub struct Bootstrapped {
-    pub username: String,
-    pub password: SecretString,
-}
-
-/// On a store without any user, creates `admin` with a random password so
-/// that a first start can be signed in to.
-pub fn bootstrap_admin(ctx: &Context) -> Result<Option<Bootstrapped>, AccountError> {
-    if ctx.store.read(users::any)? {
-        return Ok(None);
-    }
-    let password = SecretString::new(random_id());
-    let user = create(
-        ctx,
-        NewUser {
-            username: "admin".into(),
-            password: Some(password.clone()),
-            email: None,
-            name: Some("Administrator".into()),
-        },
-    )?;
-    Ok(Some(Bootstrapped {
-        username: user.username,
-        password,
-    }))
-}
-
 /// A plain address, as the mailer will use it.
 fn checked_email(email: &str) -> Result<String, AccountError> {
     crate::mail::Address::parse(email)
@@ -504,7 +401,7 @@ fn checked_email(email: &str) -> Result<String, AccountError> {
         .ok_or_else(|| AccountError::InvalidEmail(email.to_owned()))
 }
 
-fn non_empty(value: Option<String>) -> Option<String> {
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
