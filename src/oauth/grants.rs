@@ -12,6 +12,7 @@
 //! error never rolls the revocation back. Tokens are signed after the
 //! transaction, from claims whose `jti` it recorded.
 
+use super::exchange;
 use crate::config::seconds;
 use crate::context::Context;
 use crate::oauth::authorize::verifier_matches;
@@ -25,13 +26,6 @@ use crate::store::{
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-
-/// RFC 8693 token exchange, for session tokens.
-pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-/// The `subject_token_type` of a tessera session token (tessera's own URN).
-pub const SESSION_TOKEN_TYPE: &str = "urn:tessera:params:oauth:token-type:session";
-/// RFC 8693 §3: what the exchange issues.
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// The form of a token request (client credentials already taken out).
 #[derive(Debug, Default, Deserialize)]
@@ -74,8 +68,8 @@ pub fn exchange(
         .grant_type
         .as_deref()
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    if grant == TOKEN_EXCHANGE {
-        return exchange_session(ctx, client, request);
+    if grant == exchange::TOKEN_EXCHANGE {
+        return exchange::exchange_session(ctx, client, request);
     }
     if !crate::oauth::clients::GRANT_TYPES.contains(&grant) {
         return Err(OAuthError::new(
@@ -97,18 +91,22 @@ pub fn exchange(
 }
 
 /// What a user's grant issues, before signing.
-struct Granted {
-    user: User,
-    auth: Authentication,
-    scope: Vec<String>,
-    claims: AccessClaims,
-    refresh: Option<Token>,
-    nonce: Option<String>,
+pub(super) struct Granted {
+    pub(super) user: User,
+    pub(super) auth: Authentication,
+    pub(super) scope: Vec<String>,
+    pub(super) claims: AccessClaims,
+    pub(super) refresh: Option<Token>,
+    pub(super) nonce: Option<String>,
 }
 
 /// Signs what a transaction granted; adds an ID token when `openid` was
 /// granted.
-fn respond(ctx: &Context, client: &Client, granted: Granted) -> Result<TokenResponse, OAuthError> {
+pub(super) fn respond(
+    ctx: &Context,
+    client: &Client,
+    granted: Granted,
+) -> Result<TokenResponse, OAuthError> {
     let access = sign(ctx, client, &granted.claims)?;
     let id_token = granted
         .scope
@@ -433,78 +431,6 @@ fn client_credentials(
         scope: scopes::join(&scope),
         id_token: None,
         issued_token_type: None,
-    })
-}
-
-/// RFC 8693: a first-party app that signed in through a REST journey
-/// exchanges its session token for this client's tokens, without a
-/// browser. Only clients configured with `token_exchange` may.
-fn exchange_session(
-    ctx: &Context,
-    client: &Client,
-    request: &TokenRequest,
-) -> Result<TokenResponse, OAuthError> {
-    if !client.token_exchange {
-        return Err(OAuthError::new(
-            ErrorKind::UnauthorizedClient,
-            "this client may not exchange session tokens",
-        ));
-    }
-    if request.subject_token_type.as_deref() != Some(SESSION_TOKEN_TYPE) {
-        return Err(OAuthError::invalid_request(format!(
-            "subject_token_type must be {SESSION_TOKEN_TYPE}"
-        )));
-    }
-    if request
-        .requested_token_type
-        .as_deref()
-        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
-    {
-        return Err(OAuthError::invalid_request(format!(
-            "requested_token_type must be {ACCESS_TOKEN_TYPE}"
-        )));
-    }
-    let subject = request
-        .subject_token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("subject_token is required"))?;
-    let active = crate::sessions::validate(ctx, &Token::from_presented(subject))?
-        .ok_or_else(|| OAuthError::invalid_grant("the session token is invalid or expired"))?;
-    let scope = match request.scope.as_deref() {
-        None => client.scopes.clone(),
-        Some(raw) => scopes::parse(raw)
-            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
-    };
-    if let Some(bad) = scope.iter().find(|s| !client.scopes.contains(s)) {
-        return Err(OAuthError::invalid_scope(format!(
-            "this client may not have `{bad}`"
-        )));
-    }
-    if client
-        .journey
-        .as_ref()
-        .is_some_and(|required| *required != active.session.journey)
-    {
-        return Err(OAuthError::invalid_grant(
-            "the session was not made by the journey this client requires",
-        ));
-    }
-    let auth = Authentication::of(&active.session);
-    let user = active.user;
-    let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &scope);
-    // No refresh token: the app holds the session and exchanges it again;
-    // a refresh family would outlive the session's end.
-    let granted = Granted {
-        user,
-        auth,
-        scope,
-        claims,
-        refresh: None,
-        nonce: None,
-    };
-    Ok(TokenResponse {
-        issued_token_type: Some(ACCESS_TOKEN_TYPE),
-        ..respond(ctx, client, granted)?
     })
 }
 

@@ -7,6 +7,7 @@ pub mod authorize;
 pub mod clients;
 pub mod consents;
 pub mod error;
+pub mod exchange;
 pub mod grants;
 pub mod keys;
 pub mod scopes;

@@ -14,7 +14,7 @@ fn server_metadata(ctx: &Context) -> Map<String, Value> {
     let url = |path: &str| format!("{}{path}", ctx.issuer);
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     let mut grants: Vec<&str> = crate::oauth::clients::GRANT_TYPES.to_vec();
-    grants.push(crate::oauth::grants::TOKEN_EXCHANGE);
+    grants.push(crate::oauth::exchange::TOKEN_EXCHANGE);
     let document = json!({
         "issuer": ctx.issuer,
         "authorization_endpoint": url(paths::OAUTH_AUTHORIZE),
