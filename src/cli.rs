@@ -80,6 +80,9 @@ enum UsersCommand {
     Remove { username: String },
     /// Set a user's password (prompted, or read from stdin) and end their sessions.
     SetPassword { username: String },
+    /// Forget a user's authenticator app (a lost phone); they enrol a new one
+    /// at their next sign-in that asks for TOTP.
+    ResetTotp { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,6 +244,14 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
         UsersCommand::Remove { username } => {
             let user = accounts::remove(&ctx, &username).map_err(fail)?;
             println!("removed `{}`", user.username);
+        }
+        UsersCommand::ResetTotp { username } => {
+            let had = accounts::reset_totp(&ctx, &username).map_err(fail)?;
+            if had {
+                println!("forgot the authenticator app of `{username}` and ended their sessions");
+            } else {
+                println!("`{username}` had no authenticator app");
+            }
         }
         UsersCommand::SetPassword { username } => {
             let password = read_new_password(&username)?;

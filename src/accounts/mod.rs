@@ -215,6 +215,19 @@ pub fn set_disabled(ctx: &Context, username: &str, disabled: bool) -> Result<Use
     })
 }
 
+/// Forgets a user's authenticator app (a lost phone): their next journey
+/// with a `totp` node leaves by `not_enrolled` and can enrol a new one.
+/// Their sessions end, as after any change of credentials. Returns
+/// whether an app was enrolled.
+pub fn reset_totp(ctx: &Context, username: &str) -> Result<bool, AccountError> {
+    let mut had = false;
+    update(ctx, username, |tx, user| {
+        had = user.totp.take().is_some();
+        end_all_sessions(tx, &user.id)
+    })?;
+    Ok(had)
+}
+
 /// Sets a new password and ends every session of the account.
 pub fn set_password(
     ctx: &Context,

@@ -339,6 +339,10 @@ async fn the_users_command_adds_lists_disables_enables_resets_and_removes() {
     );
     server.stop().await;
 
+    let (code, out, _) = workspace.run(&["users", "reset-totp", "dave"], "").await;
+    assert_eq!(code, 0);
+    assert!(out.contains("had no authenticator app"), "{out}");
+
     assert_eq!(workspace.run(&["users", "remove", "dave"], "").await.0, 0);
     let (_, out, _) = workspace.run(&["users", "list"], "").await;
     assert!(!out.contains("dave"), "{out}");

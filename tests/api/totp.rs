@@ -500,3 +500,21 @@ async fn the_html_journey_shows_the_qr_code_enrolls_and_then_asks_for_the_code()
     let account = app.get_page("/account").await.text().await.expect("html");
     assert!(account.contains("authenticator app"));
 }
+
+#[tokio::test]
+async fn an_administrator_reset_lets_the_user_enrol_a_new_app() {
+    let app = spawn().await;
+    enroll(&app).await;
+    assert!(alice(&app).totp.is_some());
+    let ctx = app.ctx.clone();
+    let had = tokio::task::spawn_blocking(move || {
+        tessera::accounts::reset_totp(&ctx, ALICE.0).expect("reset")
+    })
+    .await
+    .expect("join");
+    assert!(had);
+    assert!(alice(&app).totp.is_none());
+    app.clock.advance(Duration::seconds(30));
+    let step = after_password(&app, "secure").await;
+    assert_eq!(step["step"], "totp_enroll", "a new app is enrolled");
+}
