@@ -340,3 +340,17 @@ async fn without_trusted_proxies_a_forwarded_header_changes_nothing() {
         "the peer address counts, whatever the header claims"
     );
 }
+
+#[tokio::test]
+async fn concurrent_submissions_of_one_journey_yield_a_single_session() {
+    let app = spawn_app().await;
+    let started = app.start_journey().await;
+    let submit = json!({
+        "auth_id": started["auth_id"],
+        "input": {"username": ALICE.0, "password": ALICE.1}
+    });
+    let answers =
+        futures_util::future::join_all((0..16).map(|_| app.authenticate(submit.clone()))).await;
+    let sessions = answers.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(sessions, 1, "the journey is taken once, whatever the race");
+}
