@@ -408,7 +408,7 @@ fn client_credentials(
         None => client
             .scopes
             .iter()
-            .filter(|s| !is_user_scope(s))
+            .filter(|s| !scopes::is_about_user(s))
             .cloned()
             .collect(),
         Some(raw) => scopes::parse(raw)
@@ -416,7 +416,7 @@ fn client_credentials(
     };
     if let Some(bad) = scope
         .iter()
-        .find(|s| !client.scopes.contains(s) || is_user_scope(s))
+        .find(|s| !client.scopes.contains(s) || scopes::is_about_user(s))
     {
         return Err(OAuthError::invalid_scope(format!(
             "`{bad}` cannot be granted to this client"
@@ -432,12 +432,4 @@ fn client_credentials(
         id_token: None,
         issued_token_type: None,
     })
-}
-
-/// Scopes about a user, which a client acting for itself cannot have.
-fn is_user_scope(scope: &str) -> bool {
-    matches!(
-        scope,
-        "openid" | "profile" | "email" | "address" | "phone" | "offline_access"
-    )
 }

@@ -21,6 +21,12 @@ pub fn is_scope_token(scope: &str) -> bool {
             .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
+/// Whether a scope is about a user (the built-in OpenID Connect ones), so
+/// that a client acting for itself (`client_credentials`) cannot have it.
+pub fn is_about_user(scope: &str) -> bool {
+    BUILTIN.iter().any(|(name, _)| *name == scope)
+}
+
 /// Whether tessera knows the scope.
 pub fn is_known(settings: &Settings, scope: &str) -> bool {
     BUILTIN.iter().any(|(name, _)| *name == scope) || settings.oauth.scopes.contains_key(scope)
