@@ -136,6 +136,9 @@ impl Settings {
                 "must be a non-empty token of letters, digits, '-' and '_'",
             ));
         }
+        for origin in &sessions.return_origins {
+            validate_return_origin(origin)?;
+        }
         for (key, value) in [
             ("sessions.idle_timeout_secs", sessions.idle_timeout_secs),
             (
@@ -343,6 +346,28 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// A `sessions.return_origins` entry: an http(s) origin and nothing more,
+/// so that what is allowed is exactly what the entry reads as.
+fn validate_return_origin(origin: &str) -> Result<(), ConfigError> {
+    let key = "sessions.return_origins";
+    let url = url::Url::parse(origin)
+        .map_err(|err| invalid(key, format!("`{origin}` is not a URL: {err}")))?;
+    let bare = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || !bare {
+        return Err(invalid(
+            key,
+            format!(
+                "`{origin}` must be an origin such as \"https://app.example.com\" (http or https, no path)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn is_cookie_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -386,6 +411,27 @@ mod tests {
         assert!(error_of("[server]\nworkers = \"many\"").contains("workers"));
         assert!(
             error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
+        );
+    }
+
+    #[test]
+    fn return_origins_are_bare_http_origins() {
+        for origin in [
+            "wiki.example.com",
+            "ftp://wiki.example.com",
+            "https://wiki.example.com/path",
+            "https://user@wiki.example.com",
+            "https://wiki.example.com/?x=1",
+        ] {
+            let toml = format!("[sessions]\nreturn_origins = [\"{origin}\"]");
+            assert!(
+                error_of(&toml).contains("sessions.return_origins"),
+                "{origin}"
+            );
+        }
+        assert!(
+            Settings::from_toml("[sessions]\nreturn_origins = [\"https://wiki.example.com\"]")
+                .is_ok()
         );
     }
 

@@ -58,6 +58,10 @@ pub struct SessionSettings {
     pub cookie_name: String,
     /// Sent as the cookie's `Domain` so that sibling hosts receive it.
     pub cookie_domain: Option<String>,
+    /// Origins (`https://app.example.com`) of first-party web apps that
+    /// share the session cookie: `goto` may send the browser back to them
+    /// after a journey, as it may to tessera and to registered clients.
+    pub return_origins: Vec<String>,
     /// Forces the cookie's `Secure` flag on or off; by default it is set
     /// when the issuer is https.
     pub cookie_secure: Option<bool>,
@@ -227,6 +231,7 @@ impl Default for SessionSettings {
         Self {
             cookie_name: "tessera_session".into(),
             cookie_domain: None,
+            return_origins: Vec::new(),
             cookie_secure: None,
             idle_timeout_secs: 30 * 60,
             absolute_lifetime_secs: 12 * 60 * 60,

@@ -139,7 +139,7 @@ impl From<accounts::totp::TotpError> for JourneyError {
     }
 }
 
-/// Starts a journey; `goto` is kept only if it points at tessera itself.
+/// Starts a journey; `goto` is kept only where [`goto::safe`] allows it.
 /// A step-up journey binds to the client's live session.
 pub fn start(
     ctx: &Context,
@@ -155,7 +155,10 @@ pub fn start(
         claimed_user_id: None,
         claimed_name: None,
         amr: Vec::new(),
-        goto: goto.and_then(|goto| goto::safe(&ctx.issuer, goto)),
+        goto: match goto {
+            Some(goto) => goto::safe(&ctx.issuer, goto, &goto::return_origins(ctx)?),
+            None => None,
+        },
         message: None,
         expires_at: ctx.now() + ctx.settings.journey_ttl(),
         attempts: BTreeMap::new(),

@@ -163,6 +163,20 @@ async fn a_goto_on_tessera_is_followed_and_one_elsewhere_is_ignored() {
 }
 
 #[tokio::test]
+async fn a_goto_to_a_return_origin_sends_the_browser_back_to_that_app() {
+    let app = spawn_app_with("[sessions]\nreturn_origins = [\"https://wiki.example.com\"]\n").await;
+    let response = app
+        .login_html("?goto=https%3A%2F%2Fwiki.example.com%2Fpage", ALICE)
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "https://wiki.example.com/page");
+    let response = app
+        .login_html("?goto=https%3A%2F%2Fother.example.com%2Fpage", BOB)
+        .await;
+    assert_eq!(location(&response), app.url("/account"));
+}
+
+#[tokio::test]
 async fn the_goto_survives_a_failed_attempt() {
     let app = spawn_app().await;
     let failed = app

@@ -202,6 +202,53 @@ async fn a_goto_on_tessera_becomes_the_success_url_and_any_other_is_ignored() {
     }
 }
 
+/// A client whose URIs name two origins, and a first-party app that shares
+/// the session cookie.
+const RETURN_ORIGINS: &str = r#"
+[sessions]
+return_origins = ["https://wiki.example.com"]
+
+[[clients]]
+client_id = "notes"
+redirect_uris = ["http://127.0.0.1:9000/callback"]
+post_logout_redirect_uris = ["https://notes.example.net/bye"]
+scopes = ["openid"]
+grant_types = ["authorization_code"]
+"#;
+
+#[tokio::test]
+async fn a_goto_to_a_client_or_return_origin_becomes_the_success_url_and_no_other_origin_does() {
+    let app = spawn_app_with(RETURN_ORIGINS).await;
+    for (goto, expected) in [
+        (
+            "http://127.0.0.1:9000/notes/7",
+            "http://127.0.0.1:9000/notes/7",
+        ),
+        ("https://notes.example.net/", "https://notes.example.net/"),
+        (
+            "https://wiki.example.com/page?x=1",
+            "https://wiki.example.com/page?x=1",
+        ),
+        ("http://127.0.0.1:9001/notes", &app.url("/account")),
+        ("http://wiki.example.com/", &app.url("/account")),
+        (
+            "https://wiki.example.com.evil.example/",
+            &app.url("/account"),
+        ),
+    ] {
+        let response = app
+            .api
+            .post(app.url("/api/authenticate"))
+            .query(&[("journey", "login"), ("goto", goto)])
+            .json(&json!({"input": {"username": ALICE.0, "password": ALICE.1}}))
+            .send()
+            .await
+            .expect("request");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["success_url"], expected, "goto {goto}");
+    }
+}
+
 #[tokio::test]
 async fn a_disabled_user_cannot_log_in() {
     let app = spawn_app_with(
