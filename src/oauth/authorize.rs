@@ -138,6 +138,20 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         state: params.state.clone(),
         error,
     };
+    // OpenID Connect Core §6: the parameters may all sit in the request
+    // object, so the outer ones cannot be judged before it is refused.
+    if params.request.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorKind::RequestNotSupported,
+            "request objects are not supported",
+        )));
+    }
+    if params.request_uri.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorKind::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None => {
@@ -179,18 +193,6 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         ))));
     }
     let code_challenge = check_pkce(&client, params).map_err(redirect)?;
-    if params.request.is_some() {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::RequestNotSupported,
-            "request objects are not supported",
-        )));
-    }
-    if params.request_uri.is_some() {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::RequestUriNotSupported,
-            "request_uri is not supported",
-        )));
-    }
     let prompt = parse_prompt(params.prompt.as_deref()).map_err(redirect)?;
     let max_age = params
         .max_age
