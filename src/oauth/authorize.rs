@@ -88,9 +88,11 @@ impl AuthorizationRequest {
     }
 
     /// Whether a session that began at `auth_time` is too old for `max_age`.
+    /// OpenID Connect Core §3.1.2.1 compares the exact elapsed time: 1.9 s
+    /// is more than `max_age=1`, though it is one whole second.
     pub fn too_old(&self, auth_time: time::OffsetDateTime, now: time::OffsetDateTime) -> bool {
         self.max_age
-            .is_some_and(|max_age| (now - auth_time).whole_seconds() > max_age)
+            .is_some_and(|max_age| now - auth_time > time::Duration::seconds(max_age))
     }
 }
 
