@@ -68,11 +68,26 @@ pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'stati
     {
         check_redirect_uri(uri).map_err(|message| ("redirect_uris", message))?;
     }
-    for scope in &seed.scopes {
-        if !scopes::is_known(settings, scope) {
+    // An undeclared scope is allowed (design.md): `warn_undeclared_scopes`
+    // names it at start-up; only its syntax is checked here.
+    if let Some(scope) = seed.scopes.iter().find(|s| !scopes::is_scope_token(s)) {
+        return Err((
+            "scopes",
+            format!(
+                "`{scope}` is not a scope name (RFC 6749 §3.3: no spaces, quotes or backslashes)"
+            ),
+        ));
+    }
+    for (field, uri) in [
+        ("logo_uri", &seed.logo_uri),
+        ("client_uri", &seed.client_uri),
+    ] {
+        if let Some(uri) = uri
+            && !is_web_uri(uri)
+        {
             return Err((
-                "scopes",
-                format!("unknown scope `{scope}`: declare it under [oauth.scopes]"),
+                field,
+                format!("`{uri}` must be an https URL (http is allowed for loopback only)"),
             ));
         }
     }
@@ -117,14 +132,29 @@ fn check_redirect_uri(uri: &str) -> Result<(), String> {
         return Err(format!("`{uri}` must not have a fragment"));
     }
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) || url.host_str() == Some("localhost") => Ok(()),
+        _ if is_https_or_loopback(&url) => Ok(()),
         "http" => Err(format!(
             "`{uri}` must be https (http is allowed for loopback only)"
         )),
         // Private-use URI schemes of native apps (RFC 8252 §7.1).
         scheme if scheme.contains('.') => Ok(()),
         _ => Err(format!("`{uri}` has an unsupported scheme")),
+    }
+}
+
+/// Whether a client's `logo_uri` or `client_uri` may be shown on the
+/// consent page (as an image and a link): an https URL, or http on a
+/// loopback host for development. Anything else (`javascript:`, `data:`,
+/// plain http that anyone on the way could swap) is never rendered.
+pub fn is_web_uri(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| is_https_or_loopback(&url))
+}
+
+fn is_https_or_loopback(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => is_loopback(url) || url.host_str() == Some("localhost"),
+        _ => false,
     }
 }
 
@@ -191,11 +221,29 @@ fn record(
     }
 }
 
+/// Names the scopes a client may ask for that `[oauth.scopes]` does not
+/// declare: they work, shown by name on the consent page, but a typo in a
+/// scope name looks just like them.
+fn warn_undeclared_scopes(settings: &Settings, seed: &SeedClient) {
+    let undeclared = scopes::undeclared(settings, &seed.scopes);
+    if !undeclared.is_empty() {
+        tracing::warn!(
+            client_id = %seed.client_id,
+            scopes = %undeclared.join(" "),
+            "the client may ask for scopes that [oauth.scopes] does not declare; \
+             the consent page shows them by name: declare each with a description, \
+             for example \"{}\" = \"Read your notes\"",
+            undeclared[0]
+        );
+    }
+}
+
 /// Creates or updates the `[[clients]]` of the config; returns how many
 /// were written (an unchanged client is not).
 pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
     let mut written = 0;
     for seed in seeds {
+        warn_undeclared_scopes(&ctx.settings, seed);
         if let Some(secret) = &seed.client_secret
             && secret.expose().len() < STRONG_SECRET_LEN
         {
@@ -240,6 +288,7 @@ pub fn create(
         },
     )
     .map_err(|(field, message)| ClientError::Invalid { field, message })?;
+    warn_undeclared_scopes(&ctx.settings, seed);
     let secret = confidential.then(|| SecretString::new(Token::generate().expose()));
     let hash = secret.as_ref().map(|s| secret_hash(ctx, s.expose()));
     let mut seed = seed.clone();
@@ -358,5 +407,29 @@ mod tests {
         assert!(check_redirect_uri("http://app.example.com/cb").is_err());
         assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
         assert!(check_redirect_uri("/relative").is_err());
+    }
+
+    #[test]
+    fn logo_and_client_uris_are_https_or_loopback_http_only() {
+        for good in [
+            "https://app.example.com/logo.png",
+            "http://127.0.0.1:9000/",
+            "http://localhost/logo.png",
+            "http://[::1]/",
+        ] {
+            assert!(is_web_uri(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:image/svg+xml,<svg/onload=alert(1)>",
+            "http://app.example.com/",
+            "com.example.app:/logo",
+            "//app.example.com/logo.png",
+            "/logo.png",
+            "",
+        ] {
+            assert!(!is_web_uri(bad), "{bad}");
+        }
     }
 }
