@@ -8,13 +8,15 @@
 //! outside the store, see `seal`) is enough, and a stolen store file alone
 //! does not even allow an offline check of a guessed weak secret.
 //! Configured secrets shorter than 32 characters are accepted with a
-//! warning.
+//! warning; failed authentications are throttled per client and address
+//! (see [`authenticate`]).
 
+use crate::accounts::lockout;
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
-use crate::oauth::scopes;
+use crate::oauth::{OAuthError, scopes};
 use crate::secret::{SecretString, Token, constant_time_eq};
-use crate::store::{Client, StoreError, clients as stored};
+use crate::store::{Client, LoginThrottle, StoreError, clients as stored, throttle};
 use url::Url;
 
 /// Grant types tessera supports.
@@ -326,12 +328,28 @@ pub fn get(ctx: &Context, client_id: &str) -> Result<Option<Client>, StoreError>
 
 /// Authenticates a client at the token, revocation or introspection
 /// endpoint. A public client presents no secret; a confidential one must.
+///
+/// RFC 6749 §2.3.1 asks for protection against brute force: failures are
+/// counted per client and client `address`, and after
+/// `oauth.client_auth_max_failures` within the lockout window that address
+/// must wait for this client, right secret or not, while the client keeps
+/// working from everywhere else (an attacker elsewhere cannot lock it
+/// out). A success does not reset the count: another client behind the
+/// same address (a shared NAT) could otherwise reset it for an attacker.
+/// An unknown client_id is not counted: it has no secret to guess, and
+/// made-up ids would only fill the store with counters.
+///
+/// A failure is counted in the transaction that checks the lock, before
+/// it is answered, so parallel guesses cannot get past the count. That
+/// transaction does not wait for the disk: a crash forgets counters,
+/// which only restarts an attacker's count.
 pub fn authenticate(
     ctx: &Context,
     client_id: &str,
     secret: Option<&str>,
-) -> Result<Client, crate::oauth::OAuthError> {
-    let client = get(ctx, client_id)?.ok_or_else(crate::oauth::OAuthError::invalid_client)?;
+    address: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let client = get(ctx, client_id)?.ok_or_else(OAuthError::invalid_client)?;
     let ok = match (&client.secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             constant_time_eq(secret_hash(ctx, secret).as_bytes(), hash.as_bytes())
@@ -339,11 +357,33 @@ pub fn authenticate(
         (None, None) => true,
         _ => false,
     };
+    let Some(key) = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)))
+    else {
+        return ok.then_some(client).ok_or_else(OAuthError::invalid_client);
+    };
+    let now = ctx.now();
+    let settings = &ctx.settings.lockout;
+    let locked = |counted: Option<&LoginThrottle>| {
+        lockout::locked_until(counted, now).map(|until| OAuthError::client_locked(until - now))
+    };
     if ok {
-        Ok(client)
-    } else {
-        Err(crate::oauth::OAuthError::invalid_client())
+        let counted = ctx.store.read(|tx| throttle::get(tx, &key))?;
+        return locked(counted.as_ref()).map_or(Ok(client), Err);
     }
+    ctx.store.write_volatile(|tx| {
+        let counted = throttle::get(tx, &key)?;
+        if let Some(refused) = locked(counted.as_ref()) {
+            return Err(refused);
+        }
+        let max = ctx.settings.oauth.client_auth_max_failures;
+        throttle::put(
+            tx,
+            &key,
+            &lockout::record_attempt(counted, now, settings, max),
+        )?;
+        Ok(())
+    })?;
+    Err(OAuthError::invalid_client())
 }
 
 #[cfg(test)]

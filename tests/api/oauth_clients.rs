@@ -1,13 +1,175 @@
-//! What a client's registration decides: undeclared scopes are shown by
-//! name, and a client's logo and home page reach the consent page only as
-//! https (or loopback) URLs.
+//! What a client's registration decides and how its credentials are
+//! guarded: failed client authentication is throttled per client and
+//! address, undeclared scopes are shown by name, and a client's logo and
+//! home page reach the consent page only as https (or loopback) URLs.
 
-use crate::helpers::{ALICE, TestApp, base_config, spawn_app_with};
-use reqwest::StatusCode;
+use crate::helpers::{ALICE, TestApp, base_config, spawn_app_from, spawn_app_with};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
 use tessera::store::clients;
+use time::Duration;
 
+const SERVICE_SECRET: &str = "service-secret-that-is-long-enough-012345";
+const OTHER_SECRET: &str = "other-secret-that-is-long-enough-01234567";
+/// An attacker's address and the service's own, as a trusted proxy
+/// forwards them.
+const ATTACKER: &str = "198.51.100.66";
+const SERVICE_HOST: &str = "203.0.113.10";
 /// RFC 7636 Appendix B.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// `service` and `other`: service clients behind a trusted proxy; three
+/// failures from one address lock that address out for the client.
+async fn spawn_throttled() -> TestApp {
+    let config = base_config().replace(
+        "workers = 2",
+        "workers = 2\ntrusted_proxies = [\"127.0.0.1\"]",
+    );
+    spawn_app_from(&format!(
+        r#"
+[oauth]
+client_auth_max_failures = 3
+
+[oauth.scopes]
+"reports:read" = "Read reports"
+
+[[clients]]
+client_id = "service"
+client_secret = "{SERVICE_SECRET}"
+scopes = ["reports:read"]
+grant_types = ["client_credentials"]
+resource_server = true
+
+[[clients]]
+client_id = "other"
+client_secret = "{OTHER_SECRET}"
+scopes = ["reports:read"]
+grant_types = ["client_credentials"]
+{config}"#
+    ))
+    .await
+}
+
+/// `POST` to an OAuth endpoint as `client_id` with `secret`, from `address`.
+async fn post_from(
+    app: &TestApp,
+    path: &str,
+    address: &str,
+    (client_id, secret): (&str, &str),
+    form: &[(&str, &str)],
+) -> Response {
+    app.api
+        .post(app.url(path))
+        .header("x-forwarded-for", address)
+        .basic_auth(client_id, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// A client_credentials token request; its status.
+async fn token_from(app: &TestApp, address: &str, client: (&str, &str)) -> StatusCode {
+    let form = [("grant_type", "client_credentials")];
+    post_from(app, "/oauth2/token", address, client, &form)
+        .await
+        .status()
+}
+
+/// A 429 with `Retry-After` and an RFC 6749 error body; the seconds to wait.
+async fn assert_throttled(response: Response) -> i64 {
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: i64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!(retry_after > 0, "{retry_after}");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert!(body.get("access_token").is_none(), "{body}");
+    retry_after
+}
+
+#[tokio::test]
+async fn wrong_client_secrets_lock_out_that_address_but_never_the_client_elsewhere() {
+    let app = spawn_throttled().await;
+    let wrong = ("service", "service-secret-guess");
+    for _ in 0..3 {
+        assert_eq!(
+            token_from(&app, ATTACKER, wrong).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let form = [("grant_type", "client_credentials")];
+    let refused = post_from(&app, "/oauth2/token", ATTACKER, wrong, &form).await;
+    let retry_after = assert_throttled(refused).await;
+    // Now even the right secret is refused there, at every endpoint that
+    // authenticates clients: a guess that happens to be right says nothing.
+    let right = ("service", SERVICE_SECRET);
+    for path in ["/oauth2/token", "/oauth2/introspect", "/oauth2/revoke"] {
+        let form = [("grant_type", "client_credentials"), ("token", "t")];
+        assert_throttled(post_from(&app, path, ATTACKER, right, &form).await).await;
+    }
+    assert_eq!(
+        token_from(&app, SERVICE_HOST, right).await,
+        StatusCode::OK,
+        "the service works from its own address"
+    );
+    assert_eq!(
+        token_from(&app, ATTACKER, ("other", OTHER_SECRET)).await,
+        StatusCode::OK,
+        "another client from the attacker's address is not affected"
+    );
+    app.clock.advance(Duration::seconds(retry_after));
+    assert_eq!(
+        token_from(&app, ATTACKER, right).await,
+        StatusCode::OK,
+        "the lock ends after Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn parallel_wrong_client_secrets_get_no_more_answers_than_the_limit() {
+    let app = spawn_throttled().await;
+    let guesses = (0..20).map(|i| {
+        let app = &app;
+        async move {
+            let guess = format!("guess-{i}");
+            token_from(app, ATTACKER, ("service", &guess)).await
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (checked, throttled),
+        (3, 17),
+        "only client_auth_max_failures guesses are answered"
+    );
+}
+
+#[tokio::test]
+async fn a_client_auth_limit_of_zero_is_refused_naming_the_key() {
+    let config = format!("[oauth]\nclient_auth_max_failures = 0\n{}", base_config());
+    let err = tessera::config::Settings::from_toml(&config)
+        .expect_err("zero would lock out every client")
+        .to_string();
+    assert!(err.contains("oauth.client_auth_max_failures"), "{err}");
+}
 
 /// `web`: a third-party client that may ask for `notes:read`, which no
 /// `[oauth.scopes]` declares.
