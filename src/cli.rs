@@ -108,6 +108,13 @@ enum ClientsCommand {
         /// Part of the same service: consent is implied.
         #[arg(long)]
         first_party: bool,
+        /// Its logo on the consent page (https; http on loopback only).
+        #[arg(long, value_name = "URL")]
+        logo_uri: Option<String>,
+        /// Its home page, linked from the consent page (https; http on
+        /// loopback only).
+        #[arg(long, value_name = "URL")]
+        client_uri: Option<String>,
     },
     /// List clients.
     List,
@@ -276,6 +283,8 @@ fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
             grants,
             public,
             first_party,
+            logo_uri,
+            client_uri,
         } => {
             let defaults: SeedClient = toml_seed(&client_id)?;
             let seed = SeedClient {
@@ -292,6 +301,8 @@ fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
                     grants
                 },
                 first_party,
+                logo_uri,
+                client_uri,
                 ..defaults
             };
             let (client, secret) =

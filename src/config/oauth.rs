@@ -42,8 +42,15 @@ pub struct OAuthSettings {
     /// Lifetime of authorization codes (at most 60).
     pub code_ttl_secs: u64,
     /// Scopes beyond the built-in ones, with the description shown on the
-    /// consent page: `"notes:read" = "Read your notes"`.
+    /// consent page: `"notes:read" = "Read your notes"`. A client may also
+    /// name scopes not declared here; they are shown by name.
     pub scopes: BTreeMap<String, String>,
+    /// Failed authentications of one client from one address, within
+    /// `lockout.window_secs`, after which that address must wait
+    /// `lockout.duration_secs` (429 with `Retry-After`) at the token,
+    /// revocation and introspection endpoints. Other addresses are not
+    /// affected, so nobody can lock a client out from elsewhere.
+    pub client_auth_max_failures: u32,
 }
 
 impl Default for OAuthSettings {
@@ -55,6 +62,7 @@ impl Default for OAuthSettings {
             refresh_reuse_grace_secs: 5,
             code_ttl_secs: 60,
             scopes: BTreeMap::new(),
+            client_auth_max_failures: 10,
         }
     }
 }
@@ -140,6 +148,12 @@ impl Settings {
             return Err(invalid(
                 "oauth.refresh_reuse_grace_secs",
                 "must be at most 60",
+            ));
+        }
+        if o.client_auth_max_failures == 0 {
+            return Err(invalid(
+                "oauth.client_auth_max_failures",
+                "must be at least 1",
             ));
         }
         for scope in o.scopes.keys() {

@@ -209,7 +209,7 @@ pub fn client_facts(req: &HttpRequest, ctx: &Context) -> Client {
 /// The client's address: the peer's, or behind trusted proxies the
 /// rightmost `X-Forwarded-For` entry that is not one of them (entries
 /// further left are whatever the client claimed).
-fn client_address(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_address(req: &HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
     if !trusted.contains(&peer) {
         return Some(peer);

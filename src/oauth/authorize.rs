@@ -88,9 +88,11 @@ impl AuthorizationRequest {
     }
 
     /// Whether a session that began at `auth_time` is too old for `max_age`.
+    /// OpenID Connect Core §3.1.2.1 compares the exact elapsed time: 1.9 s
+    /// is more than `max_age=1`, though it is one whole second.
     pub fn too_old(&self, auth_time: time::OffsetDateTime, now: time::OffsetDateTime) -> bool {
         self.max_age
-            .is_some_and(|max_age| (now - auth_time).whole_seconds() > max_age)
+            .is_some_and(|max_age| now - auth_time > time::Duration::seconds(max_age))
     }
 }
 
@@ -138,6 +140,20 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         state: params.state.clone(),
         error,
     };
+    // OpenID Connect Core §6: the parameters may all sit in the request
+    // object, so the outer ones cannot be judged before it is refused.
+    if params.request.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorKind::RequestNotSupported,
+            "request objects are not supported",
+        )));
+    }
+    if params.request_uri.is_some() {
+        return Err(redirect(OAuthError::new(
+            ErrorKind::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None => {
@@ -179,18 +195,6 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
         ))));
     }
     let code_challenge = check_pkce(&client, params).map_err(redirect)?;
-    if params.request.is_some() {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::RequestNotSupported,
-            "request objects are not supported",
-        )));
-    }
-    if params.request_uri.is_some() {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::RequestUriNotSupported,
-            "request_uri is not supported",
-        )));
-    }
     let prompt = parse_prompt(params.prompt.as_deref()).map_err(redirect)?;
     let max_age = params
         .max_age

@@ -8,13 +8,15 @@
 //! outside the store, see `seal`) is enough, and a stolen store file alone
 //! does not even allow an offline check of a guessed weak secret.
 //! Configured secrets shorter than 32 characters are accepted with a
-//! warning.
+//! warning; failed authentications are throttled per client and address
+//! (see [`authenticate`]).
 
+use crate::accounts::lockout;
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
-use crate::oauth::scopes;
+use crate::oauth::{OAuthError, scopes};
 use crate::secret::{SecretString, Token, constant_time_eq};
-use crate::store::{Client, StoreError, clients as stored};
+use crate::store::{Client, LoginThrottle, StoreError, clients as stored, throttle};
 use url::Url;
 
 /// Grant types tessera supports.
@@ -68,11 +70,26 @@ pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'stati
     {
         check_redirect_uri(uri).map_err(|message| ("redirect_uris", message))?;
     }
-    for scope in &seed.scopes {
-        if !scopes::is_known(settings, scope) {
+    // An undeclared scope is allowed (design.md): `warn_undeclared_scopes`
+    // names it at start-up; only its syntax is checked here.
+    if let Some(scope) = seed.scopes.iter().find(|s| !scopes::is_scope_token(s)) {
+        return Err((
+            "scopes",
+            format!(
+                "`{scope}` is not a scope name (RFC 6749 §3.3: no spaces, quotes or backslashes)"
+            ),
+        ));
+    }
+    for (field, uri) in [
+        ("logo_uri", &seed.logo_uri),
+        ("client_uri", &seed.client_uri),
+    ] {
+        if let Some(uri) = uri
+            && !is_web_uri(uri)
+        {
             return Err((
-                "scopes",
-                format!("unknown scope `{scope}`: declare it under [oauth.scopes]"),
+                field,
+                format!("`{uri}` must be an https URL (http is allowed for loopback only)"),
             ));
         }
     }
@@ -117,14 +134,29 @@ fn check_redirect_uri(uri: &str) -> Result<(), String> {
         return Err(format!("`{uri}` must not have a fragment"));
     }
     match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) || url.host_str() == Some("localhost") => Ok(()),
+        _ if is_https_or_loopback(&url) => Ok(()),
         "http" => Err(format!(
             "`{uri}` must be https (http is allowed for loopback only)"
         )),
         // Private-use URI schemes of native apps (RFC 8252 §7.1).
         scheme if scheme.contains('.') => Ok(()),
         _ => Err(format!("`{uri}` has an unsupported scheme")),
+    }
+}
+
+/// Whether a client's `logo_uri` or `client_uri` may be shown on the
+/// consent page (as an image and a link): an https URL, or http on a
+/// loopback host for development. Anything else (`javascript:`, `data:`,
+/// plain http that anyone on the way could swap) is never rendered.
+pub fn is_web_uri(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| is_https_or_loopback(&url))
+}
+
+fn is_https_or_loopback(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => is_loopback(url) || url.host_str() == Some("localhost"),
+        _ => false,
     }
 }
 
@@ -191,11 +223,29 @@ fn record(
     }
 }
 
+/// Names the scopes a client may ask for that `[oauth.scopes]` does not
+/// declare: they work, shown by name on the consent page, but a typo in a
+/// scope name looks just like them.
+fn warn_undeclared_scopes(settings: &Settings, seed: &SeedClient) {
+    let undeclared = scopes::undeclared(settings, &seed.scopes);
+    if !undeclared.is_empty() {
+        tracing::warn!(
+            client_id = %seed.client_id,
+            scopes = %undeclared.join(" "),
+            "the client may ask for scopes that [oauth.scopes] does not declare; \
+             the consent page shows them by name: declare each with a description, \
+             for example \"{}\" = \"Read your notes\"",
+            undeclared[0]
+        );
+    }
+}
+
 /// Creates or updates the `[[clients]]` of the config; returns how many
 /// were written (an unchanged client is not).
 pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
     let mut written = 0;
     for seed in seeds {
+        warn_undeclared_scopes(&ctx.settings, seed);
         if let Some(secret) = &seed.client_secret
             && secret.expose().len() < STRONG_SECRET_LEN
         {
@@ -240,6 +290,7 @@ pub fn create(
         },
     )
     .map_err(|(field, message)| ClientError::Invalid { field, message })?;
+    warn_undeclared_scopes(&ctx.settings, seed);
     let secret = confidential.then(|| SecretString::new(Token::generate().expose()));
     let hash = secret.as_ref().map(|s| secret_hash(ctx, s.expose()));
     let mut seed = seed.clone();
@@ -277,12 +328,28 @@ pub fn get(ctx: &Context, client_id: &str) -> Result<Option<Client>, StoreError>
 
 /// Authenticates a client at the token, revocation or introspection
 /// endpoint. A public client presents no secret; a confidential one must.
+///
+/// RFC 6749 §2.3.1 asks for protection against brute force: failures are
+/// counted per client and client `address`, and after
+/// `oauth.client_auth_max_failures` within the lockout window that address
+/// must wait for this client, right secret or not, while the client keeps
+/// working from everywhere else (an attacker elsewhere cannot lock it
+/// out). A success does not reset the count: another client behind the
+/// same address (a shared NAT) could otherwise reset it for an attacker.
+/// An unknown client_id is not counted: it has no secret to guess, and
+/// made-up ids would only fill the store with counters.
+///
+/// A failure is counted in the transaction that checks the lock, before
+/// it is answered, so parallel guesses cannot get past the count. That
+/// transaction does not wait for the disk: a crash forgets counters,
+/// which only restarts an attacker's count.
 pub fn authenticate(
     ctx: &Context,
     client_id: &str,
     secret: Option<&str>,
-) -> Result<Client, crate::oauth::OAuthError> {
-    let client = get(ctx, client_id)?.ok_or_else(crate::oauth::OAuthError::invalid_client)?;
+    address: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let client = get(ctx, client_id)?.ok_or_else(OAuthError::invalid_client)?;
     let ok = match (&client.secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             constant_time_eq(secret_hash(ctx, secret).as_bytes(), hash.as_bytes())
@@ -290,11 +357,33 @@ pub fn authenticate(
         (None, None) => true,
         _ => false,
     };
+    let Some(key) = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)))
+    else {
+        return ok.then_some(client).ok_or_else(OAuthError::invalid_client);
+    };
+    let now = ctx.now();
+    let settings = &ctx.settings.lockout;
+    let locked = |counted: Option<&LoginThrottle>| {
+        lockout::locked_until(counted, now).map(|until| OAuthError::client_locked(until - now))
+    };
     if ok {
-        Ok(client)
-    } else {
-        Err(crate::oauth::OAuthError::invalid_client())
+        let counted = ctx.store.read(|tx| throttle::get(tx, &key))?;
+        return locked(counted.as_ref()).map_or(Ok(client), Err);
     }
+    ctx.store.write_volatile(|tx| {
+        let counted = throttle::get(tx, &key)?;
+        if let Some(refused) = locked(counted.as_ref()) {
+            return Err(refused);
+        }
+        let max = ctx.settings.oauth.client_auth_max_failures;
+        throttle::put(
+            tx,
+            &key,
+            &lockout::record_attempt(counted, now, settings, max),
+        )?;
+        Ok(())
+    })?;
+    Err(OAuthError::invalid_client())
 }
 
 #[cfg(test)]
@@ -358,5 +447,29 @@ mod tests {
         assert!(check_redirect_uri("http://app.example.com/cb").is_err());
         assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
         assert!(check_redirect_uri("/relative").is_err());
+    }
+
+    #[test]
+    fn logo_and_client_uris_are_https_or_loopback_http_only() {
+        for good in [
+            "https://app.example.com/logo.png",
+            "http://127.0.0.1:9000/",
+            "http://localhost/logo.png",
+            "http://[::1]/",
+        ] {
+            assert!(is_web_uri(good), "{good}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:image/svg+xml,<svg/onload=alert(1)>",
+            "http://app.example.com/",
+            "com.example.app:/logo",
+            "//app.example.com/logo.png",
+            "/logo.png",
+            "",
+        ] {
+            assert!(!is_web_uri(bad), "{bad}");
+        }
     }
 }

@@ -45,6 +45,13 @@ pub enum ErrorKind {
     RequestNotSupported,
     /// The `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// RFC 6749 §4.1.2.1: "The authorization server is currently unable to
+    /// handle the request". Answered (429 with `Retry-After`, RFC 6585 §4)
+    /// at the token, revocation and introspection endpoints to a client
+    /// that failed to authenticate too often from one address (RFC 6749
+    /// §2.3.1 asks for brute-force protection): it may try again after
+    /// `retry_after_secs`.
+    TemporarilyUnavailable { retry_after_secs: u64 },
 }
 
 impl ErrorKind {
@@ -65,6 +72,7 @@ impl ErrorKind {
             ErrorKind::InteractionRequired => "interaction_required",
             ErrorKind::RequestNotSupported => "request_not_supported",
             ErrorKind::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
         }
     }
 }
@@ -91,6 +99,23 @@ impl OAuthError {
 
     pub fn invalid_scope(description: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidScope, description)
+    }
+
+    /// Client authentication from this address is refused for `wait`
+    /// (rounded up to whole seconds, as `Retry-After` counts).
+    pub fn client_locked(wait: time::Duration) -> Self {
+        let whole = wait.whole_seconds();
+        let retry_after_secs =
+            u64::try_from(whole + i64::from(wait > time::Duration::seconds(whole)))
+                .unwrap_or(0)
+                .max(1);
+        Self::new(
+            ErrorKind::TemporarilyUnavailable { retry_after_secs },
+            format!(
+                "too many failed client authentications from this address; \
+                 try again in {retry_after_secs} seconds"
+            ),
+        )
     }
 
     /// A server-side failure; the cause is logged, not sent.

@@ -27,9 +27,20 @@ pub fn is_about_user(scope: &str) -> bool {
     BUILTIN.iter().any(|(name, _)| *name == scope)
 }
 
-/// Whether tessera knows the scope.
-pub fn is_known(settings: &Settings, scope: &str) -> bool {
+/// Whether the scope is built in or declared under `[oauth.scopes]`.
+fn is_declared(settings: &Settings, scope: &str) -> bool {
     BUILTIN.iter().any(|(name, _)| *name == scope) || settings.oauth.scopes.contains_key(scope)
+}
+
+/// The scopes of `scopes` that are neither built in nor declared: allowed
+/// (the consent page shows them by name), but worth a warning, since a
+/// typo in a scope name looks the same.
+pub fn undeclared<'a>(settings: &Settings, scopes: &'a [String]) -> Vec<&'a str> {
+    scopes
+        .iter()
+        .map(String::as_str)
+        .filter(|scope| !is_declared(settings, scope))
+        .collect()
 }
 
 /// The description of a scope for the consent page.
@@ -85,5 +96,17 @@ mod tests {
         assert_eq!(parse("bad\"quote"), None);
         assert!(is_scope_token("notes:read"));
         assert!(!is_scope_token("a\\b"));
+    }
+
+    #[test]
+    fn undeclared_scopes_are_those_neither_built_in_nor_in_the_config() {
+        let mut settings = Settings::default();
+        settings
+            .oauth
+            .scopes
+            .insert("notes:read".into(), "Read your notes".into());
+        let asked = ["openid", "notes:read", "notes:write"].map(String::from);
+        assert_eq!(undeclared(&settings, &asked), ["notes:write"]);
+        assert_eq!(describe(&settings, "notes:write"), "notes:write");
     }
 }

@@ -1,5 +1,6 @@
-//! Failed sign-in counters, keyed by normalised username, and failed TOTP
-//! codes, keyed by [`totp_key`].
+//! Failed sign-in counters, keyed by normalised username, failed TOTP
+//! codes, keyed by [`totp_key`], and failed client authentications, keyed
+//! by [`client_key`].
 
 use super::tables::LOGIN_THROTTLE;
 use super::{LoginThrottle, Read, StoreError, WriteTx, decode, encode};
@@ -10,6 +11,14 @@ use redb::ReadableTable;
 /// that shares (and so locks, or unlocks) this counter.
 pub fn totp_key(user_id: &str) -> String {
     format!("totp {user_id}")
+}
+
+/// The key counting a client's failed authentications from one address
+/// (an address key of `accounts::lockout`). Client ids and usernames
+/// contain no spaces, so no client id can be chosen to share another
+/// client's counter, and no username counter meets it.
+pub fn client_key(client_id: &str, address_key: &str) -> String {
+    format!("client {client_id} {address_key}")
 }
 
 /// The counter for a key, if it has failed recently.

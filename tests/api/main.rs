@@ -14,6 +14,7 @@ mod login_rest;
 mod mail;
 mod oauth;
 mod oauth_attacks;
+mod oauth_clients;
 mod oidc;
 mod process;
 mod push;

@@ -626,6 +626,53 @@ async fn errors_after_the_client_and_redirect_uri_are_trusted_go_back_with_state
     }
 }
 
+/// OpenID Connect Core §6: every other parameter may sit inside the request
+/// object, so its refusal comes before any of them is judged (here: no
+/// response_type, scope or code_challenge outside it).
+#[tokio::test]
+async fn a_request_object_or_uri_is_refused_before_any_other_parameter_is_judged() {
+    let app = spawn().await;
+    let bare = || {
+        AuthRequest::new("web", WEB_REDIRECT, "openid")
+            .without("response_type")
+            .without("scope")
+            .without("code_challenge")
+            .without("code_challenge_method")
+    };
+    for (name, value, error) in [
+        (
+            "request",
+            "eyJhbGciOiJub25lIn0.eyJpc3MiOiJ3ZWIifQ.",
+            "request_not_supported",
+        ),
+        (
+            "request_uri",
+            "https://web.example.com/request.jwt",
+            "request_uri_not_supported",
+        ),
+    ] {
+        let request = bare().set(name, value);
+        let response = send_authorize(&app, &app.browser, &request).await;
+        let params = callback(&response, WEB_REDIRECT);
+        assert_eq!(
+            params.get("error").map(String::as_str),
+            Some(error),
+            "{params:?}"
+        );
+        assert_eq!(params.get("state"), Some(&request.state), "{params:?}");
+        assert_eq!(params.get("iss"), Some(&app.address), "{params:?}");
+        // RFC 6749 §4.1.2.1: an unverified redirect URI still gets the page.
+        let unverified = bare()
+            .set("redirect_uri", "https://evil.example.com/callback")
+            .set(name, value);
+        assert_error_page(
+            send_authorize(&app, &app.browser, &unverified).await,
+            &format!("{name} with an unregistered redirect_uri"),
+        )
+        .await;
+    }
+}
+
 #[tokio::test]
 async fn every_authorization_response_names_the_issuer_and_metadata_says_so() {
     // RFC 9700 §4.4 (mix-up): RFC 9207 `iss`, matching the metadata.

@@ -1004,6 +1004,34 @@ async fn max_age_1_after_more_than_a_second_makes_the_user_sign_in_again() {
     assert_eq!(auth_time.timestamp(), signed_in_again_at);
 }
 
+/// OpenID Connect Core §3.1.2.1 compares the exact elapsed time: one
+/// second is not more than `max_age=1`, 1.9 seconds is.
+#[tokio::test]
+async fn max_age_compares_the_exact_time_since_sign_in_not_whole_seconds() {
+    let consented = alice_consented().await;
+    let app = &consented.app;
+    let with_max_age_1 = || {
+        let (request, _) = begin(&consented.client);
+        request
+            .set_max_age(std::time::Duration::from_secs(1))
+            .add_scope(scope("profile"))
+            .add_scope(scope("email"))
+            .url()
+            .0
+    };
+    app.clock.advance(Duration::seconds(1));
+    let query = callback(&open(app, &with_max_age_1()).await);
+    assert!(query.contains_key("code"), "exactly 1 s: {query:?}");
+    app.clock.advance(Duration::milliseconds(900));
+    let response = open(app, &with_max_age_1()).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let login = location(&response);
+    assert!(
+        login.starts_with("/login?"),
+        "1.9 s: sign in again: {login}"
+    );
+}
+
 /// oidcc-max-age-10000.
 #[tokio::test]
 async fn max_age_10000_does_not_ask_a_recently_signed_in_user_to_sign_in() {

@@ -485,3 +485,140 @@ async fn the_clients_command_adds_a_client_whose_secret_is_shown_once() {
     assert_eq!(code, 1);
     assert!(err.contains("no client"), "{err}");
 }
+
+/// design.md "Declarative seeding", word for word: the contract's example.
+const CONTRACT_EXAMPLE: &str = r#"issuer = "http://127.0.0.1:8080"       # optional
+
+[server]
+bind = "127.0.0.1:8080"
+
+[storage]
+path = "tessera.redb"                   # or ":memory:"
+
+[[users]]
+username = "alice"
+password = "correct horse battery staple"   # or password_hash = "$argon2id$..."
+email = "alice@example.com"
+name = "Alice Liddell"
+
+[[clients]]
+client_id = "notes"
+client_secret = "notes-secret"          # omitted => public client (PKCE required)
+redirect_uris = ["http://127.0.0.1:9000/callback"]
+post_logout_redirect_uris = ["http://127.0.0.1:9000/"]   # optional
+scopes = ["openid", "profile", "email", "offline_access", "notes:read"]
+grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+first_party = false                     # true => implied consent, no consent page
+"#;
+
+#[tokio::test]
+async fn the_contracts_example_config_starts_and_warns_about_its_undeclared_scope() {
+    let workspace = Workspace::new("");
+    let config = CONTRACT_EXAMPLE
+        .replace("\"127.0.0.1:8080\"\n", "\"127.0.0.1:0\"\n")
+        .replace(
+            "\"tessera.redb\"",
+            &format!("{:?}", workspace.store().display().to_string()),
+        );
+    assert!(config.contains("bind = \"127.0.0.1:0\""), "{config}");
+    std::fs::write(workspace.config(), config).expect("write config");
+
+    let server = workspace.start().await;
+    // The short secret of the example keeps working (with a warning).
+    let response = server.client_token("notes", "notes-secret").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["scope"], "notes:read", "{body}");
+    let (code, _, stderr) = server.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    let warning = stderr
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("[oauth.scopes]"))
+        .unwrap_or_else(|| panic!("a warning about undeclared scopes: {stderr}"));
+    assert!(warning.contains("notes:read"), "{warning}");
+    assert!(stderr.contains("shorter than 32 characters"), "{stderr}");
+}
+
+#[tokio::test]
+async fn clients_add_accepts_an_undeclared_scope_on_a_default_config() {
+    let workspace = Workspace::new("");
+    let (code, out, err) = workspace
+        .run(
+            &[
+                "clients",
+                "add",
+                "notes",
+                "--redirect-uri",
+                "http://127.0.0.1:9000/callback",
+                "--scope",
+                "openid",
+                "--scope",
+                "notes:read",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("client_secret: "), "{out}");
+    assert!(
+        err.contains("notes:read") && err.contains("[oauth.scopes]"),
+        "a warning names the scope: {err}"
+    );
+    let (_, listed, _) = workspace.run(&["clients", "list"], "").await;
+    assert!(listed.contains("openid notes:read"), "{listed}");
+}
+
+#[tokio::test]
+async fn clients_add_refuses_a_logo_or_home_page_that_is_not_https_naming_the_option() {
+    let workspace = Workspace::new("");
+    for (option, key) in [("--logo-uri", "logo_uri"), ("--client-uri", "client_uri")] {
+        let (code, _, err) = workspace
+            .run(
+                &[
+                    "clients",
+                    "add",
+                    "web",
+                    "--redirect-uri",
+                    "https://web.example.com/cb",
+                    option,
+                    "javascript:alert(1)",
+                ],
+                "",
+            )
+            .await;
+        assert_ne!(code, 0, "{err}");
+        assert!(err.contains(key), "{err}");
+    }
+    let (_, listed, _) = workspace.run(&["clients", "list"], "").await;
+    assert!(
+        listed.contains("0 client(s)"),
+        "nothing was created: {listed}"
+    );
+    let (code, _, err) = workspace
+        .run(
+            &[
+                "clients",
+                "add",
+                "web",
+                "--redirect-uri",
+                "https://web.example.com/cb",
+                "--logo-uri",
+                "https://web.example.com/logo.png",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test]
+async fn a_configured_logo_that_is_not_https_exits_with_code_2_naming_the_key() {
+    let workspace = Workspace::new(
+        "[[clients]]\nclient_id = \"web\"\nredirect_uris = [\"https://web.example.com/cb\"]\nlogo_uri = \"javascript:alert(1)\"\n",
+    );
+    let output = workspace.command(&["serve"]).output().await.expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "nothing bound");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("clients[0].logo_uri"), "{stderr}");
+}

@@ -9,7 +9,7 @@ use crate::http::error::{PageError, render};
 use crate::http::extract::{MaybeSession, PageSession, check_csrf};
 use crate::http::paths;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
-use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
+use crate::oauth::{Authentication, ErrorKind, OAuthError, clients, scopes};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
@@ -87,8 +87,10 @@ async fn authorize(
     }
     let page = ConsentPage {
         client_name: request.client.name.clone(),
-        client_uri: request.client.client_uri.clone(),
-        logo_uri: request.client.logo_uri.clone(),
+        // Checked when the client was registered; checked again because a
+        // store may hold a client registered before the check existed.
+        client_uri: web_uri(request.client.client_uri.as_ref()),
+        logo_uri: web_uri(request.client.logo_uri.as_ref()),
         username: active.user.username.clone(),
         scopes: request
             .scopes
@@ -104,6 +106,11 @@ async fn authorize(
         action: paths::OAUTH_CONSENT,
     };
     render(StatusCode::OK, &page)
+}
+
+/// A client's link or logo, if it is one the consent page may show.
+fn web_uri(uri: Option<&String>) -> Option<String> {
+    uri.filter(|uri| clients::is_web_uri(uri)).cloned()
 }
 
 async fn validated(

@@ -62,6 +62,7 @@ impl ResponseError for OAuthError {
         match self.kind {
             // RFC 6749 §5.2: 401 when the client tried to authenticate.
             ErrorKind::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorKind::TemporarilyUnavailable { .. } => StatusCode::TOO_MANY_REQUESTS,
             ErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -69,8 +70,14 @@ impl ResponseError for OAuthError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if self.kind == ErrorKind::InvalidClient {
-            response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tessera\""));
+        match self.kind {
+            ErrorKind::InvalidClient => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tessera\""));
+            }
+            ErrorKind::TemporarilyUnavailable { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs));
+            }
+            _ => {}
         }
         response
             .insert_header((header::PRAGMA, "no-cache"))

@@ -3,6 +3,7 @@
 
 use super::client_auth;
 use crate::context::Context;
+use crate::http::extract::client_address;
 use crate::oauth::grants::{self, TokenRequest};
 use crate::oauth::tokens;
 use crate::oauth::{OAuthError, clients};
@@ -32,8 +33,11 @@ async fn client_of(
         form.client_id.as_deref(),
         form.client_secret.as_deref(),
     )?;
+    let address =
+        client_address(req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string());
     let ctx = ctx.clone();
-    blocking(move || clients::authenticate(&ctx, &id, secret.as_deref())).await?
+    blocking(move || clients::authenticate(&ctx, &id, secret.as_deref(), address.as_deref()))
+        .await?
 }
 
 fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
