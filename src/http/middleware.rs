@@ -86,9 +86,14 @@ pub async fn body_deadline(
     else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
+    let inner = req.take_payload();
+    if matches!(inner, Payload::None) {
+        // No body: no timer to set (taking the payload left it `None`).
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     let expired = Rc::new(Cell::new(false));
     let body = DeadlineBody {
-        inner: req.take_payload(),
+        inner,
         deadline: Box::pin(sleep(limit)),
         expired: expired.clone(),
     };
