@@ -3,7 +3,10 @@
 //! and the count of requests in flight that shutdown waits for.
 
 use crate::context::Context;
-use crate::http::error::{ApiError, PageError};
+use crate::http::{
+    self,
+    error::{ApiError, PageError},
+};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
@@ -108,10 +111,16 @@ pub async fn body_deadline(
         "The request body did not arrive within {} s.",
         limit.as_secs()
     );
-    let answer = if crate::http::is_api(res.request()) || crate::http::is_oauth_api(res.request()) {
+    let machine = http::is_api(res.request()) || http::is_oauth_api(res.request());
+    let answer = if machine {
         ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message).error_response()
     } else {
-        PageError::new(StatusCode::REQUEST_TIMEOUT, "Too slow", message).error_response()
+        PageError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request took too long",
+            message,
+        )
+        .error_response()
     };
     Ok(res.into_response(answer).map_into_right_body())
 }
