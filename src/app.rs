@@ -12,10 +12,14 @@ use crate::sessions;
 use crate::store::{Store, StoreError};
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::dev::Server;
+use actix_web::http::KeepAlive;
+use actix_web::rt::signal;
 use actix_web::{App, HttpServer, middleware as actix_middleware, web};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +46,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     ctx: web::Data<Context>,
+    connections: Connections,
 }
 
 impl Application {
@@ -77,13 +82,27 @@ impl Application {
         // One gate for all workers: the limit is per process.
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
         let app_ctx = ctx.clone();
+        let connections = Connections::default();
+        let counted = connections.clone();
+        let limits = &settings.server;
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_middleware::from_fn(http::middleware::body_deadline))
                 .wrap(http::middleware::security_headers(&app_ctx))
                 .wrap(actix_middleware::from_fn(http::middleware::request_log))
                 .configure(http::configure(app_ctx.clone(), gate.clone()))
         })
-        .shutdown_timeout(settings.server.shutdown_timeout_secs);
+        .on_connect(move |_, data| {
+            data.insert(counted.opened());
+        })
+        .client_request_timeout(Duration::from_secs(limits.request_timeout_secs))
+        .keep_alive(match limits.keep_alive_secs {
+            0 => KeepAlive::Disabled,
+            secs => KeepAlive::Timeout(Duration::from_secs(secs)),
+        })
+        .shutdown_timeout(limits.shutdown_timeout_secs)
+        // `run_until_stopped` handles SIGTERM and SIGINT itself.
+        .disable_signals();
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
@@ -98,6 +117,7 @@ impl Application {
             server,
             address,
             ctx,
+            connections,
         })
     }
 
@@ -116,22 +136,116 @@ impl Application {
         self.ctx.clone()
     }
 
-    /// Prints the ready line and serves until SIGINT/SIGTERM, letting
-    /// in-flight requests finish; expired records are purged meanwhile.
+    /// Prints the ready line and serves until SIGINT/SIGTERM; expired
+    /// records are purged meanwhile. A stop lets the requests in flight
+    /// finish (within `server.shutdown_timeout_secs`) and closes idle
+    /// keep-alive connections at once, so a server with nothing in flight
+    /// stops in milliseconds.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
-            server,
+            mut server,
             address,
             ctx,
+            connections,
         } = self;
+        // Listening for signals before the ready line: a SIGTERM sent as
+        // soon as it is read must stop the server gracefully, not kill it.
+        let stop = stop_signal();
         println!("tessera listening on http://{address}");
+        let handle = server.handle();
         let purge = purge_loop(ctx.clone());
         let result = tokio::select! {
-            result = server => result,
+            result = &mut server => result,
             () = purge => Ok(()),
+            () = stop => {
+                // actix stops accepting, closes idle connections and closes
+                // busy ones after their response. Its workers notice that
+                // they have no connection left only once a second, though:
+                // once the last connection has closed, dropping the server
+                // stops them at once.
+                tracing::info!("stopping: requests in flight may finish");
+                drop(handle.stop(true));
+                tokio::select! {
+                    result = &mut server => result,
+                    () = connections.all_closed() => Ok(()),
+                }
+            }
         };
+        drop(server);
         close(ctx).await;
         result
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT (Ctrl-C). The handlers are
+/// installed when this is called, not when it is first awaited.
+fn stop_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        if let (Ok(mut term), Ok(mut int)) = signals {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
+        // Without unix signal handlers, Ctrl-C still stops; an error there
+        // means that no signal can ever come.
+        if signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// The open HTTP connections, so that a stop knows when the last one has
+/// closed.
+#[derive(Clone, Default)]
+struct Connections(Arc<ConnectionCount>);
+
+#[derive(Default)]
+struct ConnectionCount {
+    open: AtomicUsize,
+    none_left: Notify,
+}
+
+/// Kept in a connection's data: counts it open until the connection ends.
+struct OpenConnection(Arc<ConnectionCount>);
+
+impl Connections {
+    fn opened(&self) -> OpenConnection {
+        self.0.open.fetch_add(1, Ordering::SeqCst);
+        OpenConnection(self.0.clone())
+    }
+
+    /// Resolves when no connection is open.
+    async fn all_closed(&self) {
+        loop {
+            let none_left = self.0.none_left.notified();
+            tokio::pin!(none_left);
+            // Registered before the count is read, so a close in between
+            // is not missed.
+            none_left.as_mut().enable();
+            if self.0.open.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            none_left.await;
+        }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        if self.0.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.none_left.notify_waiters();
+        }
     }
 }
 
@@ -191,7 +305,8 @@ async fn purge_loop(ctx: web::Data<Context>) {
 /// dropped, and the redb file closed, before the process exits.
 async fn close(ctx: web::Data<Context>) {
     let mut ctx = ctx.into_inner();
-    for _ in 0..100 {
+    // Worker threads end within milliseconds of a stop: look often.
+    for _ in 0..1000 {
         match Arc::try_unwrap(ctx) {
             Ok(ctx) => {
                 drop(ctx);
@@ -200,7 +315,7 @@ async fn close(ctx: web::Data<Context>) {
             }
             Err(shared) => {
                 ctx = shared;
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
         }
     }

@@ -3,13 +3,13 @@
 //! never from argv, where other users of the machine could see them.
 
 use crate::accounts::{self, NewUser};
-use crate::app::Application;
+use crate::app::{Application, StartError};
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, SeedClient, Settings, SigningAlg};
-use crate::context::Context;
+use crate::context::{Context, ContextError};
 use crate::oauth;
 use crate::secret::SecretString;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::telemetry;
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
@@ -141,63 +141,147 @@ enum ConfigCommand {
     Check,
 }
 
-/// Exit code for invalid configuration.
-const EXIT_CONFIG: u8 = 2;
+/// Why a command failed, which decides the exit code: 2 when what it was
+/// given is wrong (the command line, the configuration), 1 when doing it
+/// failed (a taken name, a store held by a running server). clap exits 2
+/// on a malformed command line itself.
+#[derive(Debug)]
+enum Failure {
+    /// The configuration, including an unusable `storage.path`.
+    Config(String),
+    /// The arguments or the input, such as a refused password.
+    Usage(String),
+    Runtime(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Runtime(message)
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(err: ConfigError) -> Self {
+        Self::Config(err.to_string())
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unusable { .. } => Self::Config(err.to_string()),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
+
+impl From<ContextError> for Failure {
+    fn from(err: ContextError) -> Self {
+        match err {
+            // The key file is `storage.key_file`; its errors name it.
+            ContextError::Key(_) => Self::Config(err.to_string()),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
+
+impl From<StartError> for Failure {
+    fn from(err: StartError) -> Self {
+        match err {
+            StartError::Store(err) => err.into(),
+            StartError::Context(err) => err.into(),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
+
+impl From<accounts::AccountError> for Failure {
+    fn from(err: accounts::AccountError) -> Self {
+        use accounts::AccountError as E;
+        match err {
+            E::InvalidUsername(_) | E::InvalidEmail(_) | E::EmptyPassword => {
+                Self::Usage(err.to_string())
+            }
+            E::Store(err) => err.into(),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
+
+impl From<oauth::clients::ClientError> for Failure {
+    fn from(err: oauth::clients::ClientError) -> Self {
+        use oauth::clients::ClientError as E;
+        match err {
+            E::Invalid { .. } => Self::Usage(err.to_string()),
+            E::Store(err) => err.into(),
+            other => Self::Runtime(other.to_string()),
+        }
+    }
+}
 
 /// Parses the command line and runs the command.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
-        Ok(settings) => settings,
-        Err(err) => return config_error(&err),
-    };
-    telemetry::init(&settings.log);
-    let outcome = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
-        Command::Users(command) => users(settings, command),
-        Command::Clients(command) => clients(settings, command),
-        Command::Keys(command) => keys(settings, command),
-        Command::Config(ConfigCommand::Check) => check(&settings),
-        Command::HashPassword => hash_password(&settings),
-    };
+    let outcome = Settings::load(cli.config.as_deref())
+        .map_err(Failure::from)
+        .and_then(|settings| {
+            telemetry::init(&settings.log);
+            match cli.command.unwrap_or(Command::Serve) {
+                Command::Serve => serve(settings),
+                Command::Users(command) => users(settings, command),
+                Command::Clients(command) => clients(settings, command),
+                Command::Keys(command) => keys(settings, command),
+                Command::Config(ConfigCommand::Check) => check(&settings),
+                Command::HashPassword => hash_password(&settings),
+            }
+        });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Config(message)) => {
+            eprintln!("error: invalid configuration: {message}");
+            eprintln!(
+                "hint: every key, its default and its env variable are listed in the README's config reference"
+            );
+            ExitCode::from(2)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(message)) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn config_error(err: &ConfigError) -> ExitCode {
-    eprintln!("error: invalid configuration: {err}");
-    eprintln!(
-        "hint: every key, its default and its env variable are listed in the README's config reference"
-    );
-    ExitCode::from(EXIT_CONFIG)
-}
-
-fn serve(settings: Settings) -> Result<(), String> {
+fn serve(settings: Settings) -> Result<(), Failure> {
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings).map_err(|err| err.to_string())?;
-        app.run_until_stopped().await.map_err(|err| err.to_string())
+        let app = Application::build(settings)?;
+        app.run_until_stopped()
+            .await
+            .map_err(|err| Failure::Runtime(err.to_string()))
     })
 }
 
 /// A context for offline commands, on the configured store.
-fn offline_context(settings: Settings) -> Result<Context, String> {
-    let store = Store::open(&settings.storage_path()).map_err(|err| err.to_string())?;
+fn offline_context(settings: Settings) -> Result<Context, Failure> {
+    let store = Store::open(&settings.storage_path())?;
     let issuer = settings
         .issuer
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.server.bind));
-    Context::new(Arc::new(settings), store, Arc::new(SystemClock), issuer)
-        .map_err(|err| err.to_string())
+    Ok(Context::new(
+        Arc::new(settings),
+        store,
+        Arc::new(SystemClock),
+        issuer,
+    )?)
 }
 
-fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
+fn users(settings: Settings, command: UsersCommand) -> Result<(), Failure> {
+    let min_length = settings.passwords.min_length;
     let ctx = offline_context(settings)?;
-    let fail = |err: accounts::AccountError| err.to_string();
     match command {
         UsersCommand::Add {
             username,
@@ -208,7 +292,7 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
             let password = if no_password {
                 None
             } else {
-                Some(read_new_password(&username)?)
+                Some(read_new_password(&username, min_length)?)
             };
             let user = accounts::create(
                 &ctx,
@@ -218,12 +302,11 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
                     email,
                     name,
                 },
-            )
-            .map_err(fail)?;
+            )?;
             println!("created user `{}` (id {})", user.username, user.id);
         }
         UsersCommand::List => {
-            let users = accounts::list(&ctx).map_err(fail)?;
+            let users = accounts::list(&ctx)?;
             println!("{:<24} {:<8} {:<32} NAME", "USERNAME", "STATUS", "EMAIL");
             for user in &users {
                 println!(
@@ -241,19 +324,19 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
             );
         }
         UsersCommand::Disable { username } => {
-            let user = accounts::set_disabled(&ctx, &username, true).map_err(fail)?;
+            let user = accounts::set_disabled(&ctx, &username, true)?;
             println!("disabled `{}` and ended their sessions", user.username);
         }
         UsersCommand::Enable { username } => {
-            let user = accounts::set_disabled(&ctx, &username, false).map_err(fail)?;
+            let user = accounts::set_disabled(&ctx, &username, false)?;
             println!("enabled `{}`", user.username);
         }
         UsersCommand::Remove { username } => {
-            let user = accounts::remove(&ctx, &username).map_err(fail)?;
+            let user = accounts::remove(&ctx, &username)?;
             println!("removed `{}`", user.username);
         }
         UsersCommand::ResetTotp { username } => {
-            let had = accounts::reset_totp(&ctx, &username).map_err(fail)?;
+            let had = accounts::reset_totp(&ctx, &username)?;
             if had {
                 println!("forgot the authenticator app of `{username}` and ended their sessions");
             } else {
@@ -261,8 +344,8 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
             }
         }
         UsersCommand::SetPassword { username } => {
-            let password = read_new_password(&username)?;
-            let user = accounts::set_password(&ctx, &username, &password).map_err(fail)?;
+            let password = read_new_password(&username, min_length)?;
+            let user = accounts::set_password(&ctx, &username, &password)?;
             println!(
                 "set the password of `{}` and ended their sessions",
                 user.username
@@ -272,7 +355,7 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
+fn clients(settings: Settings, command: ClientsCommand) -> Result<(), Failure> {
     let ctx = offline_context(settings)?;
     match command {
         ClientsCommand::Add {
@@ -305,8 +388,7 @@ fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
                 client_uri,
                 ..defaults
             };
-            let (client, secret) =
-                oauth::clients::create(&ctx, &seed, !public).map_err(|err| err.to_string())?;
+            let (client, secret) = oauth::clients::create(&ctx, &seed, !public)?;
             println!("created client `{}`", client.client_id);
             match secret {
                 Some(secret) => {
@@ -317,7 +399,7 @@ fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
             }
         }
         ClientsCommand::List => {
-            let clients = oauth::clients::list(&ctx).map_err(|err| err.to_string())?;
+            let clients = oauth::clients::list(&ctx)?;
             println!(
                 "{:<24} {:<13} {:<40} SCOPES",
                 "CLIENT_ID", "TYPE", "REDIRECT_URIS"
@@ -343,7 +425,7 @@ fn clients(settings: Settings, command: ClientsCommand) -> Result<(), String> {
             );
         }
         ClientsCommand::Remove { client_id } => {
-            oauth::clients::remove(&ctx, &client_id).map_err(|err| err.to_string())?;
+            oauth::clients::remove(&ctx, &client_id)?;
             println!("removed client `{client_id}`");
         }
     }
@@ -367,7 +449,7 @@ fn toml_seed(client_id: &str) -> Result<SeedClient, String> {
         .ok_or_else(|| "no client".to_owned())
 }
 
-fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
+fn keys(settings: Settings, command: KeysCommand) -> Result<(), Failure> {
     let ctx = offline_context(settings)?;
     match command {
         KeysCommand::List => {
@@ -408,20 +490,25 @@ fn keys(settings: Settings, command: KeysCommand) -> Result<(), String> {
 
 /// A new password: prompted twice without echo on a terminal, or the first
 /// line of stdin otherwise (for scripts: `echo "$PW" | tessera users add …`).
-fn read_new_password(username: &str) -> Result<SecretString, String> {
+/// The password policy applies as it does on the registration page.
+fn read_new_password(username: &str, min_length: usize) -> Result<SecretString, Failure> {
     let password = if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password(format!("New password for {username}: "))
             .map_err(|err| err.to_string())?;
         let again = rpassword::prompt_password("Repeat it: ").map_err(|err| err.to_string())?;
         if first != again {
-            return Err("the passwords do not match".into());
+            return Err(Failure::Usage("the passwords do not match".into()));
         }
         first
     } else {
         read_stdin_line()?
     };
     if password.is_empty() {
-        return Err("the password must not be empty".into());
+        return Err(Failure::Usage("the password must not be empty".into()));
+    }
+    let username = accounts::Username::parse(username).ok();
+    if let Some(refusal) = accounts::policy::refusal(&password, username.as_ref(), min_length) {
+        return Err(Failure::Usage(format!("password refused: {refusal}")));
     }
     Ok(SecretString::new(password))
 }
@@ -435,8 +522,9 @@ fn read_stdin_line() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn check(settings: &Settings) -> Result<(), String> {
+fn check(settings: &Settings) -> Result<(), Failure> {
     let journeys = crate::journeys::graph::all(settings).map_err(|err| err.to_string())?;
+    Store::check(&settings.storage_path())?;
     let lines = [
         "configuration is valid".to_owned(),
         format!("  server.bind       {}", settings.server.bind),
@@ -477,14 +565,14 @@ fn check(settings: &Settings) -> Result<(), String> {
     Ok(())
 }
 
-fn hash_password(settings: &Settings) -> Result<(), String> {
+fn hash_password(settings: &Settings) -> Result<(), Failure> {
     let password = if std::io::stdin().is_terminal() {
         SecretString::new(rpassword::prompt_password("Password: ").map_err(|err| err.to_string())?)
     } else {
         SecretString::new(read_stdin_line()?)
     };
     if password.expose().is_empty() {
-        return Err("the password must not be empty".into());
+        return Err(Failure::Usage("the password must not be empty".into()));
     }
     let passwords =
         accounts::password::Passwords::new(&settings.passwords).map_err(|err| err.to_string())?;

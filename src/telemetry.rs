@@ -2,10 +2,13 @@
 //! argon2) off the async executor while keeping the request's span.
 
 use crate::config::{LogFormat, LogSettings};
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: logs go to stderr (stdout carries only
-/// the ready line), as text or JSON. Safe to call more than once.
+/// the ready line), as text or JSON. Text is coloured only on a terminal:
+/// in a file, a pipe or a journal, escape codes are noise. Safe to call
+/// more than once.
 pub fn init(settings: &LogSettings) {
     // actix-server announces every worker at info; that is noise.
     let filter = EnvFilter::try_new(format!("actix_server=warn,{}", settings.level))
@@ -13,6 +16,7 @@ pub fn init(settings: &LogSettings) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let _already_set = match settings.format {
         LogFormat::Text => builder.try_init(),

@@ -53,8 +53,80 @@ pub enum StoragePath {
 pub enum ConfigError {
     #[error("cannot read config: {0}")]
     Load(#[from] config::ConfigError),
+    /// A value that does not fit, where it was written: the file, or the
+    /// environment variable.
+    #[error("in {origin}: {error}")]
+    In {
+        origin: String,
+        error: config::ConfigError,
+    },
     #[error("config key `{key}`: {message}")]
     Invalid { key: String, message: String },
+}
+
+/// The `TESSERA__SECTION__KEY` variables.
+fn environment() -> config::Environment {
+    config::Environment::with_prefix("TESSERA").separator("__")
+}
+
+/// Says where a value that does not fit the settings was written. The
+/// `config` crate merges the file and the environment before they are
+/// read, so its error names a key (`for key 'server'`) but not whether a
+/// typo is in the file or in a variable: each is read alone to find out.
+fn locate(error: config::ConfigError, file: Option<&Path>) -> ConfigError {
+    if let Some(file) = file
+        && let Some(error) = read_alone(config::File::from(file).required(true))
+    {
+        return ConfigError::In {
+            origin: format!("`{}`", file.display()),
+            error,
+        };
+    }
+    if let Some(error) = read_alone(environment()) {
+        let origin = env_variable(&error).unwrap_or_else(|| "the environment".to_owned());
+        return ConfigError::In { origin, error };
+    }
+    ConfigError::Load(error)
+}
+
+/// The error of reading `source` alone over the defaults, if any.
+fn read_alone(source: impl config::Source + Send + Sync + 'static) -> Option<config::ConfigError> {
+    config::Config::builder()
+        .add_source(source)
+        .build()
+        .and_then(config::Config::try_deserialize::<Settings>)
+        .err()
+}
+
+/// The `TESSERA__…` variable that sets the key an error is about.
+fn env_variable(error: &config::ConfigError) -> Option<String> {
+    let (key, inner) = match error {
+        config::ConfigError::At { key, error, .. } => (key.clone(), error.to_string()),
+        config::ConfigError::Type { key, .. } => (key.clone(), String::new()),
+        other => (None, other.to_string()),
+    };
+    // serde's wording: "unknown field `bnd`, expected one of …"
+    let unknown = inner
+        .split_once("unknown field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(field, _)| field);
+    let path = match (key, unknown) {
+        (Some(key), Some(field)) => format!("{key}.{field}"),
+        (Some(key), None) => key,
+        (None, Some(field)) => field.to_owned(),
+        (None, None) => return None,
+    };
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .find(|name| {
+            name.strip_prefix("TESSERA__").is_some_and(|rest| {
+                rest.to_lowercase()
+                    .split("__")
+                    .collect::<Vec<_>>()
+                    .join(".")
+                    == path
+            })
+        })
 }
 
 pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
@@ -73,9 +145,10 @@ impl Settings {
             builder = builder.add_source(config::File::from(file).required(true));
         }
         let settings: Settings = builder
-            .add_source(config::Environment::with_prefix("TESSERA").separator("__"))
+            .add_source(environment())
             .build()?
-            .try_deserialize()?;
+            .try_deserialize()
+            .map_err(|err| locate(err, file))?;
         settings.validate()?;
         Ok(settings)
     }
@@ -111,6 +184,24 @@ impl Settings {
         }
         if self.server.max_body_bytes < 1024 {
             return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        // A connection is held for as long as these allow: an hour is
+        // already far beyond any honest client.
+        for (key, value, least) in [
+            (
+                "server.request_timeout_secs",
+                self.server.request_timeout_secs,
+                1,
+            ),
+            ("server.body_timeout_secs", self.server.body_timeout_secs, 1),
+            ("server.keep_alive_secs", self.server.keep_alive_secs, 0),
+        ] {
+            if !(least..=MAX_CONNECTION_SECONDS).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("must be between {least} and {MAX_CONNECTION_SECONDS} seconds"),
+                ));
+            }
         }
         if self.storage.path.trim().is_empty() {
             return Err(invalid(
@@ -328,6 +419,9 @@ impl Settings {
 /// values would overflow date arithmetic.
 pub(crate) const MAX_SECONDS: u64 = 10 * 365 * 24 * 60 * 60;
 
+/// The longest a connection may wait for headers, a body or a next request.
+const MAX_CONNECTION_SECONDS: u64 = 60 * 60;
+
 /// Seconds to a `Duration`; `validate` has capped them at [`MAX_SECONDS`].
 pub fn seconds(secs: u64) -> Duration {
     Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
@@ -407,6 +501,8 @@ mod tests {
             error_of("[sessions]\nidle_timeout_secs = 0").contains("sessions.idle_timeout_secs")
         );
         assert!(error_of("[passwords]\nmemory_kib = 1").contains("passwords"));
+        assert!(error_of("[server]\nbody_timeout_secs = 0").contains("server.body_timeout_secs"));
+        assert!(error_of("[server]\nkeep_alive_secs = 86400").contains("server.keep_alive_secs"));
         assert!(error_of("[[users]]\nusername = \"bob\"").contains("users[0].password"));
         assert!(error_of("[server]\nworkers = \"many\"").contains("workers"));
         assert!(

@@ -16,6 +16,14 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// How long in-flight requests may take to finish on shutdown.
     pub shutdown_timeout_secs: u64,
+    /// How long a client may take to send a request's headers; then 408.
+    pub request_timeout_secs: u64,
+    /// How long a client may take to send a request's body, counted from
+    /// the end of its headers; then 408 and the connection closes.
+    pub body_timeout_secs: u64,
+    /// How long an idle connection stays open for a next request; 0 closes
+    /// every connection after its response.
+    pub keep_alive_secs: u64,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed:
     /// behind them, the client address (for throttling and the sessions
     /// list) is the last one they forwarded, not their own.
@@ -203,6 +211,9 @@ impl Default for ServerSettings {
             workers: 0,
             max_body_bytes: 64 * 1024,
             shutdown_timeout_secs: 30,
+            request_timeout_secs: 5,
+            body_timeout_secs: 10,
+            keep_alive_secs: 5,
             trusted_proxies: Vec::new(),
         }
     }

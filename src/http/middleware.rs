@@ -1,12 +1,27 @@
-//! Request middleware: a request id and one log line per request, and the
-//! security headers every response carries.
+//! Request middleware: a request id and one log line per request, the
+//! security headers every response carries, a deadline for request bodies,
+//! and the count of requests in flight that shutdown waits for.
 
 use crate::context::Context;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use crate::http::{
+    self,
+    error::{ApiError, PageError},
+};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{DefaultHeaders, Next};
-use std::time::Instant;
+use actix_web::rt::time::{Sleep, sleep};
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpMessage, ResponseError};
+use futures_core::Stream;
+use std::cell::Cell;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 /// Gives each request an id (echoed as `X-Request-Id`) and a span that the
@@ -56,4 +71,83 @@ pub fn security_headers(ctx: &Context) -> DefaultHeaders {
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
         ))
+}
+
+/// Gives a request's body `server.body_timeout_secs` to arrive, counted from
+/// the end of its headers, and answers 408 when it does not. actix cuts off
+/// slow headers (`server.request_timeout_secs`) but waits for a body for
+/// ever: a client that announced 100 bytes and sent two held a connection
+/// and a handler. After the 408 the connection closes, as actix closes any
+/// connection whose body was not read to the end.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(limit) = req
+        .app_data::<Data<Context>>()
+        .map(|ctx| Duration::from_secs(ctx.settings.server.body_timeout_secs))
+    else {
+        return Ok(next.call(req).await?.map_into_left_body());
+    };
+    let inner = req.take_payload();
+    if matches!(inner, Payload::None) {
+        // No body: no timer to set (taking the payload left it `None`).
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let expired = Rc::new(Cell::new(false));
+    let body = DeadlineBody {
+        inner,
+        deadline: Box::pin(sleep(limit)),
+        expired: expired.clone(),
+    };
+    req.set_payload(Payload::from(
+        Box::pin(body) as Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>
+    ));
+    let res = next.call(req).await?;
+    if !expired.get() {
+        return Ok(res.map_into_left_body());
+    }
+    let message = format!(
+        "The request body did not arrive within {} s.",
+        limit.as_secs()
+    );
+    let machine = http::is_api(res.request()) || http::is_oauth_api(res.request());
+    let answer = if machine {
+        ApiError::new(StatusCode::REQUEST_TIMEOUT, "request_timeout", message).error_response()
+    } else {
+        PageError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request took too long",
+            message,
+        )
+        .error_response()
+    };
+    Ok(res.into_response(answer).map_into_right_body())
+}
+
+/// A request body that fails with a time-out once its deadline passes.
+struct DeadlineBody {
+    inner: Payload,
+    deadline: Pin<Box<Sleep>>,
+    /// Tells [`body_deadline`] that the handler's answer is to be replaced.
+    expired: Rc<Cell<bool>>,
+}
+
+impl Stream for DeadlineBody {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if let Poll::Ready(chunk) = Pin::new(&mut this.inner).poll_next(cx) {
+            return Poll::Ready(chunk);
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            this.expired.set(true);
+            return Poll::Ready(Some(Err(PayloadError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the request body did not arrive in time",
+            )))));
+        }
+        Poll::Pending
+    }
 }

@@ -60,7 +60,7 @@ pub fn configure(
 }
 
 /// The OAuth endpoints that answer machines, in RFC JSON.
-fn is_oauth_api(req: &HttpRequest) -> bool {
+pub(crate) fn is_oauth_api(req: &HttpRequest) -> bool {
     [
         paths::OAUTH_TOKEN,
         paths::OAUTH_REVOKE,
@@ -69,7 +69,7 @@ fn is_oauth_api(req: &HttpRequest) -> bool {
     .contains(&req.path())
 }
 
-fn is_api(req: &HttpRequest) -> bool {
+pub(crate) fn is_api(req: &HttpRequest) -> bool {
     req.path().starts_with(paths::API_PREFIX)
 }
 

@@ -43,6 +43,9 @@ pub enum StoreError {
          stop it first, or use another storage.path"
     )]
     InUse(PathBuf),
+    /// The configured file cannot hold a store: a configuration error.
+    #[error("config key `storage.path`: `{path}` cannot hold the store: {reason}")]
+    Unusable { path: PathBuf, reason: String },
     #[error(
         "the store file was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
     )]
@@ -54,6 +57,13 @@ pub enum StoreError {
         kind: &'static str,
         source: serde_json::Error,
     },
+}
+
+fn unusable(path: &std::path::Path, reason: impl std::fmt::Display) -> StoreError {
+    StoreError::Unusable {
+        path: path.to_owned(),
+        reason: reason.to_string(),
+    }
 }
 
 macro_rules! backend_error {
@@ -96,12 +106,62 @@ impl Store {
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                     return Err(StoreError::InUse(file.clone()));
                 }
-                other => other?,
+                Err(err) => return Err(unusable(file, err)),
+                Ok(db) => db,
             },
         };
         let store = Self { db };
         store.prepare()?;
         Ok(store)
+    }
+
+    /// Checks, without creating or changing anything, that the store can
+    /// be opened at `path`: an existing file must be a redb store that is
+    /// readable and writable; otherwise its folder must accept a new file.
+    /// A store held by a running server is fine.
+    pub fn check(path: &StoragePath) -> Result<(), StoreError> {
+        let StoragePath::File(file) = path else {
+            return Ok(());
+        };
+        if file.exists() {
+            let opened = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(file)
+                .map_err(|err| unusable(file, err))?;
+            if opened.metadata().is_ok_and(|meta| meta.len() == 0) {
+                return Ok(()); // an empty file becomes a store at first start
+            }
+            return match redb::ReadOnlyDatabase::open(file) {
+                // Held by a server, or left by a crash: the next writer
+                // repairs it.
+                Ok(_)
+                | Err(redb::DatabaseError::DatabaseAlreadyOpen)
+                | Err(redb::DatabaseError::RepairAborted) => Ok(()),
+                Err(err) => Err(unusable(file, err)),
+            };
+        }
+        let folder = match file.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder,
+            _ => std::path::Path::new("."),
+        };
+        if !folder.is_dir() {
+            return Err(unusable(
+                file,
+                format!("`{}` is not a folder", folder.display()),
+            ));
+        }
+        // Permissions alone do not say whether a file can be made here
+        // (root, ACLs, read-only mounts): make one and remove it.
+        let probe = folder.join(format!(".tessera-check-{}", std::process::id()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&probe)
+            .map_err(|err| unusable(file, err))?;
+        // A leftover probe is harmless; the check has its answer.
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
     }
 
     /// Creates every table (so read transactions never meet a missing one)

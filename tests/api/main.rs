@@ -6,6 +6,7 @@
 
 mod architecture;
 mod bad_input;
+mod connections;
 mod devices;
 mod helpers;
 mod journeys;

@@ -88,14 +88,14 @@ struct Running {
     child: Child,
     url: String,
     stdout: BufReader<tokio::process::ChildStdout>,
-    stderr: tokio::process::ChildStderr,
+    stderr: BufReader<tokio::process::ChildStderr>,
 }
 
 impl Running {
     async fn start(mut command: Command) -> Self {
         let mut child = command.spawn().expect("spawn tessera");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let stderr = child.stderr.take().expect("stderr");
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
         let mut line = String::new();
         tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
             .await
@@ -117,6 +117,12 @@ impl Running {
     /// Sends SIGTERM and waits; returns the exit code, the rest of stdout
     /// and stderr.
     async fn stop(mut self) -> (i32, String, String) {
+        self.terminate().await;
+        self.exit().await
+    }
+
+    /// Sends SIGTERM.
+    async fn terminate(&mut self) {
         let pid = self.child.id().expect("pid").to_string();
         let killed = Command::new("kill")
             .args(["-TERM", &pid])
@@ -124,6 +130,25 @@ impl Running {
             .await
             .expect("kill");
         assert!(killed.success());
+    }
+
+    /// Reads the log until a line contains `needle`.
+    async fn wait_for_log(&mut self, needle: &str) {
+        let mut line = String::new();
+        while !line.contains(needle) {
+            line.clear();
+            let read =
+                tokio::time::timeout(Duration::from_secs(30), self.stderr.read_line(&mut line))
+                    .await
+                    .expect("log line within 30 s")
+                    .expect("read stderr");
+            assert!(read > 0, "the log ended before {needle:?}");
+        }
+    }
+
+    /// Waits for the process to end; returns the exit code, the rest of
+    /// stdout and stderr.
+    async fn exit(mut self) -> (i32, String, String) {
         let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await
             .expect("graceful stop within 30 s")
@@ -308,7 +333,9 @@ async fn the_users_command_adds_lists_disables_enables_resets_and_removes() {
         .await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("created user `dave`"));
-    let (code, _, err) = workspace.run(&["users", "add", "DAVE"], "x\n").await;
+    let (code, _, err) = workspace
+        .run(&["users", "add", "DAVE"], "another fine password\n")
+        .await;
     assert_eq!(code, 1);
     assert!(err.contains("taken"), "{err}");
 
@@ -586,7 +613,7 @@ async fn clients_add_refuses_a_logo_or_home_page_that_is_not_https_naming_the_op
                 "",
             )
             .await;
-        assert_ne!(code, 0, "{err}");
+        assert_eq!(code, 2, "a usage error: {err}");
         assert!(err.contains(key), "{err}");
     }
     let (_, listed, _) = workspace.run(&["clients", "list"], "").await;
@@ -621,4 +648,179 @@ async fn a_configured_logo_that_is_not_https_exits_with_code_2_naming_the_key() 
     assert!(output.stdout.is_empty(), "nothing bound");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("clients[0].logo_uri"), "{stderr}");
+}
+
+/// A raw connection to a running server.
+async fn connect(server: &Running) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(server.url.trim_start_matches("http://"))
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    let workspace = Workspace::seeded();
+    let server = workspace.start().await;
+    reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .expect("request");
+    let (_, _, stderr) = server.stop().await;
+    assert!(stderr.contains("request"), "sanity: requests are logged");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in {stderr:?}");
+}
+
+#[tokio::test]
+async fn an_unusable_store_path_exits_2_naming_storage_path_and_the_path() {
+    let workspace = Workspace::seeded();
+    let (code, out, err) = workspace.run(&["config", "check"], "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("configuration is valid"), "{out}");
+    assert!(!workspace.store().exists(), "the check creates nothing");
+
+    let garbage = workspace.dir.path().join("garbage.redb");
+    std::fs::write(&garbage, vec![b'x'; 8192]).expect("write");
+    // Under a regular file: no one, not even root, can make a file there.
+    let plain = workspace.dir.path().join("plain");
+    std::fs::write(&plain, "").expect("write");
+    let under_a_file = plain.join("tessera.redb");
+    for path in [&garbage, &under_a_file] {
+        for args in [&["serve"][..], &["config", "check"], &["users", "list"]] {
+            let mut command = workspace.command(args);
+            command.env("TESSERA__STORAGE__PATH", path);
+            let output = command.output().await.expect("run");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                output.stdout.is_empty(),
+                "{args:?}: nothing bound or listed"
+            );
+            assert!(stderr.contains("`storage.path`"), "{stderr}");
+            assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_key_is_reported_with_the_file_or_the_variable_it_came_from() {
+    let in_file = Workspace::new("[log]\nlevle = \"debug\"\n");
+    let (code, _, err) = in_file.run(&["config", "check"], "").await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("levle"), "{err}");
+    assert!(
+        err.contains(&in_file.config().display().to_string()),
+        "{err}"
+    );
+
+    let in_env = Workspace::seeded();
+    let mut command = in_env.command(&["config", "check"]);
+    command.env("TESSERA__SERVER__BND", "127.0.0.1:1");
+    let output = command.output().await.expect("run");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("`bnd`"), "{err}");
+    assert!(err.contains("TESSERA__SERVER__BND"), "{err}");
+    assert!(
+        !err.contains("tessera.toml"),
+        "not blamed on the file: {err}"
+    );
+}
+
+#[tokio::test]
+async fn usage_and_configuration_errors_exit_2_and_runtime_failures_exit_1() {
+    let workspace = Workspace::new("[accounts]\nbootstrap_admin = false\n");
+    let (code, _, err) = workspace.run(&["users", "frobnicate"], "").await;
+    assert_eq!(code, 2, "an unknown subcommand: {err}");
+    let (code, _, err) = workspace
+        .run(&["users", "add", "two words"], "a long enough password\n")
+        .await;
+    assert_eq!(code, 2, "an invalid username: {err}");
+    let (code, _, err) = workspace.run(&["clients", "add", "bad id!"], "").await;
+    assert_eq!(code, 2, "an invalid client id: {err}");
+    let (code, _, err) = workspace.run(&["users", "remove", "nobody"], "").await;
+    assert_eq!(code, 1, "a user that does not exist: {err}");
+}
+
+#[tokio::test]
+async fn the_users_command_refuses_passwords_the_policy_refuses() {
+    let workspace = Workspace::new("[accounts]\nbootstrap_admin = false\n");
+    let (code, _, err) = workspace.run(&["users", "add", "erin"], "five5\n").await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at least 8 characters"), "{err}");
+    let (code, _, err) = workspace
+        .run(&["users", "add", "erin"], "password123\n")
+        .await;
+    assert_eq!(code, 2, "a common password: {err}");
+    let (_, listed, _) = workspace.run(&["users", "list"], "").await;
+    assert!(!listed.contains("erin"), "{listed}");
+
+    let (code, _, err) = workspace
+        .run(&["users", "add", "erin"], "a fine long password\n")
+        .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = workspace
+        .run(&["users", "set-password", "erin"], "short\n")
+        .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("at least 8 characters"), "{err}");
+}
+
+#[tokio::test]
+async fn sigterm_stops_at_once_while_a_client_holds_an_idle_keep_alive_connection() {
+    let workspace = Workspace::seeded();
+    let mut command = workspace.command(&["serve"]);
+    command.env("TESSERA__SERVER__SHUTDOWN_TIMEOUT_SECS", "30");
+    let server = Running::start(command).await;
+    let mut idle = connect(&server).await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: tessera\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = [0u8; 12];
+    idle.read_exact(&mut answer).await.expect("read");
+    assert_eq!(&answer, b"HTTP/1.1 200", "the connection stays open, idle");
+
+    let asked = std::time::Instant::now();
+    let (code, _, stderr) = server.stop().await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "an idle connection must not hold the stop for the 30 s shutdown timeout"
+    );
+    assert!(stderr.contains("store closed"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish() {
+    let workspace = Workspace::seeded();
+    let mut server = workspace.start().await;
+    let body = json!({"input": {"username": ALICE.0, "password": ALICE.1}}).to_string();
+    let (first, rest) = body.split_at(10);
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(
+            format!(
+                "POST /api/authenticate HTTP/1.1\r\nHost: tessera\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nExpect: 100-continue\r\n\r\n{first}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("write");
+    // 100 Continue: the server has the headers, the request is in flight.
+    let mut interim = [0u8; 12];
+    stream.read_exact(&mut interim).await.expect("read");
+    assert_eq!(&interim, b"HTTP/1.1 100");
+
+    server.terminate().await;
+    server.wait_for_log("stopping").await;
+    stream.write_all(rest.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(30), stream.read_to_string(&mut answer))
+        .await
+        .expect("answered within 30 s")
+        .expect("read");
+    assert!(answer.contains("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("session_token"), "{answer}");
+    let (code, _, stderr) = server.exit().await;
+    assert_eq!(code, 0, "{stderr}");
 }
