@@ -5,11 +5,11 @@
 use crate::accounts::{self, NewUser};
 use crate::app::Application;
 use crate::clock::SystemClock;
-use crate::config::{ConfigError, SeedClient, Settings, SigningAlg};
+use crate::config::{ConfigError, SeedClient, Settings, SigningAlg, StoragePath};
 use crate::context::Context;
 use crate::oauth;
 use crate::secret::SecretString;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::telemetry;
 use clap::{Parser, Subcommand};
 use std::io::{BufRead, IsTerminal, Write};
@@ -80,6 +80,15 @@ enum UsersCommand {
     Remove { username: String },
     /// Set a user's password (prompted, or read from stdin) and end their sessions.
     SetPassword { username: String },
+    /// Give an account a new username; `--by-id` names it by the id that
+    /// start-up and `config check` show for usernames in conflict.
+    Rename {
+        /// The current username, or the account's id with `--by-id`.
+        account: String,
+        new_username: String,
+        #[arg(long)]
+        by_id: bool,
+    },
     /// Forget a user's authenticator app (a lost phone); they enrol a new one
     /// at their next sign-in that asks for TOTP.
     ResetTotp { username: String },
@@ -244,6 +253,19 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), String> {
         UsersCommand::Remove { username } => {
             let user = accounts::remove(&ctx, &username).map_err(fail)?;
             println!("removed `{}`", user.username);
+        }
+        UsersCommand::Rename {
+            account,
+            new_username,
+            by_id,
+        } => {
+            let id = if by_id {
+                account
+            } else {
+                accounts::get_by_username(&ctx, &account).map_err(fail)?.id
+            };
+            let user = accounts::rename(&ctx, &id, &new_username).map_err(fail)?;
+            println!("renamed account {} to `{}`", user.id, user.username);
         }
         UsersCommand::ResetTotp { username } => {
             let had = accounts::reset_totp(&ctx, &username).map_err(fail)?;
@@ -463,7 +485,34 @@ fn check(settings: &Settings) -> Result<(), String> {
     for line in lines {
         writeln!(out, "{line}").map_err(|err| err.to_string())?;
     }
-    Ok(())
+    let StoragePath::File(path) = settings.storage_path() else {
+        return Ok(());
+    };
+    if !path.exists() {
+        return Ok(());
+    }
+    // Read-only: a check neither creates nor migrates the store.
+    match Store::inspect(&path, accounts::username_conflicts) {
+        Ok(conflicts) if conflicts.is_empty() => {
+            writeln!(out, "  usernames         no conflicts in the store")
+        }
+        Ok(conflicts) => {
+            for conflict in &conflicts {
+                eprintln!("warning: {conflict}");
+            }
+            writeln!(
+                out,
+                "  usernames         {} conflict(s) in the store (warnings above)",
+                conflicts.len()
+            )
+        }
+        Err(err @ StoreError::InUse(_)) => writeln!(
+            out,
+            "  usernames         not checked ({err}); the server's start-up log names conflicts"
+        ),
+        Err(err) => return Err(format!("cannot read the store {}: {err}", path.display())),
+    }
+    .map_err(|err| err.to_string())
 }
 
 fn hash_password(settings: &Settings) -> Result<(), String> {

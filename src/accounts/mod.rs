@@ -2,6 +2,7 @@
 //! authentication with lockout, TOTP, and declarative seeding. Synchronous
 //! domain code: callers run it off the async executor (it hashes passwords).
 
+mod conflicts;
 pub mod lockout;
 pub mod password;
 pub mod policy;
@@ -16,6 +17,7 @@ use crate::store::{
 use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
+pub use conflicts::{UsernameConflict, rename, username_conflicts};
 pub use password::is_password_hash;
 pub use seed::{Bootstrapped, SeedReport, bootstrap_admin, seed};
 
@@ -148,6 +150,14 @@ pub fn register_in(
 /// Every account, ordered by username.
 pub fn list(ctx: &Context) -> Result<Vec<User>, AccountError> {
     Ok(ctx.store.read(users::list)?)
+}
+
+/// The account with this username.
+pub fn get_by_username(ctx: &Context, username: &str) -> Result<User, AccountError> {
+    let username = Username::parse(username)?;
+    ctx.store
+        .read(|tx| users::get_by_username(tx, username.normalized()))?
+        .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))
 }
 
 /// The account with this id.
