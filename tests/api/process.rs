@@ -496,9 +496,9 @@ async fn a_seeded_look_alike_username_fails_validation_with_exit_2_naming_the_ke
         assert!(err.contains("users[0].username"), "{err}");
         assert!(err.contains("mixes scripts"), "{err}");
     }
-    let workspace = Workspace::new(&format!(
-        "[[users]]\nusername = \"alice\"\npassword = \"x\"\n[[users]]\nusername = \"ＡＬＩＣＥ\"\npassword = \"y\"\n"
-    ));
+    let workspace = Workspace::new(
+        "[[users]]\nusername = \"alice\"\npassword = \"x\"\n[[users]]\nusername = \"ＡＬＩＣＥ\"\npassword = \"y\"\n",
+    );
     let (code, _, err) = workspace.run(&["config", "check"], "").await;
     assert_eq!(code, 2, "{err}");
     assert!(
