@@ -43,6 +43,8 @@ pub enum UsernameError {
         "mixes scripts (such as Latin and Cyrillic letters) in a way that can pass for another name"
     )]
     MixedScripts,
+    #[error("cannot be used as a username")]
+    Unusable,
 }
 
 impl Username {
@@ -105,18 +107,18 @@ fn refusal(err: PrecisError) -> UsernameError {
                 UsernameError::Invisible
             }
             Some(c) => UsernameError::Disallowed(c, info.cp),
-            None => UsernameError::Invisible,
+            None => UsernameError::Unusable,
         },
         // RFC 8265 §3.3.3: the bidi rule of RFC 5893 decides `Invalid`.
         PrecisError::Invalid => UsernameError::Direction,
-        PrecisError::Unexpected(_) => UsernameError::Invisible,
+        PrecisError::Unexpected(_) => UsernameError::Unusable,
     }
 }
 
 /// Format characters that show nothing (zero-width space, joiners, marks
 /// of direction, the byte-order mark): PRECIS disallows them all.
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
 }
 
 #[cfg(test)]

@@ -196,3 +196,78 @@ async fn registration_attempts_are_throttled_per_client_address() {
     // Signing in is counted apart.
     app.login_rest(ALICE).await;
 }
+
+#[tokio::test]
+async fn a_taken_username_in_the_browser_is_replaced_on_a_page_asking_for_the_name_only() {
+    let app = spawn_app().await;
+    let html = app.get_page("/register").await.text().await.expect("html");
+    let page = app
+        .submit_form(
+            &html,
+            &[
+                ("username", "Alice"),
+                ("email", "carol@example.com"),
+                ("password", PASSPHRASE),
+                ("name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("We sent a 6-digit code"), "{html}");
+    let code = app.code_for("carol@example.com", 1).await;
+    let page = app.submit_form(&html, &[("code", &code)]).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("is taken. Choose another."), "{html}");
+    assert!(html.contains(r#"name="username""#), "{html}");
+    assert!(!html.contains(r#"name="password""#), "{html}");
+    assert!(!html.contains(r#"name="email""#), "{html}");
+    let done = app.submit_form(&html, &[("username", "carol")]).await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(location(&done), app.url("/account"));
+}
+
+#[tokio::test]
+async fn a_registration_journey_without_a_code_says_taken_only_when_the_account_would_be_made() {
+    let app = spawn_app_with(
+        r#"
+[journeys.register]
+start = "details"
+[journeys.register.nodes.details]
+type = "register"
+next = { success = "success", failure = "failure" }
+"#,
+    )
+    .await;
+    let (status, step) = register(&app, "ａｌｉｃｅ", "carol@example.com").await;
+    assert_eq!(status, 200, "{step}");
+    assert_eq!(step["step"], "register");
+    assert!(
+        step["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("“alice” is taken")),
+        "{step}"
+    );
+    assert_eq!(step["fields"].as_array().map(Vec::len), Some(1));
+    let (status, done) = app
+        .submit(&step["auth_id"], json!({"username": "carol"}))
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert!(done["session_token"].is_string(), "{done}");
+}
+
+#[tokio::test]
+async fn a_password_reset_for_a_full_width_name_reaches_alice() {
+    let app = spawn_app().await;
+    let started = app.start_named("reset_password").await;
+    let (status, step) = app
+        .submit(&started["auth_id"], json!({"username": "ＡＬＩＣＥ"}))
+        .await;
+    assert_eq!(status, 200, "{step}");
+    assert_eq!(step["step"], "one_time_code");
+    let code = app.code_for("alice@example.com", 1).await;
+    let (status, step) = app.submit(&step["auth_id"], json!({"code": code})).await;
+    assert_eq!(status, 200, "{step}");
+    assert_eq!(step["step"], "set_password");
+}
