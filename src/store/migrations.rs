@@ -90,3 +90,75 @@ fn index_under(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoragePath;
+    use crate::store::tables::META;
+    use crate::store::{Store, users};
+    use time::{Duration, OffsetDateTime};
+
+    fn schema_1_user(id: &str, username: &str, age_days: i64) -> User {
+        let created = OffsetDateTime::UNIX_EPOCH + Duration::days(1000 - age_days);
+        User {
+            id: id.into(),
+            username: username.into(),
+            username_normalized: username.to_lowercase(),
+            email: None,
+            email_verified: false,
+            name: None,
+            password_hash: None,
+            disabled: false,
+            created_at: created,
+            updated_at: created,
+            totp: None,
+            phone_number: None,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn the_account_that_answered_to_a_name_keeps_it_and_no_account_is_dropped() {
+        let store = Store::open(&StoragePath::Memory).expect("store");
+        store
+            .write(|tx| {
+                // The full-width account is the oldest, but `alice` is the one
+                // that signed in as "alice" before.
+                users::put(tx, &schema_1_user("wide", "ａｌｉｃｅ", 30))?;
+                users::put(tx, &schema_1_user("plain", "alice", 20))?;
+                users::put(tx, &schema_1_user("zwsp", "alice\u{200b}", 10))?;
+                users::put(tx, &schema_1_user("carol", "ＣＡＲＯＬ", 5))?;
+                tx.tx.open_table(META)?.insert("schema_version", 1)?;
+                Ok::<_, StoreError>(())
+            })
+            .expect("schema 1 records");
+        store.prepare().expect("migrates");
+
+        let found = |name: &str| {
+            store
+                .read(|tx| users::get_by_username(tx, name))
+                .expect("read")
+                .map(|user| user.id)
+        };
+        assert_eq!(found("alice").as_deref(), Some("plain"));
+        assert_eq!(found("carol").as_deref(), Some("carol"));
+        assert_eq!(
+            found("ａｌｉｃｅ").as_deref(),
+            Some("wide"),
+            "kept, by its old key"
+        );
+        assert_eq!(found("alice\u{200b}").as_deref(), Some("zwsp"));
+        assert_eq!(store.read(users::list).expect("list").len(), 4);
+        let version = store
+            .read(|tx| {
+                Ok(tx
+                    .tx
+                    .open_table(META)?
+                    .get("schema_version")?
+                    .map(|v| v.value()))
+            })
+            .expect("version");
+        assert_eq!(version, Some(2));
+    }
+}
