@@ -249,8 +249,12 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Seeds `[[users]]`, or bootstraps an `admin` on an empty store.
+/// Seeds `[[users]]`, or bootstraps an `admin` on an empty store, and names
+/// stored usernames that the username rule no longer tells apart.
 fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
+    for conflict in ctx.store.read(accounts::username_conflicts)? {
+        tracing::warn!("{conflict}");
+    }
     let seeds = &ctx.settings.users;
     if !seeds.is_empty() {
         let report = accounts::seed(ctx, seeds)?;

@@ -5,7 +5,7 @@
 use crate::accounts::{self, NewUser};
 use crate::app::{Application, StartError};
 use crate::clock::SystemClock;
-use crate::config::{ConfigError, SeedClient, Settings, SigningAlg};
+use crate::config::{ConfigError, SeedClient, Settings, SigningAlg, StoragePath};
 use crate::context::{Context, ContextError};
 use crate::oauth;
 use crate::secret::SecretString;
@@ -80,6 +80,15 @@ enum UsersCommand {
     Remove { username: String },
     /// Set a user's password (prompted, or read from stdin) and end their sessions.
     SetPassword { username: String },
+    /// Give an account a new username; `--by-id` names it by the id that
+    /// start-up and `config check` show for usernames in conflict.
+    Rename {
+        /// The current username, or the account's id with `--by-id`.
+        account: String,
+        new_username: String,
+        #[arg(long)]
+        by_id: bool,
+    },
     /// Forget a user's authenticator app (a lost phone); they enrol a new one
     /// at their next sign-in that asks for TOTP.
     ResetTotp { username: String },
@@ -335,6 +344,19 @@ fn users(settings: Settings, command: UsersCommand) -> Result<(), Failure> {
             let user = accounts::remove(&ctx, &username)?;
             println!("removed `{}`", user.username);
         }
+        UsersCommand::Rename {
+            account,
+            new_username,
+            by_id,
+        } => {
+            let id = if by_id {
+                account
+            } else {
+                accounts::get_by_username(&ctx, &account)?.id
+            };
+            let user = accounts::rename(&ctx, &id, &new_username)?;
+            println!("renamed account {} to `{}`", user.id, user.username);
+        }
         UsersCommand::ResetTotp { username } => {
             let had = accounts::reset_totp(&ctx, &username)?;
             if had {
@@ -562,6 +584,34 @@ fn check(settings: &Settings) -> Result<(), Failure> {
     for line in lines {
         writeln!(out, "{line}").map_err(|err| err.to_string())?;
     }
+    let StoragePath::File(path) = settings.storage_path() else {
+        return Ok(());
+    };
+    if !path.exists() {
+        return Ok(());
+    }
+    // Read-only: a check neither creates nor migrates the store.
+    match Store::inspect(&path, accounts::username_conflicts) {
+        Ok(conflicts) if conflicts.is_empty() => {
+            writeln!(out, "  usernames         no conflicts in the store")
+        }
+        Ok(conflicts) => {
+            for conflict in &conflicts {
+                eprintln!("warning: {conflict}");
+            }
+            writeln!(
+                out,
+                "  usernames         {} conflict(s) in the store (warnings above)",
+                conflicts.len()
+            )
+        }
+        Err(err @ StoreError::InUse(_)) => writeln!(
+            out,
+            "  usernames         not checked ({err}); the server's start-up log names conflicts"
+        ),
+        Err(err) => return Err(err.into()),
+    }
+    .map_err(|err| err.to_string())?;
     Ok(())
 }
 

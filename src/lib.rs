@@ -24,3 +24,4 @@ pub mod secret;
 pub mod sessions;
 pub mod store;
 pub mod telemetry;
+pub mod username;

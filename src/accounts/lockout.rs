@@ -1,5 +1,6 @@
 //! Throttling of failed sign-ins, per normalised username and per client
-//! address, and of failed TOTP codes, per user (`accounts::totp`).
+//! address, of registrations, per client address, and of failed TOTP codes,
+//! per user (`accounts::totp`).
 //!
 //! Counters exist for any username tried, whether or not an account has it,
 //! so a lockout message reveals nothing about which accounts exist.
@@ -58,6 +59,13 @@ pub fn address_key(ip: &str) -> String {
     }
 }
 
+/// The counter key of registration attempts from a client address (the
+/// same /64 rule as [`address_key`]); apart from the sign-in counter, so
+/// that registering never locks anyone out of signing in.
+pub fn registration_key(ip: &str) -> String {
+    format!("register {}", address_key(ip))
+}
+
 /// Whether a counter no longer affects anything and can be forgotten.
 pub fn is_stale(throttle: &LoginThrottle, now: OffsetDateTime, settings: &LockoutSettings) -> bool {
     let window_over = throttle.window_started_at + seconds(settings.window_secs) <= now;
@@ -73,6 +81,7 @@ mod tests {
         LockoutSettings {
             max_failures: 3,
             max_failures_per_address: 10,
+            max_registrations_per_address: 10,
             window_secs: 60,
             duration_secs: 300,
         }

@@ -2,6 +2,7 @@
 //! authentication with lockout, TOTP, and declarative seeding. Synchronous
 //! domain code: callers run it off the async executor (it hashes passwords).
 
+mod conflicts;
 pub mod lockout;
 pub mod password;
 pub mod policy;
@@ -15,64 +16,16 @@ use crate::store::{
 };
 use time::OffsetDateTime;
 
+pub use crate::username::{Username, UsernameError};
+pub use conflicts::{UsernameConflict, rename, username_conflicts};
 pub use password::is_password_hash;
 pub use seed::{Bootstrapped, SeedReport, bootstrap_admin, seed};
-
-/// A username as typed, with the normalised form used for uniqueness and
-/// lookups (trimmed, lower-cased).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Username {
-    display: String,
-    normalized: String,
-}
-
-impl Username {
-    /// Longest username accepted, in characters.
-    pub const MAX_LEN: usize = 64;
-
-    /// Parses a username: 1 to 64 characters, no spaces or control characters.
-    pub fn parse(raw: &str) -> Result<Self, AccountError> {
-        let display = raw.trim();
-        if display.is_empty() {
-            return Err(AccountError::InvalidUsername("must not be empty"));
-        }
-        if display.chars().count() > Self::MAX_LEN {
-            return Err(AccountError::InvalidUsername(
-                "must be at most 64 characters",
-            ));
-        }
-        if display.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(AccountError::InvalidUsername(
-                "must not contain spaces or control characters",
-            ));
-        }
-        // A username that looks like an address could pass for someone's
-        // email wherever either is accepted (password reset).
-        if display.contains('@') {
-            return Err(AccountError::InvalidUsername("must not contain @"));
-        }
-        Ok(Self {
-            display: display.to_owned(),
-            normalized: display.to_lowercase(),
-        })
-    }
-
-    /// The username as the user wrote it.
-    pub fn as_str(&self) -> &str {
-        &self.display
-    }
-
-    /// The form compared for uniqueness.
-    pub fn normalized(&self) -> &str {
-        &self.normalized
-    }
-}
 
 /// What account administration can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error("invalid username: {0}")]
-    InvalidUsername(&'static str),
+    InvalidUsername(#[from] UsernameError),
     #[error("the username `{0}` is taken")]
     UsernameTaken(String),
     #[error("the email address `{0}` belongs to another account")]
@@ -197,6 +150,14 @@ pub fn register_in(
 /// Every account, ordered by username.
 pub fn list(ctx: &Context) -> Result<Vec<User>, AccountError> {
     Ok(ctx.store.read(users::list)?)
+}
+
+/// The account with this username.
+pub fn get_by_username(ctx: &Context, username: &str) -> Result<User, AccountError> {
+    let username = Username::parse(username)?;
+    ctx.store
+        .read(|tx| users::get_by_username(tx, username.normalized()))?
+        .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))
 }
 
 /// The account with this id.
@@ -416,26 +377,4 @@ fn checked_email(email: &str) -> Result<String, AccountError> {
 
 pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_normalise_case_and_surrounding_space() {
-        let name = Username::parse("  Alice ").expect("valid");
-        assert_eq!(name.as_str(), "Alice");
-        assert_eq!(name.normalized(), "alice");
-    }
-
-    #[test]
-    fn usernames_reject_empty_spaced_and_overlong_input() {
-        assert!(Username::parse("   ").is_err());
-        assert!(Username::parse("a b").is_err());
-        assert!(Username::parse("a\u{0}b").is_err());
-        assert!(Username::parse("victim@corp.com").is_err());
-        assert!(Username::parse(&"x".repeat(65)).is_err());
-        assert!(Username::parse(&"x".repeat(64)).is_ok());
-    }
 }

@@ -263,6 +263,12 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        if self.lockout.max_registrations_per_address == 0 {
+            return Err(invalid(
+                "lockout.max_registrations_per_address",
+                "must be at least 1",
+            ));
+        }
         if let Err(err) = crate::journeys::graph::all(self) {
             return Err(invalid(
                 format!("journeys.{}.nodes.{}", err.journey, err.node),

@@ -105,6 +105,9 @@ pub struct LockoutSettings {
     /// Failed sign-ins within `window_secs`, over all usernames, that lock
     /// out one client address.
     pub max_failures_per_address: u32,
+    /// Registration attempts (submissions of a `register` step) within
+    /// `window_secs` that lock out one client address for `duration_secs`.
+    pub max_registrations_per_address: u32,
     pub window_secs: u64,
     /// How long a locked username stays locked.
     pub duration_secs: u64,
@@ -268,6 +271,7 @@ impl Default for LockoutSettings {
         Self {
             max_failures: 5,
             max_failures_per_address: 50,
+            max_registrations_per_address: 20,
             window_secs: 15 * 60,
             duration_secs: 15 * 60,
         }

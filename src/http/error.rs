@@ -19,6 +19,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429.
+    retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +35,15 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 `too_many_requests`, with `Retry-After`.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
         }
     }
 
@@ -106,7 +117,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(ApiErrorBody {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
+        }
+        response.json(ApiErrorBody {
             error: self.code,
             message: &self.message,
         })
@@ -137,6 +152,9 @@ impl From<JourneyError> for ApiError {
                 "unauthenticated",
                 "This journey steps up an existing session: send its token in X-Session-Token.",
             ),
+            err @ JourneyError::Throttled { retry_after_secs } => {
+                Self::too_many_requests(err.to_string(), retry_after_secs)
+            }
             JourneyError::Account(
                 err @ (AccountError::UsernameTaken(_) | AccountError::EmailTaken(_)),
             ) => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),

@@ -122,6 +122,13 @@ pub enum JourneyError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Account(#[from] accounts::AccountError),
+    /// Too many attempts from the client's address (registrations); the
+    /// step can be submitted again in `retry_after_secs`.
+    #[error(
+        "Too many attempts from your network. Try again in {} minute(s).",
+        retry_after_secs.div_ceil(60)
+    )]
+    Throttled { retry_after_secs: u64 },
     /// A sealed secret (a TOTP enrollment) cannot be opened.
     #[error(transparent)]
     Seal(#[from] crate::seal::SealError),
@@ -244,7 +251,12 @@ fn follow(
             state.node = next;
             arrive(ctx, journey, auth_id, state, client)
         }
-        Next::Success => finish(ctx, auth_id, state, client),
+        Next::Success => match finish(ctx, auth_id, &state, client) {
+            Err(JourneyError::Account(accounts::AccountError::UsernameTaken(name))) => {
+                choose_another_username(ctx, journey, auth_id, state, &name)
+            }
+            finished => finished,
+        },
         Next::Failure => {
             ctx.store
                 .write_volatile(|tx| stored::take(tx, &auth_id.hash()))?;
@@ -255,6 +267,33 @@ fn follow(
             })
         }
     }
+}
+
+/// A registration whose username was taken by the time the account was to
+/// be created goes back to its `register` node, which asks for another
+/// name only (see `nodes::register` for why the name is not checked
+/// earlier). The journey fails if that node is gone (a config change).
+fn choose_another_username(
+    ctx: &Context,
+    journey: &Journey,
+    auth_id: &Token,
+    mut state: JourneyState,
+    name: &str,
+) -> Result<Progress, JourneyError> {
+    let back_to = state
+        .pending_user
+        .as_mut()
+        .filter(|pending| journey.nodes.contains_key(&pending.from_node))
+        .map(|pending| {
+            pending.username_taken = true;
+            pending.from_node.clone()
+        })
+        .ok_or_else(|| JourneyError::Failed {
+            message: nodes::taken_message(name),
+        })?;
+    state.node = back_to;
+    state.message = Some(nodes::taken_message(name));
+    pause(ctx, journey, auth_id, state)
 }
 
 /// Enters the current node: shows its step, or runs it at once when it
@@ -348,7 +387,7 @@ fn load(ctx: &Context, hash: &TokenHash) -> Result<JourneyState, JourneyError> {
 fn finish(
     ctx: &Context,
     auth_id: &Token,
-    state: JourneyState,
+    state: &JourneyState,
     client: &Client,
 ) -> Result<Progress, JourneyError> {
     let hash = auth_id.hash();
@@ -390,6 +429,7 @@ fn finish(
     let expires_at = sessions::expires_at(ctx, &session);
     let success_url = state
         .goto
+        .clone()
         .unwrap_or_else(|| format!("{}{}", ctx.issuer, goto::ACCOUNT_PATH));
     Ok(Progress::Done(Box::new(Finished {
         token,

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod grants;
 pub mod journeys;
 pub mod keys;
+mod migrations;
 pub mod push;
 pub mod records;
 pub mod sessions;
@@ -177,13 +178,35 @@ impl Store {
                     known: SCHEMA_VERSION,
                 }),
                 // Older schemas migrate here, one version at a time, in this
-                // same transaction. Version 1 is the first: nothing to do yet.
-                _ => {
+                // same transaction; a new file has nothing to migrate.
+                found => {
+                    if found.is_some_and(|version| version < 2) {
+                        migrations::rekey_usernames(tx)?;
+                    }
                     meta.insert("schema_version", SCHEMA_VERSION)?;
                     Ok(())
                 }
             }
         })
+    }
+
+    /// Runs `f` on a snapshot of the store file at `path`, opened read-only
+    /// and neither created nor migrated: for `tessera config check`, which
+    /// must not change what it inspects.
+    pub fn inspect<T>(
+        path: &std::path::Path,
+        f: impl FnOnce(&ReadTx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let db = match redb::ReadOnlyDatabase::open(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::InUse(path.to_owned()));
+            }
+            other => other?,
+        };
+        let tx = ReadTx {
+            tx: db.begin_read()?,
+        };
+        f(&tx)
     }
 
     /// Runs `f` in a read transaction: a consistent snapshot, no locks.

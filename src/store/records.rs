@@ -135,6 +135,14 @@ pub struct PendingUser {
     pub password_hash: String,
     #[serde(default)]
     pub email_verified: bool,
+    /// The `register` node that took the details, to return to when the
+    /// username turns out to be taken as the account is created.
+    #[serde(default)]
+    pub from_node: String,
+    /// The username was found taken at the end: the `register` node asks
+    /// for another one only.
+    #[serde(default)]
+    pub username_taken: bool,
 }
 
 /// Failed sign-ins for one username, whether or not such a user exists, so

@@ -12,14 +12,15 @@ use redb::{MultimapTableDefinition, TableDefinition};
 
 /// Bumped when a release changes how existing records must be read; `open`
 /// refuses files from a newer release and migrates older ones.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// `"schema_version"` → version number.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// user id → `User`.
 pub const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
-/// normalised username → user id: the unique index on usernames.
+/// RFC 8265 form of the username (`username::Username::normalized`) → user
+/// id: the unique index on usernames (schema 2; lower case in schema 1).
 pub const USERNAMES: TableDefinition<&str, &str> = TableDefinition::new("users_by_username");
 
 /// normalised email → user id: the index for uniqueness and reset by email.

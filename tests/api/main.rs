@@ -21,3 +21,4 @@ mod process;
 mod push;
 mod sessions;
 mod totp;
+mod usernames;

@@ -323,7 +323,12 @@ pub async fn post_login(
     match advanced {
         Ok(Progress::Step(step)) => step_page(&ctx, StatusCode::OK, &step, &query, &values),
         Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
-        Err(JourneyError::InvalidInput(message)) => {
+        Err(err @ (JourneyError::InvalidInput(_) | JourneyError::Throttled { .. })) => {
+            let status = match err {
+                JourneyError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let message = err.to_string();
             let current = {
                 let ctx = ctx.clone();
                 blocking(move || journeys::current(&ctx, &auth_id)).await?
@@ -331,19 +336,9 @@ pub async fn post_login(
             match current {
                 Ok(mut step) => {
                     step.message = Some(message);
-                    step_page(&ctx, StatusCode::BAD_REQUEST, &step, &query, &values)
+                    step_page(&ctx, status, &step, &query, &values)
                 }
-                Err(_) => {
-                    restart(
-                        ctx,
-                        client,
-                        &query,
-                        StatusCode::BAD_REQUEST,
-                        Some(message),
-                        &values,
-                    )
-                    .await
-                }
+                Err(_) => restart(ctx, client, &query, status, Some(message), &values).await,
             }
         }
         Err(JourneyError::Failed { message }) => {

@@ -38,14 +38,18 @@ impl Node for Identify {
         _turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
         let name = input.require(&field())?.expose().trim().to_owned();
-        let user = ctx.store.read(|tx| match Username::parse(&name) {
-            Ok(username) if !name.contains('@') => {
-                users::get_by_username(tx, username.normalized())
-            }
-            _ => users::get_by_email(tx, &name),
+        // A username is looked up (and its guesses counted) in its RFC 8265
+        // form, so `ＡＬＩＣＥ` names alice; anything else is an address.
+        let username = Username::parse(&name).ok();
+        let user = ctx.store.read(|tx| match &username {
+            Some(username) => users::get_by_username(tx, username.normalized()),
+            None => users::get_by_email(tx, &name),
         })?;
         state.claimed_user_id = user.filter(|user| !user.disabled).map(|user| user.id);
-        state.claimed_name = Some(name.to_lowercase());
+        state.claimed_name = Some(match &username {
+            Some(username) => username.normalized().to_owned(),
+            None => name.to_lowercase(),
+        });
         Ok(Decision::Outcome("success"))
     }
 }

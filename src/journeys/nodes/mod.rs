@@ -18,7 +18,7 @@ pub use device_profile::DeviceProfile;
 pub use identify::Identify;
 pub use one_time_code::OneTimeCode;
 pub use push_approval::PushApproval;
-pub use register::Register;
+pub use register::{Register, taken_message};
 pub use remember_device::RememberDevice;
 pub use set_password::SetPassword;
 pub use totp::TotpCode;

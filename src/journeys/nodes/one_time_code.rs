@@ -11,6 +11,10 @@
 //! address that already has an account, that account's owner gets a notice
 //! instead of a code.
 //!
+//! A registration that comes back for another username (see `register`)
+//! has proven its address already: the step then passes at once, with no
+//! new code.
+//!
 //! Guesses and mails are also counted per account across journeys (under
 //! the name typed, for a reset, so known and unknown names behave alike):
 //! starting journey after journey gives no fresh guesses and floods no
@@ -150,6 +154,14 @@ fn throttle_key(what: &str, state: &JourneyState) -> String {
     format!("{what} {account}")
 }
 
+/// Whether this journey has proven the registering address already.
+fn proven(state: &JourneyState) -> bool {
+    state
+        .pending_user
+        .as_ref()
+        .is_some_and(|pending| pending.email_verified)
+}
+
 /// The address to mail, and whether a registration names an address that
 /// already has an account.
 fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<Address>, bool), JourneyError> {
@@ -207,10 +219,17 @@ impl Node for OneTimeCode {
         state: &mut JourneyState,
         turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
+        if proven(state) {
+            return Ok(());
+        }
         self.send(ctx, state, turn)
     }
 
     fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
+        if proven(state) {
+            // No input: the engine runs the step at once.
+            return Prompt::default();
+        }
         let text = match data::<Sent>(state).and_then(|sent| sent.shown_to) {
             Some(shown_to) => format!(
                 "We sent a {}-digit code to {shown_to}. Enter it to continue.",
@@ -239,6 +258,9 @@ impl Node for OneTimeCode {
         input: &Input,
         turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
+        if proven(state) {
+            return Ok(Decision::Outcome("success"));
+        }
         let now = ctx.now();
         let Some(sent) = data::<Sent>(state) else {
             self.send(ctx, state, turn)?;

@@ -3,13 +3,33 @@
 //! created when the journey succeeds (usually after `one_time_code` has
 //! verified the address). Outcomes: `success`, `failure`.
 //!
-//! A taken username is said plainly (usernames are public). A taken email
-//! is not: the journey goes on as usual and the verification mail tells the
-//! address's owner that they already have an account, so registration
-//! reveals nothing about who has one.
+//! Registration reveals nothing about who has an account (README, "Security
+//! notes"). A taken email is not said: the journey goes on as usual and the
+//! verification mail tells the address's owner that they already have an
+//! account. A taken username is not said either until the journey is about
+//! to create the account, that is after the address is proven: before that,
+//! a taken and a free name get the same step, message and work (the
+//! password is hashed in both cases, and nothing looks the name up). When
+//! the name then turns out to be taken, the engine comes back here and this
+//! step asks for another name only, keeping the proven address and the
+//! chosen password. That is what a careful provider does: someone who has
+//! proven an address they control may learn that a name is in use (they
+//! could not get it anyway), but a prober must spend a mailbox and a code
+//! per answer, throttled like every registration attempt, instead of
+//! reading the answer off the first response.
+//!
+//! A journey without an email proof (`register` straight to `success`)
+//! cannot keep the secret: creating the account is the answer. It is as
+//! discreet as it can be: the same step and timing for both until the end,
+//! the answer only as the account would be created (a free name ends in a
+//! new account the prober now owns), and the per-address throttle. Prefer a
+//! `one_time_code` step after `register`.
+//!
+//! Every submission counts against `lockout.max_registrations_per_address`
+//! for the client's address, before any work is done.
 
 use super::{Decision, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn, add_method};
-use crate::accounts::{Username, policy};
+use crate::accounts::{self, Username, lockout, policy};
 use crate::context::Context;
 use crate::journeys::JourneyError;
 use crate::mail::Address;
@@ -58,10 +78,15 @@ impl Node for Register {
         &["success", "failure"]
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
+        let fields = if renaming(state) {
+            vec![self.fields().swap_remove(0)]
+        } else {
+            self.fields()
+        };
         Prompt {
             submit: Some("Create account".into()),
-            ..Prompt::fields(&self.fields())
+            ..Prompt::fields(&fields)
         }
     }
 
@@ -70,8 +95,12 @@ impl Node for Register {
         ctx: &Context,
         state: &mut JourneyState,
         input: &Input,
-        _turn: &Turn<'_>,
+        turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
+        count_attempt(ctx, turn)?;
+        if renaming(state) {
+            return rename(ctx, state, input, &self.fields()[0]);
+        }
         let fields = self.fields();
         let username = input.require(&fields[0])?;
         let email = input.require(&fields[1])?.expose().trim().to_owned();
@@ -81,12 +110,7 @@ impl Node for Register {
             .map(|n| n.expose().trim().to_owned());
         let username = match Username::parse(username.expose()) {
             Ok(username) => username,
-            Err(err) => {
-                return Ok(Decision::Retry(format!(
-                    "The username {}.",
-                    err.to_string().trim_start_matches("invalid username: ")
-                )));
-            }
+            Err(err) => return Ok(Decision::Retry(format!("The username {err}."))),
         };
         let Some(email) = Address::parse(&email) else {
             return Ok(Decision::Retry(
@@ -108,16 +132,7 @@ impl Node for Register {
         ) {
             return Ok(Decision::Retry(refusal));
         }
-        let taken = ctx
-            .store
-            .read(|tx| users::get_by_username(tx, username.normalized()))?
-            .is_some();
-        if taken {
-            return Ok(Decision::Retry(format!(
-                "The username “{}” is taken. Choose another.",
-                username.as_str()
-            )));
-        }
+        // No lookup of the username here: see the module documentation.
         let password_hash = ctx
             .passwords
             .hash(password)
@@ -128,8 +143,68 @@ impl Node for Register {
             name: name.filter(|n| !n.is_empty()),
             password_hash,
             email_verified: false,
+            from_node: state.node.clone(),
+            username_taken: false,
         });
         add_method(state, "pwd");
         Ok(Decision::Outcome("success"))
     }
+}
+
+/// Whether the journey came back because the chosen username was taken.
+fn renaming(state: &JourneyState) -> bool {
+    state
+        .pending_user
+        .as_ref()
+        .is_some_and(|pending| pending.username_taken)
+}
+
+/// Counts a registration attempt from the client's address before any
+/// work; past the limit the step is refused until the lock ends.
+fn count_attempt(ctx: &Context, turn: &Turn<'_>) -> Result<(), JourneyError> {
+    let Some(ip) = turn.client.ip.as_deref() else {
+        return Ok(());
+    };
+    let max = ctx.settings.lockout.max_registrations_per_address;
+    match accounts::count_attempt(ctx, &lockout::registration_key(ip), max)? {
+        Some(until) => Err(JourneyError::Throttled {
+            retry_after_secs: u64::try_from((until - ctx.now()).whole_seconds())
+                .unwrap_or(0)
+                .max(1),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Another username for a registration whose first choice was taken by the
+/// time the account was to be created. Its address is proven by now (in a
+/// journey that proves one), so saying that a name is taken reveals nothing
+/// to a stranger.
+fn rename(
+    ctx: &Context,
+    state: &mut JourneyState,
+    input: &Input,
+    field: &Field,
+) -> Result<Decision, JourneyError> {
+    let username = match Username::parse(input.require(field)?.expose()) {
+        Ok(username) => username,
+        Err(err) => return Ok(Decision::Retry(format!("The username {err}."))),
+    };
+    if ctx
+        .store
+        .read(|tx| users::get_by_username(tx, username.normalized()))?
+        .is_some()
+    {
+        return Ok(Decision::Retry(taken_message(username.as_str())));
+    }
+    if let Some(pending) = &mut state.pending_user {
+        pending.username = username.as_str().to_owned();
+        pending.username_taken = false;
+    }
+    Ok(Decision::Outcome("success"))
+}
+
+/// What the user reads when their username is taken.
+pub fn taken_message(username: &str) -> String {
+    format!("The username “{username}” is taken. Choose another.")
 }

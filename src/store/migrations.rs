@@ -1,0 +1,164 @@
+//! Migrations of older schemas, run by `Store::open` one version at a time
+//! inside the transaction that records the new version: a store is either
+//! fully migrated or untouched.
+
+use super::tables::{USERNAMES, USERS};
+use super::{StoreError, User, WriteTx, decode, encode};
+use crate::username::Username;
+use redb::ReadableTable;
+use std::collections::HashSet;
+
+/// Schema 1 → 2: the username index is keyed by the RFC 8265 form of each
+/// username ([`Username`]) instead of its lower case, so `ＡＬＩＣＥ` finds
+/// `alice`.
+///
+/// Usernames that the new rule makes equal are never merged and no account
+/// is lost: the one that already answers to the name keeps it (else the
+/// oldest), and every other account stays listed under its old index key,
+/// which no typed name can reach any more. The same goes for a username the
+/// new rule refuses (`alice` + U+200B). Start-up and `tessera config check`
+/// report both (`accounts::username_conflicts`), for an administrator to
+/// settle; sessions and tokens, which name accounts by id, go on working.
+pub(super) fn rekey_usernames(tx: &WriteTx) -> Result<(), StoreError> {
+    let mut users = Vec::new();
+    for entry in tx.tx.open_table(USERS)?.iter()? {
+        let (_, bytes) = entry?;
+        users.push(decode::<User>("user", bytes.value())?);
+    }
+    let mut keyed: Vec<(Option<String>, User)> = users
+        .into_iter()
+        .map(|user| {
+            let key = Username::parse(&user.username)
+                .ok()
+                .map(|name| name.normalized().to_owned());
+            (key, user)
+        })
+        .collect();
+    // Who gets a contested key: the holder of that exact key, then the oldest.
+    keyed.sort_by(|(a_key, a), (b_key, b)| {
+        let rank = |key: &Option<String>, user: &User| {
+            (
+                key.is_none(),
+                key.as_deref() != Some(user.username_normalized.as_str()),
+                user.created_at,
+            )
+        };
+        rank(a_key, a)
+            .cmp(&rank(b_key, b))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let mut index = tx.tx.open_table(USERNAMES)?;
+    index.retain(|_, _| false)?;
+    let mut users_table = tx.tx.open_table(USERS)?;
+    let mut taken = HashSet::new();
+    let mut left_over = Vec::new();
+    for (key, user) in keyed {
+        match key {
+            Some(key) if taken.insert(key.clone()) => {
+                index_under(&mut index, &mut users_table, user, &key)?;
+            }
+            _ => left_over.push(user),
+        }
+    }
+    // Every new key is placed first, so an old key kept below never takes
+    // the name of an account that the new rule reaches.
+    for user in left_over {
+        let key = if taken.contains(&user.username_normalized) {
+            // A space never survives `Username::parse`: this key cannot be
+            // typed, and is unique by id.
+            format!("{} {}", user.username_normalized, user.id)
+        } else {
+            user.username_normalized.clone()
+        };
+        taken.insert(key.clone());
+        index_under(&mut index, &mut users_table, user, &key)?;
+    }
+    Ok(())
+}
+
+/// Points the index `key` at `user`, and records the key on the user.
+fn index_under(
+    index: &mut redb::Table<&str, &str>,
+    users: &mut redb::Table<&str, &[u8]>,
+    mut user: User,
+    key: &str,
+) -> Result<(), StoreError> {
+    index.insert(key, user.id.as_str())?;
+    if user.username_normalized != key {
+        user.username_normalized = key.to_owned();
+        users.insert(user.id.as_str(), encode(&user).as_slice())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StoragePath;
+    use crate::store::tables::META;
+    use crate::store::{Store, users};
+    use time::{Duration, OffsetDateTime};
+
+    fn schema_1_user(id: &str, username: &str, age_days: i64) -> User {
+        let created = OffsetDateTime::UNIX_EPOCH + Duration::days(1000 - age_days);
+        User {
+            id: id.into(),
+            username: username.into(),
+            username_normalized: username.to_lowercase(),
+            email: None,
+            email_verified: false,
+            name: None,
+            password_hash: None,
+            disabled: false,
+            created_at: created,
+            updated_at: created,
+            totp: None,
+            phone_number: None,
+            address: None,
+        }
+    }
+
+    #[test]
+    fn the_account_that_answered_to_a_name_keeps_it_and_no_account_is_dropped() {
+        let store = Store::open(&StoragePath::Memory).expect("store");
+        store
+            .write(|tx| {
+                // The full-width account is the oldest, but `alice` is the one
+                // that signed in as "alice" before.
+                users::put(tx, &schema_1_user("wide", "ａｌｉｃｅ", 30))?;
+                users::put(tx, &schema_1_user("plain", "alice", 20))?;
+                users::put(tx, &schema_1_user("zwsp", "alice\u{200b}", 10))?;
+                users::put(tx, &schema_1_user("carol", "ＣＡＲＯＬ", 5))?;
+                tx.tx.open_table(META)?.insert("schema_version", 1)?;
+                Ok::<_, StoreError>(())
+            })
+            .expect("schema 1 records");
+        store.prepare().expect("migrates");
+
+        let found = |name: &str| {
+            store
+                .read(|tx| users::get_by_username(tx, name))
+                .expect("read")
+                .map(|user| user.id)
+        };
+        assert_eq!(found("alice").as_deref(), Some("plain"));
+        assert_eq!(found("carol").as_deref(), Some("carol"));
+        assert_eq!(
+            found("ａｌｉｃｅ").as_deref(),
+            Some("wide"),
+            "kept, by its old key"
+        );
+        assert_eq!(found("alice\u{200b}").as_deref(), Some("zwsp"));
+        assert_eq!(store.read(users::list).expect("list").len(), 4);
+        let version = store
+            .read(|tx| {
+                Ok(tx
+                    .tx
+                    .open_table(META)?
+                    .get("schema_version")?
+                    .map(|v| v.value()))
+            })
+            .expect("version");
+        assert_eq!(version, Some(2));
+    }
+}
