@@ -13,7 +13,8 @@
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
 use crate::oauth::scopes;
-use crate::secret::{SecretString, Token, constant_time_eq};
+use crate::seal::MacCheck;
+use crate::secret::{SecretString, Token};
 use crate::store::{Client, StoreError, clients as stored};
 use url::Url;
 
@@ -156,9 +157,12 @@ pub fn redirect_uri_allowed(client: &Client, requested: &str) -> bool {
     })
 }
 
+/// What the MACs of client secrets are made for (see `seal`).
+const SECRET_PURPOSE: &str = "client-secret";
+
 /// The stored form of a secret.
 fn secret_hash(ctx: &Context, secret: &str) -> String {
-    ctx.sealer.mac("client-secret", secret.as_bytes())
+    ctx.sealer.mac(SECRET_PURPOSE, secret.as_bytes())
 }
 
 fn record(
@@ -283,18 +287,35 @@ pub fn authenticate(
     secret: Option<&str>,
 ) -> Result<Client, crate::oauth::OAuthError> {
     let client = get(ctx, client_id)?.ok_or_else(crate::oauth::OAuthError::invalid_client)?;
-    let ok = match (&client.secret_hash, secret) {
-        (Some(hash), Some(secret)) => {
-            constant_time_eq(secret_hash(ctx, secret).as_bytes(), hash.as_bytes())
-        }
-        (None, None) => true,
-        _ => false,
+    let check = match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) => ctx
+            .sealer
+            .check_mac(SECRET_PURPOSE, secret.as_bytes(), hash),
+        (None, None) => MacCheck::Matches,
+        _ => MacCheck::Differs,
     };
-    if ok {
-        Ok(client)
-    } else {
-        Err(crate::oauth::OAuthError::invalid_client())
+    match (check, secret) {
+        (MacCheck::Matches, _) => Ok(client),
+        (MacCheck::MatchesLegacy, Some(secret)) => rehash(ctx, client, secret),
+        _ => Err(crate::oauth::OAuthError::invalid_client()),
     }
+}
+
+/// Stores the secret's MAC under the current key in place of the one a
+/// store of schema 1 kept (see `seal`), now that the secret is at hand;
+/// unless the client changed meanwhile.
+fn rehash(ctx: &Context, client: Client, secret: &str) -> Result<Client, crate::oauth::OAuthError> {
+    let hash = secret_hash(ctx, secret);
+    ctx.store.write(|tx| {
+        if let Some(mut stored) = stored::get_by_id(tx, &client.client_id)?
+            && stored.secret_hash == client.secret_hash
+        {
+            stored.secret_hash = Some(hash);
+            stored::put(tx, &stored)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(client)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod grants;
 pub mod journeys;
 pub mod keys;
+mod migrate;
 pub mod push;
 pub mod records;
 pub mod sessions;
@@ -49,6 +50,12 @@ pub enum StoreError {
     NewerSchema { found: u64, known: u64 },
     #[error("storage error: {0}")]
     Backend(#[from] redb::Error),
+    /// A migration met a sealed value the key file does not open.
+    #[error(
+        "the {kind} {id} cannot be opened with the key file (storage.key_file): \
+         restore the key file that belongs to this store"
+    )]
+    Unsealable { kind: &'static str, id: String },
     #[error("a stored {kind} record cannot be read: {source}")]
     Corrupt {
         kind: &'static str,
@@ -86,7 +93,9 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (or creates) the store, creates missing tables and checks the
-    /// schema version.
+    /// schema version. A store of an older schema is left as it is until
+    /// [`Store::migrate`], which needs the sealing key, brings it up to
+    /// date; the domain's `Context` does that before anything else.
     pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
         let db = match path {
             StoragePath::Memory => {
@@ -105,7 +114,8 @@ impl Store {
     }
 
     /// Creates every table (so read transactions never meet a missing one)
-    /// and records or checks the schema version.
+    /// and records the schema version of a new store, or checks that of an
+    /// existing one.
     fn prepare(&self) -> Result<(), StoreError> {
         self.write(|tx| {
             tables::create_all(&tx.tx)?;
@@ -116,13 +126,34 @@ impl Store {
                     found,
                     known: SCHEMA_VERSION,
                 }),
-                // Older schemas migrate here, one version at a time, in this
-                // same transaction. Version 1 is the first: nothing to do yet.
-                _ => {
+                Some(_) => Ok(()),
+                None => {
                     meta.insert("schema_version", SCHEMA_VERSION)?;
                     Ok(())
                 }
             }
+        })
+    }
+
+    /// Brings a store of an older schema up to date, one version at a time,
+    /// in one write transaction: a crash leaves the old schema whole.
+    pub fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError> {
+        let current = |found: Option<u64>| found.is_none_or(|found| found >= SCHEMA_VERSION);
+        if current(self.read(schema_version)?) {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let found = schema_version(tx)?;
+            if current(found) {
+                return Ok(());
+            }
+            if found.is_some_and(|found| found < 2) {
+                migrate::to_v2(tx, rekey)?;
+            }
+            tx.tx
+                .open_table(META)?
+                .insert("schema_version", SCHEMA_VERSION)?;
+            Ok(())
         })
     }
 
@@ -181,6 +212,16 @@ impl Store {
     }
 }
 
+/// What a migration needs from the sealing key: values sealed or hashed
+/// under schema 1's key, in the form the current key reads.
+pub trait Rekey {
+    /// A value schema 1 sealed, sealed under the current key; `None` when
+    /// it does not open (the key file is not this store's).
+    fn reseal(&self, sealed: &str) -> Option<String>;
+    /// A MAC schema 1 made, marked to be checked under schema 1's key.
+    fn remac(&self, mac: &str) -> String;
+}
+
 /// A read-only snapshot.
 pub struct ReadTx {
     tx: redb::ReadTransaction,
@@ -232,6 +273,11 @@ mod sealed {
         )*};
     }
     tables_for!(ReadTx, WriteTx);
+}
+
+/// The schema version the store records.
+fn schema_version(tx: &impl Read) -> Result<Option<u64>, StoreError> {
+    Ok(tx.table(META)?.get("schema_version")?.map(|v| v.value()))
 }
 
 /// Encodes a record (see `tables` for why JSON).

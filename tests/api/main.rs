@@ -19,3 +19,4 @@ mod process;
 mod push;
 mod sessions;
 mod totp;
+mod upgrade;
