@@ -23,6 +23,23 @@ const OLD_JWKS: &str = r#"[
 ]"#;
 const OLD_RS256_KID: &str = "v3pPMx6KMqbPYIoohePjbg";
 
+/// The secret of the clients below.
+const CONFIGURED_SECRET: &str = "a configured secret of thirty-two chars";
+/// Clients that sign with the fixture's other two keys.
+const CLIENTS: &str = r#"
+[[clients]]
+client_id = "es"
+client_secret = "a configured secret of thirty-two chars"
+grant_types = ["client_credentials"]
+signing_alg = "ES256"
+
+[[clients]]
+client_id = "ed"
+client_secret = "a configured secret of thirty-two chars"
+grant_types = ["client_credentials"]
+signing_alg = "EdDSA"
+"#;
+
 /// `secure`: password, then the authenticator app. `again`: the same,
 /// then a new app; the fixture holds one in progress at that last step.
 const JOURNEYS: &str = r#"
@@ -60,21 +77,35 @@ async fn spawn_on_schema_1(dir: &Path) -> TestApp {
         r#"path = ":memory:""#,
         &format!("path = {:?}", store.display().to_string()),
     );
-    spawn_app_from(&format!("{config}\n{JOURNEYS}")).await
+    spawn_app_from(&format!("{config}\n{CLIENTS}\n{JOURNEYS}")).await
 }
 
-/// The response of the token endpoint to `svc` asking with `secret`.
-async fn client_credentials(app: &TestApp, secret: &str) -> (u16, Value) {
+/// The response of the token endpoint to `client_id` asking with `secret`.
+async fn client_credentials(app: &TestApp, client_id: &str, secret: &str) -> (u16, Value) {
     let response = app
         .api
         .post(app.url("/oauth2/token"))
-        .basic_auth("svc", Some(secret))
+        .basic_auth(client_id, Some(secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await
         .expect("token request");
     let status = response.status().as_u16();
     (status, response.json().await.expect("json"))
+}
+
+/// What the introspection endpoint says of `token` to `client_id`.
+async fn introspect(app: &TestApp, client_id: &str, secret: &str, token: &str) -> Value {
+    app.api
+        .post(app.url("/oauth2/introspect"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("introspect")
+        .json()
+        .await
+        .expect("json")
 }
 
 #[tokio::test]
@@ -102,7 +133,7 @@ async fn a_schema_1_store_keeps_its_client_secret_signing_keys_and_authenticator
     // The secret hashed under schema 1's key, then hashed again under the
     // current key on first use: it works both times; a wrong one never.
     for _ in 0..2 {
-        let (status, body) = client_credentials(&app, SVC_SECRET).await;
+        let (status, body) = client_credentials(&app, "svc", SVC_SECRET).await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().expect("access_token");
         let header = jsonwebtoken::decode_header(token).expect("header");
@@ -111,21 +142,23 @@ async fn a_schema_1_store_keeps_its_client_secret_signing_keys_and_authenticator
             Some(OLD_RS256_KID),
             "the old key signs"
         );
-        let introspected: Value = app
-            .api
-            .post(app.url("/oauth2/introspect"))
-            .basic_auth("svc", Some(SVC_SECRET))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .expect("introspect")
-            .json()
-            .await
-            .expect("json");
+        let introspected = introspect(&app, "svc", SVC_SECRET, token).await;
         assert_eq!(introspected["active"], true, "{introspected}");
     }
-    let (status, _) = client_credentials(&app, "not the secret").await;
+    let (status, _) = client_credentials(&app, "svc", "not the secret").await;
     assert_eq!(status, 401);
+    for (client_id, old_kid) in [
+        ("es", "Js68tSGeqrYEt4fsm_0_QA"),
+        ("ed", "Q97IJeparVNbVMo5KfYkMw"),
+    ] {
+        let (status, body) = client_credentials(&app, client_id, CONFIGURED_SECRET).await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().expect("access_token");
+        let header = jsonwebtoken::decode_header(token).expect("header");
+        assert_eq!(header.kid.as_deref(), Some(old_kid), "the old key signs");
+        let introspected = introspect(&app, client_id, CONFIGURED_SECRET, token).await;
+        assert_eq!(introspected["active"], true, "{introspected}");
+    }
     let stored = app
         .ctx
         .store
