@@ -27,6 +27,8 @@ pub enum ContextError {
     Mail(#[from] MailError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The domain's dependencies.
@@ -45,19 +47,22 @@ pub struct Context {
 }
 
 impl Context {
-    /// Assembles the context around an opened store.
+    /// Assembles the context around an opened store, first migrating a
+    /// store of an older schema (which needs the sealing key).
     pub fn new(
         settings: Arc<Settings>,
         store: Store,
         clock: Arc<dyn Clock>,
         issuer: String,
     ) -> Result<Self, ContextError> {
+        let sealer = Sealer::new(settings.key_file().as_deref())?;
+        store.migrate(&sealer)?;
         Ok(Self {
             passwords: Passwords::new(&settings.passwords)?,
             journeys: Registry::from_settings(&settings)?,
             mailer: Mailer::from_settings(&settings)?,
             keys: OnceLock::new(),
-            sealer: Sealer::new(settings.key_file().as_deref())?,
+            sealer,
             settings,
             store,
             clock,

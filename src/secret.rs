@@ -1,11 +1,11 @@
 //! Secrets: redacted wrapper types, CSPRNG tokens, token hashing and
 //! constant-time comparison. Every secret in tessera passes through here.
 
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use std::fmt;
-use subtle::ConstantTimeEq;
 
 /// A string that must never be logged: `Debug` prints `[redacted]` and the
 /// value is only reachable through [`SecretString::expose`].
@@ -62,7 +62,7 @@ impl Token {
 
     /// The lookup key under which the token's record is stored.
     pub fn hash(&self) -> TokenHash {
-        TokenHash(Sha256::digest(self.0.as_bytes()).into())
+        TokenHash(sha256(self.0.as_bytes()))
     }
 }
 
@@ -95,9 +95,17 @@ impl fmt::Debug for TokenHash {
     }
 }
 
-/// Compares two byte strings without leaking where they differ.
+/// SHA-256 of `data`: token hashes, PKCE challenges, device fingerprints.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+    out
+}
+
+/// Compares two byte strings without leaking where they differ (only
+/// whether their lengths do).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
+    verify_slices_are_equal(a, b).is_ok()
 }
 
 /// A short random identifier (128 bits, base64url) for records that need a

@@ -20,7 +20,6 @@ use crate::secret::random_id;
 use crate::store::{KnownDevice, ProfiledDevice, StoreError, devices as stored};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 
 /// Names the normalisation below; a change to it must change the version,
 /// which makes every remembered device new once.
@@ -64,7 +63,7 @@ pub fn fingerprint(device: &Characteristics<'_>) -> String {
         text.push('=');
         text.push_str(&normalise(value));
     }
-    URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+    URL_SAFE_NO_PAD.encode(crate::secret::sha256(text.as_bytes()))
 }
 
 /// Lowercased, trimmed, bounded, and without control characters, so that

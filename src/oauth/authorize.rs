@@ -10,7 +10,6 @@ use crate::store::{AuthorizationCode, Client, Consent, StoreError, clients as st
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 
 /// The parameters of an authorization request, as sent.
@@ -317,7 +316,7 @@ pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed = URL_SAFE_NO_PAD.encode(crate::secret::sha256(verifier.as_bytes()));
     valid && crate::secret::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 

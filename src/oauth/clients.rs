@@ -15,7 +15,8 @@ use crate::accounts::lockout;
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
 use crate::oauth::{OAuthError, scopes};
-use crate::secret::{SecretString, Token, constant_time_eq};
+use crate::seal::MacCheck;
+use crate::secret::{SecretString, Token};
 use crate::store::{Client, LoginThrottle, StoreError, clients as stored, throttle};
 use url::Url;
 
@@ -188,9 +189,12 @@ pub fn redirect_uri_allowed(client: &Client, requested: &str) -> bool {
     })
 }
 
+/// What the MACs of client secrets are made for (see `seal`).
+const SECRET_PURPOSE: &str = "client-secret";
+
 /// The stored form of a secret.
 fn secret_hash(ctx: &Context, secret: &str) -> String {
-    ctx.sealer.mac("client-secret", secret.as_bytes())
+    ctx.sealer.mac(SECRET_PURPOSE, secret.as_bytes())
 }
 
 fn record(
@@ -350,16 +354,21 @@ pub fn authenticate(
     address: Option<&str>,
 ) -> Result<Client, OAuthError> {
     let client = get(ctx, client_id)?.ok_or_else(OAuthError::invalid_client)?;
-    let ok = match (&client.secret_hash, secret) {
-        (Some(hash), Some(secret)) => {
-            constant_time_eq(secret_hash(ctx, secret).as_bytes(), hash.as_bytes())
-        }
-        (None, None) => true,
-        _ => false,
+    let check = match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) => ctx
+            .sealer
+            .check_mac(SECRET_PURPOSE, secret.as_bytes(), hash),
+        (None, None) => MacCheck::Matches,
+        _ => MacCheck::Differs,
     };
+    let ok = check != MacCheck::Differs;
     let Some(key) = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)))
     else {
-        return ok.then_some(client).ok_or_else(OAuthError::invalid_client);
+        return if ok {
+            accepted(ctx, client, check, secret)
+        } else {
+            Err(OAuthError::invalid_client())
+        };
     };
     let now = ctx.now();
     let settings = &ctx.settings.lockout;
@@ -368,7 +377,10 @@ pub fn authenticate(
     };
     if ok {
         let counted = ctx.store.read(|tx| throttle::get(tx, &key))?;
-        return locked(counted.as_ref()).map_or(Ok(client), Err);
+        return match locked(counted.as_ref()) {
+            Some(refused) => Err(refused),
+            None => accepted(ctx, client, check, secret),
+        };
     }
     ctx.store.write_volatile(|tx| {
         let counted = throttle::get(tx, &key)?;
@@ -384,6 +396,31 @@ pub fn authenticate(
         Ok(())
     })?;
     Err(OAuthError::invalid_client())
+}
+
+/// The authenticated client. A secret whose MAC a store from before schema 3 kept
+/// (see `seal`) is hashed again under the current key, now that it is at
+/// hand; unless the client changed meanwhile.
+fn accepted(
+    ctx: &Context,
+    client: Client,
+    check: MacCheck,
+    secret: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let (MacCheck::MatchesLegacy, Some(secret)) = (check, secret) else {
+        return Ok(client);
+    };
+    let hash = secret_hash(ctx, secret);
+    ctx.store.write(|tx| {
+        if let Some(mut stored) = stored::get_by_id(tx, &client.client_id)?
+            && stored.secret_hash == client.secret_hash
+        {
+            stored.secret_hash = Some(hash);
+            stored::put(tx, &stored)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(client)
 }
 
 #[cfg(test)]

@@ -12,11 +12,11 @@ use crate::context::Context;
 use crate::oauth::Authentication;
 use crate::oauth::tokens::AccessClaims;
 use crate::store::{Client, StoreError, User, grants, users};
+use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256, Sha512};
 
 /// Claims every scope may release, for discovery.
 pub const CLAIMS_SUPPORTED: [&str; 19] = [
@@ -77,11 +77,13 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
 /// token, the hash being the one of the ID token's algorithm (SHA-512 for
 /// Ed25519).
 fn at_hash(access_token: &str, alg: crate::config::SigningAlg) -> String {
-    let half = |digest: &[u8]| URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]);
-    match alg {
-        crate::config::SigningAlg::EdDSA => half(&Sha512::digest(access_token.as_bytes())),
-        _ => half(&Sha256::digest(access_token.as_bytes())),
-    }
+    let hash = match alg {
+        crate::config::SigningAlg::EdDSA => &digest::SHA512,
+        _ => &digest::SHA256,
+    };
+    let digest = digest::digest(hash, access_token.as_bytes());
+    let digest = digest.as_ref();
+    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
 /// What an ID token says, as far as tessera reads one back.

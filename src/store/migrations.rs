@@ -1,9 +1,9 @@
-//! Migrations of older schemas, run by `Store::open` one version at a time
-//! inside the transaction that records the new version: a store is either
-//! fully migrated or untouched.
+//! Migrations of older schemas, run by `Store::migrate` one version at a
+//! time inside the transaction that records the new version: a store is
+//! either fully migrated or untouched.
 
-use super::tables::{USERNAMES, USERS};
-use super::{StoreError, User, WriteTx, decode, encode};
+use super::tables::{JOURNEYS, USERNAMES, USERS};
+use super::{Rekey, StoreError, User, WriteTx, clients, decode, encode, keys, users};
 use crate::username::Username;
 use redb::ReadableTable;
 use std::collections::HashSet;
@@ -91,6 +91,41 @@ fn index_under(
     Ok(())
 }
 
+/// Schema 2 → 3: the sealing and MAC keys are now derived from the key
+/// file by HKDF (see `seal`). What older schemas sealed is sealed again; client
+/// secret MACs, which cannot be made again without the secret, are marked
+/// as made under the old key; journeys in progress are dropped, since their one-time
+/// code hashes and sealed enrollment secrets were made the old way (their
+/// users start again, as after a lost journey).
+pub(super) fn reseal_under_derived_keys(tx: &WriteTx, rekey: &dyn Rekey) -> Result<(), StoreError> {
+    let unsealable = |kind: &'static str, id: &str| StoreError::Unsealable {
+        kind,
+        id: id.to_owned(),
+    };
+    for mut user in users::list(tx)? {
+        if let Some(totp) = &mut user.totp {
+            totp.sealed_secret = rekey
+                .reseal(&totp.sealed_secret)
+                .ok_or_else(|| unsealable("authenticator secret of user", &user.username))?;
+            users::put(tx, &user)?;
+        }
+    }
+    for mut key in keys::list(tx)? {
+        key.sealed_private_pem = rekey
+            .reseal(&key.sealed_private_pem)
+            .ok_or_else(|| unsealable("signing key", &key.kid))?;
+        keys::put(tx, &key)?;
+    }
+    for mut client in clients::list(tx)? {
+        if let Some(hash) = &client.secret_hash {
+            client.secret_hash = Some(rekey.remac(hash));
+            clients::put(tx, &client)?;
+        }
+    }
+    tx.tx.open_table(JOURNEYS)?.retain(|_, _| false)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +133,18 @@ mod tests {
     use crate::store::tables::META;
     use crate::store::{Store, users};
     use time::{Duration, OffsetDateTime};
+
+    /// Seals nothing differently: this test is about usernames.
+    struct Unchanged;
+
+    impl Rekey for Unchanged {
+        fn reseal(&self, sealed: &str) -> Option<String> {
+            Some(sealed.to_owned())
+        }
+        fn remac(&self, mac: &str) -> String {
+            mac.to_owned()
+        }
+    }
 
     fn schema_1_user(id: &str, username: &str, age_days: i64) -> User {
         let created = OffsetDateTime::UNIX_EPOCH + Duration::days(1000 - age_days);
@@ -133,7 +180,7 @@ mod tests {
                 Ok::<_, StoreError>(())
             })
             .expect("schema 1 records");
-        store.prepare().expect("migrates");
+        store.migrate(&Unchanged).expect("migrates");
 
         let found = |name: &str| {
             store
@@ -159,6 +206,6 @@ mod tests {
                     .map(|v| v.value()))
             })
             .expect("version");
-        assert_eq!(version, Some(2));
+        assert_eq!(version, Some(crate::store::tables::SCHEMA_VERSION));
     }
 }

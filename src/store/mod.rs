@@ -53,6 +53,12 @@ pub enum StoreError {
     NewerSchema { found: u64, known: u64 },
     #[error("storage error: {0}")]
     Backend(#[from] redb::Error),
+    /// A migration met a sealed value the key file does not open.
+    #[error(
+        "the {kind} {id} cannot be opened with the key file (storage.key_file): \
+         restore the key file that belongs to this store"
+    )]
+    Unsealable { kind: &'static str, id: String },
     #[error("a stored {kind} record cannot be read: {source}")]
     Corrupt {
         kind: &'static str,
@@ -97,7 +103,9 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Opens (or creates) the store, creates missing tables and checks the
-    /// schema version.
+    /// schema version. A store of an older schema is left as it is until
+    /// [`Store::migrate`], which needs the sealing key, brings it up to
+    /// date; the domain's `Context` does that before anything else.
     pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
         let db = match path {
             StoragePath::Memory => {
@@ -166,7 +174,8 @@ impl Store {
     }
 
     /// Creates every table (so read transactions never meet a missing one)
-    /// and records or checks the schema version.
+    /// and records the schema version of a new store, or checks that of an
+    /// existing one.
     fn prepare(&self) -> Result<(), StoreError> {
         self.write(|tx| {
             tables::create_all(&tx.tx)?;
@@ -177,12 +186,8 @@ impl Store {
                     found,
                     known: SCHEMA_VERSION,
                 }),
-                // Older schemas migrate here, one version at a time, in this
-                // same transaction; a new file has nothing to migrate.
-                found => {
-                    if found.is_some_and(|version| version < 2) {
-                        migrations::rekey_usernames(tx)?;
-                    }
+                Some(_) => Ok(()),
+                None => {
                     meta.insert("schema_version", SCHEMA_VERSION)?;
                     Ok(())
                 }
@@ -207,6 +212,31 @@ impl Store {
             tx: db.begin_read()?,
         };
         f(&tx)
+    }
+
+    /// Brings a store of an older schema up to date, one version at a time,
+    /// in one write transaction: a crash leaves the old schema whole.
+    pub fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError> {
+        let current = |found: Option<u64>| found.is_none_or(|found| found >= SCHEMA_VERSION);
+        if current(self.read(schema_version)?) {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let found = schema_version(tx)?;
+            if current(found) {
+                return Ok(());
+            }
+            if found.is_some_and(|found| found < 2) {
+                migrations::rekey_usernames(tx)?;
+            }
+            if found.is_some_and(|found| found < 3) {
+                migrations::reseal_under_derived_keys(tx, rekey)?;
+            }
+            tx.tx
+                .open_table(META)?
+                .insert("schema_version", SCHEMA_VERSION)?;
+            Ok(())
+        })
     }
 
     /// Runs `f` in a read transaction: a consistent snapshot, no locks.
@@ -264,6 +294,16 @@ impl Store {
     }
 }
 
+/// What a migration needs from the sealing key: values sealed or hashed
+/// under the old (pre-HKDF) key, in the form the current key reads.
+pub trait Rekey {
+    /// A value sealed before schema 3, sealed under the current key; `None` when
+    /// it does not open (the key file is not this store's).
+    fn reseal(&self, sealed: &str) -> Option<String>;
+    /// A MAC made before schema 3, marked to be checked under the old key.
+    fn remac(&self, mac: &str) -> String;
+}
+
 /// A read-only snapshot.
 pub struct ReadTx {
     tx: redb::ReadTransaction,
@@ -315,6 +355,11 @@ mod sealed {
         )*};
     }
     tables_for!(ReadTx, WriteTx);
+}
+
+/// The schema version the store records.
+fn schema_version(tx: &impl Read) -> Result<Option<u64>, StoreError> {
+    Ok(tx.table(META)?.get("schema_version")?.map(|v| v.value()))
 }
 
 /// Encodes a record (see `tables` for why JSON).

@@ -11,8 +11,10 @@
 use redb::{MultimapTableDefinition, TableDefinition};
 
 /// Bumped when a release changes how existing records must be read; `open`
-/// refuses files from a newer release and migrates older ones.
-pub const SCHEMA_VERSION: u64 = 2;
+/// refuses files from a newer release, `migrate` brings older ones up to
+/// date. 2: usernames indexed by their RFC 8265 form; 3: keys derived from
+/// the key file by HKDF (see `migrations`).
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// `"schema_version"` → version number.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");

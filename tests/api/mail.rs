@@ -2,7 +2,7 @@
 
 use crate::helpers::{base_config, spawn_app_from};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -96,4 +96,69 @@ async fn codes_are_delivered_by_smtp_when_configured() {
     let (status, done) = app.submit(&step["auth_id"], json!({"code": code})).await;
     assert_eq!(status, 200);
     assert!(done["session_token"].is_string());
+}
+
+/// An SMTP server that offers STARTTLS and hands over the first bytes the
+/// client sends once it has agreed to it.
+async fn starttls_probe() -> (u16, oneshot::Receiver<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (sender, receiver) = oneshot::channel();
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.expect("accept");
+        let mut socket = BufReader::new(socket);
+        socket
+            .write_all(b"220 fake ESMTP\r\n")
+            .await
+            .expect("greet");
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if socket.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let verb = line.trim().to_ascii_uppercase();
+            if verb.starts_with("EHLO") {
+                socket
+                    .write_all(b"250-fake\r\n250 STARTTLS\r\n")
+                    .await
+                    .expect("write");
+            } else if verb == "STARTTLS" {
+                socket.write_all(b"220 go ahead\r\n").await.expect("write");
+                break;
+            } else {
+                socket.write_all(b"502 no\r\n").await.expect("write");
+            }
+        }
+        let mut hello = [0u8; 3];
+        if socket.read_exact(&mut hello).await.is_ok() {
+            let _ = sender.send(hello.to_vec());
+        }
+    });
+    (port, receiver)
+}
+
+#[tokio::test]
+async fn smtp_with_required_tls_starts_a_tls_handshake() {
+    let (port, hello) = starttls_probe().await;
+    let app = spawn_app_from(&format!(
+        "[mail]\nfrom = \"tessera <id@example.com>\"\nsmtp_url = \"smtp://127.0.0.1:{port}?tls=required\"\n{}",
+        base_config()
+    ))
+    .await;
+    let started = app.start_named("register").await;
+    let (status, _) = app
+        .submit(
+            &started["auth_id"],
+            json!({"username": "erin", "email": "erin@example.com", "password": "a long unusual phrase"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let hello = tokio::time::timeout(std::time::Duration::from_secs(10), hello)
+        .await
+        .expect("a handshake within 10 s")
+        .expect("bytes");
+    // A TLS record of type handshake (22), version 3.x: rustls, with its
+    // crypto provider, sent its ClientHello.
+    assert_eq!(&hello[..2], &[22, 3], "{hello:?}");
 }

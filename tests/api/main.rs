@@ -21,4 +21,5 @@ mod process;
 mod push;
 mod sessions;
 mod totp;
+mod upgrade;
 mod usernames;

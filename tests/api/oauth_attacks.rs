@@ -7,13 +7,13 @@
 use crate::helpers::{
     ALICE, BOB, TestApp, csrf_token, form_action, location, new_browser, spawn_app_with,
 };
+use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use time::Duration;
@@ -132,15 +132,15 @@ fn fresh() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(Sha256::digest(format!(
-        "{n}:{nanos}:{}",
-        std::process::id()
-    )))
+    URL_SAFE_NO_PAD.encode(digest(
+        &SHA256,
+        format!("{n}:{nanos}:{}", std::process::id()).as_bytes(),
+    ))
 }
 
 /// RFC 7636 S256.
 fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()))
 }
 
 /// An authorization request with PKCE (S256) and a fresh state.

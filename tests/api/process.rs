@@ -994,7 +994,11 @@ async fn a_store_with_the_old_username_index_migrates_and_reports_names_that_now
     let (_, _, log) = server.stop().await;
     assert!(log.contains("u-wide") && log.contains("RFC 8265"), "{log}");
     assert!(log.contains("u-zwsp"), "{log}");
-    assert_eq!(schema_version(&workspace.store()), Some(2));
+    assert_eq!(
+        schema_version(&workspace.store()),
+        Some(3),
+        "migrated to the current schema"
+    );
 
     // Nothing was lost, and each account can be given a name again.
     assert_eq!(stored_users(&workspace.store()).len(), 4);

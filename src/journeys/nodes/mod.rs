@@ -29,11 +29,11 @@ use super::{Client, JourneyError};
 use crate::context::Context;
 use crate::secret::{SecretString, Token, constant_time_eq};
 use crate::store::JourneyState;
+use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A node of a journey graph.
@@ -82,15 +82,16 @@ pub struct Turn<'a> {
 }
 
 impl Turn<'_> {
-    /// SHA-256 of `value` keyed with the journey's secret and a purpose.
+    /// HMAC-SHA256 (RFC 2104) of `value` for a purpose, keyed with the
+    /// journey's secret: a MAC, where a hash of key and value concatenated
+    /// is open to length extension and has no proof of security as one.
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(purpose.as_bytes());
-        hasher.update([0]);
-        hasher.update(self.auth_id.expose().as_bytes());
-        hasher.update([0]);
-        hasher.update(value.as_bytes());
-        URL_SAFE_NO_PAD.encode(hasher.finalize())
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.auth_id.expose().as_bytes());
+        let mut mac = hmac::Context::with_key(&key);
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.sign())
     }
 
     /// Whether `value` hashes to `expected`, compared in constant time.
@@ -415,3 +416,30 @@ const TYPES: &[&str] = &[
     "totp",
     "totp_enroll",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_hashes_are_hmac_sha256_under_the_journey_secret() {
+        let client = Client {
+            user_agent: None,
+            accept_language: None,
+            ip: None,
+            session: None,
+        };
+        let auth_id = Token::from_presented("journey-secret");
+        let turn = Turn {
+            client: &client,
+            auth_id: &auth_id,
+        };
+        // Computed apart from this code: Python's
+        // hmac.new(b"journey-secret", b"one_time_code\0123456", sha256).
+        let expected = "c9KJJJctPHFfrYI3PpjdncIC2v_PUdJn42RV87f81LE";
+        assert_eq!(turn.keyed_hash("one_time_code", "123456"), expected);
+        assert!(turn.matches("one_time_code", "123456", expected));
+        assert!(!turn.matches("one_time_code", "123457", expected));
+        assert!(!turn.matches("another_purpose", "123456", expected));
+    }
+}
