@@ -1,6 +1,6 @@
 //! The login journey through `POST /api/authenticate`.
 
-use crate::helpers::{ALICE, BOB, set_cookie, spawn_app, spawn_app_with};
+use crate::helpers::{ALICE, BOB, TestApp, set_cookie, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -181,6 +181,23 @@ async fn an_unknown_journey_is_a_404_that_names_it() {
     );
 }
 
+/// The `success_url` of a one-shot REST sign-in as alice with `goto`.
+async fn success_url(app: &TestApp, goto: &str) -> String {
+    let response = app
+        .api
+        .post(app.url("/api/authenticate"))
+        .query(&[("journey", "login"), ("goto", goto)])
+        .json(&json!({"input": {"username": ALICE.0, "password": ALICE.1}}))
+        .send()
+        .await
+        .expect("request");
+    let body: Value = response.json().await.expect("json");
+    body["success_url"]
+        .as_str()
+        .expect("a success_url")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_goto_on_tessera_becomes_the_success_url_and_any_other_is_ignored() {
     let app = spawn_app().await;
@@ -189,16 +206,7 @@ async fn a_goto_on_tessera_becomes_the_success_url_and_any_other_is_ignored() {
         ("https://evil.example/phish", app.url("/account")),
         ("//evil.example/phish", app.url("/account")),
     ] {
-        let response = app
-            .api
-            .post(app.url("/api/authenticate"))
-            .query(&[("journey", "login"), ("goto", goto)])
-            .json(&json!({"input": {"username": ALICE.0, "password": ALICE.1}}))
-            .send()
-            .await
-            .expect("request");
-        let body: Value = response.json().await.expect("json");
-        assert_eq!(body["success_url"], expected.as_str(), "goto {goto}");
+        assert_eq!(success_url(&app, goto).await, expected, "goto {goto}");
     }
 }
 
@@ -236,16 +244,7 @@ async fn a_goto_to_a_client_or_return_origin_becomes_the_success_url_and_no_othe
             &app.url("/account"),
         ),
     ] {
-        let response = app
-            .api
-            .post(app.url("/api/authenticate"))
-            .query(&[("journey", "login"), ("goto", goto)])
-            .json(&json!({"input": {"username": ALICE.0, "password": ALICE.1}}))
-            .send()
-            .await
-            .expect("request");
-        let body: Value = response.json().await.expect("json");
-        assert_eq!(body["success_url"], expected, "goto {goto}");
+        assert_eq!(success_url(&app, goto).await, expected, "goto {goto}");
     }
 }
 
