@@ -87,9 +87,11 @@ impl Username {
     }
 }
 
-/// Whether the letters of a name stay within what UTS #39 calls *moderately
-/// restrictive*: one script, or Latin with one other script that is not
-/// easily mistaken for it (Cyrillic and Greek are). ASCII punctuation, which
+/// Whether the letters of a name stay within what UTS #39 calls *highly
+/// restrictive*: one script, or Latin with the Han-based scripts of Chinese,
+/// Japanese or Korean, whose letters cannot pass for Latin ones. Latin mixed
+/// with any other script is refused: not only Cyrillic and Greek, but also
+/// Armenian (`օ`, U+0585, looks like `o`) and the like. ASCII punctuation, which
 /// PRECIS allows in identifiers (`j.doe`, `jane_doe`), is left out of the
 /// check: UTS #39 does not list it as identifier characters.
 fn single_script_enough(name: &str) -> bool {
@@ -97,7 +99,7 @@ fn single_script_enough(name: &str) -> bool {
     letters.is_empty()
         || letters
             .as_str()
-            .check_restriction_level(RestrictionLevel::ModeratelyRestrictive)
+            .check_restriction_level(RestrictionLevel::HighlyRestrictive)
 }
 
 fn refusal(err: PrecisError) -> UsernameError {
@@ -189,6 +191,11 @@ mod tests {
             Username::parse("\u{3bf}mega"),
             Err(UsernameError::MixedScripts),
             "Greek omicron among Latin letters"
+        );
+        assert_eq!(
+            Username::parse("g\u{585}\u{585}gle"),
+            Err(UsernameError::MixedScripts),
+            "Armenian oh among Latin letters"
         );
     }
 
