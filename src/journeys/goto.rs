@@ -11,10 +11,20 @@ use url::{Origin, Url};
 /// The default landing page after sign-in.
 pub const ACCOUNT_PATH: &str = "/account";
 
+/// `goto` as an absolute URL where [`safe`] allows it. The clients are read
+/// only for a `goto` that leaves tessera (a sign-in for `/oauth2/authorize`
+/// does not).
+pub fn checked(ctx: &Context, goto: &str) -> Result<Option<String>, StoreError> {
+    if let Some(on_tessera) = safe(&ctx.issuer, goto, &[]) {
+        return Ok(Some(on_tessera));
+    }
+    Ok(safe(&ctx.issuer, goto, &return_origins(ctx)?))
+}
+
 /// The origins besides tessera's own that `goto` may lead to: those of
 /// `sessions.return_origins` and of every client's registered URIs. Opaque
 /// origins (private-use schemes of native apps) never match anything.
-pub fn return_origins(ctx: &Context) -> Result<Vec<Origin>, StoreError> {
+fn return_origins(ctx: &Context) -> Result<Vec<Origin>, StoreError> {
     let clients = ctx.store.read(store::clients::list)?;
     let uris = clients.iter().flat_map(|client| {
         client

@@ -146,7 +146,7 @@ impl From<accounts::totp::TotpError> for JourneyError {
     }
 }
 
-/// Starts a journey; `goto` is kept only where [`goto::safe`] allows it.
+/// Starts a journey; `goto` is kept only where [`goto::checked`] allows it.
 /// A step-up journey binds to the client's live session.
 pub fn start(
     ctx: &Context,
@@ -163,7 +163,7 @@ pub fn start(
         claimed_name: None,
         amr: Vec::new(),
         goto: match goto {
-            Some(goto) => goto::safe(&ctx.issuer, goto, &goto::return_origins(ctx)?),
+            Some(goto) => goto::checked(ctx, goto)?,
             None => None,
         },
         message: None,
