@@ -362,39 +362,31 @@ pub fn authenticate(
         _ => MacCheck::Differs,
     };
     let ok = check != MacCheck::Differs;
-    let Some(key) = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)))
-    else {
-        return if ok {
-            accepted(ctx, client, check, secret)
-        } else {
-            Err(OAuthError::invalid_client())
-        };
-    };
+    let key = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)));
     let now = ctx.now();
-    let settings = &ctx.settings.lockout;
     let locked = |counted: Option<&LoginThrottle>| {
         lockout::locked_until(counted, now).map(|until| OAuthError::client_locked(until - now))
     };
     if ok {
-        let counted = ctx.store.read(|tx| throttle::get(tx, &key))?;
-        return match locked(counted.as_ref()) {
-            Some(refused) => Err(refused),
-            None => accepted(ctx, client, check, secret),
-        };
-    }
-    ctx.store.write_volatile(|tx| {
-        let counted = throttle::get(tx, &key)?;
-        if let Some(refused) = locked(counted.as_ref()) {
+        if let Some(key) = &key
+            && let Some(refused) = locked(ctx.store.read(|tx| throttle::get(tx, key))?.as_ref())
+        {
             return Err(refused);
         }
-        let max = ctx.settings.oauth.client_auth_max_failures;
-        throttle::put(
-            tx,
-            &key,
-            &lockout::record_attempt(counted, now, settings, max),
-        )?;
-        Ok(())
-    })?;
+        return accepted(ctx, client, check, secret);
+    }
+    if let Some(key) = &key {
+        ctx.store.write_volatile(|tx| {
+            let counted = throttle::get(tx, key)?;
+            if let Some(refused) = locked(counted.as_ref()) {
+                return Err(refused);
+            }
+            let max = ctx.settings.oauth.client_auth_max_failures;
+            let counted = lockout::record_attempt(counted, now, &ctx.settings.lockout, max);
+            throttle::put(tx, key, &counted)?;
+            Ok(())
+        })?;
+    }
     Err(OAuthError::invalid_client())
 }
 
