@@ -592,10 +592,14 @@ fn check(settings: &Settings) -> Result<(), Failure> {
     }
     // Read-only: a check neither creates nor migrates the store.
     match Store::inspect(&path, accounts::username_conflicts) {
-        Ok(conflicts) if conflicts.is_empty() => {
+        Ok(None) => writeln!(
+            out,
+            "  usernames         not checked (the store is empty or awaits the repair its next start makes)"
+        ),
+        Ok(Some(conflicts)) if conflicts.is_empty() => {
             writeln!(out, "  usernames         no conflicts in the store")
         }
-        Ok(conflicts) => {
+        Ok(Some(conflicts)) => {
             for conflict in &conflicts {
                 eprintln!("warning: {conflict}");
             }

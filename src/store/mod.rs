@@ -197,21 +197,27 @@ impl Store {
 
     /// Runs `f` on a snapshot of the store file at `path`, opened read-only
     /// and neither created nor migrated: for `tessera config check`, which
-    /// must not change what it inspects.
+    /// must not change what it inspects. `None` when the file cannot be read
+    /// without writing to it: empty (the first start makes a store there) or
+    /// left by a crash (the next start repairs it).
     pub fn inspect<T>(
         path: &std::path::Path,
         f: impl FnOnce(&ReadTx) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
+    ) -> Result<Option<T>, StoreError> {
+        if std::fs::metadata(path).is_ok_and(|meta| meta.len() == 0) {
+            return Ok(None);
+        }
         let db = match redb::ReadOnlyDatabase::open(path) {
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::InUse(path.to_owned()));
             }
+            Err(redb::DatabaseError::RepairAborted) => return Ok(None),
             other => other?,
         };
         let tx = ReadTx {
             tx: db.begin_read()?,
         };
-        f(&tx)
+        f(&tx).map(Some)
     }
 
     /// Brings a store of an older schema up to date, one version at a time,

@@ -676,6 +676,12 @@ async fn an_unusable_store_path_exits_2_naming_storage_path_and_the_path() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("configuration is valid"), "{out}");
     assert!(!workspace.store().exists(), "the check creates nothing");
+    // An empty file becomes a store at the first start: nothing to report.
+    std::fs::write(workspace.store(), "").expect("write");
+    let (code, out, err) = workspace.run(&["config", "check"], "").await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("usernames         not checked"), "{out}");
+    std::fs::remove_file(workspace.store()).expect("remove");
 
     let garbage = workspace.dir.path().join("garbage.redb");
     std::fs::write(&garbage, vec![b'x'; 8192]).expect("write");
