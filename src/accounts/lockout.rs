@@ -19,6 +19,15 @@ pub fn locked_until(
         .filter(|until| *until > now)
 }
 
+/// Seconds until `until`, rounded up and at least 1: what `Retry-After`
+/// (RFC 9110 §10.2.3) says of a lock that ends then.
+pub fn retry_after_secs(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
+    let wait = until - now;
+    let whole = wait.whole_seconds();
+    let rounded_up = whole + i64::from(wait > time::Duration::seconds(whole));
+    u64::try_from(rounded_up).unwrap_or(0).max(1)
+}
+
 /// The counter after one more attempt (counted before the password is
 /// checked, and forgotten on success): a new window once the old one is
 /// over, and a lock once `max_failures` attempts fall within one window.
@@ -76,6 +85,16 @@ pub fn is_stale(throttle: &LoginThrottle, now: OffsetDateTime, settings: &Lockou
 mod tests {
     use super::*;
     use time::Duration;
+
+    #[test]
+    fn retry_after_rounds_the_wait_up_to_whole_seconds_and_is_never_zero() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let after = |wait: Duration| retry_after_secs(now + wait, now);
+        assert_eq!(after(Duration::milliseconds(1500)), 2);
+        assert_eq!(after(Duration::seconds(60)), 60);
+        assert_eq!(after(Duration::milliseconds(1)), 1);
+        assert_eq!(after(Duration::seconds(-5)), 1);
+    }
 
     fn settings() -> LockoutSettings {
         LockoutSettings {

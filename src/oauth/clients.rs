@@ -365,7 +365,8 @@ pub fn authenticate(
     let key = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)));
     let now = ctx.now();
     let locked = |counted: Option<&LoginThrottle>| {
-        lockout::locked_until(counted, now).map(|until| OAuthError::client_locked(until - now))
+        lockout::locked_until(counted, now)
+            .map(|until| OAuthError::client_locked(lockout::retry_after_secs(until, now)))
     };
     if ok {
         if let Some(key) = &key

@@ -101,14 +101,9 @@ impl OAuthError {
         Self::new(ErrorKind::InvalidScope, description)
     }
 
-    /// Client authentication from this address is refused for `wait`
-    /// (rounded up to whole seconds, as `Retry-After` counts).
-    pub fn client_locked(wait: time::Duration) -> Self {
-        let whole = wait.whole_seconds();
-        let retry_after_secs =
-            u64::try_from(whole + i64::from(wait > time::Duration::seconds(whole)))
-                .unwrap_or(0)
-                .max(1);
+    /// Client authentication from this address is refused for
+    /// `retry_after_secs`.
+    pub fn client_locked(retry_after_secs: u64) -> Self {
         Self::new(
             ErrorKind::TemporarilyUnavailable { retry_after_secs },
             format!(

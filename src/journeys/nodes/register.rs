@@ -168,9 +168,7 @@ fn count_attempt(ctx: &Context, turn: &Turn<'_>) -> Result<(), JourneyError> {
     let max = ctx.settings.lockout.max_registrations_per_address;
     match accounts::count_attempt(ctx, &lockout::registration_key(ip), max)? {
         Some(until) => Err(JourneyError::Throttled {
-            retry_after_secs: u64::try_from((until - ctx.now()).whole_seconds())
-                .unwrap_or(0)
-                .max(1),
+            retry_after_secs: lockout::retry_after_secs(until, ctx.now()),
         }),
         None => Ok(()),
     }
