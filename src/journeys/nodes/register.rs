@@ -14,9 +14,10 @@
 //! step asks for another name only, keeping the proven address and the
 //! chosen password. That is what a careful provider does: someone who has
 //! proven an address they control may learn that a name is in use (they
-//! could not get it anyway), but a prober must spend a mailbox and a code
-//! per answer, throttled like every registration attempt, instead of
-//! reading the answer off the first response.
+//! could not get it anyway), but a prober must first spend a mailbox and a
+//! code, and each further name tried after that counts as a registration
+//! attempt, throttled per address, instead of reading the answer off the
+//! first response.
 //!
 //! A journey without an email proof (`register` straight to `success`)
 //! cannot keep the secret: creating the account is the answer. It is as
