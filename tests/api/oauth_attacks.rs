@@ -4,18 +4,20 @@
 //! way a resource server checks them: offline, against the JWKS.
 //! (Revoking a consent on /account is tested with the account page.)
 
-use crate::helpers::{
-    ALICE, BOB, TestApp, csrf_token, form_action, location, new_browser, spawn_app_with,
+use crate::helpers::html::{assert_error_page, hidden_fields};
+use crate::helpers::oauth::{
+    AuthRequest, Cred, assert_error, authorize, authorize_in, callback, decide, fresh, is_active,
+    is_consent_page, post_as, post_consent, redeem, refresh, send_authorize, text, token,
+    tokens_for,
 };
-use aws_lc_rs::digest::{SHA256, digest};
+use crate::helpers::oidc::verify_offline;
+use crate::helpers::{ALICE, BOB, TestApp, csrf_token, location, new_browser, spawn_app_with};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use reqwest::{Client, Response, StatusCode};
+use jsonwebtoken::Algorithm;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use time::Duration;
 use url::Url;
 
@@ -70,15 +72,6 @@ grant_types = ["client_credentials"]
 resource_server = true
 "#;
 
-/// How a client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy)]
-enum Cred {
-    /// A public client: `client_id` in the body, no secret.
-    Public(&'static str),
-    /// `client_secret_basic`.
-    Basic(&'static str, &'static str),
-}
-
 const WEB: Cred = Cred::Basic("web", WEB_SECRET);
 const NATIVE: Cred = Cred::Public("native");
 const LEGACY: Cred = Cred::Basic("legacy", LEGACY_SECRET);
@@ -94,402 +87,6 @@ async fn spawn_signed_in() -> TestApp {
     let response = app.login_html("", ALICE).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "alice signs in");
     app
-}
-
-/// Signs `user` in on `browser` through `/login{query}`; returns the answer
-/// to the credentials.
-async fn sign_in(
-    app: &TestApp,
-    browser: &Client,
-    query: &str,
-    (username, password): (&str, &str),
-) -> Response {
-    let page = browser
-        .get(app.url(&format!("/login{query}")))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
-    browser
-        .post(app.url(&form_action(&page)))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("username", username),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .expect("request")
-}
-
-/// 256 fresh bits, base64url: a PKCE verifier, a state, a nonce.
-fn fresh() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(digest(
-        &SHA256,
-        format!("{n}:{nanos}:{}", std::process::id()).as_bytes(),
-    ))
-}
-
-/// RFC 7636 S256.
-fn challenge_of(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()))
-}
-
-/// An authorization request with PKCE (S256) and a fresh state.
-#[derive(Debug, Clone)]
-struct AuthRequest {
-    params: Vec<(String, String)>,
-    verifier: String,
-    state: String,
-    redirect_uri: String,
-}
-
-impl AuthRequest {
-    fn new(client_id: &str, redirect_uri: &str, scope: &str) -> Self {
-        let verifier = fresh();
-        let state = fresh();
-        let params = [
-            ("client_id", client_id),
-            ("redirect_uri", redirect_uri),
-            ("response_type", "code"),
-            ("scope", scope),
-            ("state", &state),
-            ("code_challenge", &challenge_of(&verifier)),
-            ("code_challenge_method", "S256"),
-        ]
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
-        .collect();
-        Self {
-            params,
-            verifier,
-            state,
-            redirect_uri: redirect_uri.to_owned(),
-        }
-    }
-
-    /// The same request with `name` set to `value` (the redirect URI the
-    /// callback is expected at does not change).
-    fn set(mut self, name: &str, value: &str) -> Self {
-        self = self.without(name);
-        self.params.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    fn without(mut self, name: &str) -> Self {
-        self.params.retain(|(n, _)| n != name);
-        self
-    }
-}
-
-/// `GET /oauth2/authorize` with `browser`.
-async fn send_authorize(app: &TestApp, browser: &Client, request: &AuthRequest) -> Response {
-    browser
-        .get(app.url("/oauth2/authorize"))
-        .query(&request.params)
-        .send()
-        .await
-        .expect("request")
-}
-
-/// The parameters of a 303 back to exactly `redirect_uri` (scheme, host,
-/// port and path).
-fn callback(response: &Response, redirect_uri: &str) -> BTreeMap<String, String> {
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "a 303 back to the client"
-    );
-    let location = location(response);
-    let url = Url::parse(&location).unwrap_or_else(|err| panic!("Location `{location}`: {err}"));
-    let expected = Url::parse(redirect_uri).expect("redirect URI");
-    assert_eq!(
-        &url[..url::Position::AfterPath],
-        &expected[..url::Position::AfterPath],
-        "back to the redirect URI of the request, nowhere else"
-    );
-    assert_eq!(url.fragment(), None);
-    url.query_pairs().into_owned().collect()
-}
-
-/// Undoes askama's HTML escaping (numeric and named entities).
-fn unescape(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find('&') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start..];
-        let Some(end) = after.find(';') else {
-            out.push_str(after);
-            return out;
-        };
-        let entity = &after[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "quot" => Some('"'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .or_else(|| entity.strip_prefix("#X"))
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|dec| dec.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &after[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The hidden inputs of a page's form (the consent form's CSRF token and
-/// the request it carries), unescaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    const MARKER: &str = r#"<input type="hidden" name=""#;
-    let mut fields = Vec::new();
-    let mut rest = html;
-    while let Some(start) = rest.find(MARKER) {
-        rest = &rest[start + MARKER.len()..];
-        let name_end = rest.find('"').expect("end of name");
-        let name = unescape(&rest[..name_end]);
-        let value_start = rest.find(r#"value=""#).expect("value") + r#"value=""#.len();
-        let value_end = rest[value_start..].find('"').expect("end of value") + value_start;
-        fields.push((name, unescape(&rest[value_start..value_end])));
-        rest = &rest[value_end..];
-    }
-    fields
-}
-
-/// Submits the consent form of `page` with `decision`, its fields as shown.
-async fn decide(app: &TestApp, browser: &Client, page: &str, decision: &str) -> Response {
-    let mut form = hidden_fields(page);
-    form.push(("decision".into(), decision.into()));
-    post_consent(app, browser, &form).await
-}
-
-async fn post_consent(app: &TestApp, browser: &Client, form: &[(String, String)]) -> Response {
-    browser
-        .post(app.url("/oauth2/consent"))
-        .form(form)
-        .send()
-        .await
-        .expect("request")
-}
-
-/// Whether a page is tessera's consent form.
-fn is_consent_page(html: &str) -> bool {
-    html.contains(r#"action="/oauth2/consent""#)
-        && html.contains(r#"name="decision" value="allow""#)
-        && html.contains(r#"name="decision" value="deny""#)
-}
-
-/// Runs `request` in a signed-in `browser`, allowing consent if asked;
-/// checks that the callback carries the request's `state` and the issuer,
-/// and returns its parameters.
-async fn authorize_in(
-    app: &TestApp,
-    browser: &Client,
-    request: &AuthRequest,
-) -> BTreeMap<String, String> {
-    let mut response = send_authorize(app, browser, request).await;
-    if response.status() == StatusCode::OK {
-        let page = response.text().await.expect("html");
-        assert!(is_consent_page(&page), "a consent page: {page}");
-        response = decide(app, browser, &page, "allow").await;
-    }
-    let params = callback(&response, &request.redirect_uri);
-    assert_eq!(params.get("error"), None, "{params:?}");
-    assert_eq!(
-        params.get("state"),
-        Some(&request.state),
-        "state comes back"
-    );
-    assert_eq!(params.get("iss"), Some(&app.address), "iss is the issuer");
-    params
-}
-
-/// A code for `request` from alice's browser.
-async fn authorize(app: &TestApp, request: &AuthRequest) -> String {
-    authorize_in(app, &app.browser, request).await["code"].clone()
-}
-
-/// `POST` a form to an OAuth endpoint, authenticated as `cred`.
-async fn post_as(app: &TestApp, path: &str, cred: Cred, form: &[(&str, &str)]) -> Response {
-    let mut form = form.to_vec();
-    let mut request = app.api.post(app.url(path));
-    match cred {
-        Cred::Public(id) => form.push(("client_id", id)),
-        Cred::Basic(id, secret) => request = request.basic_auth(id, Some(secret)),
-    }
-    request.form(&form).send().await.expect("request")
-}
-
-/// `POST /oauth2/token`; the status and the JSON answer.
-async fn token(app: &TestApp, cred: Cred, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = post_as(app, "/oauth2/token", cred, form).await;
-    let status = response.status();
-    assert_eq!(
-        response
-            .headers()
-            .get("cache-control")
-            .and_then(|v| v.to_str().ok()),
-        Some("no-store"),
-        "token responses are never cached"
-    );
-    (status, response.json().await.expect("json"))
-}
-
-/// Redeems `code` as the client of `request` would: its redirect URI and
-/// its verifier.
-async fn redeem(
-    app: &TestApp,
-    cred: Cred,
-    code: &str,
-    request: &AuthRequest,
-) -> (StatusCode, Value) {
-    token(
-        app,
-        cred,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", &request.redirect_uri),
-            ("code_verifier", &request.verifier),
-        ],
-    )
-    .await
-}
-
-async fn refresh(app: &TestApp, cred: Cred, refresh_token: &str) -> (StatusCode, Value) {
-    token(
-        app,
-        cred,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await
-}
-
-/// Tokens for `request` (which must succeed): access and refresh token.
-async fn tokens_for(app: &TestApp, cred: Cred, request: &AuthRequest) -> (String, String) {
-    let code = authorize(app, request).await;
-    let (status, body) = redeem(app, cred, &code, request).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    (text(&body, "access_token"), text(&body, "refresh_token"))
-}
-
-fn text(body: &Value, key: &str) -> String {
-    body[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("`{key}` in {body}"))
-        .to_owned()
-}
-
-/// An RFC 6749 §5.2 error answer.
-#[track_caller]
-fn assert_error(answer: &(StatusCode, Value), status: StatusCode, error: &str) {
-    let (got, body) = answer;
-    assert_eq!(*got, status, "{body}");
-    assert_eq!(body["error"], error, "{body}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "{body}"
-    );
-    assert!(body.get("access_token").is_none(), "{body}");
-}
-
-/// RFC 7662 introspection by the `service` resource server.
-async fn introspect(app: &TestApp, token: &str) -> Value {
-    let response = post_as(app, "/oauth2/introspect", SERVICE, &[("token", token)]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("json")
-}
-
-async fn is_active(app: &TestApp, token: &str) -> bool {
-    introspect(app, token).await["active"]
-        .as_bool()
-        .expect("`active`")
-}
-
-/// Whether `web` sees its own refresh token as active (a refresh token
-/// concerns only the client it was issued to).
-async fn is_live_refresh(app: &TestApp, token: &str) -> bool {
-    let response = post_as(app, "/oauth2/introspect", WEB, &[("token", token)]).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.expect("json");
-    body["active"].as_bool().expect("`active`")
-}
-
-/// Verifies an access token as a resource server does, offline: the key by
-/// `kid` from the JWKS, RS256 only (never the algorithm the token names),
-/// `typ: at+jwt` (RFC 9068 §4), and `iss`, `aud`, `exp`.
-async fn verify_offline(app: &TestApp, token: &str, audience: &str) -> Result<Value, String> {
-    let jwks: JwkSet = app
-        .api
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JWKS");
-    let header = jsonwebtoken::decode_header(token).map_err(|err| err.to_string())?;
-    if header.typ.as_deref() != Some("at+jwt") {
-        return Err(format!("typ is {:?}, not at+jwt", header.typ));
-    }
-    let kid = header.kid.ok_or("no kid in the header")?;
-    let jwk = jwks.find(&kid).ok_or("the kid is not in the JWKS")?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|err| err.to_string())?;
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[&app.address]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    jsonwebtoken::decode::<Value>(token, &key, &validation)
-        .map(|data| data.claims)
-        .map_err(|err| err.to_string())
-}
-
-/// A 400 HTML error page, and above all no redirect anywhere.
-async fn assert_error_page(response: Response, what: &str) {
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
-    assert!(
-        response.headers().get("location").is_none(),
-        "{what}: never a redirect"
-    );
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        content_type.starts_with("text/html"),
-        "{what}: {content_type}"
-    );
-    let html = response.text().await.expect("html");
-    assert!(!html.contains("code="), "{what}: no code on the page");
 }
 
 // --- Redirect URI validation (RFC 9700 §4.1, §4.11.2) ---------------------
@@ -830,7 +427,7 @@ async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
     assert_eq!(status, StatusCode::OK, "{first}");
     let access = text(&first, "access_token");
     let refresh_1 = text(&first, "refresh_token");
-    assert!(is_active(&app, &access).await);
+    assert!(is_active(&app, SERVICE, &access).await);
     // The client has since rotated its refresh token once.
     let (status, rotated) = refresh(&app, WEB, &refresh_1).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
@@ -840,10 +437,10 @@ async fn a_replayed_code_is_refused_and_revokes_the_tokens_it_issued() {
     assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant");
 
     assert!(
-        !is_active(&app, &access).await,
+        !is_active(&app, SERVICE, &access).await,
         "the access token the code issued is revoked"
     );
-    assert!(!is_live_refresh(&app, &refresh_2).await);
+    assert!(!is_active(&app, WEB, &refresh_2).await);
     assert_error(
         &refresh(&app, WEB, &refresh_2).await,
         StatusCode::BAD_REQUEST,
@@ -869,12 +466,12 @@ async fn a_replayed_code_also_revokes_the_access_tokens_refreshed_from_it() {
     let (status, rotated) = refresh(&app, WEB, &text(&first, "refresh_token")).await;
     assert_eq!(status, StatusCode::OK, "{rotated}");
     let refreshed_access = text(&rotated, "access_token");
-    assert!(is_active(&app, &refreshed_access).await);
+    assert!(is_active(&app, SERVICE, &refreshed_access).await);
 
     let replay = redeem(&app, WEB, &code, &request).await;
     assert_error(&replay, StatusCode::BAD_REQUEST, "invalid_grant");
     assert!(
-        !is_active(&app, &refreshed_access).await,
+        !is_active(&app, SERVICE, &refreshed_access).await,
         "the access token refreshed from the replayed code's grant is revoked"
     );
 }
@@ -905,7 +502,7 @@ async fn a_code_redeemed_twice_at_once_issues_tokens_once_and_then_revokes_them(
         assert_error(loser, StatusCode::BAD_REQUEST, "invalid_grant");
         let access = text(winners[0], "access_token");
         assert!(
-            !is_active(&app, &access).await,
+            !is_active(&app, SERVICE, &access).await,
             "attempt {attempt}: the replay revoked the access token"
         );
         assert_error(
@@ -938,9 +535,14 @@ async fn a_code_presented_by_another_client_is_refused_and_still_works_for_its_o
     // tessera refuses without burning the code: its own client redeems it.
     let (status, body) = redeem(&app, NATIVE, &code, &request).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let claims = verify_offline(&app, &text(&body, "access_token"), "native")
-        .await
-        .expect("a valid access token");
+    let claims = verify_offline(
+        &app,
+        &text(&body, "access_token"),
+        "native",
+        Algorithm::RS256,
+    )
+    .await
+    .expect("a valid access token");
     assert_eq!(claims["client_id"], "native");
 }
 
@@ -1015,7 +617,7 @@ async fn a_rotated_refresh_token_reused_after_the_grace_period_revokes_the_whole
     let (status, third) = refresh(&app, WEB, &refresh_2).await;
     assert_eq!(status, StatusCode::OK, "{third}");
     let newest = text(&third, "refresh_token");
-    assert!(is_live_refresh(&app, &newest).await);
+    assert!(is_active(&app, WEB, &newest).await);
 
     app.clock.advance(Duration::seconds(6));
     // A thief replays the first token.
@@ -1025,7 +627,7 @@ async fn a_rotated_refresh_token_reused_after_the_grace_period_revokes_the_whole
         "invalid_grant",
     );
     // The whole family is gone, the legitimate client's newest token too.
-    assert!(!is_live_refresh(&app, &newest).await);
+    assert!(!is_active(&app, WEB, &newest).await);
     assert_error(
         &refresh(&app, WEB, &newest).await,
         StatusCode::BAD_REQUEST,
@@ -1103,7 +705,7 @@ async fn asking_for_more_scope_at_refresh_is_refused_with_invalid_scope() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], "notes:read");
-    let claims = verify_offline(&app, &text(&body, "access_token"), "web")
+    let claims = verify_offline(&app, &text(&body, "access_token"), "web", Algorithm::RS256)
         .await
         .expect("valid");
     assert_eq!(claims["scope"], "notes:read");
@@ -1129,7 +731,7 @@ async fn a_client_cannot_revoke_another_clients_tokens() {
         let response = post_as(&app, "/oauth2/revoke", WEB, &[("token", victim)]).await;
         assert!(!response.status().is_server_error());
     }
-    assert!(is_active(&app, &access).await);
+    assert!(is_active(&app, SERVICE, &access).await);
     let (status, body) = refresh(&app, NATIVE, &refresh_token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -1249,9 +851,14 @@ async fn a_client_acting_for_itself_cannot_pass_for_a_user() {
     let (status, body) = token(&app, SERVICE, &[("grant_type", "client_credentials")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("refresh_token").is_none());
-    let claims = verify_offline(&app, &text(&body, "access_token"), "service")
-        .await
-        .expect("valid");
+    let claims = verify_offline(
+        &app,
+        &text(&body, "access_token"),
+        "service",
+        Algorithm::RS256,
+    )
+    .await
+    .expect("valid");
     assert_eq!(claims["sub"], "service");
     assert_eq!(claims["client_id"], "service");
     assert_eq!(claims["scope"], "notes:read notes:write");
@@ -1291,7 +898,7 @@ async fn a_consent_posted_with_a_wrong_csrf_token_is_refused_and_issues_no_code(
     // Bob's own consent page gives him a token for his session only.
     let bob = new_browser("bob's browser");
     assert_eq!(
-        sign_in(&app, &bob, "", BOB).await.status(),
+        app.login_html_in(&bob, "", BOB).await.status(),
         StatusCode::SEE_OTHER
     );
     let bob_page = send_authorize(&app, &bob, &request)
@@ -1463,7 +1070,9 @@ async fn a_login_goto_that_leads_elsewhere_lands_on_the_account_page() {
             .append_pair("goto", goto)
             .finish();
         let browser = new_browser("a phished browser");
-        let response = sign_in(&app, &browser, &format!("?{query}"), ALICE).await;
+        let response = app
+            .login_html_in(&browser, &format!("?{query}"), ALICE)
+            .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{goto}");
         assert_eq!(location(&response), app.url("/account"), "{goto}");
     }
@@ -1538,7 +1147,7 @@ async fn a_third_party_client_asks_only_for_new_scopes_the_second_time() {
     // Alice's consent is hers: Bob is asked.
     let bob = new_browser("bob's browser");
     assert_eq!(
-        sign_in(&app, &bob, "", BOB).await.status(),
+        app.login_html_in(&bob, "", BOB).await.status(),
         StatusCode::SEE_OTHER
     );
     let bobs = send_authorize(&app, &bob, &same).await;
@@ -1572,7 +1181,7 @@ async fn access_tokens_verify_offline_against_the_jwks_with_the_expected_claims(
     let header = jsonwebtoken::decode_header(&access).expect("JWT header");
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.alg, Algorithm::RS256);
-    let claims = verify_offline(&app, &access, "web")
+    let claims = verify_offline(&app, &access, "web", Algorithm::RS256)
         .await
         .expect("a resource server accepts it");
     assert_eq!(claims["iss"], app.address.as_str());
@@ -1589,13 +1198,17 @@ async fn access_tokens_verify_offline_against_the_jwks_with_the_expected_claims(
 
     // Another token has another jti.
     let (_, other) = refresh(&app, WEB, &text(&body, "refresh_token")).await;
-    let other = verify_offline(&app, &text(&other, "access_token"), "web")
+    let other = verify_offline(&app, &text(&other, "access_token"), "web", Algorithm::RS256)
         .await
         .expect("valid");
     assert_ne!(other["jti"], jti);
 
     // A resource server of another audience refuses it.
-    assert!(verify_offline(&app, &access, "native").await.is_err());
+    assert!(
+        verify_offline(&app, &access, "native", Algorithm::RS256)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -1603,7 +1216,7 @@ async fn forged_access_tokens_fail_offline_and_are_inactive_at_introspection() {
     let app = spawn_signed_in().await;
     let request = AuthRequest::new("web", WEB_REDIRECT, "openid notes:read");
     let (access, _) = tokens_for(&app, WEB, &request).await;
-    assert!(is_active(&app, &access).await);
+    assert!(is_active(&app, SERVICE, &access).await);
     let parts: Vec<&str> = access.split('.').collect();
     assert_eq!(parts.len(), 3);
     let mut claims: Value =
@@ -1625,10 +1238,12 @@ async fn forged_access_tokens_fail_offline_and_are_inactive_at_introspection() {
         ("signature stripped", format!("{}.{}.", parts[0], parts[1])),
     ] {
         assert!(
-            verify_offline(&app, &forged, "web").await.is_err(),
+            verify_offline(&app, &forged, "web", Algorithm::RS256)
+                .await
+                .is_err(),
             "{what}"
         );
-        assert!(!is_active(&app, &forged).await, "{what}");
+        assert!(!is_active(&app, SERVICE, &forged).await, "{what}");
     }
 }
 
@@ -1771,7 +1386,7 @@ async fn a_client_learns_nothing_about_another_clients_tokens_at_introspection()
         assert_eq!(body, json!({"active": false}));
     }
     assert!(
-        is_active(&app, &access).await,
+        is_active(&app, SERVICE, &access).await,
         "the resource server still sees it"
     );
 }

@@ -3,6 +3,7 @@
 //! address, undeclared scopes are shown by name, and a client's logo and
 //! home page reach the consent page only as https (or loopback) URLs.
 
+use crate::helpers::oauth::assert_error;
 use crate::helpers::{ALICE, TestApp, base_config, spawn_app_from, spawn_app_with};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
@@ -78,7 +79,8 @@ async fn token_from(app: &TestApp, address: &str, client: (&str, &str)) -> Statu
 
 /// A 429 with `Retry-After` and an RFC 6749 error body; the seconds to wait.
 async fn assert_throttled(response: Response) -> i64 {
-    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let status = response.status();
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let retry_after: i64 = response
         .headers()
         .get("retry-after")
@@ -87,14 +89,7 @@ async fn assert_throttled(response: Response) -> i64 {
         .expect("Retry-After in seconds");
     assert!(retry_after > 0, "{retry_after}");
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
-    assert!(
-        body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty()),
-        "{body}"
-    );
-    assert!(body.get("access_token").is_none(), "{body}");
+    assert_error(&(status, body), status, "temporarily_unavailable");
     retry_after
 }
 

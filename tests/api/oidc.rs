@@ -17,12 +17,15 @@
 //! may be http, so nothing needs configuring, and tokens are revoked here
 //! with a plain request.
 
-use crate::helpers::{ALICE, BOB, TestApp, location, set_cookie, spawn_app_with};
-// The adapter oauth.rs gives oauth2 5 serves openidconnect 4, whose
+use crate::helpers::html::{assert_error_page, hidden_fields};
+// The adapter the helpers give oauth2 5 serves openidconnect 4, whose
 // `AsyncHttpClient`, `HttpRequest` and `HttpResponse` are oauth2's.
-use crate::oauth::{authorize_in_browser, hidden_inputs, http, verify_offline};
+use crate::helpers::oauth::{Cred, authorize_in_browser, http, is_active, sign_in};
+use crate::helpers::oidc::verify_offline;
+use crate::helpers::{ALICE, BOB, TestApp, location, spawn_app_with};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod,
     CoreErrorResponseType, CoreIdToken, CoreIdTokenClaims, CoreJwsSigningAlgorithm,
@@ -46,6 +49,8 @@ use time::Duration;
 use url::Url;
 
 const RP_SECRET: &str = "rp-secret-that-is-long-enough-0123456789ab";
+/// `rp` at the token and introspection endpoints.
+const RP: Cred = Cred::Basic("rp", RP_SECRET);
 const RP_CALLBACK: &str = "https://rp.example.com/callback";
 const RP_SIGNED_OUT: &str = "https://rp.example.com/signed-out";
 const CAROL: (&str, &str) = ("carol", "through the looking glass");
@@ -164,23 +169,6 @@ fn callback(response: &reqwest::Response) -> HashMap<String, String> {
         .query_pairs()
         .into_owned()
         .collect()
-}
-
-/// Signs `user` in on the browser's login page; returns the session token
-/// its cookie carries.
-async fn sign_in(app: &TestApp, user: (&str, &str)) -> String {
-    let response = app.login_html("", user).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed in");
-    session_cookie(&response)
-}
-
-fn session_cookie(response: &reqwest::Response) -> String {
-    let cookie = set_cookie(response.headers(), "tessera_session").expect("a session cookie");
-    cookie["tessera_session=".len()..]
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// Follows `url` from a browser that must sign in: the login page, as
@@ -314,22 +302,6 @@ async fn code_at_once(
     (query, nonce)
 }
 
-/// `POST /oauth2/introspect` by `rp`: whether `token` is active.
-async fn is_active(app: &TestApp, token: &str) -> bool {
-    let answer: Value = app
-        .api
-        .post(app.url("/oauth2/introspect"))
-        .basic_auth("rp", Some(RP_SECRET))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .expect("introspect")
-        .json()
-        .await
-        .expect("json");
-    answer["active"].as_bool().expect("active")
-}
-
 /// The status and `WWW-Authenticate` challenge of a UserInfo answer.
 fn challenge(response: &reqwest::Response) -> (StatusCode, String) {
     let header = response
@@ -348,14 +320,6 @@ async fn userinfo_get(app: &TestApp, token: &str) -> reqwest::Response {
         .send()
         .await
         .expect("userinfo")
-}
-
-/// An error page (never a redirect) that says `what`.
-async fn assert_error_page(response: reqwest::Response, what: &str) {
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(response.headers().get("location").is_none(), "no redirect");
-    let html = response.text().await.expect("html");
-    assert!(html.contains(what), "{html}");
 }
 
 // --- Discovery --------------------------------------------------------------
@@ -545,7 +509,9 @@ async fn code_flow_authenticating_with(auth: AuthType) {
         Some("Alice Liddell")
     );
     // The access token is the RFC 9068 JWT a resource server checks offline.
-    let access = verify_offline(&app, tokens.access_token().secret(), "rp").await;
+    let access = verify_offline(&app, tokens.access_token().secret(), "rp", Algorithm::RS256)
+        .await
+        .expect("the token verifies offline");
     assert_eq!(access["sub"], alice_id);
 }
 
@@ -826,7 +792,7 @@ async fn userinfo_refuses_an_expired_access_token_with_invalid_token() {
     );
     consented.app.clock.advance(Duration::seconds(601));
     assert!(
-        !is_active(&consented.app, token).await,
+        !is_active(&consented.app, RP, token).await,
         "introspection agrees the token expired"
     );
     let (status, header) = challenge(&userinfo_get(&consented.app, token).await);
@@ -1217,9 +1183,9 @@ async fn a_reused_code_is_refused_and_revokes_the_access_token_it_gave() {
     let (query, _) = code_at_once(&consented, request).await;
     let tokens = redeem(&consented.client, &query, verifier).await;
     let access = tokens.access_token().secret();
-    assert!(is_active(&consented.app, access).await);
+    assert!(is_active(&consented.app, RP, access).await);
     assert_reuse_refused(&consented, &query).await;
-    assert!(!is_active(&consented.app, access).await, "revoked");
+    assert!(!is_active(&consented.app, RP, access).await, "revoked");
 }
 
 /// oidcc-codereuse-30seconds (the code lives 60 s).
@@ -1231,9 +1197,9 @@ async fn a_code_reused_thirty_seconds_later_is_refused_and_revokes_its_access_to
     let tokens = redeem(&consented.client, &query, verifier).await;
     let access = tokens.access_token().secret();
     consented.app.clock.advance(Duration::seconds(30));
-    assert!(is_active(&consented.app, access).await);
+    assert!(is_active(&consented.app, RP, access).await);
     assert_reuse_refused(&consented, &query).await;
-    assert!(!is_active(&consented.app, access).await, "revoked");
+    assert!(!is_active(&consented.app, RP, access).await, "revoked");
 }
 
 // --- Redirect URIs ----------------------------------------------------------
@@ -1245,7 +1211,8 @@ async fn an_unregistered_redirect_uri_gets_an_error_page_and_never_a_redirect() 
     let elsewhere = RedirectUrl::new("https://attacker.example.com/callback".into()).expect("url");
     let (request, _) = begin(&consented.client);
     let (url, _, _) = request.set_redirect_uri(Cow::Owned(elsewhere)).url();
-    assert_error_page(open(&consented.app, &url).await, "not registered").await;
+    let page = assert_error_page(open(&consented.app, &url).await, "not registered").await;
+    assert!(page.contains("not registered"), "{page}");
 }
 
 /// oidcc-ensure-redirect-uri-in-authorization-request: OpenID Connect
@@ -1264,7 +1231,8 @@ async fn an_openid_request_without_redirect_uri_gets_an_error_page() {
         .query_pairs_mut()
         .clear()
         .extend_pairs(url.query_pairs().filter(|(name, _)| name != "redirect_uri"));
-    assert_error_page(open(&consented.app, &without).await, "redirect_uri").await;
+    let page = assert_error_page(open(&consented.app, &without).await, "redirect_uri").await;
+    assert!(page.contains("redirect_uri"), "{page}");
 }
 
 // --- Refresh ------------------------------------------------------------------
@@ -1371,7 +1339,7 @@ async fn logout_without_an_id_token_hint_asks_for_confirmation_first() {
     let confirmed = app
         .browser
         .post(app.url("/oauth2/logout/confirm"))
-        .form(&hidden_inputs(&html))
+        .form(&hidden_fields(&html))
         .send()
         .await
         .expect("confirm");
@@ -1397,7 +1365,8 @@ async fn logout_to_an_unregistered_post_logout_redirect_uri_gets_an_error_page()
             PostLogoutRedirectUrl::new("https://attacker.example.com/".into()).expect("url"),
         )
         .http_get_url();
-    assert_error_page(open(app, &url).await, "not registered").await;
+    let page = assert_error_page(open(app, &url).await, "not registered").await;
+    assert!(page.contains("not registered"), "{page}");
     assert_eq!(
         app.get_session(&consented.session).await.status(),
         StatusCode::OK,
@@ -1442,7 +1411,9 @@ async fn a_first_party_app_exchanges_a_session_token_for_an_access_and_id_token(
     assert_eq!(body["issued_token_type"], ACCESS_TOKEN_TYPE);
     assert_eq!(body["token_type"], "Bearer");
     let access = body["access_token"].as_str().expect("access_token");
-    let claims = verify_offline(&app, access, "app").await;
+    let claims = verify_offline(&app, access, "app", Algorithm::RS256)
+        .await
+        .expect("the token verifies offline");
     assert_eq!(claims["sub"], alice_id.as_str());
     assert_eq!(claims["client_id"], "app");
 

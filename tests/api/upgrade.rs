@@ -3,7 +3,9 @@
 //! derived by HKDF) keeps its authenticator app, client secret and signing
 //! keys: a copy of it is served here as it would be after an upgrade.
 
+use crate::helpers::oauth::{Cred, introspect, token};
 use crate::helpers::{ALICE, TestApp, base_config, spawn_app_from};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::Path;
 use tessera::seal::MacCheck;
@@ -80,32 +82,9 @@ async fn spawn_on_schema_1(dir: &Path) -> TestApp {
     spawn_app_from(&format!("{config}\n{CLIENTS}\n{JOURNEYS}")).await
 }
 
-/// The response of the token endpoint to `client_id` asking with `secret`.
-async fn client_credentials(app: &TestApp, client_id: &str, secret: &str) -> (u16, Value) {
-    let response = app
-        .api
-        .post(app.url("/oauth2/token"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .expect("token request");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("json"))
-}
-
-/// What the introspection endpoint says of `token` to `client_id`.
-async fn introspect(app: &TestApp, client_id: &str, secret: &str, token: &str) -> Value {
-    app.api
-        .post(app.url("/oauth2/introspect"))
-        .basic_auth(client_id, Some(secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .expect("introspect")
-        .json()
-        .await
-        .expect("json")
+/// A client_credentials token request by `client`.
+async fn client_credentials(app: &TestApp, client: Cred) -> (StatusCode, Value) {
+    token(app, client, &[("grant_type", "client_credentials")]).await
 }
 
 #[tokio::test]
@@ -133,7 +112,7 @@ async fn a_schema_1_store_keeps_its_client_secret_signing_keys_and_authenticator
     // The secret hashed under schema 1's key, then hashed again under the
     // current key on first use: it works both times; a wrong one never.
     for _ in 0..2 {
-        let (status, body) = client_credentials(&app, "svc", SVC_SECRET).await;
+        let (status, body) = client_credentials(&app, Cred::Basic("svc", SVC_SECRET)).await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().expect("access_token");
         let header = jsonwebtoken::decode_header(token).expect("header");
@@ -142,21 +121,22 @@ async fn a_schema_1_store_keeps_its_client_secret_signing_keys_and_authenticator
             Some(OLD_RS256_KID),
             "the old key signs"
         );
-        let introspected = introspect(&app, "svc", SVC_SECRET, token).await;
+        let introspected = introspect(&app, Cred::Basic("svc", SVC_SECRET), token).await;
         assert_eq!(introspected["active"], true, "{introspected}");
     }
-    let (status, _) = client_credentials(&app, "svc", "not the secret").await;
+    let (status, _) = client_credentials(&app, Cred::Basic("svc", "not the secret")).await;
     assert_eq!(status, 401);
     for (client_id, old_kid) in [
         ("es", "Js68tSGeqrYEt4fsm_0_QA"),
         ("ed", "Q97IJeparVNbVMo5KfYkMw"),
     ] {
-        let (status, body) = client_credentials(&app, client_id, CONFIGURED_SECRET).await;
+        let (status, body) =
+            client_credentials(&app, Cred::Basic(client_id, CONFIGURED_SECRET)).await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().expect("access_token");
         let header = jsonwebtoken::decode_header(token).expect("header");
         assert_eq!(header.kid.as_deref(), Some(old_kid), "the old key signs");
-        let introspected = introspect(&app, client_id, CONFIGURED_SECRET, token).await;
+        let introspected = introspect(&app, Cred::Basic(client_id, CONFIGURED_SECRET), token).await;
         assert_eq!(introspected["active"], true, "{introspected}");
     }
     let stored = app

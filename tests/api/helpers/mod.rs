@@ -1,7 +1,17 @@
-//! Shared test helpers: spawn a real server on port 0, one helper per
-//! endpoint, and small HTML and cookie readers.
+//! Shared test helpers: spawn a real server on port 0 and one helper per
+//! endpoint. The submodules hold what several test files need beyond that:
+//! HTTP headers and cookies (`http`), pages and forms (`html`), the OAuth
+//! client side (`oauth`) and the resource server's offline check of a
+//! token (`oidc`). Test files keep only what is theirs alone.
 
-use reqwest::header::{HeaderMap, SET_COOKIE};
+pub mod html;
+pub mod http;
+pub mod oauth;
+pub mod oidc;
+
+pub use html::{csrf_token, form_action, input_value};
+pub use http::{location, new_browser, set_cookie};
+
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -351,80 +361,37 @@ impl TestApp {
         self.post_form(&form_action(html), &form).await
     }
 
-    /// Opens `/login{query}`, fills the credentials and submits them.
-    pub async fn login_html(&self, query: &str, (username, password): (&str, &str)) -> Response {
-        let page = self
-            .get_page(&format!("/login{query}"))
+    /// Opens `/login{query}` in `app.browser`, fills the credentials and
+    /// submits them.
+    pub async fn login_html(&self, query: &str, user: (&str, &str)) -> Response {
+        self.login_html_in(&self.browser, query, user).await
+    }
+
+    /// Opens `/login{query}` in `browser`, fills the credentials and submits
+    /// them; returns the answer to the credentials.
+    pub async fn login_html_in(
+        &self,
+        browser: &Client,
+        query: &str,
+        (username, password): (&str, &str),
+    ) -> Response {
+        let page = browser
+            .get(self.url(&format!("/login{query}")))
+            .send()
             .await
+            .expect("request")
             .text()
             .await
             .expect("html");
-        let csrf = csrf_token(&page);
-        let action = form_action(&page);
-        self.post_form(
-            &action,
-            &[
-                ("csrf_token", &csrf),
+        browser
+            .post(self.url(&form_action(&page)))
+            .form(&[
+                ("csrf_token", csrf_token(&page).as_str()),
                 ("username", username),
                 ("password", password),
-            ],
-        )
-        .await
+            ])
+            .send()
+            .await
+            .expect("request")
     }
-}
-
-/// Another browser, with its own cookies and this user agent: a second
-/// device of the same person.
-pub fn new_browser(user_agent: &str) -> Client {
-    Client::builder()
-        .redirect(Policy::none())
-        .cookie_store(true)
-        .user_agent(user_agent)
-        .build()
-        .expect("client")
-}
-
-/// The value of the page's first input named `name`.
-pub fn input_value(html: &str, name: &str) -> String {
-    attribute_after(html, &format!(r#"name="{name}" value=""#))
-        .unwrap_or_else(|| panic!("input {name} in page"))
-}
-
-/// The value of the page's hidden `csrf_token` input.
-pub fn csrf_token(html: &str) -> String {
-    attribute_after(html, r#"name="csrf_token" value=""#).expect("csrf_token in page")
-}
-
-/// The `action` of the page's first form that posts to /login, unescaped.
-pub fn form_action(html: &str) -> String {
-    attribute_after(html, r#"<form method="post" action=""#)
-        .expect("form in page")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
-
-fn attribute_after(html: &str, marker: &str) -> Option<String> {
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_owned())
-}
-
-/// The `Set-Cookie` header for `name`, whole.
-pub fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
-
-/// The `Location` header.
-pub fn location(response: &Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
