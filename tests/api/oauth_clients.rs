@@ -3,7 +3,7 @@
 //! address, undeclared scopes are shown by name, and a client's logo and
 //! home page reach the consent page only as https (or loopback) URLs.
 
-use crate::helpers::oauth::assert_error;
+use crate::helpers::oauth::{AuthRequest, assert_error, send_authorize};
 use crate::helpers::{ALICE, TestApp, base_config, spawn_app_from, spawn_app_with};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
@@ -16,8 +16,6 @@ const OTHER_SECRET: &str = "other-secret-that-is-long-enough-01234567";
 /// forwards them.
 const ATTACKER: &str = "198.51.100.66";
 const SERVICE_HOST: &str = "203.0.113.10";
-/// RFC 7636 Appendix B.
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// `service` and `other`: service clients behind a trusted proxy; three
 /// failures from one address lock that address out for the client.
@@ -183,21 +181,8 @@ client_uri = "https://web.example.com/"
 async fn consent_page(app: &TestApp, scope: &str) -> String {
     let signed_in = app.login_html("", ALICE).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER, "alice signs in");
-    let response = app
-        .browser
-        .get(app.url("/oauth2/authorize"))
-        .query(&[
-            ("client_id", "web"),
-            ("redirect_uri", "https://web.example.com/callback"),
-            ("response_type", "code"),
-            ("scope", scope),
-            ("state", "s"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .expect("request");
+    let request = AuthRequest::new("web", "https://web.example.com/callback", scope);
+    let response = send_authorize(app, &app.browser, &request).await;
     assert_eq!(response.status(), StatusCode::OK, "the consent page");
     response.text().await.expect("html")
 }

@@ -55,24 +55,9 @@ async fn only_request(app: &TestApp, token: &str) -> String {
 
 /// Signs in with Alice's password in `browser`; returns the waiting page.
 async fn start_html(app: &TestApp, browser: &Client) -> String {
-    let page = browser
-        .get(app.url("/login?journey=push_login"))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("html");
-    let response = browser
-        .post(app.url(&form_action(&page)))
-        .form(&[
-            ("csrf_token", csrf_token(&page).as_str()),
-            ("username", ALICE.0),
-            ("password", ALICE.1),
-        ])
-        .send()
-        .await
-        .expect("request");
+    let response = app
+        .login_html_in(browser, "?journey=push_login", ALICE)
+        .await;
     assert_eq!(response.status(), 200);
     response.text().await.expect("html")
 }
