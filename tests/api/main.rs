@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod architecture;
+mod attacks;
 mod bad_input;
 mod connections;
 mod devices;
@@ -14,7 +15,6 @@ mod login_html;
 mod login_rest;
 mod mail;
 mod oauth;
-mod oauth_attacks;
 mod oauth_clients;
 mod oidc;
 mod process;
