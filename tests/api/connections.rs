@@ -1,6 +1,7 @@
 //! Slow and idle clients over raw sockets: a body that never arrives, and
 //! keep-alive that is switched off, are bounded by `[server]` settings.
 
+use crate::helpers::http::connect;
 use crate::helpers::{TestApp, base_config, spawn_app_from};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -13,11 +14,6 @@ const BOUND: Duration = Duration::from_secs(30);
 async fn spawn_with_server_settings(settings: &str) -> TestApp {
     spawn_app_from(&base_config().replacen("[server]\n", &format!("[server]\n{settings}\n"), 1))
         .await
-}
-
-async fn connect(app: &TestApp) -> TcpStream {
-    let address = app.address.trim_start_matches("http://");
-    TcpStream::connect(address).await.expect("connect")
 }
 
 /// Reads until the server closes the connection (or the bound passes,
@@ -34,7 +30,7 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
 #[tokio::test]
 async fn a_body_that_stops_arriving_is_answered_408_and_the_connection_closed() {
     let app = spawn_with_server_settings("body_timeout_secs = 1").await;
-    let mut stream = connect(&app).await;
+    let mut stream = connect(&app.address).await;
     stream
         .write_all(
             b"POST /api/authenticate HTTP/1.1\r\nHost: tessera\r\n\
@@ -50,7 +46,7 @@ async fn a_body_that_stops_arriving_is_answered_408_and_the_connection_closed() 
 #[tokio::test]
 async fn a_page_form_that_stops_arriving_is_answered_with_a_408_page() {
     let app = spawn_with_server_settings("body_timeout_secs = 1").await;
-    let mut stream = connect(&app).await;
+    let mut stream = connect(&app.address).await;
     stream
         .write_all(
             b"POST /login HTTP/1.1\r\nHost: tessera\r\n\
@@ -73,7 +69,7 @@ async fn a_body_sent_in_time_is_served_as_before() {
 #[tokio::test]
 async fn headers_that_stop_arriving_are_answered_408() {
     let app = spawn_with_server_settings("request_timeout_secs = 1").await;
-    let mut stream = connect(&app).await;
+    let mut stream = connect(&app.address).await;
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: tes")
         .await
@@ -85,7 +81,7 @@ async fn headers_that_stop_arriving_are_answered_408() {
 #[tokio::test]
 async fn keep_alive_0_closes_each_connection_after_its_response() {
     let app = spawn_with_server_settings("keep_alive_secs = 0").await;
-    let mut stream = connect(&app).await;
+    let mut stream = connect(&app.address).await;
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: tessera\r\n\r\n")
         .await

@@ -1,6 +1,7 @@
 //! The binary as its users run it: the ready line, exit codes, graceful
 //! shutdown, persistence across restarts, and the `users` commands.
 
+use crate::helpers::http::connect;
 use crate::helpers::{ALICE, BOB};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -650,13 +651,6 @@ async fn a_configured_logo_that_is_not_https_exits_with_code_2_naming_the_key() 
     assert!(stderr.contains("clients[0].logo_uri"), "{stderr}");
 }
 
-/// A raw connection to a running server.
-async fn connect(server: &Running) -> tokio::net::TcpStream {
-    tokio::net::TcpStream::connect(server.url.trim_start_matches("http://"))
-        .await
-        .expect("connect")
-}
-
 #[tokio::test]
 async fn logs_written_to_a_pipe_carry_no_colour_codes() {
     let workspace = Workspace::seeded();
@@ -776,7 +770,7 @@ async fn sigterm_stops_at_once_while_a_client_holds_an_idle_keep_alive_connectio
     let mut command = workspace.command(&["serve"]);
     command.env("TESSERA__SERVER__SHUTDOWN_TIMEOUT_SECS", "30");
     let server = Running::start(command).await;
-    let mut idle = connect(&server).await;
+    let mut idle = connect(&server.url).await;
     idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: tessera\r\n\r\n")
         .await
         .expect("write");
@@ -800,7 +794,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let mut server = workspace.start().await;
     let body = json!({"input": {"username": ALICE.0, "password": ALICE.1}}).to_string();
     let (first, rest) = body.split_at(10);
-    let mut stream = connect(&server).await;
+    let mut stream = connect(&server.url).await;
     stream
         .write_all(
             format!(

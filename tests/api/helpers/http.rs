@@ -3,6 +3,7 @@
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
+use tokio::net::TcpStream;
 
 /// Another browser, with its own cookies and this user agent: a second
 /// device of the same person.
@@ -43,4 +44,12 @@ pub fn location(response: &Response) -> String {
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A raw TCP connection to the server at `url` (`http://host:port`), for
+/// what an HTTP client hides: idle and half-sent requests.
+pub async fn connect(url: &str) -> TcpStream {
+    TcpStream::connect(url.trim_start_matches("http://"))
+        .await
+        .expect("connect")
 }
