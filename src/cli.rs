@@ -3,7 +3,7 @@
 //! never from argv, where other users of the machine could see them.
 
 use crate::accounts::{self, NewUser};
-use crate::app::{Application, StartError};
+use crate::app::{Application, StartError, check_settings};
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, SeedClient, Settings, SigningAlg, StoragePath};
 use crate::context::{Context, ContextError};
@@ -197,6 +197,7 @@ impl From<ContextError> for Failure {
 impl From<StartError> for Failure {
     fn from(err: StartError) -> Self {
         match err {
+            StartError::Config(err) => (*err).into(),
             StartError::Store(err) => err.into(),
             StartError::Context(err) => err.into(),
             other => Self::Runtime(other.to_string()),
@@ -232,6 +233,7 @@ impl From<oauth::clients::ClientError> for Failure {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = Settings::load(cli.config.as_deref())
+        .and_then(|settings| check_settings(&settings).map(|()| settings))
         .map_err(Failure::from)
         .and_then(|settings| {
             telemetry::init(&settings.log);

@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("secret", &[]),
     ("username", &[]),
-    ("config", &["secret"]),
+    ("config", &["secret", "username"]),
     ("telemetry", &["config"]),
     ("store", &["secret", "username"]),
     ("seal", &["secret", "store"]),

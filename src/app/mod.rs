@@ -1,9 +1,13 @@
 //! The composition root: open the store, seed it, bind (port 0 allowed),
 //! print the ready line, serve until stopped. Tests build this same object.
 
+mod checks;
+
+pub use checks::check_settings;
+
 use crate::accounts;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Settings, seconds};
+use crate::config::{ConfigError, Settings, seconds};
 use crate::context::Context;
 use crate::http;
 use crate::journeys;
@@ -24,6 +28,8 @@ use tokio::sync::Notify;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] Box<ConfigError>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {bind}: {source}")]
@@ -56,9 +62,11 @@ impl Application {
     }
 
     /// Builds the server with the given clock (tests use a manual one).
+    /// The settings are checked against the domain first ([`check_settings`]).
     /// The store is opened before the socket is bound, so a store held by
     /// another process fails without taking the port.
     pub fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        check_settings(&settings).map_err(Box::new)?;
         let store = Store::open(&settings.storage_path())?;
         let listener =
             TcpListener::bind(&settings.server.bind).map_err(|source| StartError::Bind {
