@@ -5,8 +5,9 @@
 use crate::accounts::{self, NewUser};
 use crate::app::{Application, StartError, check_settings};
 use crate::clock::SystemClock;
-use crate::config::{ConfigError, SeedClient, Settings, SigningAlg, StoragePath};
+use crate::config::{ConfigError, SeedClient, Settings};
 use crate::context::{Context, ContextError};
+use crate::jwa::SigningAlg;
 use crate::oauth;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
@@ -277,7 +278,7 @@ fn serve(settings: Settings) -> Result<(), Failure> {
 
 /// A context for offline commands, on the configured store.
 fn offline_context(settings: Settings) -> Result<Context, Failure> {
-    let store = Store::open(&settings.storage_path())?;
+    let store = Store::open(&settings.store_file().into())?;
     let issuer = settings
         .issuer
         .clone()
@@ -548,7 +549,7 @@ fn read_stdin_line() -> Result<String, String> {
 
 fn check(settings: &Settings) -> Result<(), Failure> {
     let journeys = crate::journeys::graph::all(settings).map_err(|err| err.to_string())?;
-    Store::check(&settings.storage_path())?;
+    Store::check(&settings.store_file().into())?;
     let lines = [
         "configuration is valid".to_owned(),
         format!("  server.bind       {}", settings.server.bind),
@@ -586,7 +587,7 @@ fn check(settings: &Settings) -> Result<(), Failure> {
     for line in lines {
         writeln!(out, "{line}").map_err(|err| err.to_string())?;
     }
-    let StoragePath::File(path) = settings.storage_path() else {
+    let Some(path) = settings.store_file() else {
         return Ok(());
     };
     if !path.exists() {

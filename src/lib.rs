@@ -16,6 +16,7 @@ pub mod config;
 pub mod context;
 pub mod http;
 pub mod journeys;
+pub mod jwa;
 pub mod mail;
 pub mod oauth;
 pub mod oidc;

@@ -10,7 +10,7 @@
 mod oauth;
 mod sections;
 
-pub use oauth::{OAuthSettings, SeedClient, SigningAlg};
+pub use oauth::{OAuthSettings, SeedClient};
 pub use sections::{
     AccountSettings, JourneyDefinition, JourneySettings, LockoutSettings, LogFormat, LogSettings,
     MailSettings, NodeDefinition, PasswordSettings, SeedUser, ServerSettings, SessionSettings,
@@ -43,13 +43,6 @@ pub struct Settings {
     pub users: Vec<SeedUser>,
     /// OAuth clients created or updated at start-up (`[[clients]]`).
     pub clients: Vec<SeedClient>,
-}
-
-/// Where the store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoragePath {
-    Memory,
-    File(PathBuf),
 }
 
 /// A configuration error: which key, and what is wrong with it.
@@ -320,11 +313,11 @@ impl Settings {
         Ok(())
     }
 
-    /// Where the store lives.
-    pub fn storage_path(&self) -> StoragePath {
+    /// The store's file; none for `storage.path = ":memory:"`.
+    pub fn store_file(&self) -> Option<PathBuf> {
         match self.storage.path.as_str() {
-            ":memory:" => StoragePath::Memory,
-            path => StoragePath::File(PathBuf::from(path)),
+            ":memory:" => None,
+            path => Some(PathBuf::from(path)),
         }
     }
 
@@ -354,33 +347,27 @@ impl Settings {
     /// Where the outbox writes messages: configured, or `outbox/` beside a
     /// file store.
     pub fn outbox_dir(&self) -> Option<PathBuf> {
-        self.mail
-            .outbox_dir
-            .clone()
-            .or_else(|| match self.storage_path() {
-                StoragePath::Memory => None,
-                StoragePath::File(file) => Some(
-                    file.parent()
-                        .map(|dir| dir.join("outbox"))
-                        .unwrap_or_else(|| PathBuf::from("outbox")),
-                ),
-            })
+        self.mail.outbox_dir.clone().or_else(|| {
+            let file = self.store_file()?;
+            Some(
+                file.parent()
+                    .map(|dir| dir.join("outbox"))
+                    .unwrap_or_else(|| PathBuf::from("outbox")),
+            )
+        })
     }
 
     /// The file of the sealing key: configured, or `tessera.key` beside a
     /// file store; none for an in-memory store.
     pub fn key_file(&self) -> Option<PathBuf> {
-        self.storage
-            .key_file
-            .clone()
-            .or_else(|| match self.storage_path() {
-                StoragePath::Memory => None,
-                StoragePath::File(file) => Some(
-                    file.parent()
-                        .map(|dir| dir.join("tessera.key"))
-                        .unwrap_or_else(|| PathBuf::from("tessera.key")),
-                ),
-            })
+        self.storage.key_file.clone().or_else(|| {
+            let file = self.store_file()?;
+            Some(
+                file.parent()
+                    .map(|dir| dir.join("tessera.key"))
+                    .unwrap_or_else(|| PathBuf::from("tessera.key")),
+            )
+        })
     }
 
     /// The longest any access token lives (global or per client): retired
@@ -470,10 +457,7 @@ mod tests {
     fn an_empty_config_is_the_development_setup() {
         let settings = Settings::from_toml("").expect("defaults are valid");
         assert_eq!(settings.server.bind, "127.0.0.1:8080");
-        assert_eq!(
-            settings.storage_path(),
-            StoragePath::File("tessera.redb".into())
-        );
+        assert_eq!(settings.store_file(), Some("tessera.redb".into()));
         assert_eq!(settings.passwords.memory_kib, 19456);
         assert_eq!(settings.passwords.iterations, 2);
         assert_eq!(settings.passwords.parallelism, 1);

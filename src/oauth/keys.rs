@@ -5,8 +5,8 @@
 //! the active key: a retired key stays published in the JWKS until every
 //! token it signed has expired, then it is deleted.
 
-use crate::config::SigningAlg;
 use crate::context::Context;
+use crate::jwa::SigningAlg;
 use crate::secret::random_id;
 use crate::store::{SigningKey, StoreError, keys as stored};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};

@@ -76,9 +76,9 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
 /// OpenID Connect Core §3.1.3.6: the left half of the hash of the access
 /// token, the hash being the one of the ID token's algorithm (SHA-512 for
 /// Ed25519).
-fn at_hash(access_token: &str, alg: crate::config::SigningAlg) -> String {
+fn at_hash(access_token: &str, alg: crate::jwa::SigningAlg) -> String {
     let hash = match alg {
-        crate::config::SigningAlg::EdDSA => &digest::SHA512,
+        crate::jwa::SigningAlg::EdDSA => &digest::SHA512,
         _ => &digest::SHA256,
     };
     let digest = digest::digest(hash, access_token.as_bytes());
@@ -214,7 +214,7 @@ pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserIn
 #[cfg(test)]
 mod tests {
     use super::at_hash;
-    use crate::config::SigningAlg;
+    use crate::jwa::SigningAlg;
 
     #[test]
     fn at_hash_is_the_left_half_of_the_access_tokens_hash() {

@@ -15,9 +15,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("clock", &[]),
     ("secret", &[]),
     ("username", &[]),
-    ("config", &["secret", "username"]),
+    ("jwa", &[]),
+    ("config", &["jwa", "secret", "username"]),
     ("telemetry", &["config"]),
-    ("store", &["secret", "username"]),
+    ("store", &["jwa", "secret", "username"]),
     ("seal", &["secret", "store"]),
     ("mail", &["config", "secret"]),
     // The core every domain area shares: store handle, clock, sealer, issuer.
@@ -43,20 +44,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "oauth",
         &[
-            "accounts", "clock", "config", "context", "journeys", "seal", "secret", "sessions",
-            "store",
+            "jwa", "accounts", "clock", "config", "context", "journeys", "seal", "secret",
+            "sessions", "store",
         ],
     ),
     (
         "oidc",
         &[
-            "accounts", "config", "context", "oauth", "secret", "sessions", "store",
+            "jwa", "accounts", "config", "context", "oauth", "secret", "sessions", "store",
         ],
     ),
     // The edges: HTTP, the composition root and the command line.
     (
         "http",
         &[
+            "jwa",
             "accounts",
             "clock",
             "config",
@@ -76,6 +78,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "app",
         &[
+            "jwa",
             "accounts",
             "clock",
             "config",
@@ -96,6 +99,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "cli",
         &[
+            "jwa",
             "accounts",
             "app",
             "clock",
