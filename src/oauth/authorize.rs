@@ -211,7 +211,7 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
     }
     let hinted_subject = match params.id_token_hint.as_deref() {
         None => None,
-        Some(hint) => match crate::oidc::read_id_token(ctx, hint) {
+        Some(hint) => match super::id_token::read_id_token(ctx, hint) {
             Some(claims) if claims.issued_to(&client.client_id) => Some(claims.sub),
             _ => {
                 return Err(redirect(OAuthError::invalid_request(

@@ -60,7 +60,7 @@ pub async fn get_openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
         "end_session_endpoint": url(paths::OAUTH_LOGOUT),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ctx.keys().map(|keys| keys.algorithms()).unwrap_or_default(),
-        "claims_supported": crate::oidc::CLAIMS_SUPPORTED,
+        "claims_supported": crate::oauth::id_token::CLAIMS_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ctx.journeys.names(),
         "claims_parameter_supported": false,
