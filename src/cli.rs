@@ -478,7 +478,7 @@ fn keys(settings: Settings, command: KeysCommand) -> Result<(), Failure> {
     let ctx = offline_context(settings)?;
     match command {
         KeysCommand::List => {
-            let keys = oauth::keys::list(&ctx).map_err(|err| err.to_string())?;
+            let keys = crate::keys::list(&ctx.store).map_err(|err| err.to_string())?;
             println!("{:<24} {:<6} {:<22} STATUS", "KID", "ALG", "CREATED");
             for key in &keys {
                 let status = match key.retired_at {
@@ -502,7 +502,8 @@ fn keys(settings: Settings, command: KeysCommand) -> Result<(), Failure> {
                 "EdDSA" => SigningAlg::EdDSA,
                 _ => SigningAlg::RS256,
             };
-            let kid = oauth::keys::rotate(&ctx, alg).map_err(|err| err.to_string())?;
+            let kid = crate::keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)
+                .map_err(|err| err.to_string())?;
             println!(
                 "new {} key {kid}: it signs from the next start of the server",
                 alg.as_str()
@@ -632,7 +633,7 @@ fn hash_password(settings: &Settings) -> Result<(), Failure> {
         return Err(Failure::Usage("the password must not be empty".into()));
     }
     let passwords =
-        accounts::password::Passwords::new(&settings.passwords).map_err(|err| err.to_string())?;
+        crate::passwords::Passwords::new(&settings.passwords).map_err(|err| err.to_string())?;
     println!(
         "{}",
         passwords.hash(&password).map_err(|err| err.to_string())?

@@ -2,12 +2,13 @@
 //! sealing key and journeys, built once by the composition root (or a CLI command) and
 //! shared by reference. No globals.
 
-use crate::accounts::password::{HashError, Passwords};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::journeys::Registry;
+use crate::jwa::SigningAlg;
+use crate::keys::{KeyRing, SigningKeyError};
 use crate::mail::{MailError, Mailer};
-use crate::oauth::keys::{KeyRing, SigningKeyError};
+use crate::passwords::{HashError, Passwords};
 use crate::seal::{KeyError, Sealer};
 use crate::secret::{Token, constant_time_eq};
 use crate::store::Store;
@@ -75,16 +76,12 @@ impl Context {
         self.keys.get().ok_or(SigningKeyError::NotLoaded)
     }
 
-    /// Loads (generating what is missing) the keys of the configured
-    /// algorithm and of every client's. Called once, before serving.
-    pub fn load_keys(&self) -> Result<(), SigningKeyError> {
-        let mut algs = vec![self.settings.oauth.signing_alg];
-        for client in crate::oauth::clients::list(self)? {
-            algs.extend(client.signing_alg);
-        }
-        algs.sort();
-        algs.dedup();
-        let ring = KeyRing::load(self, &algs)?;
+    /// Loads (generating what is missing) the keys of `algs`: the
+    /// composition root names the configured algorithm and every client's.
+    /// Called once, before serving.
+    pub fn load_keys(&self, algs: &[SigningAlg]) -> Result<(), SigningKeyError> {
+        let keep_retired = self.settings.longest_access_token();
+        let ring = KeyRing::load(&self.store, &self.sealer, self.now(), keep_retired, algs)?;
         let _ = self.keys.set(ring);
         Ok(())
     }

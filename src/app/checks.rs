@@ -3,7 +3,6 @@
 //! these run here, at composition, before the store is opened or anything
 //! binds; an error names the key exactly as [`Settings::validate`] does.
 
-use crate::accounts;
 use crate::config::{ConfigError, Settings, invalid};
 use crate::journeys;
 use crate::mail::{self, MailError, Mailer};
@@ -46,7 +45,7 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
             ));
         }
         if let Some(hash) = &user.password_hash
-            && !accounts::is_password_hash(hash)
+            && !crate::passwords::is_password_hash(hash)
         {
             return Err(invalid(
                 format!("users[{i}].password_hash"),

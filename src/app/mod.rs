@@ -44,7 +44,7 @@ pub enum StartError {
     #[error("cannot seed clients: {0}")]
     Clients(#[from] oauth::clients::ClientError),
     #[error("signing keys: {0}")]
-    Keys(#[from] oauth::keys::SigningKeyError),
+    Keys(#[from] crate::keys::SigningKeyError),
 }
 
 /// A bound, ready-to-run tessera server.
@@ -85,7 +85,13 @@ impl Application {
         if clients > 0 {
             tracing::info!(clients, "seeded OAuth clients from config");
         }
-        ctx.load_keys()?;
+        let mut algs = vec![settings.oauth.signing_alg];
+        for client in oauth::clients::list(&ctx)? {
+            algs.extend(client.signing_alg);
+        }
+        algs.sort();
+        algs.dedup();
+        ctx.load_keys(&algs)?;
 
         // One gate for all workers: the limit is per process.
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));

@@ -148,7 +148,7 @@ pub fn id_token(
         claims.insert("nonce".into(), json!(nonce));
     }
     let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
-    keys.sign(alg, super::keys::ID_TOKEN_TYP, &Value::Object(claims))
+    keys.sign(alg, crate::keys::ID_TOKEN_TYP, &Value::Object(claims))
         .map_err(|err| OAuthError::server(&err))
 }
 

@@ -10,7 +10,6 @@ pub mod error;
 pub mod exchange;
 pub mod grants;
 pub mod id_token;
-pub mod keys;
 pub mod scopes;
 pub mod tokens;
 
