@@ -1,10 +1,14 @@
-//! What the domain code works with: settings, store, clock, password hasher,
-//! sealing key and journeys, built once by the composition root (or a CLI command) and
-//! shared by reference. No globals.
+//! The core every domain area works with: settings, store, clock, password
+//! hasher, sealing key, mailer, signing keys and issuer, built once by the
+//! composition root (or a CLI command) and shared by reference. No globals.
+//!
+//! It knows no domain module: a domain area's own service (the journey
+//! `Registry`, …) is built beside it by the composition root and passed to
+//! that area's entry points, so the module graph has no cycle
+//! (`tests/api/architecture.rs` keeps it so).
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::journeys::Registry;
 use crate::jwa::SigningAlg;
 use crate::keys::{KeyRing, SigningKeyError};
 use crate::mail::{MailError, Mailer};
@@ -23,8 +27,6 @@ pub enum ContextError {
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
-    Journeys(#[from] crate::journeys::graph::GraphError),
-    #[error(transparent)]
     Mail(#[from] MailError),
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -32,7 +34,7 @@ pub enum ContextError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// The domain's dependencies.
+/// The domain's shared dependencies.
 pub struct Context {
     pub settings: Arc<Settings>,
     pub store: Store,
@@ -40,7 +42,6 @@ pub struct Context {
     pub passwords: Passwords,
     /// Seals secrets kept in the store that must be read back (TOTP).
     pub sealer: Sealer,
-    pub journeys: Registry,
     pub mailer: Mailer,
     keys: OnceLock<KeyRing>,
     /// The public base URL, without a trailing slash.
@@ -60,7 +61,6 @@ impl Context {
         store.migrate(&sealer)?;
         Ok(Self {
             passwords: Passwords::new(&settings.passwords)?,
-            journeys: Registry::from_settings(&settings)?,
             mailer: Mailer::from_settings(&settings)?,
             keys: OnceLock::new(),
             sealer,

@@ -43,6 +43,8 @@ pub enum StartError {
     Context(#[from] crate::context::ContextError),
     #[error("cannot seed clients: {0}")]
     Clients(#[from] oauth::clients::ClientError),
+    #[error(transparent)]
+    Journeys(#[from] journeys::graph::GraphError),
     #[error("signing keys: {0}")]
     Keys(#[from] crate::keys::SigningKeyError),
 }
@@ -93,6 +95,7 @@ impl Application {
         algs.dedup();
         ctx.load_keys(&algs)?;
 
+        let registry = web::Data::new(journeys::Registry::from_settings(&settings)?);
         // One gate for all workers: the limit is per process.
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
         let app_ctx = ctx.clone();
@@ -104,7 +107,11 @@ impl Application {
                 .wrap(actix_middleware::from_fn(http::middleware::body_deadline))
                 .wrap(http::middleware::security_headers(&app_ctx))
                 .wrap(actix_middleware::from_fn(http::middleware::request_log))
-                .configure(http::configure(app_ctx.clone(), gate.clone()))
+                .configure(http::configure(
+                    app_ctx.clone(),
+                    registry.clone(),
+                    gate.clone(),
+                ))
         })
         .on_connect(move |_, data| {
             data.insert(counted.opened());

@@ -219,7 +219,6 @@ fn the_parser_reads_single_and_grouped_crate_paths() {
 }
 
 #[test]
-#[ignore = "issue 9: the module graph still has cycles; remove once it is acyclic"]
 fn the_module_graph_has_no_cycles() {
     let graph = module_graph();
     if let Some(cycle) = find_cycle(&graph) {
@@ -235,7 +234,6 @@ fn the_module_graph_has_no_cycles() {
 }
 
 #[test]
-#[ignore = "issue 9: the module graph still has edges the layering forbids; remove once it is acyclic"]
 fn every_module_edge_is_in_the_allowed_table() {
     let allowed: BTreeMap<&str, Vec<&str>> = ALLOWED
         .iter()
