@@ -4,9 +4,13 @@
 //! end of an authentication journey and validated by asking tessera, and
 //! (with the OAuth issue) *OAuth 2.0 access tokens* validated offline.
 //!
-//! Dependencies point one way: `http` → domain (`journeys`, `sessions`,
-//! `accounts`) → `store`. Domain modules never import actix; only `store`
-//! imports redb.
+//! The module graph has no cycle: leaves (`config`, `store`, `clock`,
+//! `secret`, `username`, `jwa`) ← the core (`context`, holding `passwords`,
+//! `keys`, `seal`, `mail`) ← domain areas (`accounts` ← `sessions` ←
+//! `journeys` ← `oauth` ← `oidc`) ← `http` ← `app` (the composition root,
+//! which also checks the settings against the domain) and `cli`. The allowed
+//! edges are one table in `tests/api/architecture.rs`. Domain modules never
+//! import actix; only `store` imports redb.
 
 pub mod accounts;
 pub mod app;

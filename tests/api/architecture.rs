@@ -219,6 +219,23 @@ fn the_parser_reads_single_and_grouped_crate_paths() {
 }
 
 #[test]
+fn a_cycle_is_found_and_named_module_by_module() {
+    let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (from, to) in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")] {
+        graph
+            .entry(from.to_owned())
+            .or_default()
+            .insert(to.to_owned(), BTreeSet::new());
+    }
+    assert_eq!(
+        find_cycle(&graph).expect("a cycle"),
+        ["a", "b", "c", "a"].map(String::from)
+    );
+    graph.entry("c".to_owned()).or_default().remove("a");
+    assert_eq!(find_cycle(&graph), None);
+}
+
+#[test]
 fn the_module_graph_has_no_cycles() {
     let graph = module_graph();
     if let Some(cycle) = find_cycle(&graph) {
