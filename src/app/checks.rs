@@ -55,3 +55,47 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error `check_settings` gives for `toml`, which the syntactic
+    /// checks must accept.
+    fn error_of(toml: &str) -> String {
+        let settings = Settings::from_toml(toml).expect("syntactically valid");
+        match check_settings(&settings) {
+            Ok(()) => panic!("expected {toml:?} to be rejected"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[test]
+    fn what_only_the_domain_can_judge_is_refused_naming_the_key() {
+        let user = "[[users]]\nusername = \"alice\"\n";
+        assert!(
+            error_of(&format!(
+                "{user}password = \"x\"\nemail = \"not an address\""
+            ))
+            .contains("users[0].email")
+        );
+        assert!(
+            error_of(&format!("{user}password_hash = \"plain\""))
+                .contains("users[0].password_hash")
+        );
+        assert!(error_of("[oauth.scopes]\n\"a\\\\b\" = \"Bad\"").contains("oauth.scopes."));
+        assert!(error_of("[mail]\nfrom = \"nobody\"").contains("mail.from"));
+        assert!(
+            error_of(
+                "[journeys.broken]\nstart = \"a\"\n[journeys.broken.nodes.a]\ntype = \"nope\""
+            )
+            .contains("journeys.broken.nodes.a")
+        );
+    }
+
+    #[test]
+    fn the_development_setup_passes() {
+        let settings = Settings::from_toml("").expect("defaults");
+        assert!(check_settings(&settings).is_ok());
+    }
+}
