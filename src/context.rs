@@ -1,13 +1,18 @@
-//! What the domain code works with: settings, store, clock, password hasher,
-//! sealing key and journeys, built once by the composition root (or a CLI command) and
-//! shared by reference. No globals.
+//! The core every domain area works with: settings, store, clock, password
+//! hasher, sealing key, mailer, signing keys and issuer, built once by the
+//! composition root (or a CLI command) and shared by reference. No globals.
+//!
+//! It knows no domain module: a domain area's own service (the journey
+//! `Registry`, …) is built beside it by the composition root and passed to
+//! that area's entry points, so the module graph has no cycle
+//! (`tests/api/architecture.rs` keeps it so).
 
-use crate::accounts::password::{HashError, Passwords};
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::journeys::Registry;
+use crate::jwa::SigningAlg;
+use crate::keys::{KeyRing, SigningKeyError};
 use crate::mail::{MailError, Mailer};
-use crate::oauth::keys::{KeyRing, SigningKeyError};
+use crate::passwords::{HashError, Passwords};
 use crate::seal::{KeyError, Sealer};
 use crate::secret::{Token, constant_time_eq};
 use crate::store::Store;
@@ -22,8 +27,6 @@ pub enum ContextError {
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
-    Journeys(#[from] crate::journeys::graph::GraphError),
-    #[error(transparent)]
     Mail(#[from] MailError),
     #[error(transparent)]
     Key(#[from] KeyError),
@@ -31,7 +34,7 @@ pub enum ContextError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// The domain's dependencies.
+/// The domain's shared dependencies.
 pub struct Context {
     pub settings: Arc<Settings>,
     pub store: Store,
@@ -39,7 +42,6 @@ pub struct Context {
     pub passwords: Passwords,
     /// Seals secrets kept in the store that must be read back (TOTP).
     pub sealer: Sealer,
-    pub journeys: Registry,
     pub mailer: Mailer,
     keys: OnceLock<KeyRing>,
     /// The public base URL, without a trailing slash.
@@ -59,7 +61,6 @@ impl Context {
         store.migrate(&sealer)?;
         Ok(Self {
             passwords: Passwords::new(&settings.passwords)?,
-            journeys: Registry::from_settings(&settings)?,
             mailer: Mailer::from_settings(&settings)?,
             keys: OnceLock::new(),
             sealer,
@@ -75,16 +76,12 @@ impl Context {
         self.keys.get().ok_or(SigningKeyError::NotLoaded)
     }
 
-    /// Loads (generating what is missing) the keys of the configured
-    /// algorithm and of every client's. Called once, before serving.
-    pub fn load_keys(&self) -> Result<(), SigningKeyError> {
-        let mut algs = vec![self.settings.oauth.signing_alg];
-        for client in crate::oauth::clients::list(self)? {
-            algs.extend(client.signing_alg);
-        }
-        algs.sort();
-        algs.dedup();
-        let ring = KeyRing::load(self, &algs)?;
+    /// Loads (generating what is missing) the keys of `algs`: the
+    /// composition root names the configured algorithm and every client's.
+    /// Called once, before serving.
+    pub fn load_keys(&self, algs: &[SigningAlg]) -> Result<(), SigningKeyError> {
+        let keep_retired = self.settings.longest_access_token();
+        let ring = KeyRing::load(&self.store, &self.sealer, self.now(), keep_retired, algs)?;
         let _ = self.keys.set(ring);
         Ok(())
     }

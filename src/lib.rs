@@ -4,9 +4,13 @@
 //! end of an authentication journey and validated by asking tessera, and
 //! (with the OAuth issue) *OAuth 2.0 access tokens* validated offline.
 //!
-//! Dependencies point one way: `http` → domain (`journeys`, `sessions`,
-//! `accounts`) → `store`. Domain modules never import actix; only `store`
-//! imports redb.
+//! The module graph has no cycle: leaves (`config`, `store`, `clock`,
+//! `secret`, `username`, `jwa`) ← the core (`context`, holding `passwords`,
+//! `keys`, `seal`, `mail`) ← domain areas (`accounts` ← `sessions` ←
+//! `journeys` ← `oauth` ← `oidc`) ← `http` ← `app` (the composition root,
+//! which also checks the settings against the domain) and `cli`. The allowed
+//! edges are one table in `tests/api/architecture.rs`. Domain modules never
+//! import actix; only `store` imports redb.
 
 pub mod accounts;
 pub mod app;
@@ -16,9 +20,12 @@ pub mod config;
 pub mod context;
 pub mod http;
 pub mod journeys;
+pub mod jwa;
+pub mod keys;
 pub mod mail;
 pub mod oauth;
 pub mod oidc;
+pub mod passwords;
 pub mod seal;
 pub mod secret;
 pub mod sessions;

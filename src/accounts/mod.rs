@@ -4,7 +4,6 @@
 
 mod conflicts;
 pub mod lockout;
-pub mod password;
 pub mod policy;
 mod seed;
 pub mod totp;
@@ -18,7 +17,6 @@ use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, rename, username_conflicts};
-pub use password::is_password_hash;
 pub use seed::{Bootstrapped, SeedReport, bootstrap_admin, seed};
 
 /// What account administration can fail with.
@@ -37,7 +35,7 @@ pub enum AccountError {
     #[error("`{0}` is not a plain email address (name@example.com)")]
     InvalidEmail(String),
     #[error(transparent)]
-    Hash(#[from] password::HashError),
+    Hash(#[from] crate::passwords::HashError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

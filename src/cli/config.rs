@@ -3,7 +3,7 @@
 
 use super::{Failure, read_stdin_line};
 use crate::accounts;
-use crate::config::{Settings, StoragePath};
+use crate::config::Settings;
 use crate::secret::SecretString;
 use crate::store::{Store, StoreError};
 use clap::Subcommand;
@@ -19,7 +19,7 @@ pub(super) enum ConfigCommand {
 /// without changing it, and prints the effective settings.
 pub(super) fn check(settings: &Settings) -> Result<(), Failure> {
     let journeys = crate::journeys::graph::all(settings).map_err(|err| err.to_string())?;
-    Store::check(&settings.storage_path())?;
+    Store::check(&settings.store_file().into())?;
     let lines = [
         "configuration is valid".to_owned(),
         format!("  server.bind       {}", settings.server.bind),
@@ -57,7 +57,7 @@ pub(super) fn check(settings: &Settings) -> Result<(), Failure> {
     for line in lines {
         writeln!(out, "{line}").map_err(|err| err.to_string())?;
     }
-    let StoragePath::File(path) = settings.storage_path() else {
+    let Some(path) = settings.store_file() else {
         return Ok(());
     };
     if !path.exists() {
@@ -103,7 +103,7 @@ pub(super) fn hash_password(settings: &Settings) -> Result<(), Failure> {
         return Err(Failure::Usage("the password must not be empty".into()));
     }
     let passwords =
-        accounts::password::Passwords::new(&settings.passwords).map_err(|err| err.to_string())?;
+        crate::passwords::Passwords::new(&settings.passwords).map_err(|err| err.to_string())?;
     println!(
         "{}",
         passwords.hash(&password).map_err(|err| err.to_string())?

@@ -2,8 +2,8 @@
 //! offline.
 
 use super::{Failure, offline_context};
-use crate::config::{Settings, SigningAlg};
-use crate::oauth;
+use crate::config::Settings;
+use crate::jwa::SigningAlg;
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
@@ -24,7 +24,7 @@ pub(super) fn run(settings: Settings, command: KeysCommand) -> Result<(), Failur
     let ctx = offline_context(settings)?;
     match command {
         KeysCommand::List => {
-            let keys = oauth::keys::list(&ctx).map_err(|err| err.to_string())?;
+            let keys = crate::keys::list(&ctx.store).map_err(|err| err.to_string())?;
             println!("{:<24} {:<6} {:<22} STATUS", "KID", "ALG", "CREATED");
             for key in &keys {
                 let status = match key.retired_at {
@@ -48,7 +48,8 @@ pub(super) fn run(settings: Settings, command: KeysCommand) -> Result<(), Failur
                 "EdDSA" => SigningAlg::EdDSA,
                 _ => SigningAlg::RS256,
             };
-            let kid = oauth::keys::rotate(&ctx, alg).map_err(|err| err.to_string())?;
+            let kid = crate::keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)
+                .map_err(|err| err.to_string())?;
             println!(
                 "new {} key {kid}: it signs from the next start of the server",
                 alg.as_str()

@@ -10,7 +10,7 @@ mod keys;
 mod users;
 
 use crate::accounts;
-use crate::app::{Application, StartError};
+use crate::app::{Application, StartError, check_settings};
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, Settings};
 use crate::context::{Context, ContextError};
@@ -110,6 +110,7 @@ impl From<ContextError> for Failure {
 impl From<StartError> for Failure {
     fn from(err: StartError) -> Self {
         match err {
+            StartError::Config(err) => (*err).into(),
             StartError::Store(err) => err.into(),
             StartError::Context(err) => err.into(),
             other => Self::Runtime(other.to_string()),
@@ -145,6 +146,7 @@ impl From<oauth::clients::ClientError> for Failure {
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let outcome = Settings::load(cli.config.as_deref())
+        .and_then(|settings| check_settings(&settings).map(|()| settings))
         .map_err(Failure::from)
         .and_then(|settings| {
             telemetry::init(&settings.log);
@@ -188,7 +190,7 @@ fn serve(settings: Settings) -> Result<(), Failure> {
 
 /// A context for offline commands, on the configured store.
 fn offline_context(settings: Settings) -> Result<Context, Failure> {
-    let store = Store::open(&settings.storage_path())?;
+    let store = Store::open(&settings.store_file().into())?;
     let issuer = settings
         .issuer
         .clone()

@@ -2,11 +2,15 @@
 //! environment variables, loaded once with the `config` crate and validated
 //! before anything binds. The only reader of config files and env vars; the
 //! result is passed around as an `Arc`, never a global.
+//!
+//! A leaf of the module graph: plain settings and syntactic checks. The
+//! checks that need the domain run in the composition root (`app`), still
+//! before anything binds, and name the key the same way.
 
 mod oauth;
 mod sections;
 
-pub use oauth::{OAuthSettings, SeedClient, SigningAlg};
+pub use oauth::{OAuthSettings, SeedClient};
 pub use sections::{
     AccountSettings, JourneyDefinition, JourneySettings, LockoutSettings, LogFormat, LogSettings,
     MailSettings, NodeDefinition, PasswordSettings, SeedUser, ServerSettings, SessionSettings,
@@ -39,13 +43,6 @@ pub struct Settings {
     pub users: Vec<SeedUser>,
     /// OAuth clients created or updated at start-up (`[[clients]]`).
     pub clients: Vec<SeedClient>,
-}
-
-/// Where the store lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoragePath {
-    Memory,
-    File(PathBuf),
 }
 
 /// A configuration error: which key, and what is wrong with it.
@@ -129,7 +126,8 @@ fn env_variable(error: &config::ConfigError) -> Option<String> {
         })
 }
 
-pub(crate) fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+/// A [`ConfigError::Invalid`] naming `key`.
+pub fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.into(),
         message: message.into(),
@@ -163,7 +161,9 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Checks every value that types alone cannot.
+    /// Checks every value that types alone cannot, without the domain: what
+    /// only the domain can judge (journey graphs, mail, seeded users and
+    /// clients) is checked at composition, by `app::check_settings`.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(issuer) = &self.issuer {
             validate_issuer(issuer)?;
@@ -269,19 +269,6 @@ impl Settings {
                 "must be at least 1",
             ));
         }
-        if let Err(err) = crate::journeys::graph::all(self) {
-            return Err(invalid(
-                format!("journeys.{}.nodes.{}", err.journey, err.node),
-                err.to_string(),
-            ));
-        }
-        if let Err(err) = crate::mail::Mailer::from_settings(self) {
-            let key = match err {
-                crate::mail::MailError::Address(_) => "mail.from",
-                _ => "mail.smtp_url",
-            };
-            return Err(invalid(key, err.to_string()));
-        }
         self.validate_oauth()?;
         if self.passwords.min_length == 0 {
             return Err(invalid("passwords.min_length", "must be at least 1"));
@@ -299,18 +286,10 @@ impl Settings {
         let mut seen = std::collections::HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             let key = |field: &str| format!("users[{i}].{field}");
-            let username = crate::accounts::Username::parse(&user.username)
+            let username = crate::username::Username::parse(&user.username)
                 .map_err(|err| invalid(key("username"), err.to_string()))?;
             if !seen.insert(username.normalized().to_owned()) {
                 return Err(invalid(key("username"), "is declared twice"));
-            }
-            if let Some(email) = &user.email
-                && crate::mail::Address::parse(email).is_none()
-            {
-                return Err(invalid(
-                    key("email"),
-                    "is not a plain email address (name@example.com)",
-                ));
             }
             match (&user.password, &user.password_hash) {
                 (Some(_), Some(_)) => {
@@ -328,23 +307,17 @@ impl Settings {
                 (Some(password), None) if password.expose().is_empty() => {
                     return Err(invalid(key("password"), "must not be empty"));
                 }
-                (None, Some(hash)) if !crate::accounts::is_password_hash(hash) => {
-                    return Err(invalid(
-                        key("password_hash"),
-                        "is not an argon2 PHC string ($argon2id$v=19$...)",
-                    ));
-                }
                 _ => {}
             }
         }
         Ok(())
     }
 
-    /// Where the store lives.
-    pub fn storage_path(&self) -> StoragePath {
+    /// The store's file; none for `storage.path = ":memory:"`.
+    pub fn store_file(&self) -> Option<PathBuf> {
         match self.storage.path.as_str() {
-            ":memory:" => StoragePath::Memory,
-            path => StoragePath::File(PathBuf::from(path)),
+            ":memory:" => None,
+            path => Some(PathBuf::from(path)),
         }
     }
 
@@ -374,33 +347,27 @@ impl Settings {
     /// Where the outbox writes messages: configured, or `outbox/` beside a
     /// file store.
     pub fn outbox_dir(&self) -> Option<PathBuf> {
-        self.mail
-            .outbox_dir
-            .clone()
-            .or_else(|| match self.storage_path() {
-                StoragePath::Memory => None,
-                StoragePath::File(file) => Some(
-                    file.parent()
-                        .map(|dir| dir.join("outbox"))
-                        .unwrap_or_else(|| PathBuf::from("outbox")),
-                ),
-            })
+        self.mail.outbox_dir.clone().or_else(|| {
+            let file = self.store_file()?;
+            Some(
+                file.parent()
+                    .map(|dir| dir.join("outbox"))
+                    .unwrap_or_else(|| PathBuf::from("outbox")),
+            )
+        })
     }
 
     /// The file of the sealing key: configured, or `tessera.key` beside a
     /// file store; none for an in-memory store.
     pub fn key_file(&self) -> Option<PathBuf> {
-        self.storage
-            .key_file
-            .clone()
-            .or_else(|| match self.storage_path() {
-                StoragePath::Memory => None,
-                StoragePath::File(file) => Some(
-                    file.parent()
-                        .map(|dir| dir.join("tessera.key"))
-                        .unwrap_or_else(|| PathBuf::from("tessera.key")),
-                ),
-            })
+        self.storage.key_file.clone().or_else(|| {
+            let file = self.store_file()?;
+            Some(
+                file.parent()
+                    .map(|dir| dir.join("tessera.key"))
+                    .unwrap_or_else(|| PathBuf::from("tessera.key")),
+            )
+        })
     }
 
     /// The longest any access token lives (global or per client): retired
@@ -490,10 +457,7 @@ mod tests {
     fn an_empty_config_is_the_development_setup() {
         let settings = Settings::from_toml("").expect("defaults are valid");
         assert_eq!(settings.server.bind, "127.0.0.1:8080");
-        assert_eq!(
-            settings.storage_path(),
-            StoragePath::File("tessera.redb".into())
-        );
+        assert_eq!(settings.store_file(), Some("tessera.redb".into()));
         assert_eq!(settings.passwords.memory_kib, 19456);
         assert_eq!(settings.passwords.iterations, 2);
         assert_eq!(settings.passwords.parallelism, 1);

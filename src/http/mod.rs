@@ -19,11 +19,13 @@ use error::{ApiError, PageError};
 /// extractor error shapes.
 pub fn configure(
     ctx: web::Data<Context>,
+    journeys: web::Data<crate::journeys::Registry>,
     gate: web::Data<CpuGate>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let limit = ctx.settings.server.max_body_bytes;
         cfg.app_data(ctx)
+            .app_data(journeys)
             .app_data(gate)
             .app_data(web::PayloadConfig::new(limit))
             .app_data(

@@ -22,7 +22,8 @@ use graph::{GraphError, Journey, Next};
 use nodes::{Decision, Input, Prompt, Turn};
 use std::collections::BTreeMap;
 
-/// The journeys tessera knows, by name.
+/// The journeys tessera knows, by name: the journeys' service, built once
+/// by the composition root and passed to each entry point.
 pub struct Registry {
     journeys: BTreeMap<String, Journey>,
 }
@@ -150,11 +151,12 @@ impl From<accounts::totp::TotpError> for JourneyError {
 /// A step-up journey binds to the client's live session.
 pub fn start(
     ctx: &Context,
+    registry: &Registry,
     name: &str,
     goto: Option<&str>,
     client: &Client,
 ) -> Result<Progress, JourneyError> {
-    let journey = ctx.journeys.get(name)?;
+    let journey = registry.get(name)?;
     let mut state = JourneyState {
         journey: journey.name.clone(),
         node: journey.start.clone(),
@@ -194,12 +196,13 @@ pub fn start(
 /// until a step needs input or the journey ends.
 pub fn advance(
     ctx: &Context,
+    registry: &Registry,
     auth_id: &Token,
     input: &Input,
     client: &Client,
 ) -> Result<Progress, JourneyError> {
     let mut state = load(ctx, &auth_id.hash())?;
-    let journey = ctx.journeys.get(&state.journey)?;
+    let journey = registry.get(&state.journey)?;
     state.message = None;
     let spec = journey
         .nodes
@@ -349,9 +352,9 @@ fn pause(
 }
 
 /// The step a running journey waits on (to show it again).
-pub fn current(ctx: &Context, auth_id: &Token) -> Result<Step, JourneyError> {
+pub fn current(ctx: &Context, registry: &Registry, auth_id: &Token) -> Result<Step, JourneyError> {
     let state = load(ctx, &auth_id.hash())?;
-    let journey = ctx.journeys.get(&state.journey)?;
+    let journey = registry.get(&state.journey)?;
     Ok(step(ctx, journey, auth_id.clone(), &state))
 }
 
@@ -360,13 +363,13 @@ pub fn current(ctx: &Context, auth_id: &Token) -> Result<Step, JourneyError> {
 /// that submitting it now moves on. A journey that is over counts as
 /// answered: submitting then shows why. Reads only; the journey stays
 /// where it is.
-pub fn answered(ctx: &Context, auth_id: &Token) -> Result<bool, JourneyError> {
+pub fn answered(ctx: &Context, registry: &Registry, auth_id: &Token) -> Result<bool, JourneyError> {
     let state = match load(ctx, &auth_id.hash()) {
         Ok(state) => state,
         Err(JourneyError::Expired) => return Ok(true),
         Err(err) => return Err(err),
     };
-    let journey = ctx.journeys.get(&state.journey)?;
+    let journey = registry.get(&state.journey)?;
     match journey.nodes.get(&state.node) {
         Some(spec) => spec.node.answered(ctx, &state),
         None => Ok(true),

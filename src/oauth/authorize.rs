@@ -111,7 +111,11 @@ pub enum Refusal {
 
 /// Checks an authorization request: client and redirect URI first, then
 /// the rest (whose errors are redirected).
-pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<AuthorizationRequest, Refusal> {
+pub fn validate(
+    ctx: &Context,
+    journeys: &crate::journeys::Registry,
+    params: &AuthorizeParams,
+) -> Result<AuthorizationRequest, Refusal> {
     let client_id = params.client_id.as_deref().ok_or_else(|| {
         Refusal::Show("The request names no client (client_id is missing).".into())
     })?;
@@ -211,7 +215,7 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
     }
     let hinted_subject = match params.id_token_hint.as_deref() {
         None => None,
-        Some(hint) => match crate::oidc::read_id_token(ctx, hint) {
+        Some(hint) => match super::id_token::read_id_token(ctx, hint) {
             Some(claims) if claims.issued_to(&client.client_id) => Some(claims.sub),
             _ => {
                 return Err(redirect(OAuthError::invalid_request(
@@ -230,7 +234,7 @@ pub fn validate(ctx: &Context, params: &AuthorizeParams) -> Result<Authorization
             .and_then(|values| {
                 values
                     .split(' ')
-                    .find(|value| ctx.journeys.get(value).is_ok())
+                    .find(|value| journeys.get(value).is_ok())
                     .map(str::to_owned)
             })
             .unwrap_or_else(|| "login".into()),

@@ -113,7 +113,7 @@ pub(super) fn respond(
         .iter()
         .any(|s| s == "openid")
         .then(|| {
-            crate::oidc::id_token(
+            super::id_token::id_token(
                 ctx,
                 client,
                 &granted.user,

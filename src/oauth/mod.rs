@@ -9,7 +9,7 @@ pub mod consents;
 pub mod error;
 pub mod exchange;
 pub mod grants;
-pub mod keys;
+pub mod id_token;
 pub mod scopes;
 pub mod tokens;
 

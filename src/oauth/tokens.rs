@@ -85,7 +85,7 @@ impl AccessClaims {
 pub fn sign(ctx: &Context, client: &Client, claims: &AccessClaims) -> Result<String, OAuthError> {
     let alg = client.signing_alg.unwrap_or(ctx.settings.oauth.signing_alg);
     let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
-    keys.sign(alg, crate::oauth::keys::ACCESS_TOKEN_TYP, claims)
+    keys.sign(alg, crate::keys::ACCESS_TOKEN_TYP, claims)
         .map_err(|err| OAuthError::server(&err))
 }
 

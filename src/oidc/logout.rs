@@ -33,7 +33,7 @@ pub fn plan(ctx: &Context, params: &LogoutParams) -> Result<LogoutPlan, String> 
     let hint = match params.id_token_hint.as_deref() {
         None => None,
         Some(token) => Some(
-            crate::oidc::read_id_token(ctx, token)
+            crate::oauth::id_token::read_id_token(ctx, token)
                 .ok_or("The id_token_hint is not an ID token this server issued.")?,
         ),
     };

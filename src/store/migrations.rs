@@ -129,7 +129,7 @@ pub(super) fn reseal_under_derived_keys(tx: &WriteTx, rekey: &dyn Rekey) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StoragePath;
+    use crate::store::StoragePath;
     use crate::store::tables::META;
     use crate::store::{Store, users};
     use time::{Duration, OffsetDateTime};

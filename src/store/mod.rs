@@ -20,7 +20,6 @@ mod tables;
 pub mod throttle;
 pub mod users;
 
-use crate::config::StoragePath;
 use redb::{
     Database, Durability, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, Value,
@@ -35,6 +34,20 @@ pub use records::{
     PendingUser, ProfiledDevice, PushRequest, PushStatus, RefreshToken, Session, SigningKey,
     TotpEnrollment, User,
 };
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoragePath {
+    Memory,
+    File(PathBuf),
+}
+
+impl From<Option<PathBuf>> for StoragePath {
+    /// A file, or memory when there is none (`Settings::store_file`).
+    fn from(file: Option<PathBuf>) -> Self {
+        file.map_or(Self::Memory, Self::File)
+    }
+}
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

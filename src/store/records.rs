@@ -219,7 +219,7 @@ pub struct Client {
     pub audience: Vec<String>,
     pub access_token_ttl_secs: Option<u64>,
     pub refresh_token_ttl_secs: Option<u64>,
-    pub signing_alg: Option<crate::config::SigningAlg>,
+    pub signing_alg: Option<crate::jwa::SigningAlg>,
     pub journey: Option<String>,
     #[serde(default)]
     pub require_nonce: bool,
@@ -315,7 +315,7 @@ pub struct RefreshToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SigningKey {
     pub kid: String,
-    pub alg: crate::config::SigningAlg,
+    pub alg: crate::jwa::SigningAlg,
     pub sealed_private_pem: String,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

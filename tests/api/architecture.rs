@@ -1,7 +1,74 @@
-//! Keeps the layering true without anyone remembering it: domain modules
-//! never import actix (or askama), and nothing but `store/` imports redb.
+//! Keeps the layering true without anyone remembering it. The table below
+//! is the intended module graph of `src/`: each top-level module and the
+//! top-level modules it may name through `crate::…` paths. The tests read
+//! every file under `src/`, build the graph of top-level modules from those
+//! paths, and fail on an edge the table does not allow or on any cycle.
+//! Domain modules never import actix (or askama), and nothing but `store/`
+//! imports redb.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// The layering, bottom up: each module and the modules it may use.
+const ALLOWED: &[(&str, &str)] = &[
+    // Leaves: plain values and settings that know no other module.
+    ("clock", ""),
+    ("secret", ""),
+    ("username", ""),
+    ("jwa", ""),
+    ("config", "jwa secret username"),
+    ("telemetry", "config"),
+    // The store speaks tessera's types, never the settings'.
+    ("store", "jwa secret username"),
+    // The core every domain area shares: store handle, clock, sealer,
+    // password hasher, signing keys and issuer, in `context`.
+    ("seal", "secret store"),
+    ("mail", "config secret"),
+    ("passwords", "config secret"),
+    ("keys", "jwa seal secret store"),
+    (
+        "context",
+        "clock config jwa keys mail passwords seal secret store",
+    ),
+    // Domain areas, over the core and the areas below them.
+    (
+        "accounts",
+        "clock config context mail passwords seal secret store username",
+    ),
+    ("sessions", "accounts context secret store"),
+    (
+        "journeys",
+        "accounts clock config context mail passwords seal secret sessions store username",
+    ),
+    (
+        "oauth",
+        "accounts clock config context journeys jwa keys seal secret sessions store",
+    ),
+    (
+        "oidc",
+        "accounts config context jwa keys oauth secret sessions store",
+    ),
+    // The edges: HTTP, the composition root that builds everything, the CLI.
+    (
+        "http",
+        "accounts clock config context journeys jwa keys mail oauth oidc passwords seal secret \
+         sessions store telemetry username",
+    ),
+    (
+        "app",
+        "accounts clock config context http journeys jwa keys mail oauth oidc passwords seal \
+         secret sessions store telemetry username",
+    ),
+    (
+        "cli",
+        "accounts app clock config context journeys jwa keys mail oauth oidc passwords seal \
+         secret sessions store telemetry username",
+    ),
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -16,24 +83,213 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// Each file under `src/`, relative to it, with its comment lines dropped.
+fn sources() -> Vec<(String, String)> {
+    let src = src();
+    rust_files(&src)
+        .into_iter()
+        .map(|file| {
+            let relative = file
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&file).expect("read");
+            let code: Vec<&str> = text
+                .lines()
+                .map(|line| match line.trim_start().starts_with("//") {
+                    true => "",
+                    false => line,
+                })
+                .collect();
+            (relative, code.join("\n"))
+        })
+        .collect()
+}
+
+/// The top-level module a file belongs to (`oauth/grants.rs` → `oauth`).
+fn module_of(relative: &str) -> &str {
+    let first = relative.split('/').next().unwrap_or(relative);
+    first.strip_suffix(".rs").unwrap_or(first)
+}
+
+fn identifier(text: &str) -> &str {
+    let end = text
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
+/// The top-level modules named by `crate::a::…` and `crate::{a::…, b}` paths.
+fn crate_paths(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        let preceded_by_path = code[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
+        if preceded_by_path {
+            continue;
+        }
+        let rest = code[at + "crate::".len()..].trim_start();
+        match rest.strip_prefix('{') {
+            Some(group) => {
+                let mut depth = 0;
+                let mut start = 0;
+                for (i, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            found.insert(identifier(group[start..i].trim()).to_owned());
+                            break;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            found.insert(identifier(group[start..i].trim()).to_owned());
+                            start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None => {
+                found.insert(identifier(rest).to_owned());
+            }
+        }
+    }
+    found.remove("");
+    found
+}
+
+/// Edges between top-level modules, each with the files that make it.
+fn module_graph() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (relative, code) in sources() {
+        let from = module_of(&relative);
+        if from == "lib" || from == "main" {
+            continue;
+        }
+        let edges = graph.entry(from.to_owned()).or_default();
+        for to in crate_paths(&code) {
+            if to != from {
+                edges.entry(to).or_default().insert(relative.clone());
+            }
+        }
+    }
+    graph
+}
+
+/// A cycle through the graph, if there is one, as the modules along it.
+fn find_cycle(graph: &BTreeMap<String, BTreeMap<String, BTreeSet<String>>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        graph: &BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|seen| seen == node) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in graph.get(node).into_iter().flat_map(|edges| edges.keys()) {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|node| visit(node, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn the_parser_reads_single_and_grouped_crate_paths() {
+    let code = "use crate::a::B;\nuse crate::{\n    c::{D, E},\n    f,\n};\nlet x = crate::g::h(); mycrate::i::j; super::crate::k;";
+    let found: Vec<String> = crate_paths(code).into_iter().collect();
+    assert_eq!(found, ["a", "c", "f", "g"]);
+}
+
+#[test]
+fn a_cycle_is_found_and_named_module_by_module() {
+    let mut graph: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for (from, to) in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")] {
+        graph
+            .entry(from.to_owned())
+            .or_default()
+            .insert(to.to_owned(), BTreeSet::new());
+    }
+    assert_eq!(
+        find_cycle(&graph).expect("a cycle"),
+        ["a", "b", "c", "a"].map(String::from)
+    );
+    graph.entry("c".to_owned()).or_default().remove("a");
+    assert_eq!(find_cycle(&graph), None);
+}
+
+#[test]
+fn the_module_graph_has_no_cycles() {
+    let graph = module_graph();
+    if let Some(cycle) = find_cycle(&graph) {
+        let why: Vec<String> = cycle
+            .windows(2)
+            .map(|pair| {
+                let files = &graph[&pair[0]][&pair[1]];
+                format!("  {} -> {} ({})", pair[0], pair[1], join(files))
+            })
+            .collect();
+        panic!("module cycle {}:\n{}", cycle.join(" -> "), why.join("\n"));
+    }
+}
+
+#[test]
+fn every_module_edge_is_in_the_allowed_table() {
+    let allowed: BTreeMap<&str, Vec<&str>> = ALLOWED
+        .iter()
+        .map(|(module, may_use)| (*module, may_use.split_whitespace().collect()))
+        .collect();
+    let mut forbidden = Vec::new();
+    for (from, edges) in module_graph() {
+        let Some(may_use) = allowed.get(from.as_str()) else {
+            forbidden.push(format!("  {from} is not in the table"));
+            continue;
+        };
+        for (to, files) in edges {
+            if !may_use.contains(&to.as_str()) {
+                forbidden.push(format!("  {from} -> {to} ({})", join(&files)));
+            }
+        }
+    }
+    assert!(
+        forbidden.is_empty(),
+        "edges the table in tests/api/architecture.rs does not allow:\n{}",
+        forbidden.join("\n")
+    );
+}
+
+fn join(files: &BTreeSet<String>) -> String {
+    files.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+/// Lines outside the allowed files that name any of `forbidden` as a path.
 fn offenders(forbidden: &[&str], allowed: impl Fn(&str) -> bool) -> Vec<String> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut found = Vec::new();
-    for file in rust_files(&src) {
-        let relative = file
-            .strip_prefix(&src)
-            .expect("under src")
-            .to_string_lossy()
-            .into_owned();
+    for (relative, code) in sources() {
         if allowed(&relative) {
             continue;
         }
-        let text = std::fs::read_to_string(&file).expect("read");
-        for (number, line) in text.lines().enumerate() {
+        for (number, line) in code.lines().enumerate() {
             if forbidden
                 .iter()
                 .any(|name| line.contains(&format!("{name}::")))
-                && !line.trim_start().starts_with("//")
             {
                 found.push(format!("{relative}:{}: {}", number + 1, line.trim()));
             }
@@ -54,22 +310,8 @@ fn only_the_store_imports_redb() {
 
 #[test]
 fn domain_modules_never_import_actix_or_askama() {
-    let domain = [
-        "accounts/",
-        "sessions/",
-        "journeys/",
-        "store/",
-        "config/",
-        "context.rs",
-        "clock.rs",
-        "secret.rs",
-        "seal.rs",
-        "mail.rs",
-        "oauth/",
-        "oidc/",
-    ];
     let found = offenders(&["actix_web", "actix", "askama"], |file| {
-        !domain.iter().any(|prefix| file.starts_with(prefix))
+        matches!(module_of(file), "http" | "app" | "cli" | "telemetry")
     });
     assert!(
         found.is_empty(),

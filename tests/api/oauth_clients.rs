@@ -7,8 +7,16 @@ use crate::helpers::oauth::{AuthRequest, assert_error, send_authorize};
 use crate::helpers::{ALICE, TestApp, base_config, spawn_app_from, spawn_app_with};
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
+use tessera::config::Settings;
 use tessera::store::clients;
 use time::Duration;
+
+/// Loads `toml` as the server does: syntactic checks, then the domain's.
+fn settings_from_toml(toml: &str) -> Result<Settings, String> {
+    let settings = Settings::from_toml(toml).map_err(|err| err.to_string())?;
+    tessera::app::check_settings(&settings).map_err(|err| err.to_string())?;
+    Ok(settings)
+}
 
 const SERVICE_SECRET: &str = "service-secret-that-is-long-enough-012345";
 const OTHER_SECRET: &str = "other-secret-that-is-long-enough-01234567";
@@ -158,7 +166,7 @@ async fn parallel_wrong_client_secrets_get_no_more_answers_than_the_limit() {
 #[tokio::test]
 async fn a_client_auth_limit_of_zero_is_refused_naming_the_key() {
     let config = format!("[oauth]\nclient_auth_max_failures = 0\n{}", base_config());
-    let err = tessera::config::Settings::from_toml(&config)
+    let err = settings_from_toml(&config)
         .expect_err("zero would lock out every client")
         .to_string();
     assert!(err.contains("oauth.client_auth_max_failures"), "{err}");
@@ -243,7 +251,7 @@ async fn a_logo_or_home_page_that_is_not_https_is_refused_naming_the_key() {
             "[[clients]]\nclient_id = \"web\"\nredirect_uris = [\"https://web.example.com/cb\"]\n{key} = {value:?}\n{}",
             base_config()
         );
-        let err = tessera::config::Settings::from_toml(&config)
+        let err = settings_from_toml(&config)
             .expect_err("refused")
             .to_string();
         assert!(err.contains(&format!("clients[0].{key}")), "{key}: {err}");
@@ -253,9 +261,6 @@ async fn a_logo_or_home_page_that_is_not_https_is_refused_naming_the_key() {
             "[[clients]]\nclient_id = \"web\"\nredirect_uris = [\"https://web.example.com/cb\"]\nlogo_uri = {loopback:?}\n{}",
             base_config()
         );
-        assert!(
-            tessera::config::Settings::from_toml(&config).is_ok(),
-            "{loopback}"
-        );
+        assert!(settings_from_toml(&config).is_ok(), "{loopback}");
     }
 }

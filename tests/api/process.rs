@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use tessera::config::StoragePath;
+use tessera::store::StoragePath;
 use tessera::store::{Store, users};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
@@ -896,8 +896,7 @@ fn write_schema_1_store(path: &Path, users: &[(&str, &str, &str)]) {
     let settings =
         tessera::config::Settings::from_toml("[passwords]\nmemory_kib = 256\niterations = 1")
             .expect("settings");
-    let passwords =
-        tessera::accounts::password::Passwords::new(&settings.passwords).expect("hasher");
+    let passwords = tessera::passwords::Passwords::new(&settings.passwords).expect("hasher");
     let db = redb::Database::create(path).expect("create store");
     let tx = db.begin_write().expect("write");
     {

@@ -8,7 +8,7 @@ use crate::http::cookies;
 use crate::http::error::ApiError;
 use crate::http::extract::client_facts;
 use crate::journeys::nodes::{Input, Prompt};
-use crate::journeys::{self, Progress};
+use crate::journeys::{self, Progress, Registry};
 use crate::secret::Token;
 use crate::telemetry::CpuGate;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -49,6 +49,7 @@ struct SessionResponse<'a> {
 pub async fn post_authenticate(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
     gate: web::Data<CpuGate>,
     query: web::Query<AuthenticateQuery>,
     body: web::Json<AuthenticateRequest>,
@@ -64,14 +65,21 @@ pub async fn post_authenticate(
                 Some(auth_id) => Token::from_presented(auth_id),
                 None => {
                     let journey = query.journey.as_deref().unwrap_or("login");
-                    let started = journeys::start(&ctx, journey, query.goto.as_deref(), &client)?;
+                    let started =
+                        journeys::start(&ctx, &registry, journey, query.goto.as_deref(), &client)?;
                     match (started, &input) {
                         (Progress::Step(step), Some(_)) => step.auth_id,
                         (started, _) => return Ok(started),
                     }
                 }
             };
-            journeys::advance(&ctx, &auth_id, &input.unwrap_or_default(), &client)
+            journeys::advance(
+                &ctx,
+                &registry,
+                &auth_id,
+                &input.unwrap_or_default(),
+                &client,
+            )
         })
         .await??
     };

@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{MaybeSession, PageSession, check_csrf};
 use crate::http::paths;
+use crate::journeys::Registry;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, clients, scopes};
 use crate::telemetry::blocking;
@@ -20,27 +21,30 @@ use url::Url;
 /// `GET /oauth2/authorize`.
 pub async fn get_authorize(
     ctx: web::Data<Context>,
+    journeys: web::Data<Registry>,
     session: MaybeSession,
     query: web::Query<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(ctx, session, query.into_inner()).await
+    authorize(ctx, journeys, session, query.into_inner()).await
 }
 
 /// `POST /oauth2/authorize` (form-encoded, RFC 6749 §3.1).
 pub async fn post_authorize(
     ctx: web::Data<Context>,
+    journeys: web::Data<Registry>,
     session: MaybeSession,
     form: web::Form<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(ctx, session, form.into_inner()).await
+    authorize(ctx, journeys, session, form.into_inner()).await
 }
 
 async fn authorize(
     ctx: web::Data<Context>,
+    journeys: web::Data<Registry>,
     session: MaybeSession,
     params: AuthorizeParams,
 ) -> Result<HttpResponse, PageError> {
-    let request = match validated(&ctx, &params).await? {
+    let request = match validated(&ctx, &journeys, &params).await? {
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),
     };
@@ -115,10 +119,11 @@ fn web_uri(uri: Option<&String>) -> Option<String> {
 
 async fn validated(
     ctx: &web::Data<Context>,
+    journeys: &web::Data<Registry>,
     params: &AuthorizeParams,
 ) -> Result<Result<AuthorizationRequest, Refusal>, PageError> {
-    let (ctx, params) = (ctx.clone(), params.clone());
-    Ok(blocking(move || authorize::validate(&ctx, &params)).await?)
+    let (ctx, journeys, params) = (ctx.clone(), journeys.clone(), params.clone());
+    Ok(blocking(move || authorize::validate(&ctx, &journeys, &params)).await?)
 }
 
 /// The error page, or the error redirect, for a refused request.
@@ -317,6 +322,7 @@ pub struct ConsentForm {
 /// `access_denied` back. The request is checked again, as sent back.
 pub async fn post_consent(
     ctx: web::Data<Context>,
+    journeys: web::Data<Registry>,
     auth: PageSession,
     form: web::Form<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -327,7 +333,7 @@ pub async fn post_consent(
         &form.csrf_token,
         "Go back to the application and start again.",
     )?;
-    let request = match validated(&ctx, &form.params).await? {
+    let request = match validated(&ctx, &journeys, &form.params).await? {
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),
     };

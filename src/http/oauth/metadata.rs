@@ -52,7 +52,10 @@ pub async fn get_metadata(ctx: web::Data<Context>) -> HttpResponse {
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0).
 /// The request-object parameters are said false explicitly: omitted, some
 /// of them would count as supported.
-pub async fn get_openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
+pub async fn get_openid_configuration(
+    ctx: web::Data<Context>,
+    journeys: web::Data<crate::journeys::Registry>,
+) -> HttpResponse {
     let url = |path: &str| format!("{}{path}", ctx.issuer);
     let mut document = server_metadata(&ctx);
     let oidc = json!({
@@ -60,9 +63,9 @@ pub async fn get_openid_configuration(ctx: web::Data<Context>) -> HttpResponse {
         "end_session_endpoint": url(paths::OAUTH_LOGOUT),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ctx.keys().map(|keys| keys.algorithms()).unwrap_or_default(),
-        "claims_supported": crate::oidc::CLAIMS_SUPPORTED,
+        "claims_supported": crate::oauth::id_token::CLAIMS_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "acr_values_supported": ctx.journeys.names(),
+        "acr_values_supported": journeys.names(),
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -11,7 +11,7 @@ use crate::http::error::{ApiError, PageError, render};
 use crate::http::extract::client_facts;
 use crate::http::paths::{self, JOURNEY_COOKIE};
 use crate::journeys::nodes::{Action, Display, FieldKind, Input};
-use crate::journeys::{self, Client, JourneyError, Progress, Step};
+use crate::journeys::{self, Client, JourneyError, Progress, Registry, Step};
 use crate::secret::Token;
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
@@ -83,6 +83,7 @@ struct FieldView {
 /// journey cookie on the browser.
 fn step_page(
     ctx: &Context,
+    registry: &Registry,
     status: StatusCode,
     step: &Step,
     query: &LoginQuery,
@@ -128,7 +129,7 @@ fn step_page(
         actions: prompt.actions.clone(),
         message: step.message.clone(),
         submit_label: prompt.submit.clone().unwrap_or_else(|| "Continue".into()),
-        links: links(ctx, step),
+        links: links(registry, step),
     };
     let mut response = render(status, &page)?;
     response
@@ -138,15 +139,15 @@ fn step_page(
 }
 
 /// Ways out of the first step of sign-in: reset, or register.
-fn links(ctx: &Context, step: &Step) -> Vec<(&'static str, &'static str)> {
+fn links(registry: &Registry, step: &Step) -> Vec<(&'static str, &'static str)> {
     if step.journey != "login" || !step.first {
         return Vec::new();
     }
     let mut links = Vec::new();
-    if ctx.journeys.get("reset_password").is_ok() {
+    if registry.get("reset_password").is_ok() {
         links.push((paths::RESET_PASSWORD, "Forgot your password?"));
     }
-    if ctx.journeys.get("register").is_ok() {
+    if registry.get("register").is_ok() {
         links.push((paths::REGISTER, "Create an account"));
     }
     links
@@ -155,6 +156,7 @@ fn links(ctx: &Context, step: &Step) -> Vec<(&'static str, &'static str)> {
 /// Starts the journey afresh and shows its first step, with a message.
 async fn restart(
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
     client: Client,
     query: &LoginQuery,
     status: StatusCode,
@@ -164,13 +166,14 @@ async fn restart(
     let journey = query.journey().to_owned();
     let goto = query.goto.clone();
     let started = {
-        let ctx = ctx.clone();
-        blocking(move || journeys::start(&ctx, &journey, goto.as_deref(), &client)).await?
+        let (ctx, registry) = (ctx.clone(), registry.clone());
+        blocking(move || journeys::start(&ctx, &registry, &journey, goto.as_deref(), &client))
+            .await?
     };
     match started {
         Ok(Progress::Step(mut step)) => {
             step.message = message.or(step.message);
-            step_page(&ctx, status, &step, query, prefill)
+            step_page(&ctx, &registry, status, &step, query, prefill)
         }
         Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
         Err(JourneyError::UnknownJourney { name }) => Err(unknown_journey(&ctx, &name)),
@@ -227,6 +230,7 @@ fn signed_in(ctx: &Context, finished: &journeys::Finished) -> Result<HttpRespons
 pub async fn get_login(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let client = client_facts(&req, &ctx);
@@ -235,25 +239,36 @@ pub async fn get_login(
         .iter()
         .map(|hint| ("username".to_owned(), hint.clone()))
         .collect();
-    restart(ctx, client, &query, StatusCode::OK, None, &prefill).await
+    restart(
+        ctx,
+        registry,
+        client,
+        &query,
+        StatusCode::OK,
+        None,
+        &prefill,
+    )
+    .await
 }
 
 /// `GET /register`: the `register` journey.
 pub async fn get_register(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    get_login(req, ctx, named(query, "register")).await
+    get_login(req, ctx, registry, named(query, "register")).await
 }
 
 /// `GET /reset-password`: the `reset_password` journey.
 pub async fn get_reset_password(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    get_login(req, ctx, named(query, "reset_password")).await
+    get_login(req, ctx, registry, named(query, "reset_password")).await
 }
 
 fn named(query: web::Query<LoginQuery>, journey: &str) -> web::Query<LoginQuery> {
@@ -274,12 +289,13 @@ struct PollResponse {
 pub async fn get_login_poll(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
     let auth_id = req
         .cookie(JOURNEY_COOKIE)
         .map(|cookie| Token::from_presented(cookie.value()));
     let answered = match auth_id {
-        Some(auth_id) => blocking(move || journeys::answered(&ctx, &auth_id)).await??,
+        Some(auth_id) => blocking(move || journeys::answered(&ctx, &registry, &auth_id)).await??,
         None => true,
     };
     Ok(HttpResponse::Ok().json(PollResponse { answered }))
@@ -289,6 +305,7 @@ pub async fn get_login_poll(
 pub async fn post_login(
     req: HttpRequest,
     ctx: web::Data<Context>,
+    registry: web::Data<Registry>,
     gate: web::Data<CpuGate>,
     query: web::Query<LoginQuery>,
     form: web::Form<BTreeMap<String, String>>,
@@ -304,6 +321,7 @@ pub async fn post_login(
         let message = "This form has expired or was not sent from this site. Please try again.";
         return restart(
             ctx,
+            registry,
             client,
             &query,
             StatusCode::FORBIDDEN,
@@ -314,14 +332,16 @@ pub async fn post_login(
     };
     let input = Input::new(values.clone());
     let advanced = {
-        let ctx = ctx.clone();
+        let (ctx, registry) = (ctx.clone(), registry.clone());
         let auth_id = auth_id.clone();
         let client = client.clone();
-        gate.run(move || journeys::advance(&ctx, &auth_id, &input, &client))
+        gate.run(move || journeys::advance(&ctx, &registry, &auth_id, &input, &client))
             .await?
     };
     match advanced {
-        Ok(Progress::Step(step)) => step_page(&ctx, StatusCode::OK, &step, &query, &values),
+        Ok(Progress::Step(step)) => {
+            step_page(&ctx, &registry, StatusCode::OK, &step, &query, &values)
+        }
         Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
         Err(err @ (JourneyError::InvalidInput(_) | JourneyError::Throttled { .. })) => {
             let status = match err {
@@ -330,20 +350,32 @@ pub async fn post_login(
             };
             let message = err.to_string();
             let current = {
-                let ctx = ctx.clone();
-                blocking(move || journeys::current(&ctx, &auth_id)).await?
+                let (ctx, registry) = (ctx.clone(), registry.clone());
+                blocking(move || journeys::current(&ctx, &registry, &auth_id)).await?
             };
             match current {
                 Ok(mut step) => {
                     step.message = Some(message);
-                    step_page(&ctx, status, &step, &query, &values)
+                    step_page(&ctx, &registry, status, &step, &query, &values)
                 }
-                Err(_) => restart(ctx, client, &query, status, Some(message), &values).await,
+                Err(_) => {
+                    restart(
+                        ctx,
+                        registry,
+                        client,
+                        &query,
+                        status,
+                        Some(message),
+                        &values,
+                    )
+                    .await
+                }
             }
         }
         Err(JourneyError::Failed { message }) => {
             restart(
                 ctx,
+                registry,
                 client,
                 &query,
                 StatusCode::UNAUTHORIZED,
@@ -356,6 +388,7 @@ pub async fn post_login(
             let message = "Your sign-in took too long and has expired. Please try again.";
             restart(
                 ctx,
+                registry,
                 client,
                 &query,
                 StatusCode::BAD_REQUEST,
@@ -374,6 +407,7 @@ pub async fn post_login(
             let message = format!("{}. Choose another.", capitalize(&err.to_string()));
             restart(
                 ctx,
+                registry,
                 client,
                 &query,
                 StatusCode::CONFLICT,

@@ -1,4 +1,5 @@
-//! Password hashing with argon2id.
+//! Password hashing with argon2id: part of the core the domain shares (like
+//! the sealer), so the context can hold the hasher without knowing accounts.
 //!
 //! Hashing is CPU- and memory-heavy (OWASP parameters: 19 MiB, ~16 ms), so
 //! the server runs it off the async executor through a gate that lets at

@@ -4,17 +4,20 @@
 //! DER on every call otherwise. Rotation (from the command line) retires
 //! the active key: a retired key stays published in the JWKS until every
 //! token it signed has expired, then it is deleted.
+//!
+//! Part of the core the domain shares: it works on the store and the
+//! sealer, not on the context, so the context can hold the ring.
 
-use crate::config::SigningAlg;
-use crate::context::Context;
+use crate::jwa::SigningAlg;
+use crate::seal::Sealer;
 use crate::secret::random_id;
-use crate::store::{SigningKey, StoreError, keys as stored};
+use crate::store::{SigningKey, Store, StoreError, keys as stored};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 /// The `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -99,11 +102,10 @@ struct Loaded {
     jwk: Jwk,
 }
 
-fn load(ctx: &Context, key: &SigningKey) -> Result<Loaded, SigningKeyError> {
+fn load(sealer: &Sealer, key: &SigningKey) -> Result<Loaded, SigningKeyError> {
     let unusable =
         |err: &dyn std::fmt::Display| SigningKeyError::Unusable(key.kid.clone(), err.to_string());
-    let pem = ctx
-        .sealer
+    let pem = sealer
         .open(&key.sealed_private_pem)
         .map_err(|e| unusable(&e))?;
     Loaded::from_pem(&key.kid, key.alg, &pem).map_err(|e| unusable(&e))
@@ -150,13 +152,12 @@ impl std::fmt::Debug for KeyRing {
 
 /// A new key record for `alg`.
 fn new_key(
-    ctx: &Context,
+    sealer: &Sealer,
     alg: SigningAlg,
     now: OffsetDateTime,
 ) -> Result<SigningKey, SigningKeyError> {
     let pem = generate(alg)?;
-    let sealed = ctx
-        .sealer
+    let sealed = sealer
         .seal(pem.as_bytes())
         .map_err(|e| SigningKeyError::Generate(alg.as_str(), e.to_string()))?;
     Ok(SigningKey {
@@ -172,11 +173,15 @@ impl KeyRing {
     /// Loads the stored keys, generating an active key for each algorithm
     /// in `algs` that has none (so a server that has its keys generates
     /// nothing at start-up), and deleting retired keys whose tokens have
-    /// all expired.
-    pub fn load(ctx: &Context, algs: &[SigningAlg]) -> Result<Self, SigningKeyError> {
-        let now = ctx.now();
-        let keep_retired = ctx.settings.longest_access_token();
-        let mut keys = ctx.store.read(stored::list)?;
+    /// all expired (retired more than `keep_retired` before `now`).
+    pub fn load(
+        store: &Store,
+        sealer: &Sealer,
+        now: OffsetDateTime,
+        keep_retired: Duration,
+        algs: &[SigningAlg],
+    ) -> Result<Self, SigningKeyError> {
+        let mut keys = store.read(stored::list)?;
         let missing: Vec<SigningAlg> = algs
             .iter()
             .copied()
@@ -184,13 +189,13 @@ impl KeyRing {
             .collect();
         let mut created = Vec::new();
         for alg in missing {
-            created.push(new_key(ctx, alg, now)?);
+            created.push(new_key(sealer, alg, now)?);
         }
         let (expired, live): (Vec<SigningKey>, Vec<SigningKey>) = keys
             .drain(..)
             .partition(|k| k.retired_at.is_some_and(|at| at + keep_retired <= now));
         if !created.is_empty() || !expired.is_empty() {
-            ctx.store.write(|tx| {
+            store.write(|tx| {
                 for key in &created {
                     stored::put(tx, key)?;
                 }
@@ -206,7 +211,7 @@ impl KeyRing {
             jwks: JwkSet { keys: Vec::new() },
         };
         for key in live.iter().chain(&created) {
-            let loaded = load(ctx, key)?;
+            let loaded = load(sealer, key)?;
             ring.jwks.keys.push(loaded.jwk.clone());
             ring.by_kid
                 .insert(loaded.kid.clone(), (loaded.alg, loaded.decoding.clone()));
@@ -304,10 +309,14 @@ impl KeyRing {
 /// Retires the active key of `alg` and makes a new one: the new key signs
 /// from the next start on; the old one stays published until its tokens
 /// have expired. Returns the new kid.
-pub fn rotate(ctx: &Context, alg: SigningAlg) -> Result<String, SigningKeyError> {
-    let now = ctx.now();
-    let key = new_key(ctx, alg, now)?;
-    ctx.store.write(|tx| {
+pub fn rotate(
+    store: &Store,
+    sealer: &Sealer,
+    now: OffsetDateTime,
+    alg: SigningAlg,
+) -> Result<String, SigningKeyError> {
+    let key = new_key(sealer, alg, now)?;
+    store.write(|tx| {
         for mut old in stored::list(tx)? {
             if old.alg == alg && old.retired_at.is_none() {
                 old.retired_at = Some(now);
@@ -321,8 +330,8 @@ pub fn rotate(ctx: &Context, alg: SigningAlg) -> Result<String, SigningKeyError>
 }
 
 /// Every stored key, for `tessera keys list`.
-pub fn list(ctx: &Context) -> Result<Vec<SigningKey>, StoreError> {
-    ctx.store.read(stored::list)
+pub fn list(store: &Store) -> Result<Vec<SigningKey>, StoreError> {
+    store.read(stored::list)
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
 //! The composition root: open the store, seed it, bind (port 0 allowed),
 //! print the ready line, serve until stopped. Tests build this same object.
 
+mod checks;
+
+pub use checks::check_settings;
+
 use crate::accounts;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Settings, seconds};
+use crate::config::{ConfigError, Settings, seconds};
 use crate::context::Context;
 use crate::http;
 use crate::journeys;
@@ -24,6 +28,8 @@ use tokio::sync::Notify;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] Box<ConfigError>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {bind}: {source}")]
@@ -37,8 +43,10 @@ pub enum StartError {
     Context(#[from] crate::context::ContextError),
     #[error("cannot seed clients: {0}")]
     Clients(#[from] oauth::clients::ClientError),
+    #[error(transparent)]
+    Journeys(#[from] journeys::graph::GraphError),
     #[error("signing keys: {0}")]
-    Keys(#[from] oauth::keys::SigningKeyError),
+    Keys(#[from] crate::keys::SigningKeyError),
 }
 
 /// A bound, ready-to-run tessera server.
@@ -56,10 +64,12 @@ impl Application {
     }
 
     /// Builds the server with the given clock (tests use a manual one).
+    /// The settings are checked against the domain first ([`check_settings`]).
     /// The store is opened before the socket is bound, so a store held by
     /// another process fails without taking the port.
     pub fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let store = Store::open(&settings.storage_path())?;
+        check_settings(&settings).map_err(Box::new)?;
+        let store = Store::open(&settings.store_file().into())?;
         let listener =
             TcpListener::bind(&settings.server.bind).map_err(|source| StartError::Bind {
                 bind: settings.server.bind.clone(),
@@ -77,8 +87,15 @@ impl Application {
         if clients > 0 {
             tracing::info!(clients, "seeded OAuth clients from config");
         }
-        ctx.load_keys()?;
+        let mut algs = vec![settings.oauth.signing_alg];
+        for client in oauth::clients::list(&ctx)? {
+            algs.extend(client.signing_alg);
+        }
+        algs.sort();
+        algs.dedup();
+        ctx.load_keys(&algs)?;
 
+        let registry = web::Data::new(journeys::Registry::from_settings(&settings)?);
         // One gate for all workers: the limit is per process.
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
         let app_ctx = ctx.clone();
@@ -90,7 +107,11 @@ impl Application {
                 .wrap(actix_middleware::from_fn(http::middleware::body_deadline))
                 .wrap(http::middleware::security_headers(&app_ctx))
                 .wrap(actix_middleware::from_fn(http::middleware::request_log))
-                .configure(http::configure(app_ctx.clone(), gate.clone()))
+                .configure(http::configure(
+                    app_ctx.clone(),
+                    registry.clone(),
+                    gate.clone(),
+                ))
         })
         .on_connect(move |_, data| {
             data.insert(counted.opened());
