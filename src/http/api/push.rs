@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiSession, same_origin};
+use crate::http::extract::{SessionAuth, same_origin};
 use crate::journeys::push::{self, Reply};
 use crate::store::PushRequest;
 use crate::telemetry::blocking;
@@ -43,7 +43,10 @@ impl<'a> From<&'a PushRequest> for PushView<'a> {
 }
 
 /// `GET /api/push`: the caller's pending, unexpired requests, newest first.
-pub async fn get_push(ctx: web::Data<Context>, auth: ApiSession) -> Result<HttpResponse, ApiError> {
+pub async fn get_push(
+    ctx: web::Data<Context>,
+    auth: SessionAuth,
+) -> Result<HttpResponse, ApiError> {
     let user_id = auth.active.user.id;
     let pending = blocking(move || push::pending_for(&ctx, &user_id)).await??;
     Ok(HttpResponse::Ok().json(PushListResponse {
@@ -62,7 +65,7 @@ pub struct PushAnswerRequest {
 pub async fn post_push_answer(
     req: HttpRequest,
     ctx: web::Data<Context>,
-    auth: ApiSession,
+    auth: SessionAuth,
     id: web::Path<String>,
     body: web::Json<PushAnswerRequest>,
 ) -> Result<HttpResponse, ApiError> {

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiSession, MaybeSession, same_origin};
+use crate::http::extract::{MaybeSession, SessionAuth, same_origin};
 use crate::secret::Token;
 use crate::sessions::{self, ActiveSession};
 use crate::telemetry::blocking;
@@ -40,7 +40,7 @@ struct SessionView<'a> {
 }
 
 /// `GET /api/session`: the caller's session and user.
-pub async fn get_session(auth: ApiSession) -> HttpResponse {
+pub async fn get_session(auth: SessionAuth) -> HttpResponse {
     let ActiveSession {
         session,
         user,

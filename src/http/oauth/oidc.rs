@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{MaybeSession, PageSession, check_csrf};
+use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
 use crate::oidc::{self as domain, UserInfoError};
 use crate::sessions;
@@ -204,27 +204,23 @@ pub async fn post_logout(
     logout_request(ctx, session, form.into_inner()).await
 }
 
+/// The confirmation: the logout request, carried through the page.
 #[derive(Debug, Deserialize)]
 pub struct ConfirmForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(flatten)]
     params: LogoutParams,
+}
+
+impl PageForm for ConfirmForm {
+    const ADVICE: &'static str = "Sign out from your account page.";
 }
 
 /// `POST /oauth2/logout/confirm`: the user confirmed on tessera's page.
 pub async fn post_logout_confirm(
     ctx: web::Data<Context>,
-    auth: PageSession,
-    form: web::Form<ConfirmForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(
-        &ctx,
-        &auth.token,
-        &form.csrf_token,
-        "Sign out from your account page.",
-    )?;
     let plan = planned(&ctx, &form.params).await?;
     end_session(&ctx, auth.token).await?;
     signed_out(&ctx, &plan)

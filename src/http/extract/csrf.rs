@@ -1,0 +1,103 @@
+//! Forms from tessera's own pages, their `csrf_token` checked before the
+//! handler sees them. The token is a MAC of the token the form acts for
+//! (the session, or the journey on screen), both HttpOnly cookies, so a
+//! page of another site cannot know it.
+
+use super::session::session_of;
+use super::{Boxed, context};
+use crate::http::error::PageError;
+use crate::http::paths::JOURNEY_COOKIE;
+use crate::secret::Token;
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+/// A form posted from one of tessera's pages.
+pub trait PageForm: DeserializeOwned + 'static {
+    /// What a user whose form was refused should do.
+    const ADVICE: &'static str;
+}
+
+/// The form as posted: the CSRF token and the rest. A missing token is
+/// refused like a wrong one.
+#[derive(Deserialize)]
+struct Posted<T> {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(flatten)]
+    form: T,
+}
+
+/// A form acting for the caller's session, its CSRF token checked against
+/// that session: 403 when it differs. Without a live session there is
+/// nothing to act for and nothing to check; handlers that need one take
+/// `SessionAuth` too, which answers first.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: PageForm> FromRequest for CsrfForm<T> {
+    type Error = actix_web::Error;
+    type Future = Boxed<Self, actix_web::Error>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let posted = web::Form::<Posted<T>>::from_request(&req, payload);
+        Box::pin(async move {
+            let Posted { csrf_token, form } = posted.await?.into_inner();
+            let (Some(ctx), Ok(session)) = (context(&req), session_of(&req).await) else {
+                return Err(PageError::internal(&"session lookup failed").into());
+            };
+            match session {
+                Some((token, _)) if !ctx.verify_csrf(&token, &csrf_token) => Err(PageError::new(
+                    StatusCode::FORBIDDEN,
+                    "Request refused",
+                    format!(
+                        "This form was not sent from tessera's own page. {}",
+                        T::ADVICE
+                    ),
+                )
+                .into()),
+                _ => Ok(CsrfForm(form)),
+            }
+        })
+    }
+}
+
+/// A step of a sign-in journey posted from its page. `auth_id` is the
+/// journey on screen (its cookie) only when the form's CSRF token was made
+/// for it; the page answers a refused form by starting over.
+pub struct JourneyForm {
+    pub auth_id: Option<Token>,
+    /// The step's input, without the CSRF token.
+    pub values: BTreeMap<String, String>,
+}
+
+/// The journey on screen, from its cookie.
+pub fn journey_cookie(req: &HttpRequest) -> Option<Token> {
+    req.cookie(JOURNEY_COOKIE)
+        .map(|cookie| Token::from_presented(cookie.value()))
+}
+
+impl FromRequest for JourneyForm {
+    type Error = actix_web::Error;
+    type Future = Boxed<Self, actix_web::Error>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let posted = web::Form::<Posted<BTreeMap<String, String>>>::from_request(&req, payload);
+        Box::pin(async move {
+            let Posted { csrf_token, form } = posted.await?.into_inner();
+            let Some(ctx) = context(&req) else {
+                return Err(PageError::internal(&"application context missing").into());
+            };
+            let auth_id =
+                journey_cookie(&req).filter(|auth_id| ctx.verify_csrf(auth_id, &csrf_token));
+            Ok(JourneyForm {
+                auth_id,
+                values: form,
+            })
+        })
+    }
+}
