@@ -5,8 +5,9 @@
 
 use super::session::session_of;
 use super::{Boxed, context};
-use crate::http::error::PageError;
-use crate::http::paths::JOURNEY_COOKIE;
+use crate::context::Context;
+use crate::http::error::{ApiError, PageError};
+use crate::http::paths::{JOURNEY_COOKIE, SESSION_HEADER};
 use crate::secret::Token;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -98,6 +99,61 @@ impl FromRequest for JourneyForm {
                 auth_id,
                 values: form,
             })
+        })
+    }
+}
+
+/// A state-changing API call that, if its session rides in a cookie, comes
+/// from tessera's own pages: 403 `cross_origin_request` otherwise. Checked
+/// after the session is looked up, so that a handler that needs one
+/// (`SessionAuth`, taken first) answers 401 first.
+pub struct SameOrigin;
+
+/// Whether a request that carries the session in a cookie comes from
+/// tessera's own pages. SameSite=Lax cookies still ride along with requests
+/// from other origins of the same site (other ports on 127.0.0.1, sibling
+/// hosts under `cookie_domain`), so state-changing API calls authenticated
+/// by cookie check `Origin` and `Sec-Fetch-Site`. Requests without either
+/// header do not come from a browser page and pass; so do requests that
+/// send `X-Session-Token`, which no page of another origin can set without
+/// a CORS preflight.
+fn same_origin(req: &HttpRequest, ctx: &Context) -> bool {
+    if req.headers().contains_key(SESSION_HEADER) {
+        return true;
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
+    }
+    match header("origin") {
+        Some(origin) => url::Url::parse(&ctx.issuer)
+            .is_ok_and(|issuer| issuer.origin().ascii_serialization() == origin),
+        None => true,
+    }
+}
+
+impl FromRequest for SameOrigin {
+    type Error = ApiError;
+    type Future = Boxed<Self, ApiError>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            // The outcome is the session extractors' to report.
+            let _ = session_of(&req).await;
+            let Some(ctx) = context(&req) else {
+                return Err(ApiError::internal(&"application context missing"));
+            };
+            if !same_origin(&req, &ctx) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "cross_origin_request",
+                    "A page of another origin cannot make this request; send the session token in X-Session-Token.",
+                ));
+            }
+            Ok(SameOrigin)
         })
     }
 }

@@ -1,12 +1,13 @@
 //! Extractors that make a handler's requirements show in its signature:
 //! the caller's session (`SessionAuth`, `MaybeSession`) and forms whose
-//! CSRF token is checked (`CsrfForm`, `JourneyForm`); and facts about the
-//! caller (its address, the token it presents, its origin).
+//! CSRF token is checked (`CsrfForm`, `JourneyForm`), API calls from
+//! tessera's own origin (`SameOrigin`); and facts about the caller (its
+//! address, the token it presents).
 
 mod csrf;
 mod session;
 
-pub use csrf::{CsrfForm, JourneyForm, PageForm, journey_cookie};
+pub use csrf::{CsrfForm, JourneyForm, PageForm, SameOrigin, journey_cookie};
 pub use session::{MaybeSession, SessionAuth};
 
 use super::paths;
@@ -36,31 +37,6 @@ pub fn presented_token(req: &HttpRequest, ctx: &Context) -> Option<Token> {
             .to_owned(),
     };
     (!value.is_empty()).then(|| Token::from_presented(value))
-}
-
-/// Whether a request that carries the session in a cookie comes from
-/// tessera's own pages. SameSite=Lax cookies still ride along with requests
-/// from other origins of the same site (other ports on 127.0.0.1, sibling
-/// hosts under `cookie_domain`), so state-changing API calls authenticated
-/// by cookie check `Origin` and `Sec-Fetch-Site`. Requests without either
-/// header do not come from a browser page and pass; so do requests that
-/// send `X-Session-Token`, which no page of another origin can set without
-/// a CORS preflight.
-pub fn same_origin(req: &HttpRequest, ctx: &Context) -> bool {
-    if req.headers().contains_key(paths::SESSION_HEADER) {
-        return true;
-    }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if let Some(site) = header("sec-fetch-site")
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
-    }
-    match header("origin") {
-        Some(origin) => url::Url::parse(&ctx.issuer)
-            .is_ok_and(|issuer| issuer.origin().ascii_serialization() == origin),
-        None => true,
-    }
 }
 
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>>>>;
