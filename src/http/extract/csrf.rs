@@ -1,7 +1,9 @@
-//! Forms from tessera's own pages, their `csrf_token` checked before the
-//! handler sees them. The token is a MAC of the token the form acts for
-//! (the session, or the journey on screen), both HttpOnly cookies, so a
-//! page of another site cannot know it.
+//! Cross-site request forgery, refused before the handler runs. Forms from
+//! tessera's own pages carry a `csrf_token`: a MAC of the token the form
+//! acts for (the session, or the journey on screen), both HttpOnly
+//! cookies, so a page of another site cannot know it. API calls carry no
+//! form token; when their session rides in a cookie, their origin is
+//! checked instead (`SameOrigin`).
 
 use super::session::session_of;
 use super::{Boxed, context};
