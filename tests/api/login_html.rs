@@ -207,6 +207,34 @@ async fn the_account_page_without_a_session_sends_the_browser_to_sign_in_and_bac
 }
 
 #[tokio::test]
+async fn an_account_form_without_a_csrf_token_is_refused_like_a_forged_one() {
+    let app = spawn_app().await;
+    let other_token = app.login_rest(ALICE).await;
+    app.login_html("", ALICE).await;
+    let other_id = app.session_id(&other_token).await;
+    let refused = app
+        .post_form("/account/sessions/end", &[("session_id", &other_id)])
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(app.validate(&other_token).await["valid"], true);
+}
+
+#[tokio::test]
+async fn an_account_form_without_a_session_sends_the_browser_to_sign_in_whatever_its_csrf_token() {
+    let app = spawn_app().await;
+    for csrf in ["", "forged"] {
+        let response = app
+            .post_form(
+                "/account/sessions/end",
+                &[("csrf_token", csrf), ("session_id", "any")],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "csrf {csrf:?}");
+        assert!(location(&response).starts_with("/login?goto="));
+    }
+}
+
+#[tokio::test]
 async fn the_account_page_lists_sessions_and_ends_another_one() {
     let app = spawn_app().await;
     let other_token = app.login_rest(ALICE).await;

@@ -354,6 +354,22 @@ async fn a_cookie_authenticated_answer_from_another_origin_is_refused() {
 }
 
 #[tokio::test]
+async fn an_answer_from_another_origin_without_a_session_is_unauthenticated_first() {
+    let app = spawn_app_with(PUSH_JOURNEY).await;
+    let response = app
+        .api
+        .post(app.url("/api/push/any"))
+        .header("origin", "http://evil.example")
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "unauthenticated");
+}
+
+#[tokio::test]
 async fn polling_without_a_running_journey_says_answered_so_the_page_submits_and_shows_why() {
     let app = spawn_app_with(PUSH_JOURNEY).await;
     assert!(app.poll(&new_browser(LAPTOP)).await);

@@ -5,12 +5,12 @@
 
 use crate::context::Context;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiSession, same_origin};
+use crate::http::extract::{SameOrigin, SessionAuth};
 use crate::journeys::push::{self, Reply};
 use crate::store::PushRequest;
 use crate::telemetry::blocking;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -43,7 +43,10 @@ impl<'a> From<&'a PushRequest> for PushView<'a> {
 }
 
 /// `GET /api/push`: the caller's pending, unexpired requests, newest first.
-pub async fn get_push(ctx: web::Data<Context>, auth: ApiSession) -> Result<HttpResponse, ApiError> {
+pub async fn get_push(
+    ctx: web::Data<Context>,
+    auth: SessionAuth,
+) -> Result<HttpResponse, ApiError> {
     let user_id = auth.active.user.id;
     let pending = blocking(move || push::pending_for(&ctx, &user_id)).await??;
     Ok(HttpResponse::Ok().json(PushListResponse {
@@ -60,19 +63,12 @@ pub struct PushAnswerRequest {
 /// `POST /api/push/{id}` with `{"decision": "approve" | "deny"}`: 204, or
 /// 404 when the request is not the caller's, or no longer pending.
 pub async fn post_push_answer(
-    req: HttpRequest,
     ctx: web::Data<Context>,
-    auth: ApiSession,
+    auth: SessionAuth,
+    _: SameOrigin,
     id: web::Path<String>,
     body: web::Json<PushAnswerRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if !same_origin(&req, &ctx) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_origin_request",
-            "A page of another origin cannot answer a sign-in request; send the token in X-Session-Token.",
-        ));
-    }
     let user_id = auth.active.user.id;
     let request_id = id.into_inner();
     let decision = body.into_inner().decision;

@@ -4,12 +4,11 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiSession, MaybeSession, same_origin};
+use crate::http::extract::{MaybeSession, SameOrigin, SessionAuth};
 use crate::secret::Token;
 use crate::sessions::{self, ActiveSession};
 use crate::telemetry::blocking;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -40,7 +39,7 @@ struct SessionView<'a> {
 }
 
 /// `GET /api/session`: the caller's session and user.
-pub async fn get_session(auth: ApiSession) -> HttpResponse {
+pub async fn get_session(auth: SessionAuth) -> HttpResponse {
     let ActiveSession {
         session,
         user,
@@ -118,17 +117,10 @@ pub async fn post_validate(
 /// `POST /api/logout`: revokes the caller's session and clears the cookie.
 /// Idempotent: without a live session it still answers 204.
 pub async fn post_logout(
-    req: HttpRequest,
     ctx: web::Data<Context>,
     session: MaybeSession,
+    _: SameOrigin,
 ) -> Result<HttpResponse, ApiError> {
-    if !same_origin(&req, &ctx) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_origin_request",
-            "A page of another origin cannot end this session; send the token in X-Session-Token.",
-        ));
-    }
     if let Some((token, _)) = session.0 {
         let ctx = ctx.clone();
         blocking(move || sessions::revoke(&ctx, &token)).await??;

@@ -6,7 +6,7 @@
 
 use crate::context::Context;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{MaybeSession, PageSession, check_csrf};
+use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Registry;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
@@ -308,14 +308,17 @@ struct ScopeView {
     new: bool,
 }
 
-/// The consent form: the decision, the CSRF token, and the request.
+/// The consent form: the decision and the request (and the CSRF token,
+/// which `CsrfForm` checks).
 #[derive(Debug, Deserialize)]
 pub struct ConsentForm {
-    #[serde(default)]
-    csrf_token: String,
     decision: Option<String>,
     #[serde(flatten)]
     params: AuthorizeParams,
+}
+
+impl PageForm for ConsentForm {
+    const ADVICE: &'static str = "Go back to the application and start again.";
 }
 
 /// `POST /oauth2/consent`: `decision=allow` issues the code, `deny` sends
@@ -323,16 +326,9 @@ pub struct ConsentForm {
 pub async fn post_consent(
     ctx: web::Data<Context>,
     journeys: web::Data<Registry>,
-    auth: PageSession,
-    form: web::Form<ConsentForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(
-        &ctx,
-        &auth.token,
-        &form.csrf_token,
-        "Go back to the application and start again.",
-    )?;
     let request = match validated(&ctx, &journeys, &form.params).await? {
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),

@@ -4,6 +4,7 @@
 //! the client or redirect URI cannot be trusted).
 
 mod authorize;
+mod bearer;
 mod client_auth;
 mod metadata;
 mod oidc;
@@ -41,8 +42,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         paths::OIDC_DISCOVERY,
         web::get().to(metadata::get_openid_configuration),
     )
-    .route(paths::OAUTH_USERINFO, web::get().to(oidc::get_userinfo))
-    .route(paths::OAUTH_USERINFO, web::post().to(oidc::post_userinfo))
+    .route(paths::OAUTH_USERINFO, web::get().to(oidc::userinfo))
+    .route(paths::OAUTH_USERINFO, web::post().to(oidc::userinfo))
     .route(paths::OAUTH_LOGOUT, web::get().to(oidc::get_logout))
     .route(paths::OAUTH_LOGOUT, web::post().to(oidc::post_logout))
     .route(

@@ -1,102 +1,45 @@
 //! OpenID Connect endpoints: UserInfo (with RFC 6750 errors) and
 //! RP-initiated logout.
 
+use super::bearer::{Bearer, BearerError};
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{MaybeSession, PageSession, check_csrf};
+use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
 use crate::oidc::{self as domain, UserInfoError};
 use crate::sessions;
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
-/// An RFC 6750 §3 error: the status and `WWW-Authenticate` challenge.
-fn bearer_error(status: StatusCode, challenge: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::WWW_AUTHENTICATE, challenge))
-        .finish()
-}
-
-fn userinfo_error(err: &UserInfoError) -> HttpResponse {
-    match err {
-        UserInfoError::Missing => {
-            bearer_error(StatusCode::UNAUTHORIZED, "Bearer realm=\"tessera\"".into())
-        }
-        UserInfoError::InvalidToken(why) => bearer_error(
-            StatusCode::UNAUTHORIZED,
-            format!(
-                "Bearer realm=\"tessera\", error=\"invalid_token\", error_description=\"{why}\""
-            ),
-        ),
-        UserInfoError::InsufficientScope => bearer_error(
-            StatusCode::FORBIDDEN,
-            "Bearer realm=\"tessera\", error=\"insufficient_scope\", scope=\"openid\"".into(),
-        ),
+/// A refusal in RFC 6750 §3's shape; a store failure is a bare 500.
+fn userinfo_error(err: UserInfoError) -> HttpResponse {
+    let refusal = match err {
+        UserInfoError::Missing => BearerError::Missing,
+        UserInfoError::InvalidToken(why) => BearerError::InvalidToken(why),
+        UserInfoError::InsufficientScope => BearerError::InsufficientScope("openid"),
         UserInfoError::Store(err) => {
             tracing::error!(error = %err, "userinfo failed");
-            HttpResponse::InternalServerError().finish()
+            return HttpResponse::InternalServerError().finish();
         }
-    }
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| token.trim().to_owned())
-}
-
-#[derive(Debug, Deserialize)]
-pub struct UserInfoForm {
-    access_token: Option<String>,
-}
-
-async fn userinfo(ctx: web::Data<Context>, token: Result<String, UserInfoError>) -> HttpResponse {
-    let token = match token {
-        Ok(token) => token,
-        Err(err) => return userinfo_error(&err),
     };
+    refusal.error_response()
+}
+
+/// `GET` and `POST /oauth2/userinfo`: the claims the access token may read.
+pub async fn userinfo(ctx: web::Data<Context>, token: Bearer) -> HttpResponse {
+    let token = token.expose().to_owned();
     match blocking(move || domain::userinfo(&ctx, &token)).await {
         Ok(Ok(claims)) => HttpResponse::Ok().json(claims),
-        Ok(Err(err)) => userinfo_error(&err),
+        Ok(Err(err)) => userinfo_error(err),
         Err(err) => {
             tracing::error!(error = %err, "userinfo failed");
             HttpResponse::InternalServerError().finish()
         }
     }
-}
-
-/// `GET /oauth2/userinfo`: the token in the Authorization header.
-pub async fn get_userinfo(req: HttpRequest, ctx: web::Data<Context>) -> HttpResponse {
-    userinfo(ctx, bearer(&req).ok_or(UserInfoError::Missing)).await
-}
-
-/// `POST /oauth2/userinfo`: the token in the header or the form body, not
-/// both (RFC 6750 §2).
-pub async fn post_userinfo(
-    req: HttpRequest,
-    ctx: web::Data<Context>,
-    form: Option<web::Form<UserInfoForm>>,
-) -> HttpResponse {
-    let body = form.and_then(|form| form.into_inner().access_token);
-    let token = match (bearer(&req), body) {
-        (Some(_), Some(_)) => {
-            return HttpResponse::BadRequest()
-                .insert_header((
-                    header::WWW_AUTHENTICATE,
-                    "Bearer realm=\"tessera\", error=\"invalid_request\"",
-                ))
-                .finish();
-        }
-        (Some(token), None) | (None, Some(token)) => Ok(token),
-        (None, None) => Err(UserInfoError::Missing),
-    };
-    userinfo(ctx, token).await
 }
 
 #[derive(Template)]
@@ -204,27 +147,23 @@ pub async fn post_logout(
     logout_request(ctx, session, form.into_inner()).await
 }
 
+/// The confirmation: the logout request, carried through the page.
 #[derive(Debug, Deserialize)]
 pub struct ConfirmForm {
-    #[serde(default)]
-    csrf_token: String,
     #[serde(flatten)]
     params: LogoutParams,
+}
+
+impl PageForm for ConfirmForm {
+    const ADVICE: &'static str = "Sign out from your account page.";
 }
 
 /// `POST /oauth2/logout/confirm`: the user confirmed on tessera's page.
 pub async fn post_logout_confirm(
     ctx: web::Data<Context>,
-    auth: PageSession,
-    form: web::Form<ConfirmForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    check_csrf(
-        &ctx,
-        &auth.token,
-        &form.csrf_token,
-        "Sign out from your account page.",
-    )?;
     let plan = planned(&ctx, &form.params).await?;
     end_session(&ctx, auth.token).await?;
     signed_out(&ctx, &plan)

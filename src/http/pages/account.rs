@@ -5,7 +5,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{self, PageSession};
+use crate::http::extract::{CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::devices;
 use crate::journeys::push::{self, Reply};
@@ -158,7 +158,7 @@ fn consent_view(ctx: &Context, (consent, client): (Consent, Option<Client>)) -> 
 /// `GET /account`.
 pub async fn get_account(
     ctx: web::Data<Context>,
-    auth: PageSession,
+    auth: SessionAuth,
 ) -> Result<HttpResponse, PageError> {
     let user = auth.active.user;
     let current_id = auth.active.session.id;
@@ -188,15 +188,8 @@ pub async fn get_account(
     render(StatusCode::OK, &page)
 }
 
-/// Checks an account page form's CSRF token.
-fn check_csrf(ctx: &Context, auth: &PageSession, csrf_token: &str) -> Result<(), PageError> {
-    extract::check_csrf(
-        ctx,
-        &auth.token,
-        csrf_token,
-        "Go back, reload the page and try again.",
-    )
-}
+/// What to do when an account page form is refused.
+const ACCOUNT_ADVICE: &str = "Go back, reload the page and try again.";
 
 fn back_to_account() -> HttpResponse {
     HttpResponse::SeeOther()
@@ -206,18 +199,20 @@ fn back_to_account() -> HttpResponse {
 
 #[derive(Deserialize)]
 pub struct EndSessionForm {
-    csrf_token: String,
     session_id: String,
+}
+
+impl PageForm for EndSessionForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
 }
 
 /// `POST /account/sessions/end`: ends one of the user's sessions; ending
 /// the current one signs this browser out.
 pub async fn post_end_session(
     ctx: web::Data<Context>,
-    auth: PageSession,
-    form: web::Form<EndSessionForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<EndSessionForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&ctx, &auth, &form.csrf_token)?;
     let user_id = auth.active.user.id.clone();
     let session_id = form.session_id.clone();
     {
@@ -237,20 +232,21 @@ pub async fn post_end_session(
 
 #[derive(Deserialize)]
 pub struct PushAnswerForm {
-    csrf_token: String,
     request_id: String,
     decision: Reply,
+}
+
+impl PageForm for PushAnswerForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
 }
 
 /// `POST /account/push`: approves or denies a sign-in request waiting for
 /// this user; any of their live sessions may answer.
 pub async fn post_push_answer(
     ctx: web::Data<Context>,
-    auth: PageSession,
-    form: web::Form<PushAnswerForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<PushAnswerForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&ctx, &auth, &form.csrf_token)?;
-    let form = form.into_inner();
     let user_id = auth.active.user.id;
     let answered =
         blocking(move || push::answer(&ctx, &user_id, &form.request_id, form.decision)).await??;
@@ -266,19 +262,20 @@ pub async fn post_push_answer(
 
 #[derive(Deserialize)]
 pub struct ForgetDeviceForm {
-    csrf_token: String,
     device_id: String,
+}
+
+impl PageForm for ForgetDeviceForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
 }
 
 /// `POST /account/devices/forget`: forgets a remembered device, so that
 /// signing in from it counts as a new device again.
 pub async fn post_forget_device(
     ctx: web::Data<Context>,
-    auth: PageSession,
-    form: web::Form<ForgetDeviceForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<ForgetDeviceForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&ctx, &auth, &form.csrf_token)?;
-    let form = form.into_inner();
     let user_id = auth.active.user.id;
     blocking(move || devices::forget(&ctx, &user_id, &form.device_id)).await??;
     Ok(back_to_account())
@@ -286,19 +283,20 @@ pub async fn post_forget_device(
 
 #[derive(Deserialize)]
 pub struct RevokeConsentForm {
-    csrf_token: String,
     client_id: String,
+}
+
+impl PageForm for RevokeConsentForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
 }
 
 /// `POST /account/consents/revoke`: withdraws a client's access: the
 /// consent and the client's refresh tokens for this user.
 pub async fn post_revoke_consent(
     ctx: web::Data<Context>,
-    auth: PageSession,
-    form: web::Form<RevokeConsentForm>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<RevokeConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&ctx, &auth, &form.csrf_token)?;
-    let form = form.into_inner();
     let user_id = auth.active.user.id;
     blocking(move || oauth::consents::revoke(&ctx, &user_id, &form.client_id)).await??;
     Ok(back_to_account())

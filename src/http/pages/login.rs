@@ -8,11 +8,10 @@ use crate::accounts::AccountError;
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{ApiError, PageError, render};
-use crate::http::extract::client_facts;
-use crate::http::paths::{self, JOURNEY_COOKIE};
+use crate::http::extract::{JourneyForm, client_facts, journey_cookie};
+use crate::http::paths;
 use crate::journeys::nodes::{Action, Display, FieldKind, Input};
 use crate::journeys::{self, Client, JourneyError, Progress, Registry, Step};
-use crate::secret::Token;
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -291,10 +290,7 @@ pub async fn get_login_poll(
     ctx: web::Data<Context>,
     registry: web::Data<Registry>,
 ) -> Result<HttpResponse, ApiError> {
-    let auth_id = req
-        .cookie(JOURNEY_COOKIE)
-        .map(|cookie| Token::from_presented(cookie.value()));
-    let answered = match auth_id {
+    let answered = match journey_cookie(&req) {
         Some(auth_id) => blocking(move || journeys::answered(&ctx, &registry, &auth_id)).await??,
         None => true,
     };
@@ -308,15 +304,10 @@ pub async fn post_login(
     registry: web::Data<Registry>,
     gate: web::Data<CpuGate>,
     query: web::Query<LoginQuery>,
-    form: web::Form<BTreeMap<String, String>>,
+    form: JourneyForm,
 ) -> Result<HttpResponse, PageError> {
-    let mut values = form.into_inner();
-    let csrf_token = values.remove("csrf_token").unwrap_or_default();
+    let JourneyForm { auth_id, values } = form;
     let client = client_facts(&req, &ctx);
-    let auth_id = req
-        .cookie(JOURNEY_COOKIE)
-        .map(|cookie| Token::from_presented(cookie.value()))
-        .filter(|auth_id| ctx.verify_csrf(auth_id, &csrf_token));
     let Some(auth_id) = auth_id else {
         let message = "This form has expired or was not sent from this site. Please try again.";
         return restart(

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{MaybeSession, check_csrf};
+use crate::http::extract::{CsrfForm, MaybeSession, PageForm};
 use crate::http::paths;
 use crate::sessions;
 use crate::telemetry::blocking;
@@ -43,25 +43,21 @@ pub async fn get_logout(
     }
 }
 
+/// The sign-out form: nothing but its CSRF token.
 #[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf_token: String,
+pub struct LogoutForm {}
+
+impl PageForm for LogoutForm {
+    const ADVICE: &'static str = "Use the Sign out button on your account page.";
 }
 
 /// `POST /logout`: ends the session and clears the cookie.
 pub async fn post_logout(
     ctx: web::Data<Context>,
     session: MaybeSession,
-    form: web::Form<LogoutForm>,
+    _form: CsrfForm<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
     if let Some((token, _)) = session.0 {
-        check_csrf(
-            &ctx,
-            &token,
-            &form.csrf_token,
-            "Use the Sign out button on your account page.",
-        )?;
         let ctx = ctx.clone();
         blocking(move || sessions::revoke(&ctx, &token)).await??;
     }

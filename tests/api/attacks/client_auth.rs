@@ -161,3 +161,23 @@ async fn a_token_request_that_is_not_a_form_gets_an_oauth_json_error() {
     let body: Value = response.json().await.expect("RFC 6749 JSON");
     assert_eq!(body["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn revocation_and_introspection_authenticate_the_client_as_the_token_endpoint_does() {
+    let app = spawn().await;
+    let form = [("token", "anything")];
+    for path in ["/oauth2/revoke", "/oauth2/introspect"] {
+        let wrong = Cred::Basic("web", "web-secret-that-is-long-enough-012345678X");
+        let response = post_as(&app, path, wrong, &form).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert!(
+            response.headers().get("www-authenticate").is_some(),
+            "{path}"
+        );
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_client", "{path}: {body}");
+
+        let response = post_as(&app, path, Cred::Basic("web", WEB_SECRET), &form).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+}

@@ -261,3 +261,41 @@ async fn userinfo_refuses_a_token_without_openid_with_insufficient_scope() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(header.contains(r#"error="insufficient_scope""#), "{header}");
 }
+
+/// RFC 6750 §2: one method per request; a token in both the header and
+/// the body is an `invalid_request`.
+#[tokio::test]
+async fn userinfo_refuses_a_token_sent_in_both_the_header_and_the_body() {
+    let consented = alice_consented().await;
+    let token = consented.tokens.access_token().secret();
+    let response = consented
+        .app
+        .api
+        .post(consented.app.url("/oauth2/userinfo"))
+        .bearer_auth(token)
+        .form(&[("access_token", token)])
+        .send()
+        .await
+        .expect("userinfo");
+    let (status, header) = challenge(&response);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(header.contains(r#"error="invalid_request""#), "{header}");
+}
+
+/// RFC 6750 §2.2: the body carries a token only with a method that gives
+/// a body meaning, never GET.
+#[tokio::test]
+async fn userinfo_reads_no_token_from_the_body_of_a_get() {
+    let consented = alice_consented().await;
+    let response = consented
+        .app
+        .api
+        .get(consented.app.url("/oauth2/userinfo"))
+        .form(&[("access_token", consented.tokens.access_token().secret())])
+        .send()
+        .await
+        .expect("userinfo");
+    let (status, header) = challenge(&response);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(!header.contains("error="), "{header}");
+}
