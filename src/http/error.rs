@@ -1,6 +1,8 @@
 //! The one mapping from errors to responses. JSON for the REST API
 //! (`{"error", "message"}`), an HTML page for browsers. The client sees the
-//! external message; the log gets the internal cause.
+//! external message; the internal cause travels in the response's
+//! extensions as a [`Cause`], and `middleware::request_log` writes it once,
+//! in the request's log line, with the request id.
 
 use crate::accounts::AccountError;
 use crate::journeys::JourneyError;
@@ -13,6 +15,21 @@ use askama::Template;
 use serde::Serialize;
 use std::fmt;
 
+/// Why a request failed on the server side, for the log and never for the
+/// client: set in a response's extensions by the error mapping, read by
+/// `middleware::request_log`.
+#[derive(Debug, Clone)]
+pub struct Cause(pub String);
+
+impl Cause {
+    /// Records `cause` on `response`, for the request's log line.
+    pub fn attach(response: &mut HttpResponse, cause: Option<&str>) {
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(Cause(cause.to_owned()));
+        }
+    }
+}
+
 /// An error answered in JSON.
 #[derive(Debug)]
 pub struct ApiError {
@@ -21,6 +38,8 @@ pub struct ApiError {
     message: String,
     /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429.
     retry_after: Option<u64>,
+    /// The internal cause of a 500, logged and not shown.
+    cause: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +55,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -61,14 +81,16 @@ impl ApiError {
         )
     }
 
-    /// 500, with the cause logged and not shown.
+    /// 500, with the cause logged (in the request's log line) and not shown.
     pub fn internal(cause: &dyn fmt::Display) -> Self {
-        tracing::error!(error = %cause, "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "tessera could not complete the request; the server log has details.",
-        )
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "tessera could not complete the request; the server log has details.",
+            )
+        }
     }
 
     /// The answer to a JSON body that cannot be read.
@@ -121,10 +143,12 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
         }
-        response.json(ApiErrorBody {
+        let mut response = response.json(ApiErrorBody {
             error: self.code,
             message: &self.message,
-        })
+        });
+        Cause::attach(&mut response, self.cause.as_deref());
+        response
     }
 }
 
@@ -183,6 +207,8 @@ pub struct PageError {
     status: StatusCode,
     title: &'static str,
     message: String,
+    /// The internal cause of a 500, logged and not shown.
+    cause: Option<String>,
 }
 
 #[derive(Template)]
@@ -198,6 +224,7 @@ impl PageError {
             status,
             title,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -209,14 +236,16 @@ impl PageError {
         )
     }
 
-    /// 500, with the cause logged and not shown.
+    /// 500, with the cause logged (in the request's log line) and not shown.
     pub fn internal(cause: &dyn fmt::Display) -> Self {
-        tracing::error!(error = %cause, "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "tessera could not complete the request. Please try again; if it keeps failing, the server log has details.",
-        )
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "tessera could not complete the request. Please try again; if it keeps failing, the server log has details.",
+            )
+        }
     }
 
     /// The page for a form that cannot be read.
@@ -262,12 +291,18 @@ impl ResponseError for PageError {
             message: &self.message,
         };
         match page.render() {
-            Ok(html) => HttpResponse::build(self.status)
-                .content_type(mime_html())
-                .body(html),
+            Ok(html) => {
+                let mut response = HttpResponse::build(self.status)
+                    .content_type(mime_html())
+                    .body(html);
+                Cause::attach(&mut response, self.cause.as_deref());
+                response
+            }
             Err(err) => {
-                tracing::error!(error = %err, "error page failed to render");
-                HttpResponse::build(self.status).body(self.message.clone())
+                let mut response = HttpResponse::build(self.status).body(self.message.clone());
+                let cause = format!("error page failed to render: {err}");
+                Cause::attach(&mut response, Some(self.cause.as_deref().unwrap_or(&cause)));
+                response
             }
         }
     }

@@ -5,7 +5,7 @@
 use crate::context::Context;
 use crate::http::{
     self,
-    error::{ApiError, PageError},
+    error::{ApiError, Cause, PageError},
 };
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -26,7 +26,9 @@ use tracing::Instrument;
 
 /// Gives each request an id (echoed as `X-Request-Id`) and a span that the
 /// handler's logs carry, then logs one line: method, path (never the query,
-/// which may hold codes or tokens), status and duration.
+/// which may hold codes or tokens), status and duration, and, when the
+/// error mapping recorded one, the internal [`Cause`] of a failure (at
+/// error level): the one place a server-side failure is logged.
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -41,14 +43,14 @@ pub async fn request_log(
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);
     }
-    span.in_scope(|| {
-        tracing::info!(
-            method,
-            path,
-            status = res.status().as_u16(),
-            elapsed_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0,
-            "request"
-        );
+    let status = res.status().as_u16();
+    let elapsed_ms = (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0;
+    let cause = res.response().extensions().get::<Cause>().cloned();
+    span.in_scope(|| match cause {
+        Some(Cause(cause)) => {
+            tracing::error!(method, path, status, elapsed_ms, cause, "request")
+        }
+        None => tracing::info!(method, path, status, elapsed_ms, "request"),
     });
     Ok(res)
 }
@@ -149,5 +151,78 @@ impl Stream for DeadlineBody {
             )))));
         }
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::{App, HttpResponse, middleware::from_fn, test, web};
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    /// A log sink the test can read back.
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn failing() -> Result<HttpResponse, ApiError> {
+        Err(ApiError::internal(&"disk on fire"))
+    }
+
+    #[actix_web::test]
+    async fn a_failure_s_cause_is_logged_once_in_the_request_line_with_its_id() {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let _guard = tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(request_log))
+                .route("/fail", web::get().to(failing)),
+        )
+        .await;
+        let res =
+            test::call_service(&app, test::TestRequest::get().uri("/fail").to_request()).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let id = res
+            .headers()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
+        assert!(
+            !body.contains("disk on fire"),
+            "the cause reached the client: {body}"
+        );
+
+        let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("disk on fire"))
+            .collect();
+        assert_eq!(lines.len(), 1, "the cause is logged exactly once: {logs}");
+        assert!(lines[0].contains("ERROR"), "{}", lines[0]);
+        assert!(
+            lines[0].contains(&id),
+            "the line carries the request id: {}",
+            lines[0]
+        );
+        assert!(lines[0].contains("status=500"), "{}", lines[0]);
     }
 }

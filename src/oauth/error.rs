@@ -9,6 +9,9 @@ pub struct OAuthError {
     pub kind: ErrorKind,
     /// `error_description`: for the developer, never containing secrets.
     pub description: String,
+    /// The internal cause of a `server_error`: for the server's log (HTTP
+    /// writes it in the request's log line), never for the client.
+    pub cause: Option<String>,
 }
 
 /// The RFC error codes.
@@ -82,6 +85,7 @@ impl OAuthError {
         Self {
             kind,
             description: description.into(),
+            cause: None,
         }
     }
 
@@ -113,13 +117,15 @@ impl OAuthError {
         )
     }
 
-    /// A server-side failure; the cause is logged, not sent.
+    /// A server-side failure; the cause is kept for the log, not sent.
     pub fn server(cause: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "OAuth request failed");
-        Self::new(
-            ErrorKind::ServerError,
-            "the server could not complete the request",
-        )
+        Self {
+            cause: Some(cause.to_string()),
+            ..Self::new(
+                ErrorKind::ServerError,
+                "the server could not complete the request",
+            )
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod oidc;
 mod token;
 
 use super::paths;
+use crate::http::error::Cause;
 use crate::oauth::{ErrorKind, OAuthError};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError, web};
@@ -80,12 +81,14 @@ impl ResponseError for OAuthError {
             }
             _ => {}
         }
-        response
+        let mut response = response
             .insert_header((header::PRAGMA, "no-cache"))
             .json(ErrorBody {
                 error: self.kind.code(),
                 error_description: &self.description,
-            })
+            });
+        Cause::attach(&mut response, self.cause.as_deref());
+        response
     }
 }
 

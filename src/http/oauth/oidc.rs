@@ -4,7 +4,7 @@
 use super::bearer::{Bearer, BearerError};
 use crate::context::Context;
 use crate::http::cookies;
-use crate::http::error::{PageError, render};
+use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
 use crate::oidc::{self as domain, UserInfoError};
@@ -21,10 +21,7 @@ fn userinfo_error(err: UserInfoError) -> HttpResponse {
         UserInfoError::Missing => BearerError::Missing,
         UserInfoError::InvalidToken(why) => BearerError::InvalidToken(why),
         UserInfoError::InsufficientScope => BearerError::InsufficientScope("openid"),
-        UserInfoError::Store(err) => {
-            tracing::error!(error = %err, "userinfo failed");
-            return HttpResponse::InternalServerError().finish();
-        }
+        UserInfoError::Store(err) => return server_failure(&err),
     };
     refusal.error_response()
 }
@@ -35,11 +32,16 @@ pub async fn userinfo(ctx: web::Data<Context>, token: Bearer) -> HttpResponse {
     match blocking(move || domain::userinfo(&ctx, &token)).await {
         Ok(Ok(claims)) => HttpResponse::Ok().json(claims),
         Ok(Err(err)) => userinfo_error(err),
-        Err(err) => {
-            tracing::error!(error = %err, "userinfo failed");
-            HttpResponse::InternalServerError().finish()
-        }
+        Err(err) => server_failure(&err),
     }
+}
+
+/// A bare 500 (RFC 6750 defines no body for it), its cause kept for the
+/// request's log line.
+fn server_failure(cause: &dyn std::fmt::Display) -> HttpResponse {
+    let mut response = HttpResponse::InternalServerError().finish();
+    Cause::attach(&mut response, Some(&format!("userinfo failed: {cause}")));
+    response
 }
 
 #[derive(Template)]
