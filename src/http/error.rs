@@ -228,6 +228,11 @@ impl PageError {
         }
     }
 
+    /// The same page, with an internal cause for the request's log line.
+    pub fn caused_by(self, cause: Option<String>) -> Self {
+        Self { cause, ..self }
+    }
+
     pub fn not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

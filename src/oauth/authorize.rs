@@ -101,6 +101,9 @@ pub enum Refusal {
     /// RFC 6749 §4.1.2.1: the client or redirect URI is invalid, so the
     /// user is told and never redirected (no open redirector).
     Show(String),
+    /// The request could not be checked (the store failed); shown like
+    /// [`Refusal::Show`], with the error's cause kept for the log.
+    Failed(OAuthError),
     /// Any other error goes back to the client's redirect URI.
     Redirect {
         redirect_uri: String,
@@ -120,7 +123,7 @@ pub fn validate(
         Refusal::Show("The request names no client (client_id is missing).".into())
     })?;
     let client = clients::get(ctx, client_id)
-        .map_err(|err| Refusal::Show(OAuthError::server(&err).description))?
+        .map_err(|err| Refusal::Failed(OAuthError::server(&err)))?
         .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
     // OpenID Connect Core §3.1.2.1 makes redirect_uri required.
     let openid = params

@@ -126,16 +126,22 @@ async fn validated(
     Ok(blocking(move || authorize::validate(&ctx, &journeys, &params)).await?)
 }
 
+/// The page for a request that cannot be redirected back to its client.
+fn invalid_link(message: &str) -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is not valid",
+        format!(
+            "{message} Go back to the application and try again; if it keeps happening, tell its developers."
+        ),
+    )
+}
+
 /// The error page, or the error redirect, for a refused request.
 fn refuse(ctx: &Context, refusal: Refusal) -> Result<HttpResponse, PageError> {
     match refusal {
-        Refusal::Show(message) => Err(PageError::new(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link is not valid",
-            format!(
-                "{message} Go back to the application and try again; if it keeps happening, tell its developers."
-            ),
-        )),
+        Refusal::Show(message) => Err(invalid_link(&message)),
+        Refusal::Failed(error) => Err(invalid_link(&error.description).caused_by(error.cause)),
         Refusal::Redirect {
             redirect_uri,
             state,
