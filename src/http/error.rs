@@ -22,13 +22,29 @@ use std::fmt;
 pub struct Cause(pub String);
 
 impl Cause {
+    /// An error and its sources, outermost first, joined by `: `.
+    pub fn of(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut text = err.to_string();
+        let mut source = err.source();
+        while let Some(err) = source {
+            text.push_str(": ");
+            text.push_str(&err.to_string());
+            source = err.source();
+        }
+        Cause(text)
+    }
+
     /// Records `cause` on `response`, for the request's log line.
-    pub fn attach(response: &mut HttpResponse, cause: Option<&str>) {
+    pub fn attach(response: &mut HttpResponse, cause: Option<&Cause>) {
         if let Some(cause) = cause {
-            response.extensions_mut().insert(Cause(cause.to_owned()));
+            response.extensions_mut().insert(cause.clone());
         }
     }
 }
+
+/// Anything that says why the server failed: an error (with its sources)
+/// or a message.
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// An error answered in JSON.
 #[derive(Debug)]
@@ -39,7 +55,7 @@ pub struct ApiError {
     /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429.
     retry_after: Option<u64>,
     /// The internal cause of a 500, logged and not shown.
-    cause: Option<String>,
+    cause: Option<Cause>,
 }
 
 #[derive(Serialize)]
@@ -82,9 +98,9 @@ impl ApiError {
     }
 
     /// 500, with the cause logged (in the request's log line) and not shown.
-    pub fn internal(cause: &dyn fmt::Display) -> Self {
+    pub fn internal(cause: impl Into<Failure>) -> Self {
         Self {
-            cause: Some(cause.to_string()),
+            cause: Some(Cause::of(&*cause.into())),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
@@ -147,7 +163,7 @@ impl ResponseError for ApiError {
             error: self.code,
             message: &self.message,
         });
-        Cause::attach(&mut response, self.cause.as_deref());
+        Cause::attach(&mut response, self.cause.as_ref());
         response
     }
 }
@@ -182,22 +198,22 @@ impl From<JourneyError> for ApiError {
             JourneyError::Account(
                 err @ (AccountError::UsernameTaken(_) | AccountError::EmailTaken(_)),
             ) => Self::new(StatusCode::CONFLICT, "conflict", err.to_string()),
-            JourneyError::Account(err) => Self::internal(&err),
-            JourneyError::Store(err) => Self::internal(&err),
-            JourneyError::Seal(err) => Self::internal(&err),
+            JourneyError::Account(err) => Self::internal(err),
+            JourneyError::Store(err) => Self::internal(err),
+            JourneyError::Seal(err) => Self::internal(err),
         }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
-        Self::internal(&err)
+        Self::internal(err)
     }
 }
 
 impl From<BlockingError> for ApiError {
     fn from(err: BlockingError) -> Self {
-        Self::internal(&err)
+        Self::internal(err)
     }
 }
 
@@ -208,7 +224,7 @@ pub struct PageError {
     title: &'static str,
     message: String,
     /// The internal cause of a 500, logged and not shown.
-    cause: Option<String>,
+    cause: Option<Cause>,
 }
 
 #[derive(Template)]
@@ -229,7 +245,7 @@ impl PageError {
     }
 
     /// The same page, with an internal cause for the request's log line.
-    pub fn caused_by(self, cause: Option<String>) -> Self {
+    pub fn caused_by(self, cause: Option<Cause>) -> Self {
         Self { cause, ..self }
     }
 
@@ -242,9 +258,9 @@ impl PageError {
     }
 
     /// 500, with the cause logged (in the request's log line) and not shown.
-    pub fn internal(cause: &dyn fmt::Display) -> Self {
+    pub fn internal(cause: impl Into<Failure>) -> Self {
         Self {
-            cause: Some(cause.to_string()),
+            cause: Some(Cause::of(&*cause.into())),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
@@ -300,13 +316,13 @@ impl ResponseError for PageError {
                 let mut response = HttpResponse::build(self.status)
                     .content_type(mime_html())
                     .body(html);
-                Cause::attach(&mut response, self.cause.as_deref());
+                Cause::attach(&mut response, self.cause.as_ref());
                 response
             }
             Err(err) => {
                 let mut response = HttpResponse::build(self.status).body(self.message.clone());
-                let cause = format!("error page failed to render: {err}");
-                Cause::attach(&mut response, Some(self.cause.as_deref().unwrap_or(&cause)));
+                let cause = Cause(format!("error page failed to render: {err}"));
+                Cause::attach(&mut response, Some(self.cause.as_ref().unwrap_or(&cause)));
                 response
             }
         }
@@ -315,19 +331,19 @@ impl ResponseError for PageError {
 
 impl From<StoreError> for PageError {
     fn from(err: StoreError) -> Self {
-        Self::internal(&err)
+        Self::internal(err)
     }
 }
 
 impl From<BlockingError> for PageError {
     fn from(err: BlockingError) -> Self {
-        Self::internal(&err)
+        Self::internal(err)
     }
 }
 
 impl From<askama::Error> for PageError {
     fn from(err: askama::Error) -> Self {
-        Self::internal(&err)
+        Self::internal(err)
     }
 }
 
@@ -341,4 +357,53 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, 
     Ok(HttpResponse::build(status)
         .content_type(mime_html())
         .body(page.render()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::OAuthError;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the store failed")]
+    struct Outer(#[source] std::io::Error);
+
+    fn logged_cause(response: &HttpResponse) -> Option<String> {
+        response.extensions().get::<Cause>().map(|c| c.0.clone())
+    }
+
+    #[test]
+    fn an_oauth_server_error_hands_its_whole_cause_to_the_log_and_none_to_the_client() {
+        let err = OAuthError::server(Outer(std::io::Error::other("disk full")));
+        let response = err.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            logged_cause(&response).as_deref(),
+            Some("the store failed: disk full")
+        );
+    }
+
+    #[test]
+    fn api_and_page_failures_hand_the_error_and_its_sources_to_the_log() {
+        let api = ApiError::internal(Outer(std::io::Error::other("disk full")));
+        let page = PageError::internal(Outer(std::io::Error::other("disk full")));
+        for response in [api.error_response(), page.error_response()] {
+            assert_eq!(
+                logged_cause(&response).as_deref(),
+                Some("the store failed: disk full")
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_by_the_client_is_not_a_failure_to_log() {
+        assert_eq!(
+            logged_cause(&OAuthError::invalid_client().error_response()),
+            None
+        );
+        assert_eq!(
+            logged_cause(&ApiError::unauthenticated().error_response()),
+            None
+        );
+    }
 }

@@ -176,7 +176,7 @@ mod tests {
     }
 
     async fn failing() -> Result<HttpResponse, ApiError> {
-        Err(ApiError::internal(&"disk on fire"))
+        Err(ApiError::internal("disk on fire"))
     }
 
     #[actix_web::test]

@@ -123,7 +123,7 @@ pub fn validate(
         Refusal::Show("The request names no client (client_id is missing).".into())
     })?;
     let client = clients::get(ctx, client_id)
-        .map_err(|err| Refusal::Failed(OAuthError::server(&err)))?
+        .map_err(|err| Refusal::Failed(OAuthError::server(err)))?
         .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
     // OpenID Connect Core §3.1.2.1 makes redirect_uri required.
     let openid = params

@@ -1,18 +1,31 @@
 //! OAuth 2.0 errors, named and documented as the RFCs do; `http/oauth`
 //! maps each to its status and to a JSON body or a redirect.
 
+use std::error::Error;
+use std::sync::Arc;
+
 /// An error of the authorization or token endpoint (RFC 6749 §4.1.2.1,
 /// §5.2; RFC 7009; RFC 7662).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{code}: {description}", code = self.kind.code())]
 pub struct OAuthError {
     pub kind: ErrorKind,
     /// `error_description`: for the developer, never containing secrets.
     pub description: String,
-    /// The internal cause of a `server_error`: for the server's log (HTTP
-    /// writes it in the request's log line), never for the client.
-    pub cause: Option<String>,
+    /// What caused a `server_error`: for the server's log (HTTP writes it
+    /// in the request's log line), never for the client.
+    #[source]
+    pub source: Option<Arc<dyn Error + Send + Sync>>,
 }
+
+/// Two errors are equal when they say the same on the wire.
+impl PartialEq for OAuthError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.description == other.description
+    }
+}
+
+impl Eq for OAuthError {}
 
 /// The RFC error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +98,7 @@ impl OAuthError {
         Self {
             kind,
             description: description.into(),
-            cause: None,
+            source: None,
         }
     }
 
@@ -117,10 +130,10 @@ impl OAuthError {
         )
     }
 
-    /// A server-side failure; the cause is kept for the log, not sent.
-    pub fn server(cause: &dyn std::fmt::Display) -> Self {
+    /// A server-side failure; its cause is kept for the log, not sent.
+    pub fn server(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
         Self {
-            cause: Some(cause.to_string()),
+            source: Some(Arc::from(cause.into())),
             ..Self::new(
                 ErrorKind::ServerError,
                 "the server could not complete the request",
@@ -131,6 +144,6 @@ impl OAuthError {
 
 impl From<crate::store::StoreError> for OAuthError {
     fn from(err: crate::store::StoreError) -> Self {
-        Self::server(&err)
+        Self::server(err)
     }
 }

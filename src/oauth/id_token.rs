@@ -147,9 +147,9 @@ pub fn id_token(
     if let Some(nonce) = nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
+    let keys = ctx.keys().map_err(OAuthError::server)?;
     keys.sign(alg, crate::keys::ID_TOKEN_TYP, &Value::Object(claims))
-        .map_err(|err| OAuthError::server(&err))
+        .map_err(OAuthError::server)
 }
 
 /// Reads back an ID token tessera issued, even expired (`id_token_hint`,

@@ -84,9 +84,9 @@ impl AccessClaims {
 /// Signs access token claims with the client's algorithm.
 pub fn sign(ctx: &Context, client: &Client, claims: &AccessClaims) -> Result<String, OAuthError> {
     let alg = client.signing_alg.unwrap_or(ctx.settings.oauth.signing_alg);
-    let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
+    let keys = ctx.keys().map_err(OAuthError::server)?;
     keys.sign(alg, crate::keys::ACCESS_TOKEN_TYP, claims)
-        .map_err(|err| OAuthError::server(&err))
+        .map_err(OAuthError::server)
 }
 
 /// RFC 7009: revokes a refresh token (its whole family) or an access token
@@ -100,7 +100,7 @@ pub fn revoke(ctx: &Context, client: &Client, token: &str) -> Result<(), OAuthEr
             .write(|tx| grants::delete_family(tx, &refresh.family))?;
         return Ok(());
     }
-    let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
+    let keys = ctx.keys().map_err(OAuthError::server)?;
     if let Some(claims) = keys.verify::<AccessClaims>(token, &ctx.issuer, ctx.now())
         && claims.client_id == client.client_id
     {
@@ -154,7 +154,7 @@ pub fn introspect(
         active: false,
         details: None,
     };
-    let keys = ctx.keys().map_err(|err| OAuthError::server(&err))?;
+    let keys = ctx.keys().map_err(OAuthError::server)?;
     if let Some(claims) = keys.verify::<AccessClaims>(token, &ctx.issuer, ctx.now()) {
         let revoked = ctx
             .store

@@ -50,7 +50,7 @@ impl<T: PageForm> FromRequest for CsrfForm<T> {
         Box::pin(async move {
             let Posted { csrf_token, form } = posted.await?.into_inner();
             let (Some(ctx), Ok(session)) = (context(&req), session_of(&req).await) else {
-                return Err(PageError::internal(&"session lookup failed").into());
+                return Err(PageError::internal("session lookup failed").into());
             };
             match session {
                 Some((token, _)) if !ctx.verify_csrf(&token, &csrf_token) => Err(PageError::new(
@@ -93,7 +93,7 @@ impl FromRequest for JourneyForm {
         Box::pin(async move {
             let Posted { csrf_token, form } = posted.await?.into_inner();
             let Some(ctx) = context(&req) else {
-                return Err(PageError::internal(&"application context missing").into());
+                return Err(PageError::internal("application context missing").into());
             };
             let auth_id =
                 journey_cookie(&req).filter(|auth_id| ctx.verify_csrf(auth_id, &csrf_token));
@@ -146,7 +146,7 @@ impl FromRequest for SameOrigin {
             // The outcome is the session extractors' to report.
             let _ = session_of(&req).await;
             let Some(ctx) = context(&req) else {
-                return Err(ApiError::internal(&"application context missing"));
+                return Err(ApiError::internal("application context missing"));
             };
             if !same_origin(&req, &ctx) {
                 return Err(ApiError::new(

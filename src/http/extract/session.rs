@@ -32,7 +32,7 @@ pub(super) async fn session_of(req: &HttpRequest) -> Result<Found, ApiError> {
         .0
         .get_or_try_init(|| async {
             let Some(ctx) = context(req) else {
-                return Err(ApiError::internal(&"application context missing"));
+                return Err(ApiError::internal("application context missing"));
             };
             let Some(token) = presented_token(req, &ctx) else {
                 return Ok(None);
@@ -78,7 +78,7 @@ impl FromRequest for SessionAuth {
                 Ok(None) if api => Err(ApiError::unauthenticated().into()),
                 Ok(None) => Err(SignInFirst::back_to(&req).into()),
                 Err(err) if api => Err(err.into()),
-                Err(_) => Err(PageError::internal(&"session lookup failed").into()),
+                Err(_) => Err(PageError::internal("session lookup failed").into()),
             }
         })
     }

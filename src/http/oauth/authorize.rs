@@ -5,7 +5,7 @@
 //! `iss` (RFC 9207).
 
 use crate::context::Context;
-use crate::http::error::{PageError, render};
+use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Registry;
@@ -141,7 +141,10 @@ fn invalid_link(message: &str) -> PageError {
 fn refuse(ctx: &Context, refusal: Refusal) -> Result<HttpResponse, PageError> {
     match refusal {
         Refusal::Show(message) => Err(invalid_link(&message)),
-        Refusal::Failed(error) => Err(invalid_link(&error.description).caused_by(error.cause)),
+        Refusal::Failed(error) => {
+            let cause = std::error::Error::source(&error).map(Cause::of);
+            Err(invalid_link(&error.description).caused_by(cause))
+        }
         Refusal::Redirect {
             redirect_uri,
             state,
@@ -186,7 +189,7 @@ fn back_to_client(
         Ok(location) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, location))
             .finish(),
-        Err(_) => PageError::internal(&"a registered redirect_uri does not parse").error_response(),
+        Err(_) => PageError::internal("a registered redirect_uri does not parse").error_response(),
     }
 }
 

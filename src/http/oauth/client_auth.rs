@@ -64,7 +64,7 @@ async fn authenticate(
     let ctx = req
         .app_data::<web::Data<Context>>()
         .cloned()
-        .ok_or_else(|| OAuthError::server(&"application context missing"))?;
+        .ok_or_else(|| OAuthError::server("application context missing"))?;
     let address =
         client_address(req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string());
     blocking(move || clients::authenticate(&ctx, &id, secret.as_deref(), address.as_deref()))

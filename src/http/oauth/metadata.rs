@@ -80,7 +80,7 @@ pub async fn get_openid_configuration(
 /// `GET /oauth2/jwks`: cacheable for a few minutes, so a rotation (which
 /// takes effect at the next start) reaches resource servers soon.
 pub async fn get_jwks(ctx: web::Data<Context>) -> Result<HttpResponse, ApiError> {
-    let keys = ctx.keys().map_err(|err| ApiError::internal(&err))?;
+    let keys = ctx.keys().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .json(keys.jwks()))

@@ -87,13 +87,14 @@ impl ResponseError for OAuthError {
                 error: self.kind.code(),
                 error_description: &self.description,
             });
-        Cause::attach(&mut response, self.cause.as_deref());
+        let cause = std::error::Error::source(self).map(Cause::of);
+        Cause::attach(&mut response, cause.as_ref());
         response
     }
 }
 
 impl From<crate::telemetry::BlockingError> for OAuthError {
     fn from(err: crate::telemetry::BlockingError) -> Self {
-        OAuthError::server(&err)
+        OAuthError::server(err)
     }
 }

@@ -38,9 +38,9 @@ pub async fn userinfo(ctx: web::Data<Context>, token: Bearer) -> HttpResponse {
 
 /// A bare 500 (RFC 6750 defines no body for it), its cause kept for the
 /// request's log line.
-fn server_failure(cause: &dyn std::fmt::Display) -> HttpResponse {
+fn server_failure(cause: &(dyn std::error::Error + 'static)) -> HttpResponse {
     let mut response = HttpResponse::InternalServerError().finish();
-    Cause::attach(&mut response, Some(&format!("userinfo failed: {cause}")));
+    Cause::attach(&mut response, Some(&Cause::of(cause)));
     response
 }
 
@@ -92,7 +92,7 @@ fn signed_out(ctx: &Context, plan: &LogoutPlan) -> Result<HttpResponse, PageErro
     };
     response
         .add_cookie(&cookies::clear_session(ctx))
-        .map_err(|err| PageError::internal(&err))?;
+        .map_err(PageError::internal)?;
     Ok(response)
 }
 

@@ -133,7 +133,7 @@ fn step_page(
     let mut response = render(status, &page)?;
     response
         .add_cookie(&cookies::journey(ctx, &step.auth_id))
-        .map_err(|err| PageError::internal(&err))?;
+        .map_err(PageError::internal)?;
     Ok(response)
 }
 
@@ -184,7 +184,7 @@ async fn restart(
             "Sign-in failed",
             message,
         )),
-        Err(err) => Err(PageError::internal(&err)),
+        Err(err) => Err(PageError::internal(err)),
     }
 }
 
@@ -407,7 +407,7 @@ pub async fn post_login(
             )
             .await
         }
-        Err(err) => Err(PageError::internal(&err)),
+        Err(err) => Err(PageError::internal(err)),
     }
 }
 

@@ -64,6 +64,6 @@ pub async fn post_logout(
     let mut response = render(StatusCode::OK, &SignedOutPage)?;
     response
         .add_cookie(&cookies::clear_session(&ctx))
-        .map_err(|err| PageError::internal(&err))?;
+        .map_err(PageError::internal)?;
     Ok(response)
 }
