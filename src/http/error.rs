@@ -109,6 +109,11 @@ impl ApiError {
         }
     }
 
+    /// What the log is to be told about this error, if anything.
+    pub fn into_cause(self) -> Option<Cause> {
+        self.cause
+    }
+
     /// The answer to a JSON body that cannot be read.
     pub fn from_json(err: &JsonPayloadError) -> Self {
         let (status, code, message) = match err {
@@ -244,9 +249,13 @@ impl PageError {
         }
     }
 
-    /// The same page, with an internal cause for the request's log line.
+    /// The same page, with a more precise internal cause (when there is
+    /// one) for the request's log line.
     pub fn caused_by(self, cause: Option<Cause>) -> Self {
-        Self { cause, ..self }
+        Self {
+            cause: cause.or(self.cause),
+            ..self
+        }
     }
 
     pub fn not_found() -> Self {
@@ -393,6 +402,21 @@ mod tests {
                 Some("the store failed: disk full")
             );
         }
+    }
+
+    #[test]
+    fn a_page_failure_keeps_the_more_precise_cause_of_the_api_failure_under_it() {
+        let api = ApiError::internal(Outer(std::io::Error::other("disk full")));
+        let page = PageError::internal("session lookup failed").caused_by(api.into_cause());
+        assert_eq!(
+            logged_cause(&page.error_response()).as_deref(),
+            Some("the store failed: disk full")
+        );
+        let page = PageError::internal("session lookup failed").caused_by(None);
+        assert_eq!(
+            logged_cause(&page.error_response()).as_deref(),
+            Some("session lookup failed")
+        );
     }
 
     #[test]

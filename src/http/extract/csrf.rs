@@ -49,9 +49,11 @@ impl<T: PageForm> FromRequest for CsrfForm<T> {
         let posted = web::Form::<Posted<T>>::from_request(&req, payload);
         Box::pin(async move {
             let Posted { csrf_token, form } = posted.await?.into_inner();
-            let (Some(ctx), Ok(session)) = (context(&req), session_of(&req).await) else {
-                return Err(PageError::internal("session lookup failed").into());
-            };
+            let ctx =
+                context(&req).ok_or_else(|| PageError::internal("application context missing"))?;
+            let session = session_of(&req).await.map_err(|err| {
+                PageError::internal("session lookup failed").caused_by(err.into_cause())
+            })?;
             match session {
                 Some((token, _)) if !ctx.verify_csrf(&token, &csrf_token) => Err(PageError::new(
                     StatusCode::FORBIDDEN,

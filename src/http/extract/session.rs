@@ -78,7 +78,9 @@ impl FromRequest for SessionAuth {
                 Ok(None) if api => Err(ApiError::unauthenticated().into()),
                 Ok(None) => Err(SignInFirst::back_to(&req).into()),
                 Err(err) if api => Err(err.into()),
-                Err(_) => Err(PageError::internal("session lookup failed").into()),
+                Err(err) => Err(PageError::internal("session lookup failed")
+                    .caused_by(err.into_cause())
+                    .into()),
             }
         })
     }
