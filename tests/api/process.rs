@@ -64,6 +64,15 @@ impl Workspace {
     }
 
     /// Runs a CLI command with `stdin`; returns (exit code, stdout, stderr).
+    /// Runs `serve` on a configuration it must refuse: exit code 2 before
+    /// anything is bound. Returns what it printed to stderr.
+    async fn serve_refused(&self) -> String {
+        let output = self.command(&["serve"]).output().await.expect("run");
+        assert_eq!(output.status.code(), Some(2));
+        assert!(output.stdout.is_empty(), "nothing bound");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
     async fn run(&self, args: &[&str], stdin: &str) -> (i32, String, String) {
         let mut child = self.command(args).spawn().expect("spawn");
         let mut input = child.stdin.take().expect("stdin");
@@ -238,10 +247,7 @@ async fn a_broken_journey_graph_exits_with_code_2_naming_journey_and_node() {
     let workspace = Workspace::new(
         "[journeys.broken]\nstart = \"a\"\n[journeys.broken.nodes.a]\ntype = \"username_password\"\nnext = { success = \"b\", failure = \"failure\" }\n",
     );
-    let output = workspace.command(&["serve"]).output().await.expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(output.stdout.is_empty(), "nothing bound");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = workspace.serve_refused().await;
     assert!(stderr.contains("journeys.broken.nodes.a"), "{stderr}");
     assert!(stderr.contains("unknown node `b`"), "{stderr}");
 }
@@ -644,10 +650,7 @@ async fn a_configured_logo_that_is_not_https_exits_with_code_2_naming_the_key() 
     let workspace = Workspace::new(
         "[[clients]]\nclient_id = \"web\"\nredirect_uris = [\"https://web.example.com/cb\"]\nlogo_uri = \"javascript:alert(1)\"\n",
     );
-    let output = workspace.command(&["serve"]).output().await.expect("run");
-    assert_eq!(output.status.code(), Some(2));
-    assert!(output.stdout.is_empty(), "nothing bound");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = workspace.serve_refused().await;
     assert!(stderr.contains("clients[0].logo_uri"), "{stderr}");
 }
 
