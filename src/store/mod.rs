@@ -86,6 +86,21 @@ fn unusable(path: &std::path::Path, reason: impl std::fmt::Display) -> StoreErro
     }
 }
 
+/// The store file at `path`, opened read-only; `None` when it cannot be
+/// read without writing to it: empty (the first start makes a store there)
+/// or left by a crash (the next start repairs it).
+fn open_read_only(path: &std::path::Path) -> Result<Option<redb::ReadOnlyDatabase>, StoreError> {
+    if std::fs::metadata(path).is_ok_and(|meta| meta.len() == 0) {
+        return Ok(None);
+    }
+    match redb::ReadOnlyDatabase::open(path) {
+        Ok(db) => Ok(Some(db)),
+        Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(StoreError::InUse(path.to_owned())),
+        Err(redb::DatabaseError::RepairAborted) => Ok(None),
+        Err(err) => Err(unusable(path, err)),
+    }
+}
+
 macro_rules! backend_error {
     ($($ty:ty),*) => {$(
         impl From<$ty> for StoreError {
@@ -146,21 +161,15 @@ impl Store {
             return Ok(());
         };
         if file.exists() {
-            let opened = std::fs::OpenOptions::new()
+            std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
                 .open(file)
                 .map_err(|err| unusable(file, err))?;
-            if opened.metadata().is_ok_and(|meta| meta.len() == 0) {
-                return Ok(()); // an empty file becomes a store at first start
-            }
-            return match redb::ReadOnlyDatabase::open(file) {
-                // Held by a server, or left by a crash: the next writer
-                // repairs it.
-                Ok(_)
-                | Err(redb::DatabaseError::DatabaseAlreadyOpen)
-                | Err(redb::DatabaseError::RepairAborted) => Ok(()),
-                Err(err) => Err(unusable(file, err)),
+            // Held by a server is fine too.
+            return match open_read_only(file) {
+                Ok(_) | Err(StoreError::InUse(_)) => Ok(()),
+                Err(err) => Err(err),
             };
         }
         let folder = match file.parent() {
@@ -217,15 +226,8 @@ impl Store {
         path: &std::path::Path,
         f: impl FnOnce(&ReadTx) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        if std::fs::metadata(path).is_ok_and(|meta| meta.len() == 0) {
+        let Some(db) = open_read_only(path)? else {
             return Ok(None);
-        }
-        let db = match redb::ReadOnlyDatabase::open(path) {
-            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                return Err(StoreError::InUse(path.to_owned()));
-            }
-            Err(redb::DatabaseError::RepairAborted) => return Ok(None),
-            other => other?,
         };
         let tx = ReadTx {
             tx: db.begin_read()?,
