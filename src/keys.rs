@@ -11,7 +11,7 @@
 use crate::jwa::SigningAlg;
 use crate::seal::Sealer;
 use crate::secret::random_id;
-use crate::store::{SigningKey, Store, StoreError, keys as stored};
+use crate::store::{SigningKey, Store, StoreError};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
@@ -181,7 +181,7 @@ impl KeyRing {
         keep_retired: Duration,
         algs: &[SigningAlg],
     ) -> Result<Self, SigningKeyError> {
-        let mut keys = store.read(stored::list)?;
+        let mut keys = store.read(|tx| tx.signing_keys())?;
         let missing: Vec<SigningAlg> = algs
             .iter()
             .copied()
@@ -197,10 +197,10 @@ impl KeyRing {
         if !created.is_empty() || !expired.is_empty() {
             store.write(|tx| {
                 for key in &created {
-                    stored::put(tx, key)?;
+                    tx.put_signing_key(key)?;
                 }
                 for key in &expired {
-                    stored::delete(tx, &key.kid)?;
+                    tx.delete_signing_key(&key.kid)?;
                 }
                 Ok::<_, StoreError>(())
             })?;
@@ -317,13 +317,13 @@ pub fn rotate(
 ) -> Result<String, SigningKeyError> {
     let key = new_key(sealer, alg, now)?;
     store.write(|tx| {
-        for mut old in stored::list(tx)? {
+        for mut old in tx.signing_keys()? {
             if old.alg == alg && old.retired_at.is_none() {
                 old.retired_at = Some(now);
-                stored::put(tx, &old)?;
+                tx.put_signing_key(&old)?;
             }
         }
-        stored::put(tx, &key)?;
+        tx.put_signing_key(&key)?;
         Ok::<_, StoreError>(())
     })?;
     Ok(key.kid)
@@ -331,7 +331,7 @@ pub fn rotate(
 
 /// Every stored key, for `tessera keys list`.
 pub fn list(store: &Store) -> Result<Vec<SigningKey>, StoreError> {
-    store.read(stored::list)
+    store.read(|tx| tx.signing_keys())
 }
 
 #[cfg(test)]

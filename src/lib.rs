@@ -10,7 +10,8 @@
 //! `journeys` ← `oauth` ← `oidc`) ← `http` ← `app` (the composition root,
 //! which also checks the settings against the domain) and `cli`. The allowed
 //! edges are one table in `tests/api/architecture.rs`. Domain modules never
-//! import actix; only `store` imports redb.
+//! import actix. The domain reaches the store through its transaction traits
+//! (`store::tx`); only the embedded backend (`store::embedded`) imports redb.
 
 pub mod accounts;
 pub mod app;

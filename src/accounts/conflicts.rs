@@ -6,7 +6,7 @@
 
 use super::{AccountError, Username, UsernameError};
 use crate::context::Context;
-use crate::store::{self, StoreError, User, users};
+use crate::store::{self, StoreError, User};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -26,10 +26,10 @@ pub enum UsernameConflict {
 }
 
 /// Every conflict among the stored usernames.
-pub fn username_conflicts(tx: &impl store::Read) -> Result<Vec<UsernameConflict>, StoreError> {
+pub fn username_conflicts(tx: &dyn store::ReadTx) -> Result<Vec<UsernameConflict>, StoreError> {
     let mut by_name: BTreeMap<String, Vec<User>> = BTreeMap::new();
     let mut conflicts = Vec::new();
-    for user in users::list(tx)? {
+    for user in tx.users()? {
         match Username::parse(&user.username) {
             Ok(name) => by_name
                 .entry(name.normalized().to_owned())
@@ -62,9 +62,10 @@ pub fn rename(ctx: &Context, user_id: &str, new_username: &str) -> Result<User, 
     let username = Username::parse(new_username)?;
     let now = ctx.now();
     ctx.store.write(|tx| {
-        let mut user = users::get_by_id(tx, user_id)?
+        let mut user = tx
+            .user(user_id)?
             .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
-        if let Some(holder) = users::get_by_username(tx, username.normalized())?
+        if let Some(holder) = tx.user_by_username(username.normalized())?
             && holder.id != user.id
         {
             return Err(AccountError::UsernameTaken(username.as_str().to_owned()));
@@ -72,7 +73,7 @@ pub fn rename(ctx: &Context, user_id: &str, new_username: &str) -> Result<User, 
         user.username = username.as_str().to_owned();
         user.username_normalized = username.normalized().to_owned();
         user.updated_at = now;
-        users::put(tx, &user)?;
+        tx.put_user(&user)?;
         Ok(user)
     })
 }

@@ -75,6 +75,21 @@ pub fn registration_key(ip: &str) -> String {
     format!("register {}", address_key(ip))
 }
 
+/// The counter key of a user's failed TOTP codes, across journeys. A space
+/// cannot occur in a normalised username, so no one can choose a username
+/// that shares (and so locks, or unlocks) this counter.
+pub fn totp_key(user_id: &str) -> String {
+    format!("totp {user_id}")
+}
+
+/// The counter key of a client's failed authentications from one address
+/// (an [`address_key`]). Client ids and usernames contain no spaces, so no
+/// client id can be chosen to share another client's counter, and no
+/// username counter meets it.
+pub fn client_key(client_id: &str, address_key: &str) -> String {
+    format!("client {client_id} {address_key}")
+}
+
 /// Whether a counter no longer affects anything and can be forgotten.
 pub fn is_stale(throttle: &LoginThrottle, now: OffsetDateTime, settings: &LockoutSettings) -> bool {
     let window_over = throttle.window_started_at + seconds(settings.window_secs) <= now;

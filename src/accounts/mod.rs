@@ -10,9 +10,7 @@ pub mod totp;
 
 use crate::context::Context;
 use crate::secret::{SecretString, random_id};
-use crate::store::{
-    self, PendingUser, StoreError, User, sessions as stored_sessions, throttle, users,
-};
+use crate::store::{self, PendingUser, StoreError, User};
 use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
@@ -103,16 +101,16 @@ pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
 }
 
 /// Stores a new account if its username and email are free.
-fn insert_new(tx: &store::WriteTx, user: &User) -> Result<(), AccountError> {
-    if users::get_by_username(tx, &user.username_normalized)?.is_some() {
+fn insert_new(tx: &dyn store::WriteTx, user: &User) -> Result<(), AccountError> {
+    if tx.user_by_username(&user.username_normalized)?.is_some() {
         return Err(AccountError::UsernameTaken(user.username.clone()));
     }
     if let Some(email) = &user.email
-        && users::get_by_email(tx, email)?.is_some()
+        && tx.user_by_email(email)?.is_some()
     {
         return Err(AccountError::EmailTaken(email.clone()));
     }
-    users::put(tx, user)?;
+    tx.put_user(user)?;
     Ok(())
 }
 
@@ -121,7 +119,7 @@ fn insert_new(tx: &store::WriteTx, user: &User) -> Result<(), AccountError> {
 /// against the policy when it was chosen.
 pub fn register_in(
     ctx: &Context,
-    tx: &store::WriteTx,
+    tx: &dyn store::WriteTx,
     pending: &PendingUser,
 ) -> Result<User, AccountError> {
     let username = Username::parse(&pending.username)?;
@@ -147,20 +145,20 @@ pub fn register_in(
 
 /// Every account, ordered by username.
 pub fn list(ctx: &Context) -> Result<Vec<User>, AccountError> {
-    Ok(ctx.store.read(users::list)?)
+    Ok(ctx.store.read(|tx| tx.users())?)
 }
 
 /// The account with this username.
 pub fn get_by_username(ctx: &Context, username: &str) -> Result<User, AccountError> {
     let username = Username::parse(username)?;
     ctx.store
-        .read(|tx| users::get_by_username(tx, username.normalized()))?
+        .read(|tx| tx.user_by_username(username.normalized()))?
         .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))
 }
 
 /// The account with this id.
 pub fn get(ctx: &Context, id: &str) -> Result<Option<User>, StoreError> {
-    ctx.store.read(|tx| users::get_by_id(tx, id))
+    ctx.store.read(|tx| tx.user(id))
 }
 
 /// Disables or re-enables an account. Disabling ends its sessions.
@@ -215,14 +213,15 @@ pub fn reset_password(
     let hash = ctx.passwords.hash(password)?;
     let now = ctx.now();
     ctx.store.write(|tx| {
-        let mut user = users::get_by_id(tx, user_id)?
+        let mut user = tx
+            .user(user_id)?
             .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
         user.password_hash = Some(hash);
         user.updated_at = now;
-        users::put(tx, &user)?;
-        for (session, _) in stored_sessions::list_by_user(tx, user_id)? {
+        tx.put_user(&user)?;
+        for (session, _) in tx.sessions_of(user_id)? {
             if Some(&session) != keep {
-                stored_sessions::delete(tx, &session)?;
+                tx.delete_session(&session)?;
             }
         }
         Ok(())
@@ -234,14 +233,15 @@ pub fn reset_password(
 pub fn remove(ctx: &Context, username: &str) -> Result<User, AccountError> {
     let username = Username::parse(username)?;
     ctx.store.write(|tx| {
-        let user = users::get_by_username(tx, username.normalized())?
+        let user = tx
+            .user_by_username(username.normalized())?
             .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
         end_all_sessions(tx, &user.id)?;
-        for request in store::push::list_by_user(tx, &user.id)? {
-            store::push::delete(tx, &request.id)?;
+        for request in tx.push_requests_of(&user.id)? {
+            tx.delete_push_request(&request.id)?;
         }
-        store::devices::put(tx, &user.id, &[])?;
-        users::delete(tx, &user)?;
+        tx.put_devices(&user.id, &[])?;
+        tx.delete_user(&user)?;
         Ok(user)
     })
 }
@@ -250,23 +250,24 @@ pub fn remove(ctx: &Context, username: &str) -> Result<User, AccountError> {
 fn update(
     ctx: &Context,
     username: &str,
-    change: impl FnOnce(&store::WriteTx, &mut User) -> Result<(), StoreError>,
+    change: impl FnOnce(&dyn store::WriteTx, &mut User) -> Result<(), StoreError>,
 ) -> Result<User, AccountError> {
     let username = Username::parse(username)?;
     let now = ctx.now();
     ctx.store.write(|tx| {
-        let mut user = users::get_by_username(tx, username.normalized())?
+        let mut user = tx
+            .user_by_username(username.normalized())?
             .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
         change(tx, &mut user)?;
         user.updated_at = now;
-        users::put(tx, &user)?;
+        tx.put_user(&user)?;
         Ok(user)
     })
 }
 
-pub(crate) fn end_all_sessions(tx: &store::WriteTx, user_id: &str) -> Result<(), StoreError> {
-    for (hash, _) in stored_sessions::list_by_user(tx, user_id)? {
-        stored_sessions::delete(tx, &hash)?;
+pub(crate) fn end_all_sessions(tx: &dyn store::WriteTx, user_id: &str) -> Result<(), StoreError> {
+    for (hash, _) in tx.sessions_of(user_id)? {
+        tx.delete_session(&hash)?;
     }
     Ok(())
 }
@@ -293,27 +294,26 @@ pub fn authenticate(
     let key = username.normalized();
     let user = ctx.store.write(|tx| {
         if let Some(address) = &address
-            && let Some(until) = lockout::locked_until(throttle::get(tx, address)?.as_ref(), now)
+            && let Some(until) = lockout::locked_until(tx.throttle(address)?.as_ref(), now)
         {
             return Err(LoginError::AddressLocked(until));
         }
-        let counted = throttle::get(tx, key)?;
+        let counted = tx.throttle(key)?;
         if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
             return Err(LoginError::Locked(until));
         }
         let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
-        throttle::put(tx, key, &attempt)?;
-        Ok(users::get_by_username(tx, key)?)
+        tx.put_throttle(key, &attempt)?;
+        Ok(tx.user_by_username(key)?)
     })?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let verified = ctx.passwords.verify(password, hash);
     let Some(user) = user.filter(|_| verified) else {
         if let Some(address) = &address {
             ctx.store.write(|tx| {
-                let counted = throttle::get(tx, address)?;
+                let counted = tx.throttle(address)?;
                 let max = settings.max_failures_per_address;
-                throttle::put(
-                    tx,
+                tx.put_throttle(
                     address,
                     &lockout::record_attempt(counted, now, settings, max),
                 )
@@ -324,7 +324,7 @@ pub fn authenticate(
     if user.disabled {
         return Err(LoginError::Disabled);
     }
-    ctx.store.write(|tx| throttle::delete(tx, key))?;
+    ctx.store.write(|tx| tx.delete_throttle(key))?;
     Ok(user)
 }
 
@@ -340,22 +340,18 @@ pub fn count_attempt(
     let now = ctx.now();
     let settings = &ctx.settings.lockout;
     ctx.store.write(|tx| {
-        let counted = throttle::get(tx, key)?;
+        let counted = tx.throttle(key)?;
         if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
             return Ok(Some(until));
         }
-        throttle::put(
-            tx,
-            key,
-            &lockout::record_attempt(counted, now, settings, max),
-        )?;
+        tx.put_throttle(key, &lockout::record_attempt(counted, now, settings, max))?;
         Ok(None)
     })
 }
 
 /// Forgets the attempts under a throttle `key` (after a success).
 pub fn clear_attempts(ctx: &Context, key: &str) -> Result<(), StoreError> {
-    ctx.store.write(|tx| throttle::delete(tx, key))
+    ctx.store.write(|tx| tx.delete_throttle(key))
 }
 
 /// Forgets failure counters that no longer matter; returns how many.
@@ -363,7 +359,7 @@ pub fn purge_stale_throttles(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     let settings = &ctx.settings.lockout;
     ctx.store
-        .write(|tx| throttle::delete_where(tx, |t| lockout::is_stale(t, now, settings)))
+        .write(|tx| tx.delete_throttles_where(&mut |t| lockout::is_stale(t, now, settings)))
 }
 
 /// A plain address, as the mailer will use it.

@@ -5,7 +5,7 @@ use super::{AccountError, NewUser, Username, create, end_all_sessions, non_empty
 use crate::config::SeedUser;
 use crate::context::Context;
 use crate::secret::{SecretString, random_id};
-use crate::store::{User, users};
+use crate::store::User;
 
 /// What seeding did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountErro
         let username = Username::parse(&seed.username)?;
         let existing = ctx
             .store
-            .read(|tx| users::get_by_username(tx, username.normalized()))?;
+            .read(|tx| tx.user_by_username(username.normalized()))?;
         let current_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
         let password_hash = match (&seed.password, &seed.password_hash) {
             (_, Some(hash)) => Some(hash.clone()),
@@ -76,7 +76,7 @@ pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountErro
             if revoke {
                 end_all_sessions(tx, &user.id)?;
             }
-            users::put(tx, &user)
+            tx.put_user(&user)
         })?;
     }
     Ok(report)
@@ -92,7 +92,7 @@ pub struct Bootstrapped {
 /// On a store without any user, creates `admin` with a random password so
 /// that a first start can be signed in to.
 pub fn bootstrap_admin(ctx: &Context) -> Result<Option<Bootstrapped>, AccountError> {
-    if ctx.store.read(users::any)? {
+    if ctx.store.read(|tx| tx.any_user())? {
         return Ok(None);
     }
     let password = SecretString::new(random_id());

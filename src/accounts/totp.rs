@@ -10,7 +10,7 @@
 use super::lockout;
 use crate::context::Context;
 use crate::seal::{SealError, Sealer};
-use crate::store::{StoreError, TotpEnrollment, throttle, users};
+use crate::store::{StoreError, TotpEnrollment};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::fmt;
 use time::OffsetDateTime;
@@ -134,15 +134,15 @@ pub enum Verdict {
 /// with the same code cannot both pass, and a crash cannot forget a use.
 pub fn verify(ctx: &Context, user_id: &str, code: &str) -> Result<Verdict, TotpError> {
     let now = ctx.now();
-    let key = throttle::totp_key(user_id);
+    let key = lockout::totp_key(user_id);
     let settings = &ctx.settings.lockout;
     ctx.store.write(|tx| {
-        let counted = throttle::get(tx, &key)?;
+        let counted = tx.throttle(&key)?;
         // Checked before the code: while locked, a right code fails too.
         if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
             return Ok(Verdict::Locked(until));
         }
-        let mut user = users::get_by_id(tx, user_id)?.ok_or(TotpError::UnknownUser)?;
+        let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
         let Some(enrollment) = &mut user.totp else {
             return Ok(Verdict::NotEnrolled);
         };
@@ -150,15 +150,14 @@ pub fn verify(ctx: &Context, user_id: &str, code: &str) -> Result<Verdict, TotpE
         let verdict = match secret.matching_step(code, now) {
             Some(step) if step > enrollment.last_step => {
                 enrollment.last_step = step;
-                users::put(tx, &user)?;
-                throttle::delete(tx, &key)?;
+                tx.put_user(&user)?;
+                tx.delete_throttle(&key)?;
                 return Ok(Verdict::Accepted);
             }
             Some(_) => Verdict::Replayed,
             None => Verdict::Wrong,
         };
-        throttle::put(
-            tx,
+        tx.put_throttle(
             &key,
             &lockout::record_attempt(counted, now, settings, settings.max_failures),
         )?;
@@ -194,7 +193,7 @@ pub fn enroll(
     };
     let sealed_secret = secret.seal(&ctx.sealer)?;
     ctx.store.write(|tx| {
-        let mut user = users::get_by_id(tx, user_id)?.ok_or(TotpError::UnknownUser)?;
+        let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
         if user.totp.is_some() && !replace {
             return Ok(Enrollment::AlreadyEnrolled);
         }
@@ -203,7 +202,7 @@ pub fn enroll(
             last_step: step,
         });
         user.updated_at = now;
-        users::put(tx, &user)?;
+        tx.put_user(&user)?;
         Ok(Enrollment::Saved)
     })
 }

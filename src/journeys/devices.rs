@@ -17,7 +17,7 @@
 
 use crate::context::Context;
 use crate::secret::random_id;
-use crate::store::{KnownDevice, ProfiledDevice, StoreError, devices as stored};
+use crate::store::{KnownDevice, ProfiledDevice, StoreError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -145,19 +145,19 @@ pub fn label(user_agent: Option<&str>) -> String {
 pub fn recognise(ctx: &Context, user_id: &str, fingerprint: &str) -> Result<bool, StoreError> {
     let known = ctx
         .store
-        .read(|tx| stored::get_by_user(tx, user_id))?
+        .read(|tx| tx.devices_of(user_id))?
         .iter()
         .any(|device| device.fingerprint == fingerprint);
     if known {
         let now = ctx.now();
         ctx.store.write(|tx| {
-            let mut devices = stored::get_by_user(tx, user_id)?;
+            let mut devices = tx.devices_of(user_id)?;
             for device in &mut devices {
                 if device.fingerprint == fingerprint {
                     device.last_seen = now;
                 }
             }
-            stored::put(tx, user_id, &devices)
+            tx.put_devices(user_id, &devices)
         })?;
     }
     Ok(known)
@@ -168,7 +168,7 @@ pub fn recognise(ctx: &Context, user_id: &str, fingerprint: &str) -> Result<bool
 pub fn remember(ctx: &Context, user_id: &str, device: &ProfiledDevice) -> Result<(), StoreError> {
     let now = ctx.now();
     ctx.store.write(|tx| {
-        let mut devices = stored::get_by_user(tx, user_id)?;
+        let mut devices = tx.devices_of(user_id)?;
         match devices
             .iter_mut()
             .find(|known| known.fingerprint == device.fingerprint)
@@ -186,7 +186,7 @@ pub fn remember(ctx: &Context, user_id: &str, device: &ProfiledDevice) -> Result
             }),
         }
         keep_recent(&mut devices);
-        stored::put(tx, user_id, &devices)
+        tx.put_devices(user_id, &devices)
     })
 }
 
@@ -198,7 +198,7 @@ fn keep_recent(devices: &mut Vec<KnownDevice>) {
 
 /// A user's remembered devices, most recently seen first.
 pub fn list(ctx: &Context, user_id: &str) -> Result<Vec<KnownDevice>, StoreError> {
-    let mut devices = ctx.store.read(|tx| stored::get_by_user(tx, user_id))?;
+    let mut devices = ctx.store.read(|tx| tx.devices_of(user_id))?;
     keep_recent(&mut devices);
     Ok(devices)
 }
@@ -206,13 +206,13 @@ pub fn list(ctx: &Context, user_id: &str) -> Result<Vec<KnownDevice>, StoreError
 /// Forgets one of a user's devices by its id; returns whether it existed.
 pub fn forget(ctx: &Context, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
     ctx.store.write(|tx| {
-        let mut devices = stored::get_by_user(tx, user_id)?;
+        let mut devices = tx.devices_of(user_id)?;
         let before = devices.len();
         devices.retain(|device| device.id != device_id);
         if devices.len() == before {
             return Ok(false);
         }
-        stored::put(tx, user_id, &devices)?;
+        tx.put_devices(user_id, &devices)?;
         Ok(true)
     })
 }

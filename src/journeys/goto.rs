@@ -5,7 +5,7 @@
 //! let any site borrow tessera's login page for phishing.
 
 use crate::context::Context;
-use crate::store::{self, StoreError};
+use crate::store::StoreError;
 use url::{Origin, Url};
 
 /// The default landing page after sign-in.
@@ -25,7 +25,7 @@ pub fn checked(ctx: &Context, goto: &str) -> Result<Option<String>, StoreError> 
 /// `sessions.return_origins` and of every client's registered URIs. Opaque
 /// origins (private-use schemes of native apps) never match anything.
 fn return_origins(ctx: &Context) -> Result<Vec<Origin>, StoreError> {
-    let clients = ctx.store.read(store::clients::list)?;
+    let clients = ctx.store.read(|tx| tx.clients())?;
     let uris = clients.iter().flat_map(|client| {
         client
             .redirect_uris

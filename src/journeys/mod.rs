@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::context::Context;
 use crate::secret::{Token, TokenHash};
 use crate::sessions::{self, Origin};
-use crate::store::{JourneyState, Session, StoreError, User, journeys as stored, users};
+use crate::store::{JourneyState, Session, StoreError, User};
 use graph::{GraphError, Journey, Next};
 use nodes::{Decision, Input, Prompt, Turn};
 use std::collections::BTreeMap;
@@ -188,7 +188,7 @@ pub fn start(
     let auth_id = Token::generate();
     let hash = auth_id.hash();
     ctx.store
-        .write_volatile(|tx| stored::put(tx, &hash, &state))?;
+        .write_volatile(|tx| tx.put_journey(&hash, &state))?;
     arrive(ctx, journey, &auth_id, state, client)
 }
 
@@ -220,7 +220,7 @@ pub fn advance(
             let hash = auth_id.hash();
             let attempts = ctx
                 .store
-                .write_volatile(|tx| stored::count_attempt(tx, &hash, &state.node))?
+                .write_volatile(|tx| tx.count_journey_attempt(&hash, &state.node))?
                 .ok_or(JourneyError::Expired)?;
             state.attempts.insert(state.node.clone(), attempts);
             if attempts < spec.max_attempts {
@@ -262,7 +262,7 @@ fn follow(
         },
         Next::Failure => {
             ctx.store
-                .write_volatile(|tx| stored::take(tx, &auth_id.hash()))?;
+                .write_volatile(|tx| tx.take_journey(&auth_id.hash()))?;
             Err(JourneyError::Failed {
                 message: state
                     .message
@@ -339,7 +339,7 @@ fn pause(
     let hash = auth_id.hash();
     let running = ctx
         .store
-        .write_volatile(|tx| stored::replace(tx, &hash, &state))?;
+        .write_volatile(|tx| tx.replace_journey(&hash, &state))?;
     if !running {
         return Err(JourneyError::Expired);
     }
@@ -378,7 +378,7 @@ pub fn answered(ctx: &Context, registry: &Registry, auth_id: &Token) -> Result<b
 
 /// Loads a journey's state if it is still running.
 fn load(ctx: &Context, hash: &TokenHash) -> Result<JourneyState, JourneyError> {
-    let state = ctx.store.read(|tx| stored::get_by_hash(tx, hash))?;
+    let state = ctx.store.read(|tx| tx.journey(hash))?;
     state
         .filter(|state| state.expires_at > ctx.now())
         .ok_or(JourneyError::Expired)
@@ -395,9 +395,9 @@ fn finish(
 ) -> Result<Progress, JourneyError> {
     let hash = auth_id.hash();
     let (token, session, user) = ctx.store.write(|tx| {
-        stored::take(tx, &hash)?.ok_or(JourneyError::Expired)?;
+        tx.take_journey(&hash)?.ok_or(JourneyError::Expired)?;
         let user = match (&state.user_id, &state.pending_user) {
-            (Some(id), _) => users::get_by_id(tx, id)?.ok_or(JourneyError::Expired)?,
+            (Some(id), _) => tx.user(id)?.ok_or(JourneyError::Expired)?,
             (None, Some(pending)) => accounts::register_in(ctx, tx, pending)?,
             (None, None) => {
                 return Err(JourneyError::Failed {
@@ -465,5 +465,5 @@ fn step(ctx: &Context, journey: &Journey, auth_id: Token, state: &JourneyState) 
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     ctx.store
-        .write_volatile(|tx| stored::delete_expired(tx, now))
+        .write_volatile(|tx| tx.delete_expired_journeys(now))
 }

@@ -11,7 +11,7 @@
 use super::Client;
 use crate::context::Context;
 use crate::secret::random_id;
-use crate::store::{PushRequest, PushStatus, StoreError, push as stored};
+use crate::store::{PushRequest, PushStatus, StoreError};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
@@ -58,7 +58,7 @@ pub fn open(
             .as_ref()
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
     };
-    ctx.store.write(|tx| stored::put(tx, &request))?;
+    ctx.store.write(|tx| tx.put_push_request(&request))?;
     Ok(request.id)
 }
 
@@ -77,7 +77,7 @@ fn state_of(request: Option<&PushRequest>, now: OffsetDateTime) -> State {
 /// Where the request stands; reads only.
 pub fn state(ctx: &Context, id: &str) -> Result<State, StoreError> {
     let now = ctx.now();
-    let request = ctx.store.read(|tx| stored::get_by_id(tx, id))?;
+    let request = ctx.store.read(|tx| tx.push_request(id))?;
     Ok(state_of(request.as_ref(), now))
 }
 
@@ -89,7 +89,7 @@ pub fn settle(ctx: &Context, id: &str) -> Result<State, StoreError> {
         // A decided request never changes again, so removing it after the
         // read loses nothing; losing the removal in a crash only leaves it
         // for the purge.
-        ctx.store.write_volatile(|tx| stored::delete(tx, id))?;
+        ctx.store.write_volatile(|tx| tx.delete_push_request(id))?;
     }
     Ok(state)
 }
@@ -99,7 +99,7 @@ pub fn pending_for(ctx: &Context, user_id: &str) -> Result<Vec<PushRequest>, Sto
     let now = ctx.now();
     let mut pending: Vec<PushRequest> = ctx
         .store
-        .read(|tx| stored::list_by_user(tx, user_id))?
+        .read(|tx| tx.push_requests_of(user_id))?
         .into_iter()
         .filter(|request| state_of(Some(request), now) == State::Waiting)
         .collect();
@@ -117,7 +117,7 @@ pub fn answer(
 ) -> Result<bool, StoreError> {
     let now = ctx.now();
     ctx.store.write(|tx| {
-        let Some(mut request) = stored::get_by_id(tx, request_id)? else {
+        let Some(mut request) = tx.push_request(request_id)? else {
             return Ok(false);
         };
         if request.user_id != user_id || state_of(Some(&request), now) != State::Waiting {
@@ -127,7 +127,7 @@ pub fn answer(
             Reply::Approve => PushStatus::Approved,
             Reply::Deny => PushStatus::Denied,
         };
-        stored::put(tx, &request)?;
+        tx.put_push_request(&request)?;
         Ok(true)
     })
 }
@@ -136,5 +136,5 @@ pub fn answer(
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     ctx.store
-        .write(|tx| stored::delete_where(tx, |request| request.expires_at <= now))
+        .write(|tx| tx.delete_push_requests_where(&mut |request| request.expires_at <= now))
 }

@@ -6,7 +6,7 @@
 use crate::context::Context;
 use crate::oauth::{ErrorKind, OAuthError, clients, scopes};
 use crate::secret::Token;
-use crate::store::{AuthorizationCode, Client, Consent, StoreError, clients as stored, grants};
+use crate::store::{AuthorizationCode, Client, Consent, StoreError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
@@ -342,7 +342,7 @@ pub fn scopes_to_consent(
     }
     let granted: BTreeSet<String> = ctx
         .store
-        .read(|tx| stored::get_consent(tx, user_id, &request.client.client_id))?
+        .read(|tx| tx.consent(user_id, &request.client.client_id))?
         .map(|consent| consent.scopes.into_iter().collect())
         .unwrap_or_default();
     Ok(request
@@ -381,22 +381,19 @@ pub fn approve(
     let hash = code.hash();
     ctx.store.write(|tx| {
         if consented {
-            let mut scopes: BTreeSet<String> =
-                stored::get_consent(tx, user_id, &request.client.client_id)?
-                    .map(|c| c.scopes.into_iter().collect())
-                    .unwrap_or_default();
+            let mut scopes: BTreeSet<String> = tx
+                .consent(user_id, &request.client.client_id)?
+                .map(|c| c.scopes.into_iter().collect())
+                .unwrap_or_default();
             scopes.extend(request.scopes.iter().cloned());
-            stored::put_consent(
-                tx,
-                &Consent {
-                    user_id: user_id.to_owned(),
-                    client_id: request.client.client_id.clone(),
-                    scopes: scopes.into_iter().collect(),
-                    granted_at: now,
-                },
-            )?;
+            tx.put_consent(&Consent {
+                user_id: user_id.to_owned(),
+                client_id: request.client.client_id.clone(),
+                scopes: scopes.into_iter().collect(),
+                granted_at: now,
+            })?;
         }
-        grants::put_code(tx, &hash, &record)
+        tx.put_code(&hash, &record)
     })?;
     Ok(code)
 }

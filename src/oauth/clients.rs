@@ -17,7 +17,7 @@ use crate::context::Context;
 use crate::oauth::{OAuthError, scopes};
 use crate::seal::MacCheck;
 use crate::secret::{SecretString, Token};
-use crate::store::{Client, LoginThrottle, StoreError, clients as stored, throttle};
+use crate::store::{Client, LoginThrottle, StoreError};
 use url::Url;
 
 /// Grant types tessera supports.
@@ -264,13 +264,13 @@ pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
             .as_ref()
             .map(|s| secret_hash(ctx, s.expose()));
         ctx.store.write(|tx| {
-            let existing = stored::get_by_id(tx, &seed.client_id)?;
+            let existing = tx.client(&seed.client_id)?;
             let created_at = existing
                 .as_ref()
                 .map_or_else(|| ctx.now(), |c| c.created_at);
             let client = record(ctx, seed, hash.clone(), created_at);
             if existing.as_ref() != Some(&client) {
-                stored::put(tx, &client)?;
+                tx.put_client(&client)?;
                 written += 1;
             }
             Ok::<_, StoreError>(())
@@ -301,10 +301,10 @@ pub fn create(
     seed.client_secret = secret.clone();
     let client = record(ctx, &seed, hash, ctx.now());
     ctx.store.write(|tx| {
-        if stored::get_by_id(tx, &client.client_id)?.is_some() {
+        if tx.client(&client.client_id)?.is_some() {
             return Err(ClientError::Exists(client.client_id.clone()));
         }
-        stored::put(tx, &client)?;
+        tx.put_client(&client)?;
         Ok(())
     })?;
     Ok((client, secret))
@@ -312,12 +312,12 @@ pub fn create(
 
 /// Every client.
 pub fn list(ctx: &Context) -> Result<Vec<Client>, StoreError> {
-    ctx.store.read(stored::list)
+    ctx.store.read(|tx| tx.clients())
 }
 
 /// Removes a client.
 pub fn remove(ctx: &Context, client_id: &str) -> Result<(), ClientError> {
-    let removed = ctx.store.write(|tx| stored::delete(tx, client_id))?;
+    let removed = ctx.store.write(|tx| tx.delete_client(client_id))?;
     if removed {
         Ok(())
     } else {
@@ -327,7 +327,7 @@ pub fn remove(ctx: &Context, client_id: &str) -> Result<(), ClientError> {
 
 /// The client with this id.
 pub fn get(ctx: &Context, client_id: &str) -> Result<Option<Client>, StoreError> {
-    ctx.store.read(|tx| stored::get_by_id(tx, client_id))
+    ctx.store.read(|tx| tx.client(client_id))
 }
 
 /// Authenticates a client at the token, revocation or introspection
@@ -362,7 +362,7 @@ pub fn authenticate(
         _ => MacCheck::Differs,
     };
     let ok = check != MacCheck::Differs;
-    let key = address.map(|ip| throttle::client_key(client_id, &lockout::address_key(ip)));
+    let key = address.map(|ip| lockout::client_key(client_id, &lockout::address_key(ip)));
     let now = ctx.now();
     let locked = |counted: Option<&LoginThrottle>| {
         lockout::locked_until(counted, now)
@@ -370,7 +370,7 @@ pub fn authenticate(
     };
     if ok {
         if let Some(key) = &key
-            && let Some(refused) = locked(ctx.store.read(|tx| throttle::get(tx, key))?.as_ref())
+            && let Some(refused) = locked(ctx.store.read(|tx| tx.throttle(key))?.as_ref())
         {
             return Err(refused);
         }
@@ -378,13 +378,13 @@ pub fn authenticate(
     }
     if let Some(key) = &key {
         ctx.store.write_volatile(|tx| {
-            let counted = throttle::get(tx, key)?;
+            let counted = tx.throttle(key)?;
             if let Some(refused) = locked(counted.as_ref()) {
                 return Err(refused);
             }
             let max = ctx.settings.oauth.client_auth_max_failures;
             let counted = lockout::record_attempt(counted, now, &ctx.settings.lockout, max);
-            throttle::put(tx, key, &counted)?;
+            tx.put_throttle(key, &counted)?;
             Ok(())
         })?;
     }
@@ -405,11 +405,11 @@ fn accepted(
     };
     let hash = secret_hash(ctx, secret);
     ctx.store.write(|tx| {
-        if let Some(mut stored) = stored::get_by_id(tx, &client.client_id)?
+        if let Some(mut stored) = tx.client(&client.client_id)?
             && stored.secret_hash == client.secret_hash
         {
             stored.secret_hash = Some(hash);
-            stored::put(tx, &stored)?;
+            tx.put_client(&stored)?;
         }
         Ok::<_, StoreError>(())
     })?;

@@ -20,8 +20,7 @@ use crate::oauth::tokens::{AccessClaims, Subject, access_ttl, claims_for, sign};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::secret::{Token, TokenHash, random_id};
 use crate::store::{
-    AuthorizationCode, Client, Issued, Read, RefreshToken, StoreError, User, WriteTx,
-    clients as stored_clients, grants, users,
+    AuthorizationCode, Client, Issued, ReadTx, RefreshToken, StoreError, User, WriteTx,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -146,7 +145,7 @@ fn refresh_ttl(ctx: &Context, client: &Client) -> time::Duration {
 /// Stores a new refresh token in `family`; returns it.
 fn new_refresh(
     ctx: &Context,
-    tx: &WriteTx,
+    tx: &dyn WriteTx,
     client: &Client,
     user: &User,
     scope: &[String],
@@ -154,8 +153,7 @@ fn new_refresh(
     family: &str,
 ) -> Result<Token, StoreError> {
     let token = Token::generate();
-    grants::put_refresh(
-        tx,
+    tx.put_refresh_token(
         &token.hash(),
         &RefreshToken {
             family: family.to_owned(),
@@ -175,8 +173,8 @@ fn new_refresh(
 }
 
 /// The user of a grant, if they may still receive tokens.
-fn active_user(tx: &impl Read, user_id: &str) -> Result<User, OAuthError> {
-    users::get_by_id(tx, user_id)?
+fn active_user(tx: &dyn ReadTx, user_id: &str) -> Result<User, OAuthError> {
+    tx.user(user_id)?
         .filter(|user| !user.disabled)
         .ok_or_else(|| {
             OAuthError::invalid_grant("the user of this grant no longer exists or is disabled")
@@ -184,10 +182,10 @@ fn active_user(tx: &impl Read, user_id: &str) -> Result<User, OAuthError> {
 }
 
 /// Revokes what a code issued (its access token and refresh family).
-fn revoke_issued(tx: &WriteTx, issued: &Issued) -> Result<(), StoreError> {
-    grants::revoke_jti(tx, &issued.jti, issued.access_expires_at)?;
+fn revoke_issued(tx: &dyn WriteTx, issued: &Issued) -> Result<(), StoreError> {
+    tx.revoke_jti(&issued.jti, issued.access_expires_at)?;
     if let Some(family) = &issued.family {
-        grants::delete_family(tx, family)?;
+        tx.delete_family(family)?;
     }
     Ok(())
 }
@@ -245,7 +243,7 @@ fn redeem_code(
     let hash = Token::from_presented(code).hash();
     let now = ctx.now();
     let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
-        let Some(stored) = grants::get_code(tx, &hash)? else {
+        let Some(stored) = tx.code(&hash)? else {
             return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
         };
         if let Some(issued) = &stored.redeemed {
@@ -275,7 +273,7 @@ fn redeem_code(
         };
         let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
             let family = random_id();
-            grants::record_access(tx, &family, &claims.jti, claims.expires_at())?;
+            tx.record_access(&family, &claims.jti, claims.expires_at())?;
             let token = new_refresh(ctx, tx, client, &user, &stored.scopes, &auth, &family)?;
             issued.family = Some(family);
             Some(token)
@@ -284,7 +282,7 @@ fn redeem_code(
         };
         let mut redeemed = stored.clone();
         redeemed.redeemed = Some(issued);
-        grants::put_code(tx, &hash, &redeemed)?;
+        tx.put_code(&hash, &redeemed)?;
         Ok(Ok(Granted {
             user,
             auth,
@@ -314,7 +312,7 @@ fn refresh(
     let now = ctx.now();
     let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
     let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
-        let Some(token) = grants::get_refresh(tx, &hash)?.filter(|t| t.client_id == client.client_id) else {
+        let Some(token) = tx.refresh_token(&hash)?.filter(|t| t.client_id == client.client_id) else {
             return Ok(Err(OAuthError::invalid_grant("the refresh token is invalid")));
         };
         if token.expires_at <= now {
@@ -323,7 +321,7 @@ fn refresh(
         let mut rotated = token.clone();
         if let Some(rotated_at) = token.rotated_at {
             if token.retried || rotated_at + grace < now {
-                grants::delete_family(tx, &token.family)?;
+                tx.delete_family(&token.family)?;
                 tracing::warn!(client_id = %client.client_id, "rotated refresh token reused; its family is revoked");
                 return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
             }
@@ -337,17 +335,17 @@ fn refresh(
                 .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
                 .and_then(|bytes| TokenHash::from_slice(&bytes));
             let successor = match &successor_hash {
-                Some(hash) => grants::get_refresh(tx, hash)?.map(|s| (hash, s)),
+                Some(hash) => tx.refresh_token(hash)?.map(|s| (hash, s)),
                 None => None,
             };
             if let Some((successor_hash, mut successor)) = successor {
                 if successor.rotated_at.is_some() {
-                    grants::delete_family(tx, &token.family)?;
+                    tx.delete_family(&token.family)?;
                     return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
                 }
                 successor.rotated_at = Some(now);
                 successor.retried = true;
-                grants::put_refresh(tx, successor_hash, &successor)?;
+                tx.put_refresh_token(successor_hash, &successor)?;
             }
             rotated.retried = true;
         }
@@ -365,8 +363,8 @@ fn refresh(
             Err(err) => return Ok(Err(err)),
         };
         // The consent behind the grant must still stand.
-        if !client.first_party && stored_clients::get_consent(tx, &user.id, &client.client_id)?.is_none() {
-            grants::delete_family(tx, &token.family)?;
+        if !client.first_party && tx.consent(&user.id, &client.client_id)?.is_none() {
+            tx.delete_family(&token.family)?;
             return Ok(Err(OAuthError::invalid_grant("the user withdrew this client's access")));
         }
         let auth = Authentication {
@@ -375,11 +373,11 @@ fn refresh(
             acr: token.acr.clone(),
         };
         let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &scope);
-        grants::record_access(tx, &token.family, &claims.jti, claims.expires_at())?;
+        tx.record_access(&token.family, &claims.jti, claims.expires_at())?;
         let successor = new_refresh(ctx, tx, client, &user, &scope, &auth, &token.family)?;
         rotated.rotated_at = Some(token.rotated_at.unwrap_or(now));
         rotated.successor = Some(hash_text(&successor.hash()));
-        grants::put_refresh(tx, &hash, &rotated)?;
+        tx.put_refresh_token(&hash, &rotated)?;
         Ok(Ok(Granted {
             user,
             auth,

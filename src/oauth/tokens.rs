@@ -9,7 +9,7 @@ use crate::config::seconds;
 use crate::context::Context;
 use crate::oauth::{Authentication, OAuthError, scopes};
 use crate::secret::{Token, random_id};
-use crate::store::{Client, StoreError, User, grants, users};
+use crate::store::{Client, StoreError, User};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -94,10 +94,9 @@ pub fn sign(ctx: &Context, client: &Client, claims: &AccessClaims) -> Result<Str
 /// tokens are ignored, as the RFC asks.
 pub fn revoke(ctx: &Context, client: &Client, token: &str) -> Result<(), OAuthError> {
     let hash = Token::from_presented(token).hash();
-    let refresh = ctx.store.read(|tx| grants::get_refresh(tx, &hash))?;
+    let refresh = ctx.store.read(|tx| tx.refresh_token(&hash))?;
     if let Some(refresh) = refresh.filter(|t| t.client_id == client.client_id) {
-        ctx.store
-            .write(|tx| grants::delete_family(tx, &refresh.family))?;
+        ctx.store.write(|tx| tx.delete_family(&refresh.family))?;
         return Ok(());
     }
     let keys = ctx.keys().map_err(OAuthError::server)?;
@@ -105,8 +104,7 @@ pub fn revoke(ctx: &Context, client: &Client, token: &str) -> Result<(), OAuthEr
         && claims.client_id == client.client_id
     {
         let expires = OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(ctx.now());
-        ctx.store
-            .write(|tx| grants::revoke_jti(tx, &claims.jti, expires))?;
+        ctx.store.write(|tx| tx.revoke_jti(&claims.jti, expires))?;
     }
     Ok(())
 }
@@ -156,9 +154,7 @@ pub fn introspect(
     };
     let keys = ctx.keys().map_err(OAuthError::server)?;
     if let Some(claims) = keys.verify::<AccessClaims>(token, &ctx.issuer, ctx.now()) {
-        let revoked = ctx
-            .store
-            .read(|tx| grants::is_jti_revoked(tx, &claims.jti))?;
+        let revoked = ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))?;
         let concerns_caller = caller.resource_server
             || claims.client_id == caller.client_id
             || claims
@@ -170,7 +166,7 @@ pub fn introspect(
         }
         let username = ctx
             .store
-            .read(|tx| users::get_by_id(tx, &claims.sub))?
+            .read(|tx| tx.user(&claims.sub))?
             .map(|u| u.username);
         return Ok(Introspection {
             active: true,
@@ -191,7 +187,7 @@ pub fn introspect(
     let hash = Token::from_presented(token).hash();
     let now = ctx.now();
     let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
-    let refresh = ctx.store.read(|tx| grants::get_refresh(tx, &hash))?;
+    let refresh = ctx.store.read(|tx| tx.refresh_token(&hash))?;
     // A refresh token concerns only the client it was issued to.
     let Some(refresh) = refresh.filter(|t| {
         t.client_id == caller.client_id
@@ -202,7 +198,7 @@ pub fn introspect(
     };
     let username = ctx
         .store
-        .read(|tx| users::get_by_id(tx, &refresh.user_id))?
+        .read(|tx| tx.user(&refresh.user_id))?
         .map(|u| u.username);
     Ok(Introspection {
         active: true,
@@ -225,5 +221,5 @@ pub fn introspect(
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     let keep = ctx.settings.longest_access_token();
-    ctx.store.write(|tx| grants::delete_expired(tx, now, keep))
+    ctx.store.write(|tx| tx.delete_expired_grants(now, keep))
 }

@@ -9,7 +9,7 @@ pub mod logout;
 use crate::context::Context;
 use crate::oauth::id_token::user_claims;
 use crate::oauth::tokens::AccessClaims;
-use crate::store::{StoreError, grants, users};
+use crate::store::StoreError;
 use serde_json::{Map, Value};
 
 /// Why UserInfo refuses a request (RFC 6750 §3.1).
@@ -38,10 +38,7 @@ pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserIn
             .ok_or(UserInfoError::InvalidToken(
                 "the access token is invalid or expired",
             ))?;
-    if ctx
-        .store
-        .read(|tx| grants::is_jti_revoked(tx, &claims.jti))?
-    {
+    if ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))? {
         return Err(UserInfoError::InvalidToken("the access token was revoked"));
     }
     let scopes: Vec<String> = claims.scope.split(' ').map(str::to_owned).collect();
@@ -50,7 +47,7 @@ pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserIn
     }
     let user = ctx
         .store
-        .read(|tx| users::get_by_id(tx, &claims.sub))?
+        .read(|tx| tx.user(&claims.sub))?
         .filter(|user| !user.disabled)
         .ok_or(UserInfoError::InvalidToken(
             "the user of this token is gone",

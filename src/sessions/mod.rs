@@ -7,7 +7,7 @@
 
 use crate::context::Context;
 use crate::secret::{Token, TokenHash, random_id};
-use crate::store::{Session, StoreError, User, WriteTx, sessions as stored, users};
+use crate::store::{Session, StoreError, User, WriteTx};
 use time::{Duration, OffsetDateTime};
 
 /// A session with its user, as validation returns it.
@@ -36,13 +36,13 @@ const MAX_USER_AGENT: usize = 256;
 /// session the client held before, if any: a fresh token at every login.
 pub fn issue_in(
     ctx: &Context,
-    tx: &WriteTx,
+    tx: &dyn WriteTx,
     user_id: &str,
     origin: Origin,
     replaces: Option<&TokenHash>,
 ) -> Result<(Token, Session), StoreError> {
     if let Some(old) = replaces {
-        stored::delete(tx, old)?;
+        tx.delete_session(old)?;
     }
     let now = ctx.now();
     let token = Token::generate();
@@ -60,7 +60,7 @@ pub fn issue_in(
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
         ip: origin.ip,
     };
-    stored::put(tx, &token.hash(), &session)?;
+    tx.put_session(&token.hash(), &session)?;
     Ok((token, session))
 }
 
@@ -69,7 +69,7 @@ pub fn issue_in(
 /// the session keeps its identity and token.
 pub fn step_up_in(
     ctx: &Context,
-    tx: &WriteTx,
+    tx: &dyn WriteTx,
     token: &Token,
     session_id: &str,
     amr: &[String],
@@ -77,7 +77,7 @@ pub fn step_up_in(
     let hash = token.hash();
     let now = ctx.now();
     let live = |s: &Session| s.id == session_id && expires_at(ctx, s) > now;
-    let Some(mut session) = stored::get_by_hash(tx, &hash)?.filter(live) else {
+    let Some(mut session) = tx.session(&hash)?.filter(live) else {
         return Ok(None);
     };
     for method in amr {
@@ -87,7 +87,7 @@ pub fn step_up_in(
     }
     session.auth_time = now;
     session.last_used_at = now;
-    stored::put(tx, &hash, &session)?;
+    tx.put_session(&hash, &session)?;
     Ok(Some(session))
 }
 
@@ -109,10 +109,10 @@ pub fn validate(ctx: &Context, token: &Token) -> Result<Option<ActiveSession>, S
     let hash = token.hash();
     let now = ctx.now();
     let found = ctx.store.read(|tx| {
-        let Some(session) = stored::get_by_hash(tx, &hash)? else {
+        let Some(session) = tx.session(&hash)? else {
             return Ok(None);
         };
-        let user = users::get_by_id(tx, &session.user_id)?;
+        let user = tx.user(&session.user_id)?;
         Ok(user.map(|user| (session, user)))
     })?;
     let Some((mut session, user)) = found else {
@@ -125,8 +125,8 @@ pub fn validate(ctx: &Context, token: &Token) -> Result<Option<ActiveSession>, S
         session.last_used_at = now;
         ctx.store.write(|tx| {
             // Write back only if the session was not revoked meanwhile.
-            if stored::get_by_hash(tx, &hash)?.is_some() {
-                stored::put(tx, &hash, &session)?;
+            if tx.session(&hash)?.is_some() {
+                tx.put_session(&hash, &session)?;
             }
             Ok::<_, StoreError>(())
         })?;
@@ -143,17 +143,18 @@ pub fn validate(ctx: &Context, token: &Token) -> Result<Option<ActiveSession>, S
 pub fn revoke(ctx: &Context, token: &Token) -> Result<bool, StoreError> {
     let hash = token.hash();
     ctx.store
-        .write(|tx| Ok(stored::delete(tx, &hash)?.is_some()))
+        .write(|tx| Ok(tx.delete_session(&hash)?.is_some()))
 }
 
 /// Ends one of a user's sessions by its public id; returns whether it existed.
 pub fn revoke_by_id(ctx: &Context, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
     ctx.store.write(|tx| {
-        let target = stored::list_by_user(tx, user_id)?
+        let target = tx
+            .sessions_of(user_id)?
             .into_iter()
             .find(|(_, session)| session.id == session_id);
         match target {
-            Some((hash, _)) => Ok(stored::delete(tx, &hash)?.is_some()),
+            Some((hash, _)) => Ok(tx.delete_session(&hash)?.is_some()),
             None => Ok(false),
         }
     })
@@ -164,7 +165,7 @@ pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, Store
     let now = ctx.now();
     let mut sessions: Vec<Session> = ctx
         .store
-        .read(|tx| stored::list_by_user(tx, user_id))?
+        .read(|tx| tx.sessions_of(user_id))?
         .into_iter()
         .map(|(_, session)| session)
         .filter(|session| expires_at(ctx, session) > now)
@@ -177,5 +178,5 @@ pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, Store
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     ctx.store
-        .write(|tx| stored::delete_where(tx, |session| expires_at(ctx, session) <= now))
+        .write(|tx| tx.delete_sessions_where(&mut |session| expires_at(ctx, session) <= now))
 }

@@ -344,8 +344,8 @@ async fn removing_a_user_removes_their_devices_and_push_requests() {
             .store
             .read(|tx| {
                 Ok((
-                    tessera::store::devices::get_by_user(tx, &user_id)?.len(),
-                    tessera::store::push::list_by_user(tx, &user_id)?.len(),
+                    tx.devices_of(&user_id)?.len(),
+                    tx.push_requests_of(&user_id)?.len(),
                 ))
             })
             .expect("read")

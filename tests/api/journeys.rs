@@ -445,7 +445,7 @@ async fn the_store_keeps_no_code_in_the_clear() {
     let ctx = app.ctx.clone();
     let state = tokio::task::spawn_blocking(move || {
         ctx.store
-            .read(|tx| tessera::store::journeys::get_by_hash(tx, &hash))
+            .read(|tx| tx.journey(&hash))
             .expect("read")
             .expect("journey state")
     })

@@ -8,7 +8,6 @@ use crate::helpers::{ALICE, TestApp, base_config, spawn_app_from, spawn_app_with
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use tessera::config::Settings;
-use tessera::store::clients;
 use time::Duration;
 
 /// Loads `toml` as the server does: syntactic checks, then the domain's.
@@ -226,10 +225,10 @@ async fn the_consent_page_never_renders_a_stored_logo_or_home_page_that_is_not_h
     app.ctx
         .store
         .write(|tx| {
-            let mut web = clients::get_by_id(tx, "web")?.expect("web is seeded");
+            let mut web = tx.client("web")?.expect("web is seeded");
             web.logo_uri = Some("javascript:alert(1)".into());
             web.client_uri = Some("http://web.example.com/".into());
-            clients::put(tx, &web)
+            tx.put_client(&web)
         })
         .expect("store");
     let page = consent_page(&app, "openid").await;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 use tessera::store::StoragePath;
-use tessera::store::{Store, users};
+use tessera::store::Store;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -205,7 +205,7 @@ impl Running {
 
 fn stored_users(path: &Path) -> Vec<tessera::store::User> {
     let store = Store::open(&StoragePath::File(path.to_owned())).expect("open store");
-    store.read(users::list).expect("list users")
+    store.read(|tx| tx.users()).expect("list users")
 }
 
 #[tokio::test]

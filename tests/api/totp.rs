@@ -7,7 +7,7 @@ use crate::helpers::{ALICE, TestApp, csrf_token, form_action, location, spawn_ap
 use base64::Engine;
 use serde_json::{Value, json};
 use tessera::secret::Token;
-use tessera::store::{User, journeys, users};
+use tessera::store::User;
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -124,7 +124,7 @@ async fn enroll(app: &TestApp) -> Totp {
 fn alice(app: &TestApp) -> User {
     app.ctx
         .store
-        .read(|tx| users::get_by_username(tx, ALICE.0))
+        .read(|tx| tx.user_by_username(ALICE.0))
         .expect("store")
         .expect("alice")
 }
@@ -309,7 +309,7 @@ async fn the_store_holds_the_secret_only_sealed_during_and_after_enrollment() {
     let pending = app
         .ctx
         .store
-        .read(|tx| journeys::get_by_hash(tx, &auth_id.hash()))
+        .read(|tx| tx.journey(&auth_id.hash()))
         .expect("store")
         .expect("journey");
     let pending = serde_json::to_string(&pending).expect("json");

@@ -9,7 +9,6 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::Path;
 use tessera::seal::MacCheck;
-use tessera::store::clients;
 use totp_rs::{Algorithm, Builder, Secret};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema1");
@@ -142,7 +141,7 @@ async fn a_schema_1_store_keeps_its_client_secret_signing_keys_and_authenticator
     let stored = app
         .ctx
         .store
-        .read(|tx| clients::get_by_id(tx, "svc"))
+        .read(|tx| tx.client("svc"))
         .expect("store")
         .expect("svc");
     assert_eq!(

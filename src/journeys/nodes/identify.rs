@@ -8,7 +8,7 @@ use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
 use crate::accounts::Username;
 use crate::context::Context;
 use crate::journeys::JourneyError;
-use crate::store::{JourneyState, users};
+use crate::store::JourneyState;
 
 /// The "which account?" step.
 pub struct Identify;
@@ -42,8 +42,8 @@ impl Node for Identify {
         // form, so `ＡＬＩＣＥ` names alice; anything else is an address.
         let username = Username::parse(&name).ok();
         let user = ctx.store.read(|tx| match &username {
-            Some(username) => users::get_by_username(tx, username.normalized()),
-            None => users::get_by_email(tx, &name),
+            Some(username) => tx.user_by_username(username.normalized()),
+            None => tx.user_by_email(&name),
         })?;
         state.claimed_user_id = user.filter(|user| !user.disabled).map(|user| user.id);
         state.claimed_name = Some(match &username {

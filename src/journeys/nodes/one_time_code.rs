@@ -28,7 +28,7 @@ use crate::accounts;
 use crate::context::Context;
 use crate::journeys::JourneyError;
 use crate::mail::{Address, Message};
-use crate::store::{JourneyState, users};
+use crate::store::JourneyState;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
@@ -168,14 +168,14 @@ fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<Address>, bo
     if let Some(pending) = &state.pending_user {
         let taken = ctx
             .store
-            .read(|tx| users::get_by_email(tx, &pending.email))?
+            .read(|tx| tx.user_by_email(&pending.email))?
             .is_some();
         return Ok((Address::parse(&pending.email), taken));
     }
     let Some(id) = state.user_id.as_ref().or(state.claimed_user_id.as_ref()) else {
         return Ok((None, false));
     };
-    let user = ctx.store.read(|tx| users::get_by_id(tx, id))?;
+    let user = ctx.store.read(|tx| tx.user(id))?;
     let address = user
         .and_then(|user| user.email)
         .and_then(|email| Address::parse(&email));

@@ -34,7 +34,7 @@ use crate::accounts::{self, Username, lockout, policy};
 use crate::context::Context;
 use crate::journeys::JourneyError;
 use crate::mail::Address;
-use crate::store::{JourneyState, PendingUser, users};
+use crate::store::{JourneyState, PendingUser};
 
 /// The registration step.
 pub struct Register {
@@ -191,7 +191,7 @@ fn rename(
     };
     if ctx
         .store
-        .read(|tx| users::get_by_username(tx, username.normalized()))?
+        .read(|tx| tx.user_by_username(username.normalized()))?
         .is_some()
     {
         return Ok(Decision::Retry(taken_message(username.as_str())));

@@ -6,7 +6,7 @@ use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
 use crate::accounts::{self, policy};
 use crate::context::Context;
 use crate::journeys::JourneyError;
-use crate::store::{JourneyState, users};
+use crate::store::JourneyState;
 
 /// The new-password step.
 pub struct SetPassword;
@@ -66,7 +66,7 @@ impl Node for SetPassword {
         }
         let user = ctx
             .store
-            .read(|tx| users::get_by_id(tx, &user_id))?
+            .read(|tx| tx.user(&user_id))?
             .ok_or(JourneyError::Expired)?;
         let username = accounts::Username::parse(&user.username).ok();
         if let Some(refusal) = policy::refusal(

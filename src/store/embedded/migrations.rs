@@ -1,9 +1,11 @@
-//! Migrations of older schemas, run by `Store::migrate` one version at a
+//! Migrations of older schemas, run by `Embedded::migrate` one version at a
 //! time inside the transaction that records the new version: a store is
 //! either fully migrated or untouched.
 
 use super::tables::{JOURNEYS, USERNAMES, USERS};
-use super::{Rekey, StoreError, User, WriteTx, clients, decode, encode, keys, users};
+use super::{Write, decode, encode};
+use crate::store::tx::{ClientReads, ClientWrites, KeyReads, KeyWrites, UserReads, UserWrites};
+use crate::store::{Rekey, StoreError, User};
 use crate::username::Username;
 use redb::ReadableTable;
 use std::collections::HashSet;
@@ -19,9 +21,9 @@ use std::collections::HashSet;
 /// new rule refuses (`alice` + U+200B). Start-up and `tessera config check`
 /// report both (`accounts::username_conflicts`), for an administrator to
 /// settle; sessions and tokens, which name accounts by id, go on working.
-pub(super) fn rekey_usernames(tx: &WriteTx) -> Result<(), StoreError> {
+pub(super) fn rekey_usernames(tx: &Write) -> Result<(), StoreError> {
     let mut users = Vec::new();
-    for entry in tx.tx.open_table(USERS)?.iter()? {
+    for entry in tx.0.open_table(USERS)?.iter()? {
         let (_, bytes) = entry?;
         users.push(decode::<User>("user", bytes.value())?);
     }
@@ -47,9 +49,9 @@ pub(super) fn rekey_usernames(tx: &WriteTx) -> Result<(), StoreError> {
             .cmp(&rank(b_key, b))
             .then_with(|| a.id.cmp(&b.id))
     });
-    let mut index = tx.tx.open_table(USERNAMES)?;
+    let mut index = tx.0.open_table(USERNAMES)?;
     index.retain(|_, _| false)?;
-    let mut users_table = tx.tx.open_table(USERS)?;
+    let mut users_table = tx.0.open_table(USERS)?;
     let mut taken = HashSet::new();
     let mut left_over = Vec::new();
     for (key, user) in keyed {
@@ -97,41 +99,42 @@ fn index_under(
 /// as made under the old key; journeys in progress are dropped, since their one-time
 /// code hashes and sealed enrollment secrets were made the old way (their
 /// users start again, as after a lost journey).
-pub(super) fn reseal_under_derived_keys(tx: &WriteTx, rekey: &dyn Rekey) -> Result<(), StoreError> {
+pub(super) fn reseal_under_derived_keys(tx: &Write, rekey: &dyn Rekey) -> Result<(), StoreError> {
     let unsealable = |kind: &'static str, id: &str| StoreError::Unsealable {
         kind,
         id: id.to_owned(),
     };
-    for mut user in users::list(tx)? {
+    for mut user in tx.users()? {
         if let Some(totp) = &mut user.totp {
             totp.sealed_secret = rekey
                 .reseal(&totp.sealed_secret)
                 .ok_or_else(|| unsealable("authenticator secret of user", &user.username))?;
-            users::put(tx, &user)?;
+            tx.put_user(&user)?;
         }
     }
-    for mut key in keys::list(tx)? {
+    for mut key in tx.signing_keys()? {
         key.sealed_private_pem = rekey
             .reseal(&key.sealed_private_pem)
             .ok_or_else(|| unsealable("signing key", &key.kid))?;
-        keys::put(tx, &key)?;
+        tx.put_signing_key(&key)?;
     }
-    for mut client in clients::list(tx)? {
+    for mut client in tx.clients()? {
         if let Some(hash) = &client.secret_hash {
             client.secret_hash = Some(rekey.remac(hash));
-            clients::put(tx, &client)?;
+            tx.put_client(&client)?;
         }
     }
-    tx.tx.open_table(JOURNEYS)?.retain(|_, _| false)?;
+    tx.0.open_table(JOURNEYS)?.retain(|_, _| false)?;
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::tables::{META, SCHEMA_VERSION};
+    use super::super::{Embedded, Read};
     use super::*;
-    use crate::store::StoragePath;
-    use crate::store::tables::META;
-    use crate::store::{Store, users};
+    use crate::store::{Backend, StoragePath};
+    use redb::ReadableDatabase;
     use time::{Duration, OffsetDateTime};
 
     /// Seals nothing differently: this test is about usernames.
@@ -167,24 +170,29 @@ mod tests {
 
     #[test]
     fn the_account_that_answered_to_a_name_keeps_it_and_no_account_is_dropped() {
-        let store = Store::open(&StoragePath::Memory).expect("store");
-        store
-            .write(|tx| {
-                // The full-width account is the oldest, but `alice` is the one
-                // that signed in as "alice" before.
-                users::put(tx, &schema_1_user("wide", "ａｌｉｃｅ", 30))?;
-                users::put(tx, &schema_1_user("plain", "alice", 20))?;
-                users::put(tx, &schema_1_user("zwsp", "alice\u{200b}", 10))?;
-                users::put(tx, &schema_1_user("carol", "ＣＡＲＯＬ", 5))?;
-                tx.tx.open_table(META)?.insert("schema_version", 1)?;
-                Ok::<_, StoreError>(())
-            })
-            .expect("schema 1 records");
+        let store = Embedded::open(&StoragePath::Memory).expect("store");
+        let tx = Write(store.db.begin_write().expect("write"));
+        // The full-width account is the oldest, but `alice` is the one that
+        // signed in as "alice" before.
+        for (id, name, age) in [
+            ("wide", "ａｌｉｃｅ", 30),
+            ("plain", "alice", 20),
+            ("zwsp", "alice\u{200b}", 10),
+            ("carol", "ＣＡＲＯＬ", 5),
+        ] {
+            tx.put_user(&schema_1_user(id, name, age)).expect("user");
+        }
+        tx.0.open_table(META)
+            .expect("meta")
+            .insert("schema_version", 1)
+            .expect("version");
+        tx.0.commit().expect("schema 1 records");
         store.migrate(&Unchanged).expect("migrates");
 
+        let read = || Read(store.db.begin_read().expect("read"));
         let found = |name: &str| {
-            store
-                .read(|tx| users::get_by_username(tx, name))
+            read()
+                .user_by_username(name)
                 .expect("read")
                 .map(|user| user.id)
         };
@@ -196,16 +204,8 @@ mod tests {
             "kept, by its old key"
         );
         assert_eq!(found("alice\u{200b}").as_deref(), Some("zwsp"));
-        assert_eq!(store.read(users::list).expect("list").len(), 4);
-        let version = store
-            .read(|tx| {
-                Ok(tx
-                    .tx
-                    .open_table(META)?
-                    .get("schema_version")?
-                    .map(|v| v.value()))
-            })
-            .expect("version");
-        assert_eq!(version, Some(crate::store::tables::SCHEMA_VERSION));
+        assert_eq!(read().users().expect("list").len(), 4);
+        let version = super::super::schema_version(&read()).expect("version");
+        assert_eq!(version, Some(SCHEMA_VERSION));
     }
 }

@@ -1,0 +1,582 @@
+//! What every backend must do, written once against [`Store`] and the
+//! traits of [`super::tx`], and run against each backend by
+//! [`behaviours!`]: a new backend adds one module at the bottom.
+
+use super::*;
+use crate::secret::TokenHash;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+}
+
+fn hash(seed: u8) -> TokenHash {
+    TokenHash([seed; 32])
+}
+
+fn user(id: &str, username: &str, email: Option<&str>) -> User {
+    User {
+        id: id.into(),
+        username: username.into(),
+        username_normalized: username.to_lowercase(),
+        email: email.map(Into::into),
+        email_verified: false,
+        name: None,
+        password_hash: None,
+        disabled: false,
+        created_at: now(),
+        updated_at: now(),
+        totp: None,
+        phone_number: None,
+        address: None,
+    }
+}
+
+fn session(id: &str, user_id: &str) -> Session {
+    Session {
+        id: id.into(),
+        user_id: user_id.into(),
+        journey: "login".into(),
+        amr: vec!["pwd".into()],
+        auth_time: now(),
+        created_at: now(),
+        last_used_at: now(),
+        absolute_expires_at: now() + Duration::hours(1),
+        user_agent: None,
+        ip: None,
+    }
+}
+
+fn journey(expires_at: OffsetDateTime) -> JourneyState {
+    JourneyState {
+        journey: "login".into(),
+        node: "password".into(),
+        user_id: None,
+        claimed_user_id: None,
+        claimed_name: None,
+        amr: Vec::new(),
+        goto: None,
+        message: None,
+        expires_at,
+        attempts: BTreeMap::new(),
+        data: BTreeMap::new(),
+        pending_user: None,
+        step_up_session: None,
+        device: None,
+    }
+}
+
+fn throttle(failures: u32) -> LoginThrottle {
+    LoginThrottle {
+        failures,
+        window_started_at: now(),
+        locked_until: None,
+    }
+}
+
+fn push_request(id: &str, user_id: &str, expires_at: OffsetDateTime) -> PushRequest {
+    PushRequest {
+        id: id.into(),
+        user_id: user_id.into(),
+        created_at: now(),
+        expires_at,
+        status: PushStatus::Pending,
+        ip: None,
+        user_agent: None,
+    }
+}
+
+fn device(id: &str) -> KnownDevice {
+    KnownDevice {
+        id: id.into(),
+        fingerprint: format!("fp-{id}"),
+        label: "Firefox on Linux".into(),
+        first_seen: now(),
+        last_seen: now(),
+    }
+}
+
+fn client(client_id: &str) -> Client {
+    Client {
+        client_id: client_id.into(),
+        secret_hash: None,
+        name: client_id.into(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        post_logout_redirect_uris: Vec::new(),
+        scopes: vec!["openid".into()],
+        grant_types: vec!["authorization_code".into()],
+        first_party: false,
+        logo_uri: None,
+        client_uri: None,
+        require_pkce: true,
+        audience: Vec::new(),
+        access_token_ttl_secs: None,
+        refresh_token_ttl_secs: None,
+        signing_alg: None,
+        journey: None,
+        require_nonce: false,
+        token_exchange: false,
+        resource_server: false,
+        created_at: now(),
+    }
+}
+
+fn consent(user_id: &str, client_id: &str) -> Consent {
+    Consent {
+        user_id: user_id.into(),
+        client_id: client_id.into(),
+        scopes: vec!["openid".into()],
+        granted_at: now(),
+    }
+}
+
+fn code(expires_at: OffsetDateTime) -> AuthorizationCode {
+    AuthorizationCode {
+        client_id: "app".into(),
+        user_id: "u1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri_given: true,
+        code_challenge: None,
+        scopes: vec!["openid".into()],
+        nonce: None,
+        auth_time: now(),
+        amr: Vec::new(),
+        acr: None,
+        expires_at,
+        redeemed: None,
+    }
+}
+
+fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -> RefreshToken {
+    RefreshToken {
+        family: family.into(),
+        client_id: "app".into(),
+        user_id: user_id.into(),
+        scopes: vec!["openid".into()],
+        auth_time: now(),
+        amr: Vec::new(),
+        acr: None,
+        expires_at,
+        rotated_at: None,
+        successor: None,
+        retried: false,
+    }
+}
+
+fn write<T>(store: &Store, f: impl FnOnce(&dyn WriteTx) -> Result<T, StoreError>) -> T {
+    store.write(f).expect("write")
+}
+
+fn read<T>(store: &Store, f: impl FnOnce(&dyn ReadTx) -> Result<T, StoreError>) -> T {
+    store.read(f).expect("read")
+}
+
+/// Runs `change` on `threads` threads at once, each in its own write
+/// transaction; returns what each returned.
+fn at_once<T: Send + 'static>(
+    store: &Arc<Store>,
+    threads: usize,
+    change: impl Fn(&dyn WriteTx) -> Result<T, StoreError> + Send + Sync + 'static,
+) -> Vec<T> {
+    let change = Arc::new(change);
+    let barrier = Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, change, barrier) = (store.clone(), change.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                store.write(|tx| change(tx)).expect("write")
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|handle| handle.join().expect("thread"))
+        .collect()
+}
+
+fn a_failed_write_changes_nothing(store: &Store) {
+    let failed = store.write(|tx| {
+        tx.put_user(&user("u1", "alice", None))?;
+        tx.put_session(&hash(1), &session("s1", "u1"))?;
+        Err::<(), _>(StoreError::NewerSchema { found: 9, known: 1 })
+    });
+    assert!(failed.is_err());
+    assert_eq!(read(store, |tx| tx.user("u1")), None);
+    assert_eq!(read(store, |tx| tx.session(&hash(1))), None);
+    assert!(!read(store, |tx| tx.any_user()));
+}
+
+fn a_write_sees_its_own_changes_and_commits_them_together(store: &Store) {
+    let seen = write(store, |tx| {
+        tx.put_user(&user("u1", "alice", None))?;
+        tx.put_session(&hash(1), &session("s1", "u1"))?;
+        Ok(tx.user_by_username("alice")?.is_some() && tx.session(&hash(1))?.is_some())
+    });
+    assert!(seen);
+    assert!(read(store, |tx| tx.any_user()));
+    assert_eq!(read(store, |tx| tx.sessions_of("u1")).len(), 1);
+}
+
+fn a_volatile_write_is_seen_by_the_next_read(store: &Store) {
+    store
+        .write_volatile(|tx| tx.put_journey(&hash(1), &journey(now())))
+        .expect("write");
+    assert_eq!(read(store, |tx| tx.journey(&hash(1))), Some(journey(now())));
+}
+
+fn users_are_found_by_id_username_and_any_case_of_email(store: &Store) {
+    let alice = user("u1", "alice", Some("Alice@Example.com"));
+    write(store, |tx| tx.put_user(&alice));
+    assert_eq!(read(store, |tx| tx.user("u1")).as_ref(), Some(&alice));
+    assert_eq!(
+        read(store, |tx| tx.user_by_username("alice")).as_ref(),
+        Some(&alice)
+    );
+    assert_eq!(
+        read(store, |tx| tx.user_by_email(" alice@EXAMPLE.com")).as_ref(),
+        Some(&alice)
+    );
+    assert_eq!(read(store, |tx| tx.user_by_username("bob")), None);
+    assert_eq!(read(store, |tx| tx.user_by_email("bob@example.com")), None);
+}
+
+fn renaming_a_user_or_changing_the_email_moves_the_indexes(store: &Store) {
+    write(store, |tx| {
+        tx.put_user(&user("u1", "alice", Some("a@example.com")))
+    });
+    write(store, |tx| {
+        tx.put_user(&user("u1", "alicia", Some("b@example.com")))
+    });
+    assert_eq!(read(store, |tx| tx.user_by_username("alice")), None);
+    assert_eq!(read(store, |tx| tx.user_by_email("a@example.com")), None);
+    let found = read(store, |tx| tx.user_by_username("alicia")).expect("renamed");
+    assert_eq!(found.email.as_deref(), Some("b@example.com"));
+    assert_eq!(read(store, |tx| tx.users()).len(), 1);
+}
+
+fn deleting_a_user_frees_the_name_but_not_an_email_another_holds(store: &Store) {
+    write(store, |tx| {
+        tx.put_user(&user("u1", "alice", Some("shared@example.com")))?;
+        // The index now points at bob, who took the address over.
+        tx.put_user(&user("u2", "bob", Some("shared@example.com")))
+    });
+    let alice = read(store, |tx| tx.user("u1")).expect("alice");
+    write(store, |tx| tx.delete_user(&alice));
+    assert_eq!(read(store, |tx| tx.user("u1")), None);
+    assert_eq!(read(store, |tx| tx.user_by_username("alice")), None);
+    let holder = read(store, |tx| tx.user_by_email("shared@example.com")).expect("bob");
+    assert_eq!(holder.id, "u2");
+}
+
+fn users_are_listed_in_username_order(store: &Store) {
+    write(store, |tx| {
+        tx.put_user(&user("u1", "carol", None))?;
+        tx.put_user(&user("u2", "alice", None))?;
+        tx.put_user(&user("u3", "bob", None))
+    });
+    let names: Vec<String> = read(store, |tx| tx.users())
+        .into_iter()
+        .map(|user| user.username)
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+}
+
+fn sessions_are_listed_per_user_and_deleted_one_by_one_or_by_a_rule(store: &Store) {
+    write(store, |tx| {
+        tx.put_session(&hash(1), &session("s1", "u1"))?;
+        tx.put_session(&hash(2), &session("s2", "u1"))?;
+        tx.put_session(&hash(3), &session("s3", "u2"))
+    });
+    let mut ids: Vec<String> = read(store, |tx| tx.sessions_of("u1"))
+        .into_iter()
+        .map(|(_, session)| session.id)
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["s1", "s2"]);
+
+    let removed = write(store, |tx| tx.delete_session(&hash(1)));
+    assert_eq!(removed.map(|s| s.id).as_deref(), Some("s1"));
+    assert_eq!(write(store, |tx| tx.delete_session(&hash(1))), None);
+    assert_eq!(read(store, |tx| tx.sessions_of("u1")).len(), 1);
+
+    let purged = write(store, |tx| {
+        tx.delete_sessions_where(&mut |session| session.user_id == "u2")
+    });
+    assert_eq!(purged, 1);
+    assert_eq!(read(store, |tx| tx.session(&hash(3))), None);
+    assert!(read(store, |tx| tx.session(&hash(2))).is_some());
+}
+
+fn a_journey_is_taken_once(store: &Store) {
+    write(store, |tx| tx.put_journey(&hash(1), &journey(now())));
+    assert!(write(store, |tx| tx.take_journey(&hash(1))).is_some());
+    assert_eq!(write(store, |tx| tx.take_journey(&hash(1))), None);
+}
+
+fn a_finished_journey_is_not_revived_and_attempts_never_go_down(store: &Store) {
+    write(store, |tx| tx.put_journey(&hash(1), &journey(now())));
+    let counts: Vec<_> = (0..3)
+        .map(|_| write(store, |tx| tx.count_journey_attempt(&hash(1), "password")))
+        .collect();
+    assert_eq!(counts, [Some(1), Some(2), Some(3)]);
+
+    // A step that read the state before those attempts writes it back.
+    let mut stale = journey(now());
+    stale.node = "totp".into();
+    stale.attempts.insert("password".into(), 1);
+    assert!(write(store, |tx| tx.replace_journey(&hash(1), &stale)));
+    let stored = read(store, |tx| tx.journey(&hash(1))).expect("journey");
+    assert_eq!(stored.node, "totp");
+    assert_eq!(stored.attempts.get("password"), Some(&3));
+
+    write(store, |tx| tx.take_journey(&hash(1)));
+    assert!(!write(store, |tx| tx.replace_journey(&hash(1), &stale)));
+    assert_eq!(
+        write(store, |tx| tx.count_journey_attempt(&hash(1), "password")),
+        None
+    );
+    assert_eq!(read(store, |tx| tx.journey(&hash(1))), None);
+}
+
+fn expired_journeys_are_purged(store: &Store) {
+    write(store, |tx| {
+        tx.put_journey(&hash(1), &journey(now() - Duration::seconds(1)))?;
+        tx.put_journey(&hash(2), &journey(now() + Duration::minutes(5)))
+    });
+    assert_eq!(write(store, |tx| tx.delete_expired_journeys(now())), 1);
+    assert_eq!(read(store, |tx| tx.journey(&hash(1))), None);
+    assert!(read(store, |tx| tx.journey(&hash(2))).is_some());
+}
+
+fn failure_counters_are_kept_forgotten_and_purged_by_key(store: &Store) {
+    write(store, |tx| {
+        tx.put_throttle("alice", &throttle(2))?;
+        tx.put_throttle("address 192.0.2.1", &throttle(7))
+    });
+    assert_eq!(read(store, |tx| tx.throttle("alice")), Some(throttle(2)));
+    write(store, |tx| tx.delete_throttle("alice"));
+    assert_eq!(read(store, |tx| tx.throttle("alice")), None);
+    let purged = write(store, |tx| {
+        tx.delete_throttles_where(&mut |counter| counter.failures > 5)
+    });
+    assert_eq!(purged, 1);
+    assert_eq!(read(store, |tx| tx.throttle("address 192.0.2.1")), None);
+}
+
+fn push_requests_are_listed_per_user_and_deleted(store: &Store) {
+    let later = now() + Duration::minutes(2);
+    write(store, |tx| {
+        tx.put_push_request(&push_request("p1", "u1", later))?;
+        tx.put_push_request(&push_request("p2", "u1", now()))?;
+        tx.put_push_request(&push_request("p3", "u2", later))
+    });
+    assert_eq!(read(store, |tx| tx.push_requests_of("u1")).len(), 2);
+    let removed = write(store, |tx| tx.delete_push_request("p1"));
+    assert_eq!(removed.map(|r| r.id).as_deref(), Some("p1"));
+    assert_eq!(read(store, |tx| tx.push_request("p1")), None);
+    let purged = write(store, |tx| {
+        tx.delete_push_requests_where(&mut |request| request.expires_at <= now())
+    });
+    assert_eq!(purged, 1);
+    assert!(read(store, |tx| tx.push_requests_of("u1")).is_empty());
+    assert_eq!(read(store, |tx| tx.push_requests_of("u2")).len(), 1);
+}
+
+fn remembered_devices_are_replaced_as_a_list(store: &Store) {
+    assert!(read(store, |tx| tx.devices_of("u1")).is_empty());
+    write(store, |tx| {
+        tx.put_devices("u1", &[device("d1"), device("d2")])
+    });
+    assert_eq!(
+        read(store, |tx| tx.devices_of("u1")),
+        [device("d1"), device("d2")]
+    );
+    write(store, |tx| tx.put_devices("u1", &[]));
+    assert!(read(store, |tx| tx.devices_of("u1")).is_empty());
+}
+
+fn clients_and_the_consents_of_exactly_one_user(store: &Store) {
+    write(store, |tx| {
+        tx.put_client(&client("web"))?;
+        tx.put_client(&client("cli"))?;
+        tx.put_consent(&consent("u1", "web"))?;
+        tx.put_consent(&consent("u1", "cli"))?;
+        // A user id that starts with the other one's.
+        tx.put_consent(&consent("u10", "web"))
+    });
+    let ids: Vec<String> = read(store, |tx| tx.clients())
+        .into_iter()
+        .map(|client| client.client_id)
+        .collect();
+    assert_eq!(ids, ["cli", "web"]);
+    assert_eq!(read(store, |tx| tx.consents_of("u1")).len(), 2);
+    assert_eq!(
+        read(store, |tx| tx.consent("u10", "web")),
+        Some(consent("u10", "web"))
+    );
+    assert!(write(store, |tx| tx.delete_consent("u1", "web")));
+    assert!(!write(store, |tx| tx.delete_consent("u1", "web")));
+    assert_eq!(read(store, |tx| tx.consent("u1", "web")), None);
+    assert!(write(store, |tx| tx.delete_client("web")));
+    assert_eq!(read(store, |tx| tx.client("web")), None);
+    assert!(!write(store, |tx| tx.delete_client("web")));
+}
+
+fn revoking_a_family_takes_its_refresh_and_access_tokens_and_no_other(store: &Store) {
+    let later = now() + Duration::days(1);
+    write(store, |tx| {
+        tx.put_refresh_token(&hash(1), &refresh("f1", "u1", later))?;
+        tx.put_refresh_token(&hash(2), &refresh("f1", "u1", later))?;
+        tx.put_refresh_token(&hash(3), &refresh("f2", "u1", later))?;
+        tx.record_access("f1", "jti-1", later)?;
+        tx.record_access("f2", "jti-2", later)
+    });
+    let mut families = read(store, |tx| tx.families_of("u1", "app"));
+    families.sort();
+    assert_eq!(families, ["f1", "f2"]);
+
+    assert_eq!(write(store, |tx| tx.delete_family("f1")), 2);
+    assert_eq!(read(store, |tx| tx.refresh_token(&hash(1))), None);
+    assert_eq!(read(store, |tx| tx.refresh_token(&hash(2))), None);
+    assert!(read(store, |tx| tx.refresh_token(&hash(3))).is_some());
+    assert!(read(store, |tx| tx.is_jti_revoked("jti-1")));
+    assert!(!read(store, |tx| tx.is_jti_revoked("jti-2")));
+    assert_eq!(read(store, |tx| tx.families_of("u1", "app")), ["f2"]);
+}
+
+fn expired_grants_are_purged_and_used_codes_kept_for_their_grace(store: &Store) {
+    let grace = Duration::minutes(10);
+    write(store, |tx| {
+        tx.put_code(&hash(1), &code(now() - Duration::minutes(20)))?;
+        tx.put_code(&hash(2), &code(now() - Duration::minutes(5)))?;
+        tx.put_refresh_token(&hash(3), &refresh("old", "u1", now()))?;
+        tx.put_refresh_token(&hash(4), &refresh("new", "u1", now() + Duration::days(1)))?;
+        tx.revoke_jti("gone", now() - Duration::seconds(1))?;
+        tx.revoke_jti("kept", now() + Duration::minutes(1))
+    });
+    let removed = write(store, |tx| tx.delete_expired_grants(now(), grace));
+    assert_eq!(removed, 3);
+    assert_eq!(read(store, |tx| tx.code(&hash(1))), None);
+    assert!(read(store, |tx| tx.code(&hash(2))).is_some());
+    assert_eq!(read(store, |tx| tx.refresh_token(&hash(3))), None);
+    assert!(read(store, |tx| tx.refresh_token(&hash(4))).is_some());
+    assert!(!read(store, |tx| tx.is_jti_revoked("gone")));
+    assert!(read(store, |tx| tx.is_jti_revoked("kept")));
+}
+
+fn signing_keys_are_listed_replaced_and_removed(store: &Store) {
+    let key = |kid: &str| SigningKey {
+        kid: kid.into(),
+        alg: crate::jwa::SigningAlg::EdDSA,
+        sealed_private_pem: "sealed".into(),
+        created_at: now(),
+        retired_at: None,
+    };
+    write(store, |tx| {
+        tx.put_signing_key(&key("k1"))?;
+        tx.put_signing_key(&key("k2"))
+    });
+    let mut retired = key("k1");
+    retired.retired_at = Some(now());
+    write(store, |tx| tx.put_signing_key(&retired));
+    write(store, |tx| tx.delete_signing_key("k2"));
+    assert_eq!(read(store, |tx| tx.signing_keys()), [retired]);
+}
+
+fn concurrent_writers_take_a_journey_once(store: Arc<Store>) {
+    write(&store, |tx| tx.put_journey(&hash(1), &journey(now())));
+    let taken = at_once(&store, 8, |tx| tx.take_journey(&hash(1)));
+    assert_eq!(taken.iter().flatten().count(), 1);
+}
+
+fn concurrent_writers_redeem_a_code_once(store: Arc<Store>) {
+    write(&store, |tx| tx.put_code(&hash(1), &code(now())));
+    let redeemed = at_once(&store, 8, |tx| {
+        let Some(mut code) = tx.code(&hash(1))? else {
+            return Ok(false);
+        };
+        if code.redeemed.is_some() {
+            return Ok(false);
+        }
+        code.redeemed = Some(Issued {
+            jti: "jti".into(),
+            access_expires_at: now(),
+            family: None,
+        });
+        tx.put_code(&hash(1), &code)?;
+        Ok(true)
+    });
+    assert_eq!(redeemed.iter().filter(|won| **won).count(), 1);
+}
+
+fn concurrent_failures_are_all_counted(store: Arc<Store>) {
+    at_once(&store, 8, |tx| {
+        let failures = tx.throttle("alice")?.map_or(0, |t| t.failures);
+        tx.put_throttle("alice", &throttle(failures + 1))
+    });
+    assert_eq!(read(&store, |tx| tx.throttle("alice")), Some(throttle(8)));
+}
+
+/// One `#[test]` per behaviour and backend: `open` makes an empty store
+/// (and whatever must outlive it, such as a temporary folder).
+macro_rules! behaviours {
+    ($backend:ident, $open:expr) => {
+        mod $backend {
+            use super::*;
+
+            behaviours!(@each $open;
+                a_failed_write_changes_nothing,
+                a_write_sees_its_own_changes_and_commits_them_together,
+                a_volatile_write_is_seen_by_the_next_read,
+                users_are_found_by_id_username_and_any_case_of_email,
+                renaming_a_user_or_changing_the_email_moves_the_indexes,
+                deleting_a_user_frees_the_name_but_not_an_email_another_holds,
+                users_are_listed_in_username_order,
+                sessions_are_listed_per_user_and_deleted_one_by_one_or_by_a_rule,
+                a_journey_is_taken_once,
+                a_finished_journey_is_not_revived_and_attempts_never_go_down,
+                expired_journeys_are_purged,
+                failure_counters_are_kept_forgotten_and_purged_by_key,
+                push_requests_are_listed_per_user_and_deleted,
+                remembered_devices_are_replaced_as_a_list,
+                clients_and_the_consents_of_exactly_one_user,
+                revoking_a_family_takes_its_refresh_and_access_tokens_and_no_other,
+                expired_grants_are_purged_and_used_codes_kept_for_their_grace,
+                signing_keys_are_listed_replaced_and_removed,
+            );
+            behaviours!(@shared $open;
+                concurrent_writers_take_a_journey_once,
+                concurrent_writers_redeem_a_code_once,
+                concurrent_failures_are_all_counted,
+            );
+        }
+    };
+    (@each $open:expr; $($behaviour:ident),* $(,)?) => {$(
+        #[test]
+        fn $behaviour() {
+            let (_keep, store) = $open;
+            super::$behaviour(&store);
+        }
+    )*};
+    (@shared $open:expr; $($behaviour:ident),* $(,)?) => {$(
+        #[test]
+        fn $behaviour() {
+            let (_keep, store) = $open;
+            super::$behaviour(Arc::new(store));
+        }
+    )*};
+}
+
+behaviours!(
+    embedded_in_memory,
+    ((), Store::open(&StoragePath::Memory).expect("store"))
+);
+
+behaviours!(embedded_file, {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let file = StoragePath::File(dir.path().join("tessera.redb"));
+    (dir, Store::open(&file).expect("store"))
+});

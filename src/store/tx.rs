@@ -1,0 +1,278 @@
+//! What a transaction can do, table family by table family: the contract
+//! every storage backend implements, in tessera's own types.
+//!
+//! Each family has a trait of reads, which a read transaction offers, and a
+//! trait of writes, which only a write transaction offers; [`ReadTx`] and
+//! [`WriteTx`] gather them. Every write of one [`crate::store::Store::write`]
+//! closure commits or aborts together, which is what the multi-record
+//! invariants rest on (a code redeemed once, a refresh token rotated once, a
+//! journey taken once, a failure counted in the transaction that checks the
+//! lock): a backend must make a write transaction see its own changes and
+//! serialise it against every other writer of the records it touches.
+//!
+//! Keys that are tokens are SHA-256 digests of the token ([`TokenHash`]),
+//! never the token.
+
+use super::{
+    AuthorizationCode, Client, Consent, JourneyState, KnownDevice, LoginThrottle, PushRequest,
+    RefreshToken, Session, SigningKey, StoreError, User,
+};
+use crate::secret::TokenHash;
+use time::{Duration, OffsetDateTime};
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// Users, with unique indexes on the normalised username and the email.
+pub trait UserReads {
+    /// The user with this id.
+    fn user(&self, id: &str) -> Result<Option<User>>;
+    /// The user with this normalised username (`Username::normalized`).
+    fn user_by_username(&self, normalized: &str) -> Result<Option<User>>;
+    /// The user with this email address (compared case-insensitively).
+    fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Every user, ordered by normalised username.
+    fn users(&self) -> Result<Vec<User>>;
+    /// Whether any user exists.
+    fn any_user(&self) -> Result<bool>;
+}
+
+/// Changes to users.
+pub trait UserWrites {
+    /// Inserts or replaces a user and keeps both indexes in step. The caller
+    /// has checked that the normalised username is free or already theirs.
+    fn put_user(&self, user: &User) -> Result<()>;
+    /// Removes a user from the table and both indexes (an email index entry
+    /// only if it is this user's). Their sessions are the caller's to remove.
+    fn delete_user(&self, user: &User) -> Result<()>;
+}
+
+/// Sessions, keyed by the hash of their token.
+pub trait SessionReads {
+    /// The session whose token hashes to `hash`.
+    fn session(&self, hash: &TokenHash) -> Result<Option<Session>>;
+    /// Every session of a user, with the hash it is stored under.
+    fn sessions_of(&self, user_id: &str) -> Result<Vec<(TokenHash, Session)>>;
+}
+
+/// Changes to sessions.
+pub trait SessionWrites {
+    /// Inserts or replaces a session.
+    fn put_session(&self, hash: &TokenHash, session: &Session) -> Result<()>;
+    /// Removes a session; returns it if it existed.
+    fn delete_session(&self, hash: &TokenHash) -> Result<Option<Session>>;
+    /// Removes every session for which `doomed` says so; returns how many.
+    fn delete_sessions_where(&self, doomed: &mut dyn FnMut(&Session) -> bool) -> Result<usize>;
+}
+
+/// Journeys in progress, keyed by the hash of their `auth_id`.
+pub trait JourneyReads {
+    /// The journey whose `auth_id` hashes to `hash`.
+    fn journey(&self, hash: &TokenHash) -> Result<Option<JourneyState>>;
+}
+
+/// Changes to journeys.
+pub trait JourneyWrites {
+    /// Inserts or replaces a journey's state.
+    fn put_journey(&self, hash: &TokenHash, state: &JourneyState) -> Result<()>;
+    /// Replaces a journey's state only if it is still stored; returns whether
+    /// it was, so a step racing the journey's end cannot bring it back.
+    /// Attempt counts never go down: a stored count is kept if higher.
+    fn replace_journey(&self, hash: &TokenHash, state: &JourneyState) -> Result<bool>;
+    /// Counts a failed attempt at `node` on the stored state; returns the
+    /// new count, or `None` if the journey is over.
+    fn count_journey_attempt(&self, hash: &TokenHash, node: &str) -> Result<Option<u32>>;
+    /// Removes and returns a journey's state: whoever takes it finishes it,
+    /// so a finished journey cannot be replayed.
+    fn take_journey(&self, hash: &TokenHash) -> Result<Option<JourneyState>>;
+    /// Removes journeys that expired by `now`; returns how many.
+    fn delete_expired_journeys(&self, now: OffsetDateTime) -> Result<usize>;
+}
+
+/// Failure counters (sign-in, TOTP, client authentication), by opaque key.
+pub trait ThrottleReads {
+    /// The counter for a key, if it has failed recently.
+    fn throttle(&self, key: &str) -> Result<Option<LoginThrottle>>;
+}
+
+/// Changes to failure counters.
+pub trait ThrottleWrites {
+    /// Records the counter for a key.
+    fn put_throttle(&self, key: &str, throttle: &LoginThrottle) -> Result<()>;
+    /// Forgets a key's failures (after a success).
+    fn delete_throttle(&self, key: &str) -> Result<()>;
+    /// Removes counters that `stale` says no longer matter; returns how many.
+    fn delete_throttles_where(
+        &self,
+        stale: &mut dyn FnMut(&LoginThrottle) -> bool,
+    ) -> Result<usize>;
+}
+
+/// Push requests (`push_approval`), by id.
+pub trait PushReads {
+    /// The push request with this id.
+    fn push_request(&self, id: &str) -> Result<Option<PushRequest>>;
+    /// Every push request of a user, whatever its status.
+    fn push_requests_of(&self, user_id: &str) -> Result<Vec<PushRequest>>;
+}
+
+/// Changes to push requests.
+pub trait PushWrites {
+    /// Inserts or replaces a push request.
+    fn put_push_request(&self, request: &PushRequest) -> Result<()>;
+    /// Removes a push request; returns it if it existed.
+    fn delete_push_request(&self, id: &str) -> Result<Option<PushRequest>>;
+    /// Removes every push request for which `doomed` says so; returns how many.
+    fn delete_push_requests_where(
+        &self,
+        doomed: &mut dyn FnMut(&PushRequest) -> bool,
+    ) -> Result<usize>;
+}
+
+/// The devices each user has remembered (`remember_device`).
+pub trait DeviceReads {
+    /// A user's remembered devices.
+    fn devices_of(&self, user_id: &str) -> Result<Vec<KnownDevice>>;
+}
+
+/// Changes to remembered devices.
+pub trait DeviceWrites {
+    /// Replaces a user's remembered devices; an empty list removes them all.
+    fn put_devices(&self, user_id: &str, devices: &[KnownDevice]) -> Result<()>;
+}
+
+/// OAuth clients and the consents users gave them.
+pub trait ClientReads {
+    /// The client with this id.
+    fn client(&self, client_id: &str) -> Result<Option<Client>>;
+    /// Every client, ordered by id.
+    fn clients(&self) -> Result<Vec<Client>>;
+    /// What a user granted a client.
+    fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>>;
+    /// Every consent a user gave.
+    fn consents_of(&self, user_id: &str) -> Result<Vec<Consent>>;
+}
+
+/// Changes to clients and consents.
+pub trait ClientWrites {
+    /// Inserts or replaces a client.
+    fn put_client(&self, client: &Client) -> Result<()>;
+    /// Removes a client; returns whether it existed.
+    fn delete_client(&self, client_id: &str) -> Result<bool>;
+    /// Records a consent.
+    fn put_consent(&self, consent: &Consent) -> Result<()>;
+    /// Forgets a consent; returns whether there was one.
+    fn delete_consent(&self, user_id: &str, client_id: &str) -> Result<bool>;
+}
+
+/// What the token endpoint issues and checks: authorization codes, refresh
+/// tokens in families, and the deny-list of revoked access tokens.
+pub trait GrantReads {
+    /// The code whose hash this is.
+    fn code(&self, hash: &TokenHash) -> Result<Option<AuthorizationCode>>;
+    /// The refresh token whose hash this is.
+    fn refresh_token(&self, hash: &TokenHash) -> Result<Option<RefreshToken>>;
+    /// The refresh token families of a user's grant to a client.
+    fn families_of(&self, user_id: &str, client_id: &str) -> Result<Vec<String>>;
+    /// Whether the access token with this `jti` was revoked.
+    fn is_jti_revoked(&self, jti: &str) -> Result<bool>;
+}
+
+/// Changes to codes, refresh tokens and the deny-list.
+pub trait GrantWrites {
+    /// Inserts or replaces a code.
+    fn put_code(&self, hash: &TokenHash, code: &AuthorizationCode) -> Result<()>;
+    /// Inserts or replaces a refresh token, in its family and its grant.
+    fn put_refresh_token(&self, hash: &TokenHash, token: &RefreshToken) -> Result<()>;
+    /// Records an access token issued in a family, so that revoking the
+    /// family revokes it too.
+    fn record_access(&self, family: &str, jti: &str, expires_at: OffsetDateTime) -> Result<()>;
+    /// Removes every refresh token of a family and puts its recorded access
+    /// tokens on the deny-list; returns how many refresh tokens went.
+    fn delete_family(&self, family: &str) -> Result<usize>;
+    /// Puts an access token's `jti` on the deny-list until it expires.
+    fn revoke_jti(&self, jti: &str, expires_at: OffsetDateTime) -> Result<()>;
+    /// Removes expired deny-list entries, codes that expired more than
+    /// `keep_codes_for` ago (a used code stays as long as what it issued
+    /// could be replayed) and the families of expired refresh tokens;
+    /// returns how many records went.
+    fn delete_expired_grants(&self, now: OffsetDateTime, keep_codes_for: Duration)
+    -> Result<usize>;
+}
+
+/// Signing keys.
+pub trait KeyReads {
+    /// Every signing key, retired ones included.
+    fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+}
+
+/// Changes to signing keys.
+pub trait KeyWrites {
+    /// Inserts or replaces a key.
+    fn put_signing_key(&self, key: &SigningKey) -> Result<()>;
+    /// Removes a key.
+    fn delete_signing_key(&self, kid: &str) -> Result<()>;
+}
+
+/// A consistent snapshot: every family's reads.
+pub trait ReadTx:
+    UserReads
+    + SessionReads
+    + JourneyReads
+    + ThrottleReads
+    + PushReads
+    + DeviceReads
+    + ClientReads
+    + GrantReads
+    + KeyReads
+{
+}
+
+impl<T> ReadTx for T where
+    T: UserReads
+        + SessionReads
+        + JourneyReads
+        + ThrottleReads
+        + PushReads
+        + DeviceReads
+        + ClientReads
+        + GrantReads
+        + KeyReads
+{
+}
+
+/// A write transaction: every family's reads, which see its own uncommitted
+/// changes, and writes.
+pub trait WriteTx:
+    ReadTx
+    + UserWrites
+    + SessionWrites
+    + JourneyWrites
+    + ThrottleWrites
+    + PushWrites
+    + DeviceWrites
+    + ClientWrites
+    + GrantWrites
+    + KeyWrites
+{
+}
+
+impl<T> WriteTx for T where
+    T: ReadTx
+        + UserWrites
+        + SessionWrites
+        + JourneyWrites
+        + ThrottleWrites
+        + PushWrites
+        + DeviceWrites
+        + ClientWrites
+        + GrantWrites
+        + KeyWrites
+{
+}
+
+/// A backend's write transaction as [`crate::store::Store`] drives it:
+/// committed when the closure succeeds, dropped (aborted) otherwise.
+pub trait Transaction: WriteTx {
+    /// Makes every change of the transaction visible, or none of them.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
