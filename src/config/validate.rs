@@ -1,0 +1,259 @@
+//! The checks types alone cannot make, without the domain: ranges, URLs,
+//! names. What only the domain can judge (journey graphs, mail, seeded
+//! users and clients) is checked at composition, by `app::check_settings`.
+
+use super::{ConfigError, Settings, invalid};
+use std::net::ToSocketAddrs;
+
+/// The longest duration accepted for any `*_secs` key: 10 years. Larger
+/// values would overflow date arithmetic.
+pub(crate) const MAX_SECONDS: u64 = 10 * 365 * 24 * 60 * 60;
+
+/// The longest a connection may wait for headers, a body or a next request.
+const MAX_CONNECTION_SECONDS: u64 = 60 * 60;
+
+impl Settings {
+    /// Checks every value that types alone cannot, without the domain: what
+    /// only the domain can judge (journey graphs, mail, seeded users and
+    /// clients) is checked at composition, by `app::check_settings`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(issuer) = &self.issuer {
+            validate_issuer(issuer)?;
+        }
+        let resolves = self
+            .server
+            .bind
+            .to_socket_addrs()
+            .is_ok_and(|mut addrs| addrs.next().is_some());
+        if !resolves {
+            return Err(invalid(
+                "server.bind",
+                format!(
+                    "`{}` is not a HOST:PORT address (try \"127.0.0.1:8080\", or port 0 for a free port)",
+                    self.server.bind
+                ),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        // A connection is held for as long as these allow: an hour is
+        // already far beyond any honest client.
+        for (key, value, least) in [
+            (
+                "server.request_timeout_secs",
+                self.server.request_timeout_secs,
+                1,
+            ),
+            ("server.body_timeout_secs", self.server.body_timeout_secs, 1),
+            ("server.keep_alive_secs", self.server.keep_alive_secs, 0),
+        ] {
+            if !(least..=MAX_CONNECTION_SECONDS).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("must be between {least} and {MAX_CONNECTION_SECONDS} seconds"),
+                ));
+            }
+        }
+        if self.storage.path.trim().is_empty() {
+            return Err(invalid(
+                "storage.path",
+                "must name a file, or be \":memory:\"",
+            ));
+        }
+        if self
+            .storage
+            .key_file
+            .as_ref()
+            .is_some_and(|file| file.as_os_str().is_empty())
+        {
+            return Err(invalid("storage.key_file", "must name a file"));
+        }
+        if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(invalid("log.level", err.to_string()));
+        }
+        let sessions = &self.sessions;
+        if !is_cookie_name(&sessions.cookie_name) {
+            return Err(invalid(
+                "sessions.cookie_name",
+                "must be a non-empty token of letters, digits, '-' and '_'",
+            ));
+        }
+        for origin in &sessions.return_origins {
+            validate_return_origin(origin)?;
+        }
+        for (key, value) in [
+            ("sessions.idle_timeout_secs", sessions.idle_timeout_secs),
+            (
+                "sessions.absolute_lifetime_secs",
+                sessions.absolute_lifetime_secs,
+            ),
+            ("sessions.purge_interval_secs", sessions.purge_interval_secs),
+            ("lockout.window_secs", self.lockout.window_secs),
+            ("lockout.duration_secs", self.lockout.duration_secs),
+            ("journeys.ttl_secs", self.journeys.ttl_secs),
+        ] {
+            if value == 0 || value > MAX_SECONDS {
+                return Err(invalid(
+                    key,
+                    "must be a positive number of seconds, at most 10 years",
+                ));
+            }
+        }
+        if sessions.absolute_lifetime_secs < sessions.idle_timeout_secs {
+            return Err(invalid(
+                "sessions.absolute_lifetime_secs",
+                "must not be shorter than sessions.idle_timeout_secs",
+            ));
+        }
+        if self.lockout.max_failures == 0 {
+            return Err(invalid("lockout.max_failures", "must be at least 1"));
+        }
+        if self.lockout.max_failures_per_address == 0 {
+            return Err(invalid(
+                "lockout.max_failures_per_address",
+                "must be at least 1",
+            ));
+        }
+        if self.lockout.max_registrations_per_address == 0 {
+            return Err(invalid(
+                "lockout.max_registrations_per_address",
+                "must be at least 1",
+            ));
+        }
+        self.validate_oauth()?;
+        if self.passwords.min_length == 0 {
+            return Err(invalid("passwords.min_length", "must be at least 1"));
+        }
+        let p = &self.passwords;
+        if let Err(err) = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, None) {
+            return Err(invalid(
+                "passwords",
+                format!("memory_kib/iterations/parallelism are not valid argon2 parameters: {err}"),
+            ));
+        }
+        self.validate_users()
+    }
+    fn validate_users(&self) -> Result<(), ConfigError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, user) in self.users.iter().enumerate() {
+            let key = |field: &str| format!("users[{i}].{field}");
+            let username = crate::username::Username::parse(&user.username)
+                .map_err(|err| invalid(key("username"), err.to_string()))?;
+            if !seen.insert(username.normalized().to_owned()) {
+                return Err(invalid(key("username"), "is declared twice"));
+            }
+            match (&user.password, &user.password_hash) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        key("password"),
+                        "give either password or password_hash, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        key("password"),
+                        "missing: give password, or password_hash from `tessera hash-password`",
+                    ));
+                }
+                (Some(password), None) if password.expose().is_empty() => {
+                    return Err(invalid(key("password"), "must not be empty"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let url = url::Url::parse(issuer)
+        .map_err(|err| invalid("issuer", format!("`{issuer}` is not a URL: {err}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("issuer", "must be an http or https URL"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        // RFC 8414 §2: the issuer has no query or fragment component.
+        return Err(invalid("issuer", "must not have a query or fragment"));
+    }
+    Ok(())
+}
+
+/// A `sessions.return_origins` entry: an http(s) origin and nothing more,
+/// so that what is allowed is exactly what the entry reads as.
+fn validate_return_origin(origin: &str) -> Result<(), ConfigError> {
+    let key = "sessions.return_origins";
+    let url = url::Url::parse(origin)
+        .map_err(|err| invalid(key, format!("`{origin}` is not a URL: {err}")))?;
+    let bare = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || !bare {
+        return Err(invalid(
+            key,
+            format!(
+                "`{origin}` must be an origin such as \"https://app.example.com\" (http or https, no path)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::error_of;
+    use super::*;
+
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        assert!(error_of("[server]\nbind = \"nowhere\"").contains("server.bind"));
+        assert!(error_of("issuer = \"ftp://x\"").contains("`issuer`"));
+        assert!(
+            error_of("[sessions]\nidle_timeout_secs = 0").contains("sessions.idle_timeout_secs")
+        );
+        assert!(error_of("[passwords]\nmemory_kib = 1").contains("passwords"));
+        assert!(error_of("[server]\nbody_timeout_secs = 0").contains("server.body_timeout_secs"));
+        assert!(error_of("[server]\nkeep_alive_secs = 86400").contains("server.keep_alive_secs"));
+        assert!(error_of("[[users]]\nusername = \"bob\"").contains("users[0].password"));
+        assert!(error_of("[server]\nworkers = \"many\"").contains("workers"));
+        assert!(
+            error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
+        );
+    }
+
+    #[test]
+    fn return_origins_are_bare_http_origins() {
+        for origin in [
+            "wiki.example.com",
+            "ftp://wiki.example.com",
+            "https://wiki.example.com/path",
+            "https://user@wiki.example.com",
+            "https://wiki.example.com/?x=1",
+        ] {
+            let toml = format!("[sessions]\nreturn_origins = [\"{origin}\"]");
+            assert!(
+                error_of(&toml).contains("sessions.return_origins"),
+                "{origin}"
+            );
+        }
+        assert!(
+            Settings::from_toml("[sessions]\nreturn_origins = [\"https://wiki.example.com\"]")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_rather_than_ignored() {
+        assert!(error_of("[server]\nbnd = \"127.0.0.1:1\"").contains("bnd"));
+    }
+}
