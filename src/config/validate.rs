@@ -213,7 +213,6 @@ mod tests {
     use super::super::tests::error_of;
     use super::*;
 
-
     #[test]
     fn invalid_values_name_their_key() {
         assert!(error_of("[server]\nbind = \"nowhere\"").contains("server.bind"));
