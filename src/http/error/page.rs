@@ -1,0 +1,156 @@
+//! Errors shown to browsers: an HTML page with a title and a message.
+
+use super::{Cause, Failure};
+use crate::store::StoreError;
+use crate::telemetry::BlockingError;
+use actix_web::error::{QueryPayloadError, UrlencodedError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use std::fmt;
+
+/// An error shown to a browser as a page.
+#[derive(Debug)]
+pub struct PageError {
+    status: StatusCode,
+    title: &'static str,
+    message: String,
+    /// The internal cause of a 500, logged and not shown.
+    cause: Option<Cause>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// The same page, with a more precise internal cause (when there is
+    /// one) for the request's log line.
+    pub fn caused_by(self, cause: Option<Cause>) -> Self {
+        Self {
+            cause: cause.or(self.cause),
+            ..self
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing at this address.",
+        )
+    }
+
+    /// 500, with the cause logged (in the request's log line) and not shown.
+    pub fn internal(cause: impl Into<Failure>) -> Self {
+        Self {
+            cause: Some(Cause::of(&*cause.into())),
+            ..Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "tessera could not complete the request. Please try again; if it keeps failing, the server log has details.",
+            )
+        }
+    }
+
+    /// The page for a form that cannot be read.
+    pub fn from_form(err: &UrlencodedError) -> Self {
+        let status = match err {
+            UrlencodedError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            UrlencodedError::Overflow { .. } | UrlencodedError::UnknownLength => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(
+            status,
+            "The form could not be read",
+            "Go back, reload the page and submit the form again.",
+        )
+    }
+
+    /// The page for a query string that cannot be read.
+    pub fn from_query(err: &QueryPayloadError) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "This link is malformed",
+            err.to_string(),
+        )
+    }
+}
+
+impl fmt::Display for PageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.title, self.message)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let page = ErrorPage {
+            title: self.title,
+            message: &self.message,
+        };
+        match page.render() {
+            Ok(html) => {
+                let mut response = HttpResponse::build(self.status)
+                    .content_type(mime_html())
+                    .body(html);
+                Cause::attach(&mut response, self.cause.as_ref());
+                response
+            }
+            Err(err) => {
+                let mut response = HttpResponse::build(self.status).body(self.message.clone());
+                let cause = Cause(format!("error page failed to render: {err}"));
+                Cause::attach(&mut response, Some(self.cause.as_ref().unwrap_or(&cause)));
+                response
+            }
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(err: StoreError) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<BlockingError> for PageError {
+    fn from(err: BlockingError) -> Self {
+        Self::internal(err)
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(err: askama::Error) -> Self {
+        Self::internal(err)
+    }
+}
+
+/// `text/html; charset=utf-8`.
+pub fn mime_html() -> &'static str {
+    "text/html; charset=utf-8"
+}
+
+/// Renders a page with a status.
+pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::build(status)
+        .content_type(mime_html())
+        .body(page.render()?))
+}
