@@ -36,7 +36,12 @@ pub(super) fn check(settings: &Settings) -> Result<(), Failure> {
         ),
         format!(
             "  journeys          {}",
-            journeys.keys().cloned().collect::<Vec<_>>().join(", ")
+            journeys
+                .available
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         format!(
             "  mail              {}",

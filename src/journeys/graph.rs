@@ -64,21 +64,33 @@ pub fn builtin_definitions() -> BTreeMap<String, JourneyDefinition> {
         .unwrap_or_default()
 }
 
+/// The journeys a configuration gives.
+#[derive(Default)]
+pub struct Journeys {
+    /// Those that can be run, by name.
+    pub available: BTreeMap<String, Journey>,
+    /// Those left out because they register accounts and self-registration
+    /// is off.
+    pub registration_closed: BTreeSet<String>,
+}
+
 /// Every journey: the built-in ones, replaced or joined by the config's.
 /// Without self-registration, journeys with a `register` node are left out.
-pub fn all(settings: &Settings) -> Result<BTreeMap<String, Journey>, GraphError> {
+pub fn all(settings: &Settings) -> Result<Journeys, GraphError> {
     let mut definitions = builtin_definitions();
     definitions.extend(settings.journeys.definitions.clone());
-    let mut journeys = BTreeMap::new();
+    let mut journeys = Journeys::default();
     for (name, definition) in definitions {
         let registers = definition
             .nodes
             .values()
             .any(|node| node.kind == "register");
         if registers && !settings.accounts.self_registration {
+            journeys.registration_closed.insert(name);
             continue;
         }
-        journeys.insert(name.clone(), Journey::build(&name, &definition)?);
+        let journey = Journey::build(&name, &definition)?;
+        journeys.available.insert(name, journey);
     }
     Ok(journeys)
 }

@@ -22,12 +22,11 @@ use crate::secret::{Token, TokenHash};
 use crate::store::{Session, StoreError, User};
 use graph::{GraphError, Journey};
 use nodes::Prompt;
-use std::collections::BTreeMap;
 
 /// The journeys tessera knows, by name: the journeys' service, built once
 /// by the composition root and passed to each entry point.
 pub struct Registry {
-    journeys: BTreeMap<String, Journey>,
+    journeys: graph::Journeys,
 }
 
 impl Registry {
@@ -40,16 +39,19 @@ impl Registry {
 
     /// Every journey's name.
     pub fn names(&self) -> Vec<&str> {
-        self.journeys.keys().map(String::as_str).collect()
+        self.journeys.available.keys().map(String::as_str).collect()
     }
 
     /// A journey by name.
     pub fn get(&self, name: &str) -> Result<&Journey, JourneyError> {
-        self.journeys
-            .get(name)
-            .ok_or_else(|| JourneyError::UnknownJourney {
-                name: name.to_owned(),
-            })
+        let name = name.to_owned();
+        match self.journeys.available.get(&name) {
+            Some(journey) => Ok(journey),
+            None if self.journeys.registration_closed.contains(&name) => {
+                Err(JourneyError::RegistrationClosed { name })
+            }
+            None => Err(JourneyError::UnknownJourney { name }),
+        }
     }
 }
 
@@ -109,6 +111,9 @@ impl Client {
 pub enum JourneyError {
     #[error("there is no journey named `{name}`")]
     UnknownJourney { name: String },
+    /// The journey registers accounts, and self-registration is off.
+    #[error("the journey `{name}` registers accounts, and registration is closed")]
+    RegistrationClosed { name: String },
     /// Unknown, expired or already finished `auth_id`.
     #[error("this sign-in has expired or already finished; start again")]
     Expired,

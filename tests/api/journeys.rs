@@ -194,6 +194,8 @@ async fn self_registration_can_be_switched_off() {
     );
     let response = app.authenticate_journey("register", json!({})).await;
     assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "registration_closed");
     let login = app.get_page("/login").await.text().await.expect("html");
     assert!(!login.contains("Create an account"));
 }

@@ -146,6 +146,13 @@ impl From<JourneyError> for ApiError {
                 "unknown_journey",
                 format!("There is no journey named `{name}`."),
             ),
+            JourneyError::RegistrationClosed { name } => Self::new(
+                StatusCode::NOT_FOUND,
+                "registration_closed",
+                format!(
+                    "The journey `{name}` registers accounts, and accounts on this server are created by its administrators."
+                ),
+            ),
             JourneyError::Expired => Self::new(
                 StatusCode::BAD_REQUEST,
                 "journey_expired",

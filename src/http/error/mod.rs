@@ -8,7 +8,7 @@ mod api;
 mod page;
 
 pub use api::ApiError;
-pub use page::{PageError, mime_html, render};
+pub use page::{JourneyRecovery, PageError, mime_html, render};
 
 use actix_web::HttpResponse;
 

@@ -1,6 +1,8 @@
 //! Errors shown to browsers: an HTML page with a title and a message.
 
 use super::{Cause, Failure};
+use crate::accounts::AccountError;
+use crate::journeys::JourneyError;
 use crate::store::StoreError;
 use crate::telemetry::BlockingError;
 use actix_web::error::{QueryPayloadError, UrlencodedError};
@@ -153,4 +155,66 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, 
     Ok(HttpResponse::build(status)
         .content_type(mime_html())
         .body(page.render()?))
+}
+
+/// What a sign-in page does about a journey error: the page surface's one
+/// reading of [`JourneyError`], as `ApiError::from` is the REST API's.
+#[derive(Debug)]
+pub enum JourneyRecovery {
+    /// The step on screen again, with the message: the input can be fixed.
+    Retry { status: StatusCode, message: String },
+    /// The journey afresh, with the message.
+    Restart { status: StatusCode, message: String },
+    /// A step-up journey: sign in first, then come back.
+    SignInFirst,
+    /// Nothing to recover: an error page.
+    Fail(PageError),
+}
+
+impl From<JourneyError> for JourneyRecovery {
+    fn from(err: JourneyError) -> Self {
+        let retry = |status, err: &JourneyError| Self::Retry {
+            status,
+            message: err.to_string(),
+        };
+        let restart = |status, message: String| Self::Restart { status, message };
+        match err {
+            JourneyError::InvalidInput(_) => retry(StatusCode::BAD_REQUEST, &err),
+            JourneyError::Throttled { .. } => retry(StatusCode::TOO_MANY_REQUESTS, &err),
+            JourneyError::Failed { message } => restart(StatusCode::UNAUTHORIZED, message),
+            JourneyError::Expired => restart(
+                StatusCode::BAD_REQUEST,
+                "Your sign-in took too long and has expired. Please try again.".into(),
+            ),
+            // Taken meanwhile by another registration: start over.
+            JourneyError::Account(
+                err @ (AccountError::UsernameTaken(_) | AccountError::EmailTaken(_)),
+            ) => restart(
+                StatusCode::CONFLICT,
+                format!("{}. Choose another.", capitalize(&err.to_string())),
+            ),
+            JourneyError::SessionRequired => Self::SignInFirst,
+            JourneyError::UnknownJourney { name } => Self::Fail(PageError::new(
+                StatusCode::NOT_FOUND,
+                "Unknown sign-in journey",
+                format!("There is no journey named “{name}”. Check the link you followed."),
+            )),
+            JourneyError::RegistrationClosed { .. } => Self::Fail(PageError::new(
+                StatusCode::NOT_FOUND,
+                "Registration is closed",
+                "Accounts on this server are created by its administrators. Ask them for one.",
+            )),
+            err @ (JourneyError::Account(_) | JourneyError::Store(_) | JourneyError::Seal(_)) => {
+                Self::Fail(PageError::internal(err))
+            }
+        }
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -4,14 +4,13 @@
 //! from another site can neither submit a step nor sign a visitor in to
 //! someone else's account.
 
-use crate::accounts::AccountError;
 use crate::context::Context;
 use crate::http::cookies;
-use crate::http::error::{ApiError, PageError, render};
+use crate::http::error::{ApiError, JourneyRecovery, PageError, render};
 use crate::http::extract::{JourneyForm, client_facts, journey_cookie};
 use crate::http::paths;
 use crate::journeys::nodes::{Action, Display, FieldKind, Input};
-use crate::journeys::{self, Client, JourneyError, Progress, Registry, Step};
+use crate::journeys::{self, Client, Progress, Registry, Step};
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -175,41 +174,28 @@ async fn restart(
             step_page(&ctx, &registry, status, &step, query, prefill)
         }
         Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
-        Err(JourneyError::UnknownJourney { name }) => Err(unknown_journey(&ctx, &name)),
-        Err(JourneyError::SessionRequired) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, sign_in_then(query)))
-            .finish()),
-        Err(JourneyError::Failed { message }) => Err(PageError::new(
-            StatusCode::UNAUTHORIZED,
-            "Sign-in failed",
-            message,
-        )),
-        Err(err) => Err(PageError::internal(err)),
+        Err(err) => match JourneyRecovery::from(err) {
+            JourneyRecovery::SignInFirst => Ok(sign_in_first(query)),
+            JourneyRecovery::Fail(page) => Err(page),
+            // Starting afresh cannot help a journey that fails from the start.
+            JourneyRecovery::Retry { status, message }
+            | JourneyRecovery::Restart { status, message } => {
+                Err(PageError::new(status, "Sign-in failed", message))
+            }
+        },
     }
 }
 
-fn unknown_journey(ctx: &Context, name: &str) -> PageError {
-    if name == "register" && !ctx.settings.accounts.self_registration {
-        return PageError::new(
-            StatusCode::NOT_FOUND,
-            "Registration is closed",
-            "Accounts on this server are created by its administrators. Ask them for one.",
-        );
-    }
-    PageError::new(
-        StatusCode::NOT_FOUND,
-        "Unknown sign-in journey",
-        format!("There is no journey named “{name}”. Check the link you followed."),
-    )
-}
-
-/// `/login?goto=<this journey>`: a step-up journey needs a session first.
-fn sign_in_then(query: &LoginQuery) -> String {
+/// Off to `/login?goto=<this journey>`: a step-up journey needs a session
+/// first.
+fn sign_in_first(query: &LoginQuery) -> HttpResponse {
     let goto = query.action();
     let encoded = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("goto", &goto)
         .finish();
-    format!("{}?{encoded}", paths::LOGIN)
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{}?{encoded}", paths::LOGIN)))
+        .finish()
 }
 
 /// The browser's session cookie, and off to where the journey leads.
@@ -329,92 +315,37 @@ pub async fn post_login(
         gate.run(move || journeys::advance(&ctx, &registry, &auth_id, &input, &client))
             .await?
     };
-    match advanced {
+    let (status, message) = match advanced {
         Ok(Progress::Step(step)) => {
-            step_page(&ctx, &registry, StatusCode::OK, &step, &query, &values)
+            return step_page(&ctx, &registry, StatusCode::OK, &step, &query, &values);
         }
-        Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
-        Err(err @ (JourneyError::InvalidInput(_) | JourneyError::Throttled { .. })) => {
-            let status = match err {
-                JourneyError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let message = err.to_string();
-            let current = {
-                let (ctx, registry) = (ctx.clone(), registry.clone());
-                blocking(move || journeys::current(&ctx, &registry, &auth_id)).await?
-            };
-            match current {
-                Ok(mut step) => {
+        Ok(Progress::Done(finished)) => return signed_in(&ctx, &finished),
+        Err(err) => match JourneyRecovery::from(err) {
+            JourneyRecovery::Retry { status, message } => {
+                let current = {
+                    let (ctx, registry) = (ctx.clone(), registry.clone());
+                    blocking(move || journeys::current(&ctx, &registry, &auth_id)).await?
+                };
+                // A journey that ended meanwhile starts again.
+                if let Ok(mut step) = current {
                     step.message = Some(message);
-                    step_page(&ctx, &registry, status, &step, &query, &values)
+                    return step_page(&ctx, &registry, status, &step, &query, &values);
                 }
-                Err(_) => {
-                    restart(
-                        ctx,
-                        registry,
-                        client,
-                        &query,
-                        status,
-                        Some(message),
-                        &values,
-                    )
-                    .await
-                }
+                (status, message)
             }
-        }
-        Err(JourneyError::Failed { message }) => {
-            restart(
-                ctx,
-                registry,
-                client,
-                &query,
-                StatusCode::UNAUTHORIZED,
-                Some(message),
-                &values,
-            )
-            .await
-        }
-        Err(JourneyError::Expired) => {
-            let message = "Your sign-in took too long and has expired. Please try again.";
-            restart(
-                ctx,
-                registry,
-                client,
-                &query,
-                StatusCode::BAD_REQUEST,
-                Some(message.into()),
-                &values,
-            )
-            .await
-        }
-        Err(JourneyError::SessionRequired) => Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, sign_in_then(&query)))
-            .finish()),
-        Err(JourneyError::Account(
-            err @ (AccountError::UsernameTaken(_) | AccountError::EmailTaken(_)),
-        )) => {
-            // Taken meanwhile by another registration: start over.
-            let message = format!("{}. Choose another.", capitalize(&err.to_string()));
-            restart(
-                ctx,
-                registry,
-                client,
-                &query,
-                StatusCode::CONFLICT,
-                Some(message),
-                &values,
-            )
-            .await
-        }
-        Err(err) => Err(PageError::internal(err)),
-    }
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+            JourneyRecovery::Restart { status, message } => (status, message),
+            JourneyRecovery::SignInFirst => return Ok(sign_in_first(&query)),
+            JourneyRecovery::Fail(page) => return Err(page),
+        },
+    };
+    restart(
+        ctx,
+        registry,
+        client,
+        &query,
+        status,
+        Some(message),
+        &values,
+    )
+    .await
 }
