@@ -90,12 +90,6 @@ pub fn client_key(client_id: &str, address_key: &str) -> String {
     format!("client {client_id} {address_key}")
 }
 
-/// Whether a counter no longer affects anything and can be forgotten.
-pub fn is_stale(throttle: &LoginThrottle, now: OffsetDateTime, settings: &LockoutSettings) -> bool {
-    let window_over = throttle.window_started_at + seconds(settings.window_secs) <= now;
-    window_over && locked_until(Some(throttle), now).is_none()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,7 +163,8 @@ mod tests {
     fn a_counter_is_stale_once_its_window_and_lock_are_over() {
         let now = OffsetDateTime::now_utc();
         let one = record_attempt(None, now, &settings(), 3);
-        assert!(!is_stale(&one, now, &settings()));
-        assert!(is_stale(&one, now + Duration::seconds(60), &settings()));
+        let window = seconds(settings().window_secs);
+        assert!(!one.is_stale(now, window));
+        assert!(one.is_stale(now + Duration::seconds(60), window));
     }
 }

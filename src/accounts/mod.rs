@@ -359,7 +359,7 @@ pub fn purge_stale_throttles(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     let settings = &ctx.settings.lockout;
     ctx.store
-        .write(|tx| tx.delete_throttles_where(&mut |t| lockout::is_stale(t, now, settings)))
+        .write(|tx| tx.delete_stale_throttles(now, crate::config::seconds(settings.window_secs)))
 }
 
 /// A plain address, as the mailer will use it.

@@ -135,6 +135,5 @@ pub fn answer(
 /// Removes requests past their expiry, answered or not; returns how many.
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
-    ctx.store
-        .write(|tx| tx.delete_push_requests_where(&mut |request| request.expires_at <= now))
+    ctx.store.write(|tx| tx.delete_expired_push_requests(now))
 }

@@ -93,7 +93,7 @@ pub fn step_up_in(
 
 /// When a session ends if not used again.
 pub fn expires_at(ctx: &Context, session: &Session) -> OffsetDateTime {
-    (session.last_used_at + ctx.settings.idle_timeout()).min(session.absolute_expires_at)
+    session.expires_at(ctx.settings.idle_timeout())
 }
 
 /// How stale `last_used_at` may get before validation writes it back:
@@ -178,5 +178,5 @@ pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, Store
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
     ctx.store
-        .write(|tx| tx.delete_sessions_where(&mut |session| expires_at(ctx, session) <= now))
+        .write(|tx| tx.delete_expired_sessions(now, ctx.settings.idle_timeout()))
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +322,22 @@ pub struct SigningKey {
     /// When a newer key took over; published until its tokens expire.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub retired_at: Option<OffsetDateTime>,
+}
+
+impl Session {
+    /// When the session ends: `idle` after its last use, or at its
+    /// absolute expiry, whichever comes first.
+    pub fn expires_at(&self, idle: Duration) -> OffsetDateTime {
+        (self.last_used_at + idle).min(self.absolute_expires_at)
+    }
+}
+
+impl LoginThrottle {
+    /// Whether the counter no longer affects anything: its window of
+    /// `window` is over and it holds no lock.
+    pub fn is_stale(&self, now: OffsetDateTime, window: Duration) -> bool {
+        self.window_started_at + window <= now && self.locked_until.is_none_or(|until| until <= now)
+    }
 }
 
 #[cfg(test)]

@@ -3,12 +3,23 @@
 //!
 //! Each family has a trait of reads, which a read transaction offers, and a
 //! trait of writes, which only a write transaction offers; [`ReadTx`] and
-//! [`WriteTx`] gather them. Every write of one [`crate::store::Store::write`]
-//! closure commits or aborts together, which is what the multi-record
-//! invariants rest on (a code redeemed once, a refresh token rotated once, a
-//! journey taken once, a failure counted in the transaction that checks the
-//! lock): a backend must make a write transaction see its own changes and
-//! serialise it against every other writer of the records it touches.
+//! [`WriteTx`] gather them. What a backend must guarantee:
+//!
+//! - Every write of one [`crate::store::Store::write`] closure commits or
+//!   aborts together, and a write transaction reads its own changes.
+//! - Transactions are serialisable: the outcome is that of some serial order
+//!   of the committed ones, reads that found nothing included (a username
+//!   found free stays free until the commit). The multi-record invariants
+//!   rest on this: a code redeemed once, a refresh token rotated once, a
+//!   journey taken once, a failure counted in the transaction that checks
+//!   the lock.
+//! - A read transaction sees every commit made before it began, by any
+//!   process, and nothing committed after.
+//! - A transaction in which a statement failed never commits:
+//!   [`Transaction::commit`] reports the failure, even when the closure
+//!   went on and returned `Ok`.
+//! - `put_*` inserts or replaces, never failing because the record exists,
+//!   and keeps one index entry per record however often it is put.
 //!
 //! Keys that are tokens are SHA-256 digests of the token ([`TokenHash`]),
 //! never the token.
@@ -22,15 +33,17 @@ use time::{Duration, OffsetDateTime};
 
 type Result<T> = std::result::Result<T, StoreError>;
 
-/// Users, with unique indexes on the normalised username and the email.
+/// Users, with unique indexes on the normalised username and on the email
+/// ([`normalize_email`]); a user put with another's email takes it over.
 pub trait UserReads {
     /// The user with this id.
     fn user(&self, id: &str) -> Result<Option<User>>;
     /// The user with this normalised username (`Username::normalized`).
     fn user_by_username(&self, normalized: &str) -> Result<Option<User>>;
-    /// The user with this email address (compared case-insensitively).
+    /// The user whose email address, in [`normalize_email`] form, equals
+    /// that of `email`.
     fn user_by_email(&self, email: &str) -> Result<Option<User>>;
-    /// Every user, ordered by normalised username.
+    /// Every user, ordered by normalised username (byte order).
     fn users(&self) -> Result<Vec<User>>;
     /// Whether any user exists.
     fn any_user(&self) -> Result<bool>;
@@ -60,8 +73,9 @@ pub trait SessionWrites {
     fn put_session(&self, hash: &TokenHash, session: &Session) -> Result<()>;
     /// Removes a session; returns it if it existed.
     fn delete_session(&self, hash: &TokenHash) -> Result<Option<Session>>;
-    /// Removes every session for which `doomed` says so; returns how many.
-    fn delete_sessions_where(&self, doomed: &mut dyn FnMut(&Session) -> bool) -> Result<usize>;
+    /// Removes every session that has ended by `now`
+    /// ([`Session::expires_at`] with `idle`); returns how many.
+    fn delete_expired_sessions(&self, now: OffsetDateTime, idle: Duration) -> Result<usize>;
 }
 
 /// Journeys in progress, keyed by the hash of their `auth_id`.
@@ -90,7 +104,7 @@ pub trait JourneyWrites {
 
 /// Failure counters (sign-in, TOTP, client authentication), by opaque key.
 pub trait ThrottleReads {
-    /// The counter for a key, if it has failed recently.
+    /// The counter for a key, if there is one.
     fn throttle(&self, key: &str) -> Result<Option<LoginThrottle>>;
 }
 
@@ -100,11 +114,9 @@ pub trait ThrottleWrites {
     fn put_throttle(&self, key: &str, throttle: &LoginThrottle) -> Result<()>;
     /// Forgets a key's failures (after a success).
     fn delete_throttle(&self, key: &str) -> Result<()>;
-    /// Removes counters that `stale` says no longer matter; returns how many.
-    fn delete_throttles_where(
-        &self,
-        stale: &mut dyn FnMut(&LoginThrottle) -> bool,
-    ) -> Result<usize>;
+    /// Removes the counters that no longer matter by `now`
+    /// ([`LoginThrottle::is_stale`] with `window`); returns how many.
+    fn delete_stale_throttles(&self, now: OffsetDateTime, window: Duration) -> Result<usize>;
 }
 
 /// Push requests (`push_approval`), by id.
@@ -121,11 +133,8 @@ pub trait PushWrites {
     fn put_push_request(&self, request: &PushRequest) -> Result<()>;
     /// Removes a push request; returns it if it existed.
     fn delete_push_request(&self, id: &str) -> Result<Option<PushRequest>>;
-    /// Removes every push request for which `doomed` says so; returns how many.
-    fn delete_push_requests_where(
-        &self,
-        doomed: &mut dyn FnMut(&PushRequest) -> bool,
-    ) -> Result<usize>;
+    /// Removes the push requests that expired by `now`; returns how many.
+    fn delete_expired_push_requests(&self, now: OffsetDateTime) -> Result<usize>;
 }
 
 /// The devices each user has remembered (`remember_device`).
@@ -191,10 +200,11 @@ pub trait GrantWrites {
     fn delete_family(&self, family: &str) -> Result<usize>;
     /// Puts an access token's `jti` on the deny-list until it expires.
     fn revoke_jti(&self, jti: &str, expires_at: OffsetDateTime) -> Result<()>;
-    /// Removes expired deny-list entries, codes that expired more than
+    /// Removes what expired by `now`: deny-list entries, codes that expired
     /// `keep_codes_for` ago (a used code stays as long as what it issued
-    /// could be replayed) and the families of expired refresh tokens;
-    /// returns how many records went.
+    /// could be replayed) and refresh tokens. A family left without tokens
+    /// goes as [`GrantWrites::delete_family`] would. Returns how many
+    /// deny-list entries, codes and refresh tokens went.
     fn delete_expired_grants(&self, now: OffsetDateTime, keep_codes_for: Duration)
     -> Result<usize>;
 }
@@ -273,6 +283,12 @@ impl<T> WriteTx for T where
 /// A backend's write transaction as [`crate::store::Store`] drives it:
 /// committed when the closure succeeds, dropped (aborted) otherwise.
 pub trait Transaction: WriteTx {
-    /// Makes every change of the transaction visible, or none of them.
+    /// Makes every change of the transaction visible, or none of them; fails
+    /// if any statement of the transaction failed.
     fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// The form in which email addresses are compared.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
 }

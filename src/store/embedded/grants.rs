@@ -139,18 +139,30 @@ impl GrantWrites for Write {
             removed += usize::from(!keep);
             keep
         })?;
-        let mut families = Vec::new();
+        let mut expired = Vec::new();
         for entry in self.table(REFRESH_TOKENS)?.iter()? {
-            let (_, bytes) = entry?;
+            let (hash, bytes) = entry?;
             let token: RefreshToken = decode("refresh token", bytes.value())?;
             if token.expires_at <= now {
-                families.push(token.family);
+                expired.push((hash.value().to_vec(), token));
             }
         }
-        families.sort();
-        families.dedup();
-        for family in families {
-            removed += self.delete_family(&family)?;
+        // A rotated token expires before its successor: only the token goes,
+        // and the family with its last one.
+        for (hash, token) in &expired {
+            self.0.open_table(REFRESH_TOKENS)?.remove(hash.as_slice())?;
+            let mut members = self.0.open_multimap_table(REFRESH_FAMILIES)?;
+            members.remove(token.family.as_str(), hash.as_slice())?;
+            let emptied = members.get(token.family.as_str())?.next().is_none();
+            drop(members);
+            if emptied {
+                self.0.open_multimap_table(GRANT_FAMILIES)?.remove(
+                    grant_key(&token.user_id, &token.client_id).as_str(),
+                    token.family.as_str(),
+                )?;
+                self.delete_family(&token.family)?;
+            }
+            removed += 1;
         }
         Ok(removed)
     }

@@ -6,6 +6,7 @@ use super::{Tables, Write, decode, encode};
 use crate::store::tx::{PushReads, PushWrites};
 use crate::store::{PushRequest, StoreError};
 use redb::{ReadableMultimapTable, ReadableTable};
+use time::OffsetDateTime;
 
 impl<T: Tables> PushReads for T {
     fn push_request(&self, id: &str) -> Result<Option<PushRequest>, StoreError> {
@@ -53,15 +54,12 @@ impl PushWrites for Write {
         Ok(removed)
     }
 
-    fn delete_push_requests_where(
-        &self,
-        doomed: &mut dyn FnMut(&PushRequest) -> bool,
-    ) -> Result<usize, StoreError> {
+    fn delete_expired_push_requests(&self, now: OffsetDateTime) -> Result<usize, StoreError> {
         let mut ids = Vec::new();
         for entry in self.table(PUSH_REQUESTS)?.iter()? {
             let (id, bytes) = entry?;
             let request: PushRequest = decode("push request", bytes.value())?;
-            if doomed(&request) {
+            if request.expires_at <= now {
                 ids.push(id.value().to_owned());
             }
         }

@@ -6,6 +6,7 @@ use crate::secret::TokenHash;
 use crate::store::tx::{SessionReads, SessionWrites};
 use crate::store::{Session, StoreError};
 use redb::{ReadableMultimapTable, ReadableTable};
+use time::{Duration, OffsetDateTime};
 
 impl<T: Tables> SessionReads for T {
     fn session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
@@ -57,15 +58,16 @@ impl SessionWrites for Write {
         Ok(removed)
     }
 
-    fn delete_sessions_where(
+    fn delete_expired_sessions(
         &self,
-        doomed: &mut dyn FnMut(&Session) -> bool,
+        now: OffsetDateTime,
+        idle: Duration,
     ) -> Result<usize, StoreError> {
         let mut hashes = Vec::new();
         for entry in self.table(SESSIONS)?.iter()? {
             let (hash, bytes) = entry?;
             let session: Session = decode("session", bytes.value())?;
-            if doomed(&session) {
+            if session.expires_at(idle) <= now {
                 hashes.extend(TokenHash::from_slice(hash.value()));
             }
         }

@@ -5,6 +5,7 @@ use super::{Tables, Write, decode, encode};
 use crate::store::tx::{ThrottleReads, ThrottleWrites};
 use crate::store::{LoginThrottle, StoreError};
 use redb::ReadableTable;
+use time::{Duration, OffsetDateTime};
 
 impl<T: Tables> ThrottleReads for T {
     fn throttle(&self, key: &str) -> Result<Option<LoginThrottle>, StoreError> {
@@ -29,14 +30,15 @@ impl ThrottleWrites for Write {
         Ok(())
     }
 
-    fn delete_throttles_where(
+    fn delete_stale_throttles(
         &self,
-        stale: &mut dyn FnMut(&LoginThrottle) -> bool,
+        now: OffsetDateTime,
+        window: Duration,
     ) -> Result<usize, StoreError> {
         let mut removed = 0;
         self.0.open_table(LOGIN_THROTTLE)?.retain(|_, bytes| {
             let keep = serde_json::from_slice::<LoginThrottle>(bytes)
-                .map(|throttle| !stale(&throttle))
+                .map(|throttle| !throttle.is_stale(now, window))
                 .unwrap_or(false);
             removed += usize::from(!keep);
             keep

@@ -2,14 +2,9 @@
 
 use super::tables::{EMAILS, USERNAMES, USERS};
 use super::{Tables, Write, decode, encode};
-use crate::store::tx::{UserReads, UserWrites};
+use crate::store::tx::{UserReads, UserWrites, normalize_email};
 use crate::store::{StoreError, User};
 use redb::ReadableTable;
-
-/// The form in which emails are compared.
-fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
 
 impl<T: Tables> UserReads for T {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
