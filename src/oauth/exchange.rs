@@ -2,8 +2,9 @@
 //! session made by a REST journey to OAuth tokens, for first-party apps.
 
 use super::grants::{Granted, TokenRequest, TokenResponse, respond};
+use super::params::ScopeSet;
 use super::tokens::{Subject, claims_for};
-use super::{Authentication, ErrorKind, OAuthError, scopes};
+use super::{Authentication, ErrorKind, OAuthError};
 use crate::context::Context;
 use crate::secret::Token;
 use crate::store::Client;
@@ -51,8 +52,10 @@ pub(super) fn exchange_session(
         .ok_or_else(|| OAuthError::invalid_grant("the session token is invalid or expired"))?;
     let scope = match request.scope.as_deref() {
         None => client.scopes.clone(),
-        Some(raw) => scopes::parse(raw)
-            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
+        Some(raw) => raw
+            .parse::<ScopeSet>()
+            .map(ScopeSet::into_vec)
+            .map_err(OAuthError::from)?,
     };
     if let Some(bad) = scope.iter().find(|s| !client.scopes.contains(s)) {
         return Err(OAuthError::invalid_scope(format!(

@@ -15,7 +15,8 @@
 use super::exchange;
 use crate::config::seconds;
 use crate::context::Context;
-use crate::oauth::authorize::verifier_matches;
+use crate::oauth::params::ScopeSet;
+use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::tokens::{AccessClaims, Subject, access_ttl, claims_for, sign};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::secret::{Token, TokenHash, random_id};
@@ -219,8 +220,12 @@ fn check_code(
         }
         _ => {}
     }
+    let answers = |challenge: &str, verifier: &str| {
+        CodeChallenge::parse(challenge)
+            .is_some_and(|c| c.is_answered_by(&CodeVerifier::from(verifier.to_owned())))
+    };
     match (&code.code_challenge, request.code_verifier.as_deref()) {
-        (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => Ok(()),
+        (Some(challenge), Some(verifier)) if answers(challenge, verifier) => Ok(()),
         (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
         )),
@@ -351,7 +356,7 @@ fn refresh(
             }
             rotated.retried = true;
         }
-        let scope = match request.scope.as_deref().map(scopes::parse) {
+        let scope = match request.scope.as_deref().map(|raw| raw.parse::<ScopeSet>().ok().map(ScopeSet::into_vec)) {
             None => token.scopes.clone(),
             Some(None) => return Ok(Err(OAuthError::invalid_scope("the scope parameter is malformed"))),
             // RFC 6749 §6: no scope beyond what was originally granted.
@@ -411,8 +416,10 @@ fn client_credentials(
             .filter(|s| !scopes::is_about_user(s))
             .cloned()
             .collect(),
-        Some(raw) => scopes::parse(raw)
-            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
+        Some(raw) => raw
+            .parse::<ScopeSet>()
+            .map(ScopeSet::into_vec)
+            .map_err(OAuthError::from)?,
     };
     if let Some(bad) = scope
         .iter()

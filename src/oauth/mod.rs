@@ -10,6 +10,9 @@ pub mod error;
 pub mod exchange;
 pub mod grants;
 pub mod id_token;
+pub mod params;
+pub mod pkce;
+pub mod redirect;
 pub mod scopes;
 pub mod tokens;
 

@@ -10,13 +10,13 @@ use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Registry;
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
+use crate::oauth::redirect::RedirectUri;
 use crate::oauth::{Authentication, ErrorKind, OAuthError, clients, scopes};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use url::Url;
 
 /// `GET /oauth2/authorize`.
 pub async fn get_authorize(
@@ -162,35 +162,30 @@ fn refuse(ctx: &Context, refusal: Refusal) -> Result<HttpResponse, PageError> {
 /// and `iss`.
 fn back_to_client(
     ctx: &Context,
-    redirect_uri: &str,
+    redirect_uri: &RedirectUri,
     state: Option<&str>,
     outcome: Result<&str, &OAuthError>,
 ) -> HttpResponse {
-    let location = Url::parse(redirect_uri).map(|mut url| {
-        {
-            let mut query = url.query_pairs_mut();
-            match outcome {
-                Ok(code) => {
-                    query.append_pair("code", code);
-                }
-                Err(error) => {
-                    query.append_pair("error", error.kind.code());
-                    query.append_pair("error_description", &error.description);
-                }
+    let mut location = redirect_uri.url().clone();
+    {
+        let mut query = location.query_pairs_mut();
+        match outcome {
+            Ok(code) => {
+                query.append_pair("code", code);
             }
-            if let Some(state) = state {
-                query.append_pair("state", state);
+            Err(error) => {
+                query.append_pair("error", error.kind.code());
+                query.append_pair("error_description", &error.description);
             }
-            query.append_pair("iss", &ctx.issuer);
         }
-        url.to_string()
-    });
-    match location {
-        Ok(location) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, location))
-            .finish(),
-        Err(_) => PageError::internal("a registered redirect_uri does not parse").error_response(),
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", &ctx.issuer);
     }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
 }
 
 /// Sends the browser to the client's sign-in journey, and back here.
