@@ -14,6 +14,7 @@ pub mod params;
 pub mod pkce;
 pub mod redirect;
 pub mod scopes;
+pub mod token_request;
 pub mod tokens;
 
 pub use error::{ErrorKind, OAuthError};
