@@ -14,7 +14,7 @@
 use crate::accounts::lockout;
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
-use crate::oauth::params::ClientId;
+use crate::oauth::params::{ClientId, ClientSecret};
 use crate::oauth::redirect::is_loopback;
 use crate::oauth::{OAuthError, scopes};
 use crate::seal::MacCheck;
@@ -317,15 +317,17 @@ pub fn get(ctx: &Context, client_id: &str) -> Result<Option<Client>, StoreError>
 /// which only restarts an attacker's count.
 pub fn authenticate(
     ctx: &Context,
-    client_id: &str,
-    secret: Option<&str>,
+    client_id: &ClientId,
+    secret: Option<&ClientSecret>,
     address: Option<&str>,
 ) -> Result<Client, OAuthError> {
+    let client_id = client_id.as_str();
     let client = get(ctx, client_id)?.ok_or_else(OAuthError::invalid_client)?;
     let check = match (&client.secret_hash, secret) {
-        (Some(hash), Some(secret)) => ctx
-            .sealer
-            .check_mac(SECRET_PURPOSE, secret.as_bytes(), hash),
+        (Some(hash), Some(secret)) => {
+            ctx.sealer
+                .check_mac(SECRET_PURPOSE, secret.expose().as_bytes(), hash)
+        }
         (None, None) => MacCheck::Matches,
         _ => MacCheck::Differs,
     };
@@ -366,12 +368,12 @@ fn accepted(
     ctx: &Context,
     client: Client,
     check: MacCheck,
-    secret: Option<&str>,
+    secret: Option<&ClientSecret>,
 ) -> Result<Client, OAuthError> {
     let (MacCheck::MatchesLegacy, Some(secret)) = (check, secret) else {
         return Ok(client);
     };
-    let hash = secret_hash(ctx, secret);
+    let hash = secret_hash(ctx, secret.expose());
     ctx.store.write(|tx| {
         if let Some(mut stored) = stored::get_by_id(tx, &client.client_id)?
             && stored.secret_hash == client.secret_hash
