@@ -4,52 +4,14 @@
 //! successful request.
 
 use crate::context::Context;
-use crate::oauth::params::{ClientId, ScopeSet, scope_param};
+use crate::oauth::authorize_params::AuthorizeParams;
+use crate::oauth::params::{ClientId, Prompt, ScopeSet, scope_param};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::{ErrorKind, OAuthError, clients};
 use crate::secret::Token;
 use crate::store::{AuthorizationCode, Client, Consent, StoreError, clients as stored, grants};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// The parameters of an authorization request, exactly as sent: the
-/// request goes through sign-in and consent and comes back as it was.
-/// [`validate`] parses them into an [`AuthorizationRequest`], in the order
-/// of RFC 6749 §4.1.2.1 (what cannot be trusted is shown, never
-/// redirected), so no field can be refused while the form is decoded.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct AuthorizeParams {
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub response_type: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    pub nonce: Option<String>,
-    /// OpenID Connect Core §3.1.2.1: `none`, `login`, `consent`.
-    pub prompt: Option<String>,
-    pub max_age: Option<String>,
-    pub login_hint: Option<String>,
-    pub id_token_hint: Option<String>,
-    /// A journey name here chooses the journey the user signs in with.
-    pub acr_values: Option<String>,
-    /// Request objects are not supported; their presence is refused.
-    pub request: Option<String>,
-    pub request_uri: Option<String>,
-}
-
-/// What `prompt` asks for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prompt {
-    /// No page may be shown: errors instead of sign-in or consent.
-    pub none: bool,
-    /// Sign in again even with a session.
-    pub login: bool,
-    /// Ask for consent even when it was given before.
-    pub consent: bool,
-}
 
 /// A request that passed every check.
 #[derive(Debug, Clone)]
@@ -209,7 +171,12 @@ pub fn validate(
         ))));
     }
     let code_challenge = check_pkce(&client, params).map_err(redirect)?;
-    let prompt = parse_prompt(params.prompt.as_deref()).map_err(redirect)?;
+    let prompt = params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .parse::<Prompt>()
+        .map_err(redirect)?;
     let max_age = params
         .max_age
         .as_deref()
@@ -264,36 +231,6 @@ pub fn validate(
         hinted_subject,
         journey,
     })
-}
-
-/// OpenID Connect Core §3.1.2.1: space-separated; `none` stands alone.
-fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
-    let mut prompt = Prompt::default();
-    let values: Vec<&str> = raw
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|v| !v.is_empty())
-        .collect();
-    for value in &values {
-        match *value {
-            "none" => prompt.none = true,
-            "login" => prompt.login = true,
-            "consent" => prompt.consent = true,
-            // Accounts are chosen by signing in: the same as `login`.
-            "select_account" => prompt.login = true,
-            other => {
-                return Err(OAuthError::invalid_request(format!(
-                    "prompt `{other}` is not supported"
-                )));
-            }
-        }
-    }
-    if prompt.none && values.len() > 1 {
-        return Err(OAuthError::invalid_request(
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    Ok(prompt)
 }
 
 /// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients

@@ -4,6 +4,7 @@
 //! code: `http/oauth` parses requests and renders what this decides.
 
 pub mod authorize;
+pub mod authorize_params;
 pub mod clients;
 pub mod consents;
 pub mod error;

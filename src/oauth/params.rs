@@ -1,6 +1,6 @@
 //! The RFC nouns that requests carry, parsed once where a request comes
 //! in: `client_id` and `client_secret` (RFC 6749 §2.2, §2.3.1), `scope`
-//! (§3.3) and `grant_type` (§4). Once built, a value is valid; a wire
+//! (§3.3), `grant_type` (§4) and OpenID Connect's `prompt`. Once built, a value is valid; a wire
 //! secret is redacted in `Debug` and compared in constant time.
 
 use super::OAuthError;
@@ -171,6 +171,62 @@ impl fmt::Display for GrantType {
     }
 }
 
+/// What `prompt` asks for (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// No page may be shown: errors instead of sign-in or consent.
+    pub none: bool,
+    /// Sign in again even with a session.
+    pub login: bool,
+    /// Ask for consent even when it was given before.
+    pub consent: bool,
+}
+
+impl FromStr for Prompt {
+    type Err = OAuthError;
+
+    /// Space-separated values; `none` stands alone.
+    fn from_str(raw: &str) -> Result<Self, OAuthError> {
+        let mut prompt = Prompt::default();
+        let values: Vec<&str> = raw.split(' ').filter(|v| !v.is_empty()).collect();
+        for value in &values {
+            match *value {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                // Accounts are chosen by signing in: the same as `login`.
+                "select_account" => prompt.login = true,
+                other => {
+                    return Err(OAuthError::invalid_request(format!(
+                        "prompt `{other}` is not supported"
+                    )));
+                }
+            }
+        }
+        if prompt.none && values.len() > 1 {
+            return Err(OAuthError::invalid_request(
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+        Ok(prompt)
+    }
+}
+
+impl fmt::Display for Prompt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let values = [
+            (self.none, "none"),
+            (self.login, "login"),
+            (self.consent, "consent"),
+        ];
+        let named: Vec<&str> = values
+            .into_iter()
+            .filter_map(|(asked, name)| asked.then_some(name))
+            .collect();
+        f.write_str(&named.join(" "))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +276,43 @@ mod tests {
                 prop_assert_eq!(grant.as_str(), raw.as_str());
             }
         }
+    }
+
+    proptest! {
+        #[test]
+        fn prompts_never_panic_and_round_trip(raw in any::<String>()) {
+            if let Ok(prompt) = raw.parse::<Prompt>() {
+                prop_assert_eq!(prompt.to_string().parse::<Prompt>().ok(), Some(prompt));
+            }
+        }
+
+        #[test]
+        fn prompt_values_combine_in_any_order(
+            values in proptest::collection::vec(
+                prop_oneof!["login", "consent", "select_account"], 0..4)
+        ) {
+            let prompt: Prompt = values.join(" ").parse().expect("supported values");
+            prop_assert!(!prompt.none);
+            prop_assert_eq!(prompt.consent, values.iter().any(|v| v == "consent"));
+        }
+    }
+
+    #[test]
+    fn prompt_none_stands_alone_and_unknown_values_are_refused() {
+        let code = |raw: &str| raw.parse::<Prompt>().err().map(|e| e.kind.code());
+        assert_eq!(
+            "none".parse::<Prompt>().ok(),
+            Some(Prompt {
+                none: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!("".parse::<Prompt>().ok(), Some(Prompt::default()));
+        assert_eq!(code("none login"), Some("invalid_request"));
+        assert_eq!(code("none none"), Some("invalid_request"));
+        assert_eq!(code("create"), Some("invalid_request"));
+        let select: Prompt = "select_account".parse().expect("supported");
+        assert_eq!(select.to_string(), "login");
     }
 
     #[test]
