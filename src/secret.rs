@@ -15,7 +15,7 @@ use std::fmt;
 macro_rules! secret_string {
     ($(#[$attr:meta])* $vis:vis struct $name:ident;) => {
         $(#[$attr])*
-        #[derive(Clone, Default, serde::Deserialize)]
+        #[derive(Clone, serde::Deserialize)]
         #[serde(from = "String")]
         $vis struct $name(String);
 
@@ -52,6 +52,7 @@ pub(crate) use secret_string;
 secret_string! {
     /// A string that must never be logged: a password, a configured client
     /// secret, a journey's input.
+    #[derive(Default)]
     pub struct SecretString;
 }
 
