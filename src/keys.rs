@@ -232,6 +232,21 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// A ring of one fresh key, without a store: for tests of what is
+    /// signed and read back.
+    #[cfg(test)]
+    pub(crate) fn single(alg: SigningAlg) -> Self {
+        let pem = generate(alg).expect("generated");
+        let key = Loaded::from_pem("k1", alg, pem.as_bytes()).expect("loads");
+        KeyRing {
+            by_kid: HashMap::from([(key.kid.clone(), (key.alg, key.decoding.clone()))]),
+            jwks: JwkSet {
+                keys: vec![key.jwk.clone()],
+            },
+            active: HashMap::from([(alg, key)]),
+        }
+    }
+
     /// The published keys.
     pub fn jwks(&self) -> &JwkSet {
         &self.jwks

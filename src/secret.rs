@@ -7,40 +7,69 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use std::fmt;
 
-/// A string that must never be logged: `Debug` prints `[redacted]` and the
-/// value is only reachable through [`SecretString::expose`].
-#[derive(Clone, Default, PartialEq, Eq, serde::Deserialize)]
-#[serde(transparent)]
-pub struct SecretString(String);
+/// Declares a secret string type: `Debug` prints `Name([redacted])`,
+/// equality is constant-time, and the value is only reachable through
+/// `expose()`. Deserializes from a plain string, so a wire secret (a
+/// `client_secret`, a `code_verifier`) is typed the moment a form is
+/// decoded. One macro, so that every secret redacts and compares alike.
+macro_rules! secret_string {
+    ($(#[$attr:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$attr])*
+        #[derive(Clone, serde::Deserialize)]
+        #[serde(from = "String")]
+        $vis struct $name(String);
+
+        impl $name {
+            /// The secret value, for the few places that must use it.
+            pub fn expose(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                $crate::secret::constant_time_eq(self.0.as_bytes(), other.0.as_bytes())
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self(value)
+            }
+        }
+    };
+}
+pub(crate) use secret_string;
+
+secret_string! {
+    /// A string that must never be logged: a password, a configured client
+    /// secret, a journey's input.
+    #[derive(Default)]
+    pub struct SecretString;
+}
 
 impl SecretString {
     /// Wraps a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
-
-    /// The secret value, for the few places that must use it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
 }
 
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
+secret_string! {
+    /// A bearer token: 256 bits from the CSPRNG, base64url without padding,
+    /// or whatever a client presents as one (a session token, an
+    /// authorization code, a refresh token). Only its [`TokenHash`] is ever
+    /// stored.
+    pub struct Token;
 }
-
-impl From<String> for SecretString {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-/// A bearer token: 256 bits from the CSPRNG, base64url without padding.
-/// Only its [`TokenHash`] is ever stored.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
 
 impl Token {
     /// A fresh random token.
@@ -55,20 +84,9 @@ impl Token {
         Self(value.into())
     }
 
-    /// The token's text, for handing it to its owner.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
     /// The lookup key under which the token's record is stored.
     pub fn hash(&self) -> TokenHash {
         TokenHash(sha256(self.0.as_bytes()))
-    }
-}
-
-impl fmt::Debug for Token {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Token([redacted])")
     }
 }
 
@@ -123,9 +141,21 @@ mod tests {
     #[test]
     fn secrets_redact_themselves_in_debug_output() {
         let secret = SecretString::new("hunter2");
-        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(format!("{secret:?}"), "SecretString([redacted])");
         let token = Token::generate();
         assert!(!format!("{token:?}").contains(token.expose()));
+    }
+
+    #[test]
+    fn secrets_compare_by_value() {
+        assert_eq!(SecretString::new("same"), SecretString::new("same"));
+        assert_ne!(SecretString::new("same"), SecretString::new("samE"));
+        assert_ne!(
+            SecretString::new("same"),
+            SecretString::new("same-but-longer")
+        );
+        let parsed: SecretString = serde_json::from_str("\"from the wire\"").expect("a string");
+        assert_eq!(parsed.expose(), "from the wire");
     }
 
     #[test]

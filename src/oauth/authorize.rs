@@ -4,58 +4,25 @@
 //! successful request.
 
 use crate::context::Context;
-use crate::oauth::{ErrorKind, OAuthError, clients, scopes};
+use crate::oauth::authorize_params::AuthorizeParams;
+use crate::oauth::params::{ClientId, Prompt, ScopeSet, scope_param};
+use crate::oauth::pkce::CodeChallenge;
+use crate::oauth::redirect::RedirectUri;
+use crate::oauth::{ErrorKind, OAuthError, clients};
 use crate::secret::Token;
 use crate::store::{AuthorizationCode, Client, Consent, StoreError};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// The parameters of an authorization request, as sent.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-pub struct AuthorizeParams {
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub response_type: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    pub nonce: Option<String>,
-    /// OpenID Connect Core §3.1.2.1: `none`, `login`, `consent`.
-    pub prompt: Option<String>,
-    pub max_age: Option<String>,
-    pub login_hint: Option<String>,
-    pub id_token_hint: Option<String>,
-    /// A journey name here chooses the journey the user signs in with.
-    pub acr_values: Option<String>,
-    /// Request objects are not supported; their presence is refused.
-    pub request: Option<String>,
-    pub request_uri: Option<String>,
-}
-
-/// What `prompt` asks for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Prompt {
-    /// No page may be shown: errors instead of sign-in or consent.
-    pub none: bool,
-    /// Sign in again even with a session.
-    pub login: bool,
-    /// Ask for consent even when it was given before.
-    pub consent: bool,
-}
 
 /// A request that passed every check.
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     pub client: Client,
-    pub redirect_uri: String,
+    pub redirect_uri: RedirectUri,
     /// Whether the request named the redirect URI (else the only one).
     pub redirect_uri_given: bool,
-    pub scopes: Vec<String>,
+    pub scopes: ScopeSet,
     pub state: Option<String>,
-    pub code_challenge: Option<String>,
+    pub code_challenge: Option<CodeChallenge>,
     pub nonce: Option<String>,
     pub prompt: Prompt,
     /// Seconds since sign-in after which the user must sign in again.
@@ -106,7 +73,7 @@ pub enum Refusal {
     Failed(OAuthError),
     /// Any other error goes back to the client's redirect URI.
     Redirect {
-        redirect_uri: String,
+        redirect_uri: RedirectUri,
         state: Option<String>,
         error: OAuthError,
     },
@@ -122,23 +89,32 @@ pub fn validate(
     let client_id = params.client_id.as_deref().ok_or_else(|| {
         Refusal::Show("The request names no client (client_id is missing).".into())
     })?;
-    let client = clients::get(ctx, client_id)
-        .map_err(|err| Refusal::Failed(OAuthError::server(err)))?
-        .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
-    // OpenID Connect Core §3.1.2.1 makes redirect_uri required.
+    let client = match ClientId::parse(client_id) {
+        Some(id) => clients::get(ctx, id.as_str())
+            .map_err(|err| Refusal::Failed(OAuthError::server(err)))?,
+        // Not the shape of a client id: no client has it.
+        None => None,
+    }
+    .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
+    // OpenID Connect Core §3.1.2.1 makes redirect_uri required. Judged on
+    // the raw value: a malformed scope is reported later, redirected.
     let openid = params
         .scope
         .as_deref()
         .is_some_and(|scope| scope.split(' ').any(|s| s == "openid"));
-    let redirect_uri = match (&params.redirect_uri, client.redirect_uris.as_slice()) {
-        (Some(uri), _) if clients::redirect_uri_allowed(&client, uri) => uri.clone(),
-        (Some(_), _) => {
-            return Err(Refusal::Show(
-                "The redirect_uri is not registered for this client.".into(),
-            ));
-        }
+    let redirect_uri = match (
+        params.redirect_uri.as_deref(),
+        client.redirect_uris.as_slice(),
+    ) {
+        (Some(raw), _) => RedirectUri::parse(raw)
+            .filter(|uri| uri.is_one_of(&client.redirect_uris))
+            .ok_or_else(|| {
+                Refusal::Show("The redirect_uri is not registered for this client.".into())
+            })?,
         // RFC 6749 §3.1.2.3: optional only when exactly one is registered.
-        (None, [only]) if !openid => only.clone(),
+        (None, [only]) if !openid => RedirectUri::parse(only).ok_or_else(|| {
+            Refusal::Show("The client's registered redirect_uri is not a URL.".into())
+        })?,
         (None, _) => return Err(Refusal::Show("The request has no redirect_uri.".into())),
     };
     let redirect = |error: OAuthError| Refusal::Redirect {
@@ -180,16 +156,10 @@ pub fn validate(
             "this client may not use the authorization code flow",
         )));
     }
-    let requested = params
-        .scope
-        .as_deref()
-        .map(scopes::parse)
-        .unwrap_or(Some(Vec::new()))
-        .ok_or_else(|| {
-            redirect(OAuthError::invalid_scope(
-                "the scope parameter is malformed",
-            ))
-        })?;
+    let requested = scope_param(params.scope.as_deref())
+        .transpose()
+        .map_err(|malformed| redirect(malformed.into()))?
+        .unwrap_or_default();
     if requested.is_empty() {
         return Err(redirect(OAuthError::invalid_scope(
             "ask for at least one scope",
@@ -201,7 +171,12 @@ pub fn validate(
         ))));
     }
     let code_challenge = check_pkce(&client, params).map_err(redirect)?;
-    let prompt = parse_prompt(params.prompt.as_deref()).map_err(redirect)?;
+    let prompt = params
+        .prompt
+        .as_deref()
+        .unwrap_or_default()
+        .parse::<Prompt>()
+        .map_err(redirect)?;
     let max_age = params
         .max_age
         .as_deref()
@@ -258,39 +233,12 @@ pub fn validate(
     })
 }
 
-/// OpenID Connect Core §3.1.2.1: space-separated; `none` stands alone.
-fn parse_prompt(raw: Option<&str>) -> Result<Prompt, OAuthError> {
-    let mut prompt = Prompt::default();
-    let values: Vec<&str> = raw
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|v| !v.is_empty())
-        .collect();
-    for value in &values {
-        match *value {
-            "none" => prompt.none = true,
-            "login" => prompt.login = true,
-            "consent" => prompt.consent = true,
-            // Accounts are chosen by signing in: the same as `login`.
-            "select_account" => prompt.login = true,
-            other => {
-                return Err(OAuthError::invalid_request(format!(
-                    "prompt `{other}` is not supported"
-                )));
-            }
-        }
-    }
-    if prompt.none && values.len() > 1 {
-        return Err(OAuthError::invalid_request(
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    Ok(prompt)
-}
-
 /// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients
 /// and for every client unless configured otherwise.
-fn check_pkce(client: &Client, params: &AuthorizeParams) -> Result<Option<String>, OAuthError> {
+fn check_pkce(
+    client: &Client,
+    params: &AuthorizeParams,
+) -> Result<Option<CodeChallenge>, OAuthError> {
     match (
         &params.code_challenge,
         params.code_challenge_method.as_deref(),
@@ -299,32 +247,14 @@ fn check_pkce(client: &Client, params: &AuthorizeParams) -> Result<Option<String
             "code_challenge is required (PKCE with S256)",
         )),
         (None, _) => Ok(None),
-        (Some(challenge), Some("S256")) => {
-            let valid = (43..=128).contains(&challenge.len())
-                && challenge
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-            if valid {
-                Ok(Some(challenge.clone()))
-            } else {
-                Err(OAuthError::invalid_request("code_challenge is malformed"))
-            }
-        }
+        (Some(challenge), Some("S256")) => CodeChallenge::parse(challenge)
+            .map(Some)
+            .ok_or_else(|| OAuthError::invalid_request("code_challenge is malformed")),
         // A missing method means `plain` (RFC 7636 §4.3), which is refused.
         (Some(_), _) => Err(OAuthError::invalid_request(
             "code_challenge_method must be S256 (plain is not accepted)",
         )),
     }
-}
-
-/// Whether a PKCE verifier matches the challenge (S256).
-pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
-    let valid = (43..=128).contains(&verifier.len())
-        && verifier
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = URL_SAFE_NO_PAD.encode(crate::secret::sha256(verifier.as_bytes()));
-    valid && crate::secret::constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
 /// The scopes the user still has to grant; empty when consent is implied
@@ -335,7 +265,7 @@ pub fn scopes_to_consent(
     request: &AuthorizationRequest,
 ) -> Result<Vec<String>, StoreError> {
     if request.prompt.consent {
-        return Ok(request.scopes.clone());
+        return Ok(request.scopes.as_slice().to_vec());
     }
     if request.client.first_party {
         return Ok(Vec::new());
@@ -367,10 +297,13 @@ pub fn approve(
     let record = AuthorizationCode {
         client_id: request.client.client_id.clone(),
         user_id: user_id.to_owned(),
-        redirect_uri: request.redirect_uri.clone(),
+        redirect_uri: request.redirect_uri.as_str().to_owned(),
         redirect_uri_given: request.redirect_uri_given,
-        code_challenge: request.code_challenge.clone(),
-        scopes: request.scopes.clone(),
+        code_challenge: request
+            .code_challenge
+            .as_ref()
+            .map(|challenge| challenge.as_str().to_owned()),
+        scopes: request.scopes.as_slice().to_vec(),
         nonce: request.nonce.clone(),
         auth_time: auth.auth_time,
         amr: auth.amr.clone(),
@@ -396,26 +329,4 @@ pub fn approve(
         tx.put_code(&hash, &record)
     })?;
     Ok(code)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::verifier_matches;
-
-    #[test]
-    fn the_rfc_7636_example_verifier_matches_its_challenge() {
-        // RFC 7636 Appendix B.
-        assert!(verifier_matches(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
-        assert!(!verifier_matches(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
-        assert!(!verifier_matches(
-            "short",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
-    }
 }

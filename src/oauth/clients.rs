@@ -14,6 +14,8 @@
 use crate::accounts::lockout;
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
+use crate::oauth::params::{ClientId, ClientSecret};
+use crate::oauth::redirect::is_loopback;
 use crate::oauth::{OAuthError, scopes};
 use crate::seal::MacCheck;
 use crate::secret::{SecretString, Token};
@@ -44,13 +46,7 @@ pub enum ClientError {
 
 /// Checks a `[[clients]]` entry; the error names the field.
 pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'static str, String)> {
-    let id_ok = !seed.client_id.is_empty()
-        && seed.client_id.len() <= 128
-        && seed
-            .client_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    if !id_ok {
+    if ClientId::parse(&seed.client_id).is_none() {
         return Err((
             "client_id",
             "use 1 to 128 letters, digits, '-', '_', '.', ':'".into(),
@@ -159,34 +155,6 @@ fn is_https_or_loopback(url: &Url) -> bool {
         "http" => is_loopback(url) || url.host_str() == Some("localhost"),
         _ => false,
     }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    }
-}
-
-/// Whether `requested` matches one of the client's redirect URIs: exactly,
-/// or for loopback IP redirect URIs on any port (RFC 8252 §7.3).
-pub fn redirect_uri_allowed(client: &Client, requested: &str) -> bool {
-    if client.redirect_uris.iter().any(|uri| uri == requested) {
-        return true;
-    }
-    let Ok(mut requested) = Url::parse(requested) else {
-        return false;
-    };
-    if requested.scheme() != "http" || !is_loopback(&requested) {
-        return false;
-    }
-    let _ = requested.set_port(None);
-    client.redirect_uris.iter().any(|uri| {
-        Url::parse(uri).is_ok_and(|mut registered| {
-            is_loopback(&registered) && registered.set_port(None).is_ok() && registered == requested
-        })
-    })
 }
 
 /// What the MACs of client secrets are made for (see `seal`).
@@ -349,15 +317,17 @@ pub fn get(ctx: &Context, client_id: &str) -> Result<Option<Client>, StoreError>
 /// which only restarts an attacker's count.
 pub fn authenticate(
     ctx: &Context,
-    client_id: &str,
-    secret: Option<&str>,
+    client_id: &ClientId,
+    secret: Option<&ClientSecret>,
     address: Option<&str>,
 ) -> Result<Client, OAuthError> {
+    let client_id = client_id.as_str();
     let client = get(ctx, client_id)?.ok_or_else(OAuthError::invalid_client)?;
     let check = match (&client.secret_hash, secret) {
-        (Some(hash), Some(secret)) => ctx
-            .sealer
-            .check_mac(SECRET_PURPOSE, secret.as_bytes(), hash),
+        (Some(hash), Some(secret)) => {
+            ctx.sealer
+                .check_mac(SECRET_PURPOSE, secret.expose().as_bytes(), hash)
+        }
         (None, None) => MacCheck::Matches,
         _ => MacCheck::Differs,
     };
@@ -398,12 +368,12 @@ fn accepted(
     ctx: &Context,
     client: Client,
     check: MacCheck,
-    secret: Option<&str>,
+    secret: Option<&ClientSecret>,
 ) -> Result<Client, OAuthError> {
     let (MacCheck::MatchesLegacy, Some(secret)) = (check, secret) else {
         return Ok(client);
     };
-    let hash = secret_hash(ctx, secret);
+    let hash = secret_hash(ctx, secret.expose());
     ctx.store.write(|tx| {
         if let Some(mut stored) = tx.client(&client.client_id)?
             && stored.secret_hash == client.secret_hash
@@ -419,55 +389,6 @@ fn accepted(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn client(uris: &[&str]) -> Client {
-        Client {
-            client_id: "c".into(),
-            secret_hash: None,
-            name: "c".into(),
-            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
-            post_logout_redirect_uris: vec![],
-            scopes: vec![],
-            grant_types: vec![],
-            first_party: false,
-            logo_uri: None,
-            client_uri: None,
-            require_pkce: true,
-            audience: vec![],
-            access_token_ttl_secs: None,
-            refresh_token_ttl_secs: None,
-            signing_alg: None,
-            journey: None,
-            require_nonce: false,
-            token_exchange: false,
-            resource_server: false,
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-
-    #[test]
-    fn redirect_uris_match_exactly() {
-        let c = client(&["https://app.example.com/cb"]);
-        assert!(redirect_uri_allowed(&c, "https://app.example.com/cb"));
-        for other in [
-            "https://app.example.com/cb/",
-            "https://app.example.com/cb?x=1",
-            "https://app.example.com/CB",
-            "https://evil.example.com/cb",
-            "https://app.example.com:8443/cb",
-        ] {
-            assert!(!redirect_uri_allowed(&c, other), "{other}");
-        }
-    }
-
-    #[test]
-    fn loopback_redirect_uris_allow_any_port() {
-        let c = client(&["http://127.0.0.1/callback", "http://[::1]:9000/cb"]);
-        assert!(redirect_uri_allowed(&c, "http://127.0.0.1:51234/callback"));
-        assert!(redirect_uri_allowed(&c, "http://[::1]:1/cb"));
-        assert!(!redirect_uri_allowed(&c, "http://127.0.0.1:51234/other"));
-        assert!(!redirect_uri_allowed(&c, "http://localhost:51234/callback"));
-    }
 
     #[test]
     fn registered_redirect_uris_are_https_loopback_or_private_schemes() {

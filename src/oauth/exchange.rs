@@ -1,58 +1,35 @@
 //! RFC 8693 token exchange of a tessera session token: the bridge from a
 //! session made by a REST journey to OAuth tokens, for first-party apps.
 
-use super::grants::{Granted, TokenRequest, TokenResponse, respond};
+use super::grants::{Granted, TokenResponse, respond};
+use super::params::ScopeParam;
 use super::tokens::{Subject, claims_for};
-use super::{Authentication, ErrorKind, OAuthError, scopes};
+use super::{Authentication, OAuthError};
 use crate::context::Context;
 use crate::secret::Token;
 use crate::store::Client;
 
-/// RFC 8693 token exchange, for session tokens.
-pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The `subject_token_type` of a tessera session token (tessera's own URN).
 pub const SESSION_TOKEN_TYPE: &str = "urn:tessera:params:oauth:token-type:session";
 /// RFC 8693 §3: what the exchange issues.
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// RFC 8693: a first-party app that signed in through a REST journey
 /// exchanges its session token for this client's tokens, without a
-/// browser. Only clients configured with `token_exchange` may.
+/// browser. Only clients configured with `token_exchange` may (see
+/// `grants::may_use`); the request's token types were checked when it was
+/// read (`token_request`).
 pub(super) fn exchange_session(
     ctx: &Context,
     client: &Client,
-    request: &TokenRequest,
+    subject_token: &Token,
+    requested: &ScopeParam,
 ) -> Result<TokenResponse, OAuthError> {
-    if !client.token_exchange {
-        return Err(OAuthError::new(
-            ErrorKind::UnauthorizedClient,
-            "this client may not exchange session tokens",
-        ));
-    }
-    if request.subject_token_type.as_deref() != Some(SESSION_TOKEN_TYPE) {
-        return Err(OAuthError::invalid_request(format!(
-            "subject_token_type must be {SESSION_TOKEN_TYPE}"
-        )));
-    }
-    if request
-        .requested_token_type
-        .as_deref()
-        .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
-    {
-        return Err(OAuthError::invalid_request(format!(
-            "requested_token_type must be {ACCESS_TOKEN_TYPE}"
-        )));
-    }
-    let subject = request
-        .subject_token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("subject_token is required"))?;
-    let active = crate::sessions::validate(ctx, &Token::from_presented(subject))?
+    let active = crate::sessions::validate(ctx, subject_token)?
         .ok_or_else(|| OAuthError::invalid_grant("the session token is invalid or expired"))?;
-    let scope = match request.scope.as_deref() {
+    let scope = match requested.clone().transpose()? {
         None => client.scopes.clone(),
-        Some(raw) => scopes::parse(raw)
-            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
+        Some(asked) => asked.into_vec(),
     };
     if let Some(bad) = scope.iter().find(|s| !client.scopes.contains(s)) {
         return Err(OAuthError::invalid_scope(format!(

@@ -15,7 +15,9 @@
 use super::exchange;
 use crate::config::seconds;
 use crate::context::Context;
-use crate::oauth::authorize::verifier_matches;
+use crate::oauth::params::{GrantType, ScopeParam};
+use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
+use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessClaims, Subject, access_ttl, claims_for, sign};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::secret::{Token, TokenHash, random_id};
@@ -24,21 +26,7 @@ use crate::store::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-
-/// The form of a token request (client credentials already taken out).
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenRequest {
-    pub grant_type: Option<String>,
-    pub code: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub code_verifier: Option<String>,
-    pub refresh_token: Option<String>,
-    pub scope: Option<String>,
-    pub subject_token: Option<String>,
-    pub subject_token_type: Option<String>,
-    pub requested_token_type: Option<String>,
-}
+use serde::Serialize;
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
@@ -57,35 +45,53 @@ pub struct TokenResponse {
     pub issued_token_type: Option<&'static str>,
 }
 
-/// Runs a grant for an authenticated client.
+/// Whether `client` may use `grant`: as configured, and for token
+/// exchange only when the client is allowed to exchange sessions.
+pub fn may_use(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
+    let (allowed, refusal) = match grant {
+        GrantType::TokenExchange => (
+            client.token_exchange,
+            "this client may not exchange session tokens".to_owned(),
+        ),
+        _ => (
+            client.grant_types.iter().any(|g| g == grant.as_str()),
+            format!("this client may not use the {grant} grant"),
+        ),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(OAuthError::new(ErrorKind::UnauthorizedClient, refusal))
+    }
+}
+
+/// Runs a grant for an authenticated client that [`may_use`] it.
 pub fn exchange(
     ctx: &Context,
     client: &Client,
     request: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let grant = request
-        .grant_type
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    if grant == exchange::TOKEN_EXCHANGE {
-        return exchange::exchange_session(ctx, client, request);
-    }
-    if !crate::oauth::clients::GRANT_TYPES.contains(&grant) {
-        return Err(OAuthError::new(
-            ErrorKind::UnsupportedGrantType,
-            format!("grant_type `{grant}` is not supported"),
-        ));
-    }
-    if !client.grant_types.iter().any(|g| g == grant) {
-        return Err(OAuthError::new(
-            ErrorKind::UnauthorizedClient,
-            format!("this client may not use the {grant} grant"),
-        ));
-    }
-    match grant {
-        "authorization_code" => redeem_code(ctx, client, request),
-        "refresh_token" => refresh(ctx, client, request),
-        _ => client_credentials(ctx, client, request),
+    match request {
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => redeem_code(
+            ctx,
+            client,
+            code,
+            redirect_uri.as_deref(),
+            code_verifier.as_ref(),
+        ),
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh(ctx, client, refresh_token, scope),
+        TokenRequest::ClientCredentials { scope } => client_credentials(ctx, client, scope),
+        TokenRequest::TokenExchange {
+            subject_token,
+            scope,
+        } => exchange::exchange_session(ctx, client, subject_token, scope),
     }
 }
 
@@ -194,7 +200,8 @@ fn revoke_issued(tx: &dyn WriteTx, issued: &Issued) -> Result<(), StoreError> {
 fn check_code(
     code: &AuthorizationCode,
     client: &Client,
-    request: &TokenRequest,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&CodeVerifier>,
     now: time::OffsetDateTime,
 ) -> Result<(), OAuthError> {
     if code.client_id != client.client_id {
@@ -205,8 +212,8 @@ fn check_code(
     if code.expires_at <= now {
         return Err(OAuthError::invalid_grant("the code has expired"));
     }
-    match &request.redirect_uri {
-        Some(uri) if *uri != code.redirect_uri => {
+    match redirect_uri {
+        Some(uri) if uri != code.redirect_uri => {
             return Err(OAuthError::invalid_grant(
                 "redirect_uri differs from the authorization request",
             ));
@@ -217,8 +224,11 @@ fn check_code(
         }
         _ => {}
     }
-    match (&code.code_challenge, request.code_verifier.as_deref()) {
-        (Some(challenge), Some(verifier)) if verifier_matches(verifier, challenge) => Ok(()),
+    let answers = |challenge: &str, verifier: &CodeVerifier| {
+        CodeChallenge::parse(challenge).is_some_and(|c| c.is_answered_by(verifier))
+    };
+    match (&code.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if answers(challenge, verifier) => Ok(()),
         (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
         )),
@@ -234,13 +244,11 @@ fn check_code(
 fn redeem_code(
     ctx: &Context,
     client: &Client,
-    request: &TokenRequest,
+    code: &Token,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&CodeVerifier>,
 ) -> Result<TokenResponse, OAuthError> {
-    let code = request
-        .code
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let hash = Token::from_presented(code).hash();
+    let hash = code.hash();
     let now = ctx.now();
     let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
         let Some(stored) = tx.code(&hash)? else {
@@ -253,7 +261,7 @@ fn redeem_code(
             tracing::warn!(client_id = %stored.client_id, "authorization code replayed; its tokens are revoked");
             return Ok(Err(OAuthError::invalid_grant("the code was already used")));
         }
-        if let Err(err) = check_code(&stored, client, request, now) {
+        if let Err(err) = check_code(&stored, client, redirect_uri, code_verifier, now) {
             return Ok(Err(err));
         }
         let user = match active_user(tx, &stored.user_id) {
@@ -302,13 +310,10 @@ fn hash_text(hash: &TokenHash) -> String {
 fn refresh(
     ctx: &Context,
     client: &Client,
-    request: &TokenRequest,
+    presented: &Token,
+    requested: &ScopeParam,
 ) -> Result<TokenResponse, OAuthError> {
-    let presented = request
-        .refresh_token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let hash = Token::from_presented(presented).hash();
+    let hash = presented.hash();
     let now = ctx.now();
     let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
     let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
@@ -349,14 +354,17 @@ fn refresh(
             }
             rotated.retried = true;
         }
-        let scope = match request.scope.as_deref().map(scopes::parse) {
+        let scope = match requested.clone() {
             None => token.scopes.clone(),
-            Some(None) => return Ok(Err(OAuthError::invalid_scope("the scope parameter is malformed"))),
+            Some(Err(malformed)) => return Ok(Err(malformed.into())),
             // RFC 6749 §6: no scope beyond what was originally granted.
-            Some(Some(asked)) => match asked.iter().find(|s| !token.scopes.contains(s)) {
-                Some(extra) => return Ok(Err(OAuthError::invalid_scope(format!("`{extra}` was not granted")))),
-                None => asked,
-            },
+            Some(Ok(asked)) => {
+                let asked = asked.into_vec();
+                match asked.iter().find(|s| !token.scopes.contains(s)) {
+                    Some(extra) => return Ok(Err(OAuthError::invalid_scope(format!("`{extra}` was not granted")))),
+                    None => asked,
+                }
+            }
         };
         let user = match active_user(tx, &token.user_id) {
             Ok(user) => user,
@@ -394,7 +402,7 @@ fn refresh(
 fn client_credentials(
     ctx: &Context,
     client: &Client,
-    request: &TokenRequest,
+    requested: &ScopeParam,
 ) -> Result<TokenResponse, OAuthError> {
     if client.secret_hash.is_none() {
         return Err(OAuthError::new(
@@ -402,15 +410,14 @@ fn client_credentials(
             "a public client cannot use client_credentials",
         ));
     }
-    let scope = match request.scope.as_deref() {
+    let scope = match requested.clone().transpose()? {
         None => client
             .scopes
             .iter()
             .filter(|s| !scopes::is_about_user(s))
             .cloned()
             .collect(),
-        Some(raw) => scopes::parse(raw)
-            .ok_or_else(|| OAuthError::invalid_scope("the scope parameter is malformed"))?,
+        Some(asked) => asked.into_vec(),
     };
     if let Some(bad) = scope
         .iter()

@@ -14,7 +14,7 @@ use crate::store::{Client, User};
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 /// Claims every scope may release, for discovery.
@@ -86,28 +86,37 @@ fn at_hash(access_token: &str, alg: crate::jwa::SigningAlg) -> String {
 }
 
 /// What an ID token says, as far as tessera reads one back.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct IdClaims {
     pub sub: String,
-    pub aud: Value,
+    pub aud: Audience,
+}
+
+/// RFC 7519 §4.1.3: `aud` is one string or an array of them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl IdClaims {
     /// Whether the token was issued to `client_id`.
     pub fn issued_to(&self, client_id: &str) -> bool {
         match &self.aud {
-            Value::String(aud) => aud == client_id,
-            Value::Array(auds) => auds.iter().any(|aud| aud == client_id),
-            _ => false,
+            Audience::One(aud) => aud == client_id,
+            Audience::Many(auds) => auds.iter().any(|aud| aud == client_id),
         }
     }
 
-    /// The client it was issued to, when it names one.
+    /// The client it was issued to, when it names exactly one.
     pub fn client(&self) -> Option<&str> {
         match &self.aud {
-            Value::String(aud) => Some(aud),
-            Value::Array(auds) if auds.len() == 1 => auds[0].as_str(),
-            _ => None,
+            Audience::One(aud) => Some(aud),
+            Audience::Many(auds) => match auds.as_slice() {
+                [only] => Some(only),
+                _ => None,
+            },
         }
     }
 }
@@ -160,8 +169,116 @@ pub fn read_id_token(ctx: &Context, token: &str) -> Option<IdClaims> {
 
 #[cfg(test)]
 mod tests {
-    use super::at_hash;
+    use super::{Audience, IdClaims, at_hash};
     use crate::jwa::SigningAlg;
+    use crate::keys::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, KeyRing};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    fn audience() -> impl Strategy<Value = Audience> {
+        prop_oneof![
+            any::<String>().prop_map(Audience::One),
+            proptest::collection::vec(any::<String>(), 0..4).prop_map(Audience::Many),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_claims_never_panic(json in any::<String>()) {
+            if let Ok(claims) = serde_json::from_str::<IdClaims>(&json) {
+                let _ = (claims.client(), claims.issued_to("notes"));
+            }
+        }
+
+        #[test]
+        fn claims_round_trip_and_name_their_audience(sub in any::<String>(), aud in audience()) {
+            let claims = IdClaims { sub, aud };
+            let json = serde_json::to_string(&claims).expect("serializes");
+            let read: IdClaims = serde_json::from_str(&json).expect("reads back");
+            prop_assert_eq!(&read, &claims);
+            if let Some(client) = read.client() {
+                prop_assert!(read.issued_to(client));
+            }
+        }
+    }
+
+    const ISSUER: &str = "https://id.example";
+
+    /// Base64url segments of arbitrary bytes: the shape of a JWT.
+    fn jwt_shaped() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<Vec<u8>>(), 1..4).prop_map(|parts| {
+            let parts: Vec<String> = parts
+                .iter()
+                .map(|part| URL_SAFE_NO_PAD.encode(part))
+                .collect();
+            parts.join(".")
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn arbitrary_hints_are_never_read_back(token in any::<String>(), shaped in jwt_shaped()) {
+            let ring = KeyRing::single(SigningAlg::EdDSA);
+            prop_assert!(ring.verify_id_token::<IdClaims>(&token, ISSUER).is_none());
+            prop_assert!(ring.verify_id_token::<IdClaims>(&shaped, ISSUER).is_none());
+        }
+
+        #[test]
+        fn signed_id_tokens_read_back_as_signed(sub in any::<String>(), aud in audience()) {
+            let ring = KeyRing::single(SigningAlg::EdDSA);
+            let claims = IdClaims { sub, aud };
+            let mut body = serde_json::to_value(&claims).expect("serializes");
+            body["iss"] = ISSUER.into();
+            let token = ring.sign(SigningAlg::EdDSA, ID_TOKEN_TYP, &body).expect("signs");
+            prop_assert_eq!(ring.verify_id_token::<IdClaims>(&token, ISSUER), Some(claims));
+            prop_assert!(ring.verify_id_token::<IdClaims>(&token, "https://other.example").is_none());
+        }
+    }
+
+    #[test]
+    fn only_an_id_token_with_our_key_and_algorithm_is_read_back() {
+        let ring = KeyRing::single(SigningAlg::EdDSA);
+        let claims = serde_json::json!({ "iss": ISSUER, "sub": "u", "aud": "notes" });
+        let access = ring
+            .sign(SigningAlg::EdDSA, ACCESS_TOKEN_TYP, &claims)
+            .expect("signs");
+        assert!(ring.verify_id_token::<IdClaims>(&access, ISSUER).is_none());
+        let id = ring
+            .sign(SigningAlg::EdDSA, ID_TOKEN_TYP, &claims)
+            .expect("signs");
+        let (_, rest) = id.split_once('.').expect("a JWT");
+        for forged in [
+            r#"{"alg":"none","typ":"JWT","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"JWT","kid":"k1"}"#,
+            r#"{"alg":"EdDSA","typ":"JWT","kid":"k2"}"#,
+            r#"{"alg":"EdDSA","typ":"JWT"}"#,
+        ] {
+            let token = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(forged));
+            assert!(
+                ring.verify_id_token::<IdClaims>(&token, ISSUER).is_none(),
+                "{forged}"
+            );
+        }
+        assert!(ring.verify_id_token::<IdClaims>(&id, ISSUER).is_some());
+    }
+
+    #[test]
+    fn the_audience_is_one_client_or_a_list() {
+        let read = |json: &str| serde_json::from_str::<IdClaims>(json).ok();
+        let one = read(r#"{"sub":"u","aud":"notes"}"#).expect("one");
+        assert_eq!(
+            (one.client(), one.issued_to("notes")),
+            (Some("notes"), true)
+        );
+        let many = read(r#"{"sub":"u","aud":["notes","wiki"]}"#).expect("many");
+        assert_eq!((many.client(), many.issued_to("wiki")), (None, true));
+        assert!(!many.issued_to("other"));
+        assert!(read(r#"{"sub":"u","aud":7}"#).is_none());
+        assert!(read(r#"{"sub":"u"}"#).is_none());
+    }
 
     #[test]
     fn at_hash_is_the_left_half_of_the_access_tokens_hash() {

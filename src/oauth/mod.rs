@@ -4,13 +4,18 @@
 //! code: `http/oauth` parses requests and renders what this decides.
 
 pub mod authorize;
+pub mod authorize_params;
 pub mod clients;
 pub mod consents;
 pub mod error;
 pub mod exchange;
 pub mod grants;
 pub mod id_token;
+pub mod params;
+pub mod pkce;
+pub mod redirect;
 pub mod scopes;
+pub mod token_request;
 pub mod tokens;
 
 pub use error::{ErrorKind, OAuthError};

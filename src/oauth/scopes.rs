@@ -62,21 +62,6 @@ pub fn all(settings: &Settings) -> Vec<String> {
         .collect()
 }
 
-/// Parses a space-separated `scope` parameter: sorted, without duplicates.
-pub fn parse(raw: &str) -> Option<Vec<String>> {
-    let mut scopes: Vec<String> = raw
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if !scopes.iter().all(|s| is_scope_token(s)) {
-        return None;
-    }
-    scopes.sort();
-    scopes.dedup();
-    Some(scopes)
-}
-
 /// Scopes joined for the wire.
 pub fn join(scopes: &[String]) -> String {
     scopes.join(" ")
@@ -87,15 +72,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scope_parameters_are_split_sorted_and_checked() {
-        assert_eq!(
-            parse("openid  email openid"),
-            Some(vec!["email".into(), "openid".into()])
-        );
-        assert_eq!(parse(""), Some(vec![]));
-        assert_eq!(parse("bad\"quote"), None);
+    fn scope_tokens_are_rfc_6749_section_3_3() {
         assert!(is_scope_token("notes:read"));
         assert!(!is_scope_token("a\\b"));
+        assert!(!is_scope_token(""));
     }
 
     #[test]

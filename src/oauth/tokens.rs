@@ -92,15 +92,15 @@ pub fn sign(ctx: &Context, client: &Client, claims: &AccessClaims) -> Result<Str
 /// RFC 7009: revokes a refresh token (its whole family) or an access token
 /// (its `jti` until it expires) that was issued to `client`. Unknown
 /// tokens are ignored, as the RFC asks.
-pub fn revoke(ctx: &Context, client: &Client, token: &str) -> Result<(), OAuthError> {
-    let hash = Token::from_presented(token).hash();
+pub fn revoke(ctx: &Context, client: &Client, token: &Token) -> Result<(), OAuthError> {
+    let hash = token.hash();
     let refresh = ctx.store.read(|tx| tx.refresh_token(&hash))?;
     if let Some(refresh) = refresh.filter(|t| t.client_id == client.client_id) {
         ctx.store.write(|tx| tx.delete_family(&refresh.family))?;
         return Ok(());
     }
     let keys = ctx.keys().map_err(OAuthError::server)?;
-    if let Some(claims) = keys.verify::<AccessClaims>(token, &ctx.issuer, ctx.now())
+    if let Some(claims) = keys.verify::<AccessClaims>(token.expose(), &ctx.issuer, ctx.now())
         && claims.client_id == client.client_id
     {
         let expires = OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(ctx.now());
@@ -146,14 +146,14 @@ pub struct Details {
 pub fn introspect(
     ctx: &Context,
     caller: &Client,
-    token: &str,
+    token: &Token,
 ) -> Result<Introspection, OAuthError> {
     let inactive = Introspection {
         active: false,
         details: None,
     };
     let keys = ctx.keys().map_err(OAuthError::server)?;
-    if let Some(claims) = keys.verify::<AccessClaims>(token, &ctx.issuer, ctx.now()) {
+    if let Some(claims) = keys.verify::<AccessClaims>(token.expose(), &ctx.issuer, ctx.now()) {
         let revoked = ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))?;
         let concerns_caller = caller.resource_server
             || claims.client_id == caller.client_id
@@ -184,7 +184,7 @@ pub fn introspect(
             }),
         });
     }
-    let hash = Token::from_presented(token).hash();
+    let hash = token.hash();
     let now = ctx.now();
     let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
     let refresh = ctx.store.read(|tx| tx.refresh_token(&hash))?;

@@ -9,14 +9,15 @@ use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Registry;
-use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams, Refusal};
+use crate::oauth::authorize::{self, AuthorizationRequest, Refusal};
+use crate::oauth::authorize_params::AuthorizeParams;
+use crate::oauth::redirect::RedirectUri;
 use crate::oauth::{Authentication, ErrorKind, OAuthError, clients, scopes};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use url::Url;
 
 /// `GET /oauth2/authorize`.
 pub async fn get_authorize(
@@ -106,7 +107,7 @@ async fn authorize(
             })
             .collect(),
         csrf_token: ctx.csrf_token(&token),
-        hidden: hidden_fields(&params),
+        hidden: params.echoed(),
         action: paths::OAUTH_CONSENT,
     };
     render(StatusCode::OK, &page)
@@ -162,35 +163,30 @@ fn refuse(ctx: &Context, refusal: Refusal) -> Result<HttpResponse, PageError> {
 /// and `iss`.
 fn back_to_client(
     ctx: &Context,
-    redirect_uri: &str,
+    redirect_uri: &RedirectUri,
     state: Option<&str>,
     outcome: Result<&str, &OAuthError>,
 ) -> HttpResponse {
-    let location = Url::parse(redirect_uri).map(|mut url| {
-        {
-            let mut query = url.query_pairs_mut();
-            match outcome {
-                Ok(code) => {
-                    query.append_pair("code", code);
-                }
-                Err(error) => {
-                    query.append_pair("error", error.kind.code());
-                    query.append_pair("error_description", &error.description);
-                }
+    let mut location = redirect_uri.url().clone();
+    {
+        let mut query = location.query_pairs_mut();
+        match outcome {
+            Ok(code) => {
+                query.append_pair("code", code);
             }
-            if let Some(state) = state {
-                query.append_pair("state", state);
+            Err(error) => {
+                query.append_pair("error", error.kind.code());
+                query.append_pair("error_description", &error.description);
             }
-            query.append_pair("iss", &ctx.issuer);
         }
-        url.to_string()
-    });
-    match location {
-        Ok(location) => HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, location))
-            .finish(),
-        Err(_) => PageError::internal("a registered redirect_uri does not parse").error_response(),
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", &ctx.issuer);
     }
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
 }
 
 /// Sends the browser to the client's sign-in journey, and back here.
@@ -234,32 +230,10 @@ fn sign_in_first(
 /// The request's parameters as a query string, to come back to it.
 fn query_of(params: &AuthorizeParams) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (name, value) in hidden_fields(params) {
+    for (name, value) in params.echoed() {
         query.append_pair(name, &value);
     }
     query.finish()
-}
-
-/// The request's parameters, carried through the consent form.
-fn hidden_fields(params: &AuthorizeParams) -> Vec<(&'static str, String)> {
-    [
-        ("client_id", &params.client_id),
-        ("redirect_uri", &params.redirect_uri),
-        ("response_type", &params.response_type),
-        ("scope", &params.scope),
-        ("state", &params.state),
-        ("code_challenge", &params.code_challenge),
-        ("code_challenge_method", &params.code_challenge_method),
-        ("nonce", &params.nonce),
-        ("prompt", &params.prompt),
-        ("max_age", &params.max_age),
-        ("login_hint", &params.login_hint),
-        ("id_token_hint", &params.id_token_hint),
-        ("acr_values", &params.acr_values),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
-    .collect()
 }
 
 /// An error for the client, with `state` and `iss`.

@@ -2,6 +2,7 @@
 //! `Authorization` header or, outside GET, in the form body, never both
 //! (§2); and the `WWW-Authenticate` challenges of §3.
 
+use crate::secret::Token;
 use actix_web::dev::Payload;
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
@@ -9,13 +10,15 @@ use serde::Deserialize;
 use std::future::Future;
 use std::pin::Pin;
 
-/// The access token a request presents. No `Debug`: it is a credential.
-pub struct Bearer(String);
+/// The access token a request presents: a `Token`, so a credential that
+/// redacts itself.
+#[derive(Debug)]
+pub struct Bearer(Token);
 
 impl Bearer {
     /// The token as presented.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 }
 
@@ -73,15 +76,15 @@ impl ResponseError for BearerError {
 /// The form-encoded body parameter (§2.2).
 #[derive(Deserialize)]
 struct BodyToken {
-    access_token: Option<String>,
+    access_token: Option<Token>,
 }
 
-fn header_token(req: &HttpRequest) -> Option<String> {
+fn header_token(req: &HttpRequest) -> Option<Token> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
-        .map(|token| token.trim().to_owned())
+        .map(|token| Token::from_presented(token.trim()))
 }
 
 impl FromRequest for Bearer {

@@ -6,6 +6,7 @@
 
 use crate::context::Context;
 use crate::http::extract::client_address;
+use crate::oauth::params::{ClientId, ClientSecret};
 use crate::oauth::{OAuthError, clients};
 use crate::store::Client;
 use crate::telemetry::blocking;
@@ -27,11 +28,11 @@ pub struct ClientAuth<T> {
 }
 
 /// The form as posted: the `client_secret_post` credentials (or a public
-/// client's id) and the rest. No `Debug`: it holds the secret.
+/// client's id) and the rest. No `Debug`: the rest may hold secrets too.
 #[derive(Deserialize)]
 struct Posted<T> {
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<ClientSecret>,
     #[serde(flatten)]
     form: T,
 }
@@ -49,7 +50,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ClientAuth<T> {
                 client_secret,
                 form,
             } = posted.await?.into_inner();
-            let client = authenticate(&req, client_id.as_deref(), client_secret.as_deref()).await?;
+            let client = authenticate(&req, client_id.as_deref(), client_secret).await?;
             Ok(ClientAuth { client, form })
         })
     }
@@ -58,58 +59,65 @@ impl<T: DeserializeOwned + 'static> FromRequest for ClientAuth<T> {
 async fn authenticate(
     req: &HttpRequest,
     form_id: Option<&str>,
-    form_secret: Option<&str>,
+    form_secret: Option<ClientSecret>,
 ) -> Result<Client, OAuthError> {
-    let (id, secret) = presented(req, form_id, form_secret)?;
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let (id, secret) = presented(authorization, form_id, form_secret)?;
+    // An id of another shape names no client: refused as an unknown one.
+    let id = ClientId::parse(&id).ok_or_else(OAuthError::invalid_client)?;
     let ctx = req
         .app_data::<web::Data<Context>>()
         .cloned()
         .ok_or_else(|| OAuthError::server("application context missing"))?;
     let address =
         client_address(req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string());
-    blocking(move || clients::authenticate(&ctx, &id, secret.as_deref(), address.as_deref()))
-        .await?
+    blocking(move || clients::authenticate(&ctx, &id, secret.as_ref(), address.as_deref())).await?
 }
 
-/// The client id and secret a request presents.
-pub fn presented(
-    req: &HttpRequest,
+/// The client id and secret a request presents, from its `Authorization`
+/// header (when it is Basic) or its form; one method only (§2.3).
+fn presented(
+    authorization: Option<&str>,
     form_id: Option<&str>,
-    form_secret: Option<&str>,
-) -> Result<(String, Option<String>), OAuthError> {
-    let basic = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "));
-    match basic {
+    form_secret: Option<ClientSecret>,
+) -> Result<(String, Option<ClientSecret>), OAuthError> {
+    match authorization.and_then(|value| value.strip_prefix("Basic ")) {
         Some(encoded) => {
             if form_secret.is_some() {
                 return Err(OAuthError::invalid_request(
                     "use one client authentication method: Basic or client_secret, not both",
                 ));
             }
-            let decoded = STANDARD
-                .decode(encoded.trim())
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(OAuthError::invalid_client)?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or_else(OAuthError::invalid_client)?;
-            let id = form_decode(id)?;
+            let (id, secret) = basic_credentials(encoded)?;
             if form_id.is_some_and(|form_id| form_id != id) {
                 return Err(OAuthError::invalid_request(
                     "client_id differs from the Basic credentials",
                 ));
             }
-            Ok((id, Some(form_decode(secret)?)))
+            Ok((id, Some(secret)))
         }
         None => {
             let id = form_id.ok_or_else(OAuthError::invalid_client)?;
-            Ok((id.to_owned(), form_secret.map(str::to_owned)))
+            Ok((id.to_owned(), form_secret))
         }
     }
+}
+
+/// RFC 6749 §2.3.1: base64 of `id:secret`, each form-urlencoded first
+/// (so that either may hold a `:`). Anything else is `invalid_client`.
+fn basic_credentials(encoded: &str) -> Result<(String, ClientSecret), OAuthError> {
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(OAuthError::invalid_client)?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(OAuthError::invalid_client)?;
+    Ok((form_decode(id)?, ClientSecret::from(form_decode(secret)?)))
 }
 
 fn form_decode(value: &str) -> Result<String, OAuthError> {
@@ -118,4 +126,83 @@ fn form_decode(value: &str) -> Result<String, OAuthError> {
         .decode_utf8()
         .map(|decoded| decoded.into_owned())
         .map_err(|_| OAuthError::invalid_client())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Basic credentials as RFC 6749 §2.3.1 has a client send them.
+    fn basic(id: &str, secret: &str) -> String {
+        let encode = |value: &str| {
+            url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+        };
+        STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
+    }
+
+    fn code(result: Result<impl Sized, OAuthError>) -> &'static str {
+        result.err().map_or("accepted", |error| error.kind.code())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_basic_credentials_never_panic(encoded in any::<String>()) {
+            let _ = basic_credentials(&encoded);
+        }
+
+        #[test]
+        fn arbitrary_base64_never_panics(bytes in any::<Vec<u8>>()) {
+            let _ = basic_credentials(&STANDARD.encode(bytes));
+        }
+
+        #[test]
+        fn encoded_credentials_round_trip(id in any::<String>(), secret in any::<String>()) {
+            let (decoded_id, decoded_secret) = basic_credentials(&basic(&id, &secret))
+                .map_err(|error| TestCaseError::fail(error.description))?;
+            prop_assert_eq!(decoded_id, id);
+            prop_assert_eq!(decoded_secret.expose(), secret.as_str());
+        }
+    }
+
+    #[test]
+    fn basic_credentials_that_do_not_decode_are_invalid_client() {
+        assert_eq!(code(basic_credentials("not base64!")), "invalid_client");
+        assert_eq!(
+            code(basic_credentials(&STANDARD.encode("no-colon"))),
+            "invalid_client"
+        );
+        assert_eq!(
+            code(basic_credentials(&STANDARD.encode([0xff, b':']))),
+            "invalid_client"
+        );
+        assert_eq!(
+            code(basic_credentials(&STANDARD.encode("id:%FF"))),
+            "invalid_client"
+        );
+        let (id, secret) = basic_credentials(&STANDARD.encode("a+b%3Ac:s%3As")).expect("decodes");
+        assert_eq!((id.as_str(), secret.expose()), ("a b:c", "s:s"));
+    }
+
+    #[test]
+    fn a_request_presents_its_credentials_one_way() {
+        let header = format!("Basic {}", basic("notes", "s3cret"));
+        let secret = || Some(ClientSecret::from("s3cret".to_owned()));
+        assert_eq!(code(presented(Some(&header), None, None)), "accepted");
+        assert_eq!(
+            code(presented(Some(&header), Some("notes"), None)),
+            "accepted"
+        );
+        assert_eq!(
+            code(presented(Some(&header), None, secret())),
+            "invalid_request"
+        );
+        assert_eq!(
+            code(presented(Some(&header), Some("other"), None)),
+            "invalid_request"
+        );
+        assert_eq!(code(presented(None, None, secret())), "invalid_client");
+        let (id, posted) = presented(Some("Bearer x"), Some("notes"), secret()).expect("posted");
+        assert_eq!((id.as_str(), posted), ("notes", secret()));
+    }
 }

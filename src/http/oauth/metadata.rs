@@ -4,6 +4,7 @@
 use crate::context::Context;
 use crate::http::error::ApiError;
 use crate::http::paths;
+use crate::oauth::params::GrantType;
 use crate::oauth::scopes;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -13,8 +14,7 @@ use serde_json::{Map, Value, json};
 fn server_metadata(ctx: &Context) -> Map<String, Value> {
     let url = |path: &str| format!("{}{path}", ctx.issuer);
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
-    let mut grants: Vec<&str> = crate::oauth::clients::GRANT_TYPES.to_vec();
-    grants.push(crate::oauth::exchange::TOKEN_EXCHANGE);
+    let grants = GrantType::ALL.map(GrantType::as_str);
     let document = json!({
         "issuer": ctx.issuer,
         "authorization_endpoint": url(paths::OAUTH_AUTHORIZE),

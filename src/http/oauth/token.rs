@@ -4,8 +4,10 @@
 use super::client_auth::ClientAuth;
 use crate::context::Context;
 use crate::oauth::OAuthError;
-use crate::oauth::grants::{self, TokenRequest};
+use crate::oauth::grants;
+use crate::oauth::token_request::{TokenParams, TokenRequest};
 use crate::oauth::tokens;
+use crate::secret::Token;
 use crate::telemetry::blocking;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -14,9 +16,9 @@ use serde::Deserialize;
 /// Every parameter these endpoints read besides the client's credentials.
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenForm {
-    token: Option<String>,
+    token: Option<Token>,
     #[serde(flatten)]
-    request: TokenRequest,
+    request: TokenParams,
 }
 
 fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
@@ -31,7 +33,8 @@ pub async fn post_token(
     ctx: web::Data<Context>,
     ClientAuth { client, form }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
-    let response = blocking(move || grants::exchange(&ctx, &client, &form.request)).await??;
+    let request = TokenRequest::parse(form.request, |grant| grants::may_use(&client, grant))?;
+    let response = blocking(move || grants::exchange(&ctx, &client, &request)).await??;
     Ok(no_store(HttpResponse::Ok()).json(response))
 }
 

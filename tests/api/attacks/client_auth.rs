@@ -147,6 +147,46 @@ async fn the_resource_owner_password_grant_is_not_available() {
 }
 
 #[tokio::test]
+async fn the_token_endpoint_judges_a_request_in_rfc_order() {
+    // RFC 6749 §5.2: grant_type first, then whether the client may use
+    // the grant, then the grant's own parameters; a malformed scope only
+    // where the grant reaches it.
+    let app = spawn().await;
+    type Case = (Cred, &'static [(&'static str, &'static str)], &'static str);
+    let cases: [Case; 5] = [
+        (SERVICE, &[("code", "c")], "invalid_request"),
+        (
+            SERVICE,
+            &[("grant_type", "authorization_code")],
+            "unauthorized_client",
+        ),
+        (
+            NATIVE,
+            &[("grant_type", "client_credentials"), ("scope", "a\"b")],
+            "unauthorized_client",
+        ),
+        (
+            WEB,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "unknown"),
+                ("scope", "a\"b"),
+            ],
+            "invalid_grant",
+        ),
+        (
+            WEB,
+            &[("grant_type", "client_credentials"), ("scope", "a\"b")],
+            "invalid_scope",
+        ),
+    ];
+    for (cred, form, expected) in cases {
+        let answer = token(&app, cred, form).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, expected);
+    }
+}
+
+#[tokio::test]
 async fn a_token_request_that_is_not_a_form_gets_an_oauth_json_error() {
     let app = spawn().await;
     let response = app
