@@ -2,9 +2,13 @@
 //! traits of [`super::tx`], and run against each backend by
 //! [`behaviours!`]: a new backend adds one module at the bottom.
 
+mod grants;
+mod races;
 mod records;
 
 use super::*;
+use grants::*;
+use races::*;
 use records::*;
 use std::sync::Arc;
 use time::Duration;
@@ -15,36 +19,6 @@ fn write<T>(store: &Store, f: impl FnOnce(&dyn WriteTx) -> Result<T, StoreError>
 
 fn read<T>(store: &Store, f: impl FnOnce(&dyn ReadTx) -> Result<T, StoreError>) -> T {
     store.read(f).expect("read")
-}
-
-/// Runs `change` on `threads` threads at once, each in its own write
-/// transaction; returns what each returned.
-fn at_once<T: Send + 'static>(
-    store: &Arc<Store>,
-    threads: usize,
-    change: impl Fn(&dyn WriteTx) -> Result<T, StoreError> + Send + Sync + 'static,
-) -> Vec<T> {
-    let change = Arc::new(change);
-    let barrier = Arc::new(std::sync::Barrier::new(threads));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (store, change, barrier) = (store.clone(), change.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                store.write(|tx| change(tx)).expect("write")
-            })
-        })
-        .collect();
-    handles
-        .into_iter()
-        .map(|handle| handle.join().expect("thread"))
-        .collect()
-}
-
-/// Between a read and the write that depends on it: long enough for the
-/// other writers of [`at_once`] to read too, if the backend lets them.
-fn pause() {
-    std::thread::sleep(std::time::Duration::from_millis(5));
 }
 
 fn a_failed_write_changes_nothing(store: &Store) {
@@ -324,78 +298,6 @@ fn clients_and_the_consents_of_exactly_one_user(store: &Store) {
     assert!(!write(store, |tx| tx.delete_client("web")));
 }
 
-fn revoking_a_family_takes_its_refresh_and_access_tokens_and_no_other(store: &Store) {
-    let later = now() + Duration::days(1);
-    write(store, |tx| {
-        tx.put_refresh_token(&hash(1), &refresh("f1", "u1", later))?;
-        tx.put_refresh_token(&hash(1), &refresh("f1", "u1", later))?;
-        tx.put_refresh_token(&hash(2), &refresh("f1", "u1", later))?;
-        tx.put_refresh_token(&hash(3), &refresh("f2", "u1", later))?;
-        tx.record_access("f1", "jti-1", later)?;
-        tx.record_access("f2", "jti-2", later)
-    });
-    let mut families = read(store, |tx| tx.families_of("u1", "app"));
-    families.sort();
-    assert_eq!(families, ["f1", "f2"]);
-
-    assert_eq!(write(store, |tx| tx.delete_family("f1")), 2);
-    assert_eq!(read(store, |tx| tx.refresh_token(&hash(1))), None);
-    assert_eq!(read(store, |tx| tx.refresh_token(&hash(2))), None);
-    assert!(read(store, |tx| tx.refresh_token(&hash(3))).is_some());
-    assert!(read(store, |tx| tx.is_jti_revoked("jti-1")));
-    assert!(!read(store, |tx| tx.is_jti_revoked("jti-2")));
-    assert_eq!(read(store, |tx| tx.families_of("u1", "app")), ["f2"]);
-}
-
-fn expired_grants_are_purged_and_used_codes_kept_for_their_grace(store: &Store) {
-    let grace = Duration::minutes(10);
-    write(store, |tx| {
-        tx.put_code(&hash(1), &code(now() - Duration::minutes(20)))?;
-        tx.put_code(&hash(2), &code(now() - Duration::minutes(5)))?;
-        tx.put_refresh_token(&hash(3), &refresh("old", "u1", now()))?;
-        tx.put_refresh_token(&hash(4), &refresh("new", "u1", now() + Duration::days(1)))?;
-        tx.revoke_jti("gone", now() - Duration::seconds(1))?;
-        tx.revoke_jti("kept", now() + Duration::minutes(1))
-    });
-    let removed = write(store, |tx| tx.delete_expired_grants(now(), grace));
-    assert_eq!(removed, 3);
-    assert_eq!(read(store, |tx| tx.code(&hash(1))), None);
-    assert!(read(store, |tx| tx.code(&hash(2))).is_some());
-    assert_eq!(read(store, |tx| tx.refresh_token(&hash(3))), None);
-    assert!(read(store, |tx| tx.refresh_token(&hash(4))).is_some());
-    assert!(!read(store, |tx| tx.is_jti_revoked("gone")));
-    assert!(read(store, |tx| tx.is_jti_revoked("kept")));
-}
-
-fn a_rotated_token_expires_alone_and_its_family_with_the_last_token(store: &Store) {
-    let mut rotated = refresh("f1", "u1", now() - Duration::seconds(1));
-    rotated.rotated_at = Some(now() - Duration::hours(1));
-    write(store, |tx| {
-        tx.put_refresh_token(&hash(1), &rotated)?;
-        tx.put_refresh_token(&hash(2), &refresh("f1", "u1", now() + Duration::days(1)))?;
-        tx.record_access("f1", "jti-1", now() + Duration::minutes(5))
-    });
-    assert_eq!(
-        write(store, |tx| tx.delete_expired_grants(now(), Duration::ZERO)),
-        1
-    );
-    assert_eq!(read(store, |tx| tx.refresh_token(&hash(1))), None);
-    assert!(read(store, |tx| tx.refresh_token(&hash(2))).is_some());
-    assert_eq!(read(store, |tx| tx.families_of("u1", "app")), ["f1"]);
-    assert!(!read(store, |tx| tx.is_jti_revoked("jti-1")));
-
-    let later = now() + Duration::days(1);
-    assert_eq!(
-        write(store, |tx| tx.delete_expired_grants(later, Duration::ZERO)),
-        1
-    );
-    assert_eq!(read(store, |tx| tx.refresh_token(&hash(2))), None);
-    assert!(read(store, |tx| tx.families_of("u1", "app")).is_empty());
-    assert!(read(store, |tx| tx.is_jti_revoked("jti-1")));
-    // A family written again after it went starts with no tokens of the old one.
-    assert_eq!(write(store, |tx| tx.delete_family("f1")), 0);
-}
-
 fn signing_keys_are_listed_replaced_and_removed(store: &Store) {
     let key = |kid: &str| SigningKey {
         kid: kid.into(),
@@ -413,46 +315,6 @@ fn signing_keys_are_listed_replaced_and_removed(store: &Store) {
     write(store, |tx| tx.put_signing_key(&retired));
     write(store, |tx| tx.delete_signing_key("k2"));
     assert_eq!(read(store, |tx| tx.signing_keys()), [retired]);
-}
-
-fn concurrent_writers_take_a_journey_once(store: Arc<Store>) {
-    write(&store, |tx| tx.put_journey(&hash(1), &journey(now())));
-    let taken = at_once(&store, 8, |tx| {
-        let seen = tx.journey(&hash(1))?;
-        pause();
-        Ok(seen.and(tx.take_journey(&hash(1))?))
-    });
-    assert_eq!(taken.iter().flatten().count(), 1);
-}
-
-fn concurrent_writers_redeem_a_code_once(store: Arc<Store>) {
-    write(&store, |tx| tx.put_code(&hash(1), &code(now())));
-    let redeemed = at_once(&store, 8, |tx| {
-        let Some(mut code) = tx.code(&hash(1))? else {
-            return Ok(false);
-        };
-        if code.redeemed.is_some() {
-            return Ok(false);
-        }
-        pause();
-        code.redeemed = Some(Issued {
-            jti: "jti".into(),
-            access_expires_at: now(),
-            family: None,
-        });
-        tx.put_code(&hash(1), &code)?;
-        Ok(true)
-    });
-    assert_eq!(redeemed.iter().filter(|won| **won).count(), 1);
-}
-
-fn concurrent_failures_are_all_counted(store: Arc<Store>) {
-    at_once(&store, 8, |tx| {
-        let failures = tx.throttle("alice")?.map_or(0, |t| t.failures);
-        pause();
-        tx.put_throttle("alice", &throttle(failures + 1))
-    });
-    assert_eq!(read(&store, |tx| tx.throttle("alice")), Some(throttle(8)));
 }
 
 /// One `#[test]` per behaviour and backend: `open` makes an empty store
