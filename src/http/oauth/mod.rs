@@ -1,7 +1,8 @@
 //! The OAuth 2.0 surface: authorization (with consent), token, revocation,
-//! introspection, metadata and JWKS. Errors are the RFCs' JSON, or for the
-//! authorization endpoint a redirect to the client (or an error page when
-//! the client or redirect URI cannot be trusted).
+//! introspection, metadata and JWKS. Errors are the RFCs' JSON
+//! (`http::error`), or for the authorization endpoint a redirect to the
+//! client (or an error page when the client or redirect URI cannot be
+//! trusted).
 
 mod authorize;
 mod bearer;
@@ -11,11 +12,7 @@ mod oidc;
 mod token;
 
 use super::paths;
-use crate::http::error::Cause;
-use crate::oauth::{ErrorKind, OAuthError};
-use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, ResponseError, web};
-use serde::Serialize;
+use actix_web::web;
 
 /// Registers the OAuth routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -51,50 +48,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         paths::OAUTH_LOGOUT_CONFIRM,
         web::post().to(oidc::post_logout_confirm),
     );
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    error_description: &'a str,
-}
-
-impl ResponseError for OAuthError {
-    fn status_code(&self) -> StatusCode {
-        match self.kind {
-            // RFC 6749 §5.2: 401 when the client tried to authenticate.
-            ErrorKind::InvalidClient => StatusCode::UNAUTHORIZED,
-            ErrorKind::TemporarilyUnavailable { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status_code());
-        match self.kind {
-            ErrorKind::InvalidClient => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"tessera\""));
-            }
-            ErrorKind::TemporarilyUnavailable { retry_after_secs } => {
-                response.insert_header((header::RETRY_AFTER, retry_after_secs));
-            }
-            _ => {}
-        }
-        let mut response = response
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(ErrorBody {
-                error: self.kind.code(),
-                error_description: &self.description,
-            });
-        let cause = std::error::Error::source(self).map(Cause::of);
-        Cause::attach(&mut response, cause.as_ref());
-        response
-    }
-}
-
-impl From<crate::telemetry::BlockingError> for OAuthError {
-    fn from(err: crate::telemetry::BlockingError) -> Self {
-        OAuthError::server(err)
-    }
 }
