@@ -32,7 +32,7 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
         }
     }
     for (i, client) in settings.clients.iter().enumerate() {
-        oauth::clients::check_seed(settings, client)
+        oauth::client_metadata::check_seed(settings, client)
             .map_err(|(field, message)| invalid(format!("clients[{i}].{field}"), message))?;
     }
     for (i, user) in settings.users.iter().enumerate() {

@@ -5,6 +5,7 @@
 
 pub mod authorize;
 pub mod authorize_params;
+pub mod client_metadata;
 pub mod clients;
 pub mod consents;
 pub mod error;

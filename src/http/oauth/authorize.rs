@@ -12,7 +12,7 @@ use crate::journeys::Registry;
 use crate::oauth::authorize::{self, AuthorizationRequest, Refusal};
 use crate::oauth::authorize_params::AuthorizeParams;
 use crate::oauth::redirect::RedirectUri;
-use crate::oauth::{Authentication, ErrorKind, OAuthError, clients, scopes};
+use crate::oauth::{Authentication, ErrorKind, OAuthError, client_metadata, scopes};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
@@ -115,7 +115,7 @@ async fn authorize(
 
 /// A client's link or logo, if it is one the consent page may show.
 fn web_uri(uri: Option<&String>) -> Option<String> {
-    uri.filter(|uri| clients::is_web_uri(uri)).cloned()
+    uri.filter(|uri| client_metadata::is_web_uri(uri)).cloned()
 }
 
 async fn validated(
