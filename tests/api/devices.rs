@@ -3,8 +3,7 @@
 //! lists remembered devices and forgets them.
 
 use crate::helpers::{
-    ALICE, TestApp, csrf_token, form_action, input_value, location, new_browser, set_cookie,
-    spawn_app_with,
+    ALICE, TestApp, csrf_token, input_value, location, new_browser, set_cookie, spawn_app_with,
 };
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -88,23 +87,6 @@ async fn page(app: &TestApp, browser: &Client, path: &str) -> String {
         .expect("html")
 }
 
-async fn submit(
-    app: &TestApp,
-    browser: &Client,
-    html: &str,
-    fields: &[(&str, &str)],
-) -> reqwest::Response {
-    let csrf = csrf_token(html);
-    let mut form = vec![("csrf_token", csrf.as_str())];
-    form.extend_from_slice(fields);
-    browser
-        .post(app.url(&form_action(html)))
-        .form(&form)
-        .send()
-        .await
-        .expect("request")
-}
-
 #[tokio::test]
 async fn a_new_device_needs_a_push_and_is_then_remembered_so_the_next_sign_in_needs_none() {
     let app = spawn_app_with(DEVICE_CHECK).await;
@@ -176,16 +158,16 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
     let phone = app.login_rest(ALICE).await;
     let laptop_browser = new_browser(CHROME_120);
     let login = page(&app, &laptop_browser, "/login?journey=device_check").await;
-    let device_step = submit(
-        &app,
-        &laptop_browser,
-        &login,
-        &[("username", ALICE.0), ("password", ALICE.1)],
-    )
-    .await
-    .text()
-    .await
-    .expect("html");
+    let device_step = app
+        .submit_form_from(
+            &laptop_browser,
+            &login,
+            &[("username", ALICE.0), ("password", ALICE.1)],
+        )
+        .await
+        .text()
+        .await
+        .expect("html");
     assert!(device_step.contains("data-auto-submit"));
     for name in ["screen", "timezone", "platform"] {
         assert!(
@@ -202,7 +184,8 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
         ("timezone", "Europe/London"),
         ("platform", "Linux x86_64"),
     ];
-    let waiting = submit(&app, &laptop_browser, &device_step, &fields)
+    let waiting = app
+        .submit_form_from(&laptop_browser, &device_step, &fields)
         .await
         .text()
         .await
@@ -213,7 +196,7 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
         .expect("id")
         .to_owned();
     app.answer_push(&phone, &id, "approve").await;
-    let done = submit(&app, &laptop_browser, &waiting, &[]).await;
+    let done = app.submit_form_from(&laptop_browser, &waiting, &[]).await;
     assert_eq!(done.status(), 303);
     assert!(set_cookie(done.headers(), "tessera_session").is_some());
 
@@ -225,17 +208,19 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
     // The same browser, the same answers: known, signed in after the
     // device step.
     let login = page(&app, &laptop_browser, "/login?journey=device_check").await;
-    let device_step = submit(
-        &app,
-        &laptop_browser,
-        &login,
-        &[("username", ALICE.0), ("password", ALICE.1)],
-    )
-    .await
-    .text()
-    .await
-    .expect("html");
-    let known = submit(&app, &laptop_browser, &device_step, &fields).await;
+    let device_step = app
+        .submit_form_from(
+            &laptop_browser,
+            &login,
+            &[("username", ALICE.0), ("password", ALICE.1)],
+        )
+        .await
+        .text()
+        .await
+        .expect("html");
+    let known = app
+        .submit_form_from(&laptop_browser, &device_step, &fields)
+        .await;
     assert_eq!(known.status(), 303);
     assert_eq!(location(&known), app.url("/account"));
 }

@@ -355,10 +355,25 @@ impl TestApp {
 
     /// Submits the form on `html` (its action and CSRF token) with `fields`.
     pub async fn submit_form(&self, html: &str, fields: &[(&str, &str)]) -> Response {
+        self.submit_form_from(&self.browser, html, fields).await
+    }
+
+    /// Submits the form on `html` with `fields` from another browser.
+    pub async fn submit_form_from(
+        &self,
+        browser: &reqwest::Client,
+        html: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
         let csrf = csrf_token(html);
         let mut form = vec![("csrf_token", csrf.as_str())];
         form.extend_from_slice(fields);
-        self.post_form(&form_action(html), &form).await
+        browser
+            .post(self.url(&form_action(html)))
+            .form(&form)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Opens `/login{query}` in `app.browser`, fills the credentials and
