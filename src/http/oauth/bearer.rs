@@ -83,7 +83,7 @@ fn header_token(req: &HttpRequest) -> Option<Token> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| super::credentials(value, "Bearer"))
         .map(|token| Token::from_presented(token.trim()))
 }
 

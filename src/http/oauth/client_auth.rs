@@ -84,7 +84,7 @@ fn presented(
     form_id: Option<&str>,
     form_secret: Option<ClientSecret>,
 ) -> Result<(String, Option<ClientSecret>), OAuthError> {
-    match authorization.and_then(|value| value.strip_prefix("Basic ")) {
+    match authorization.and_then(|value| super::credentials(value, "Basic")) {
         Some(encoded) => {
             if form_secret.is_some() {
                 return Err(OAuthError::invalid_request(
@@ -202,6 +202,8 @@ mod tests {
             "invalid_request"
         );
         assert_eq!(code(presented(None, None, secret())), "invalid_client");
+        let lower = format!("basic {}", basic("notes", "s3cret"));
+        assert_eq!(code(presented(Some(&lower), None, None)), "accepted");
         let (id, posted) = presented(Some("Bearer x"), Some("notes"), secret()).expect("posted");
         assert_eq!((id.as_str(), posted), ("notes", secret()));
     }

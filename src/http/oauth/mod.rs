@@ -49,3 +49,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(oidc::post_logout_confirm),
     );
 }
+
+/// The credentials of an `Authorization` header of `scheme`; the scheme
+/// is matched without regard to case (RFC 9110 §11.1).
+fn credentials<'a>(authorization: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, credentials) = authorization.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then_some(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::credentials;
+
+    #[test]
+    fn authorization_schemes_match_in_any_case() {
+        assert_eq!(credentials("Bearer abc", "Bearer"), Some("abc"));
+        assert_eq!(credentials("bearer abc", "Bearer"), Some("abc"));
+        assert_eq!(credentials("BASIC abc", "Basic"), Some("abc"));
+        assert_eq!(credentials("Basic abc", "Bearer"), None);
+        assert_eq!(credentials("Bearerabc", "Bearer"), None);
+        assert_eq!(credentials("DPoP abc", "Bearer"), None);
+    }
+}
