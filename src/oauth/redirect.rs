@@ -45,16 +45,29 @@ impl RedirectUri {
         if self.url.scheme() != "http" || !is_loopback(&self.url) {
             return false;
         }
-        let mut requested = Url::clone(&self.url);
-        let _ = requested.set_port(None);
+        // Compared as text too, so that only the port may differ: parsed
+        // URLs would also equate `127.1` with `127.0.0.1`, or `/a/../cb`
+        // with `/cb`.
+        let Some(requested) = without_port(&self.text) else {
+            return false;
+        };
         registered.iter().any(|uri| {
-            Url::parse(uri).is_ok_and(|mut registered| {
-                is_loopback(&registered)
-                    && registered.set_port(None).is_ok()
-                    && registered == requested
-            })
+            Url::parse(uri).is_ok_and(|url| is_loopback(&url))
+                && without_port(uri).is_some_and(|uri| uri == requested)
         })
     }
+}
+
+/// The text of an `http://host[:port]…` URI without its port.
+fn without_port(text: &str) -> Option<String> {
+    let rest = text.strip_prefix("http://")?;
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let host = match authority.rsplit_once(':') {
+        // After an IPv6 address's `]`, or after an IPv4 address: a port.
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    Some(format!("http://{host}{tail}"))
 }
 
 impl fmt::Display for RedirectUri {
@@ -152,5 +165,22 @@ mod tests {
         assert!(!matches(&registered, "http://127.0.0.1:51234/other"));
         assert!(!matches(&registered, "http://localhost:51234/callback"));
         assert!(!matches(&registered, "https://127.0.0.1:51234/callback"));
+    }
+
+    #[test]
+    fn only_the_port_of_a_loopback_redirect_uri_may_differ() {
+        let registered = ["http://127.0.0.1/cb", "http://[::1]/cb"];
+        for other in [
+            "http://127.1:9/cb",
+            "http://127.0.0.1:9/x/../cb",
+            "http://[0::1]:9/cb",
+            "http://127.0.0.1:9/cb?x=1",
+            "http://user@127.0.0.1:9/cb",
+            "http://127.0.0.2:9/cb",
+        ] {
+            assert!(!matches(&registered, other), "{other}");
+        }
+        assert!(matches(&registered, "http://[::1]:9/cb"));
+        assert!(matches(&registered, "http://127.0.0.1:/cb"));
     }
 }
