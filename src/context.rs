@@ -1,18 +1,17 @@
-//! The core every domain area works with: settings, store, clock, password
-//! hasher, sealing key, mailer, signing keys and issuer, built once by the
-//! composition root (or a CLI command) and shared by reference. No globals.
+//! The core every domain area works with: settings, store, clock, sealing
+//! key, signing keys and issuer, built once by the composition root (or a
+//! CLI command) and shared by reference. No globals.
 //!
-//! It knows no domain module: a domain area's own service (the journey
-//! `Registry`, …) is built beside it by the composition root and passed to
-//! that area's entry points, so the module graph has no cycle
+//! It knows no domain module. A domain area's own service holds the core
+//! and what only that area uses (`accounts::Accounts` the password hasher,
+//! `journeys::Engine` the journey registry and the mailer); the composition
+//! root builds each, so the module graph has no cycle
 //! (`tests/api/architecture.rs` keeps it so).
 
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::jwa::SigningAlg;
 use crate::keys::{KeyRing, SigningKeyError};
-use crate::mail::{MailError, Mailer};
-use crate::passwords::{HashError, Passwords};
 use crate::seal::{KeyError, Sealer};
 use crate::secret::{Token, constant_time_eq};
 use crate::store::Store;
@@ -25,10 +24,6 @@ use time::OffsetDateTime;
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
     #[error(transparent)]
-    Hash(#[from] HashError),
-    #[error(transparent)]
-    Mail(#[from] MailError),
-    #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -39,10 +34,8 @@ pub struct Context {
     pub settings: Arc<Settings>,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
-    pub passwords: Passwords,
     /// Seals secrets kept in the store that must be read back (TOTP).
     pub sealer: Sealer,
-    pub mailer: Mailer,
     keys: OnceLock<KeyRing>,
     /// The public base URL, without a trailing slash.
     pub issuer: String,
@@ -60,8 +53,6 @@ impl Context {
         let sealer = Sealer::new(settings.key_file().as_deref())?;
         store.migrate(&sealer)?;
         Ok(Self {
-            passwords: Passwords::new(&settings.passwords)?,
-            mailer: Mailer::from_settings(&settings)?,
             keys: OnceLock::new(),
             sealer,
             settings,

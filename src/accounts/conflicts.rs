@@ -4,8 +4,7 @@
 //! start-up and `tessera config check` name them, and
 //! `tessera users rename --by-id` settles each one.
 
-use super::{AccountError, Username, UsernameError};
-use crate::context::Context;
+use super::{AccountError, Accounts, Username, UsernameError};
 use crate::store::{self, StoreError, User};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -55,27 +54,29 @@ pub fn username_conflicts(tx: &dyn store::ReadTx) -> Result<Vec<UsernameConflict
     Ok(conflicts)
 }
 
-/// Gives the account with this id a new username (which must be free), so
-/// that an account the username rule left unreachable by name can sign in
-/// again, or be managed by name.
-pub fn rename(ctx: &Context, user_id: &str, new_username: &str) -> Result<User, AccountError> {
-    let username = Username::parse(new_username)?;
-    let now = ctx.now();
-    ctx.store.write(|tx| {
-        let mut user = tx
-            .user(user_id)?
-            .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
-        if let Some(holder) = tx.user_by_username(username.normalized())?
-            && holder.id != user.id
-        {
-            return Err(AccountError::UsernameTaken(username.as_str().to_owned()));
-        }
-        user.username = username.as_str().to_owned();
-        user.username_normalized = username.normalized().to_owned();
-        user.updated_at = now;
-        tx.put_user(&user)?;
-        Ok(user)
-    })
+impl Accounts {
+    /// Gives the account with this id a new username (which must be free), so
+    /// that an account the username rule left unreachable by name can sign in
+    /// again, or be managed by name.
+    pub fn rename(&self, user_id: &str, new_username: &str) -> Result<User, AccountError> {
+        let username = Username::parse(new_username)?;
+        let now = self.ctx.now();
+        self.ctx.store.write(|tx| {
+            let mut user = tx
+                .user(user_id)?
+                .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
+            if let Some(holder) = tx.user_by_username(username.normalized())?
+                && holder.id != user.id
+            {
+                return Err(AccountError::UsernameTaken(username.as_str().to_owned()));
+            }
+            user.username = username.as_str().to_owned();
+            user.username_normalized = username.normalized().to_owned();
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            Ok(user)
+        })
+    }
 }
 
 /// `"alice" (id …)`, with invisible characters escaped.

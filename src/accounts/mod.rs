@@ -9,13 +9,37 @@ mod seed;
 pub mod totp;
 
 use crate::context::Context;
+use crate::passwords::{HashError, Passwords};
 use crate::secret::{SecretString, random_id};
 use crate::store::{self, PendingUser, StoreError, User};
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
-pub use conflicts::{UsernameConflict, rename, username_conflicts};
-pub use seed::{Bootstrapped, SeedReport, bootstrap_admin, seed};
+pub use conflicts::{UsernameConflict, username_conflicts};
+pub use seed::{Bootstrapped, SeedReport};
+
+/// The accounts area's service: every operation on accounts, with the
+/// password hasher that only accounts use. Built once by the composition
+/// root (or a CLI command) around the core.
+pub struct Accounts {
+    ctx: Arc<Context>,
+    passwords: Passwords,
+}
+
+impl Accounts {
+    /// The service over `ctx`, hashing with `passwords` settings.
+    pub fn new(ctx: Arc<Context>) -> Result<Self, HashError> {
+        let passwords = Passwords::new(&ctx.settings.passwords)?;
+        Ok(Self { ctx, passwords })
+    }
+
+    /// The password hasher, for a journey that hashes a chosen password
+    /// before the account exists.
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+}
 
 /// What account administration can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -66,38 +90,292 @@ pub struct NewUser {
     pub name: Option<String>,
 }
 
-/// Creates an account; the password is hashed before the write transaction.
-pub fn create(ctx: &Context, new: NewUser) -> Result<User, AccountError> {
-    let username = Username::parse(&new.username)?;
-    let password_hash = match &new.password {
-        Some(password) if password.expose().is_empty() => return Err(AccountError::EmptyPassword),
-        Some(password) => Some(ctx.passwords.hash(password)?),
-        None => None,
-    };
-    let email = non_empty(new.email)
-        .map(|email| checked_email(&email))
-        .transpose()?;
-    let now = ctx.now();
-    let user = User {
-        id: random_id(),
-        username: username.as_str().to_owned(),
-        username_normalized: username.normalized().to_owned(),
-        email,
-        // Accounts made by an administrator carry an address they vouch for.
-        email_verified: true,
-        name: non_empty(new.name),
-        password_hash,
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        totp: None,
-        phone_number: None,
-        address: None,
-    };
-    ctx.store.write(|tx| {
+impl Accounts {
+    /// Creates an account; the password is hashed before the write transaction.
+    pub fn create(&self, new: NewUser) -> Result<User, AccountError> {
+        let username = Username::parse(&new.username)?;
+        let password_hash = match &new.password {
+            Some(password) if password.expose().is_empty() => {
+                return Err(AccountError::EmptyPassword);
+            }
+            Some(password) => Some(self.passwords.hash(password)?),
+            None => None,
+        };
+        let email = non_empty(new.email)
+            .map(|email| checked_email(&email))
+            .transpose()?;
+        let now = self.ctx.now();
+        let user = User {
+            id: random_id(),
+            username: username.as_str().to_owned(),
+            username_normalized: username.normalized().to_owned(),
+            email,
+            // Accounts made by an administrator carry an address they vouch for.
+            email_verified: true,
+            name: non_empty(new.name),
+            password_hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            totp: None,
+            phone_number: None,
+            address: None,
+        };
+        self.ctx.store.write(|tx| {
+            insert_new(tx, &user)?;
+            Ok(user.clone())
+        })
+    }
+
+    /// Creates the account of a registration journey that succeeded, inside
+    /// the journey's final transaction. Its password was hashed and checked
+    /// against the policy when it was chosen.
+    pub fn register_in(
+        &self,
+        tx: &dyn store::WriteTx,
+        pending: &PendingUser,
+    ) -> Result<User, AccountError> {
+        let username = Username::parse(&pending.username)?;
+        let now = self.ctx.now();
+        let user = User {
+            id: random_id(),
+            username: username.as_str().to_owned(),
+            username_normalized: username.normalized().to_owned(),
+            email: Some(pending.email.clone()),
+            email_verified: pending.email_verified,
+            name: pending.name.clone(),
+            password_hash: Some(pending.password_hash.clone()),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            totp: None,
+            phone_number: None,
+            address: None,
+        };
         insert_new(tx, &user)?;
-        Ok(user.clone())
-    })
+        Ok(user)
+    }
+
+    /// Every account, ordered by username.
+    pub fn list(&self) -> Result<Vec<User>, AccountError> {
+        Ok(self.ctx.store.read(|tx| tx.users())?)
+    }
+
+    /// The account with this username.
+    pub fn get_by_username(&self, username: &str) -> Result<User, AccountError> {
+        let username = Username::parse(username)?;
+        self.ctx
+            .store
+            .read(|tx| tx.user_by_username(username.normalized()))?
+            .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))
+    }
+
+    /// The account with this id.
+    pub fn get(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.ctx.store.read(|tx| tx.user(id))
+    }
+
+    /// Disables or re-enables an account. Disabling ends its sessions.
+    pub fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, AccountError> {
+        self.update(username, |tx, user| {
+            user.disabled = disabled;
+            if disabled {
+                end_all_sessions(tx, &user.id)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Forgets a user's authenticator app (a lost phone): their next journey
+    /// with a `totp` node leaves by `not_enrolled` and can enrol a new one.
+    /// Their sessions end, as after any change of credentials. Returns
+    /// whether an app was enrolled.
+    pub fn reset_totp(&self, username: &str) -> Result<bool, AccountError> {
+        let mut had = false;
+        self.update(username, |tx, user| {
+            had = user.totp.take().is_some();
+            end_all_sessions(tx, &user.id)
+        })?;
+        Ok(had)
+    }
+
+    /// Sets a new password and ends every session of the account.
+    pub fn set_password(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<User, AccountError> {
+        if password.expose().is_empty() {
+            return Err(AccountError::EmptyPassword);
+        }
+        let hash = self.passwords.hash(password)?;
+        self.update(username, |tx, user| {
+            user.password_hash = Some(hash);
+            end_all_sessions(tx, &user.id)?;
+            Ok(())
+        })
+    }
+
+    /// Sets a new password for a user proven by a journey and ends their
+    /// sessions, except `keep` (the session stepping up, if any).
+    pub fn reset_password(
+        &self,
+        user_id: &str,
+        password: &SecretString,
+        keep: Option<&crate::secret::TokenHash>,
+    ) -> Result<(), AccountError> {
+        let hash = self.passwords.hash(password)?;
+        let now = self.ctx.now();
+        self.ctx.store.write(|tx| {
+            let mut user = tx
+                .user(user_id)?
+                .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
+            user.password_hash = Some(hash);
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            for (session, _) in tx.sessions_of(user_id)? {
+                if Some(&session) != keep {
+                    tx.delete_session(&session)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes an account with its sessions, push requests and remembered
+    /// devices.
+    pub fn remove(&self, username: &str) -> Result<User, AccountError> {
+        let username = Username::parse(username)?;
+        self.ctx.store.write(|tx| {
+            let user = tx
+                .user_by_username(username.normalized())?
+                .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
+            end_all_sessions(tx, &user.id)?;
+            for request in tx.push_requests_of(&user.id)? {
+                tx.delete_push_request(&request.id)?;
+            }
+            tx.put_devices(&user.id, &[])?;
+            tx.delete_user(&user)?;
+            Ok(user)
+        })
+    }
+
+    /// Loads a user by username, applies `change` and saves it, in one transaction.
+    fn update(
+        &self,
+        username: &str,
+        change: impl FnOnce(&dyn store::WriteTx, &mut User) -> Result<(), StoreError>,
+    ) -> Result<User, AccountError> {
+        let username = Username::parse(username)?;
+        let now = self.ctx.now();
+        self.ctx.store.write(|tx| {
+            let mut user = tx
+                .user_by_username(username.normalized())?
+                .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
+            change(tx, &mut user)?;
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            Ok(user)
+        })
+    }
+
+    /// Checks a username and password, with lockout. Unknown usernames cost one
+    /// argon2 verification like wrong passwords, and fail the same way.
+    ///
+    /// The attempt is counted *before* the password is verified, in the same
+    /// transaction that checks the lock: parallel guesses cannot all slip in
+    /// before the first failure is recorded. Success forgets the count.
+    pub fn authenticate(
+        &self,
+        username: &str,
+        password: &SecretString,
+        address: Option<&str>,
+    ) -> Result<User, LoginError> {
+        let now = self.ctx.now();
+        let settings = &self.ctx.settings.lockout;
+        let address = address.map(lockout::address_key);
+        let Ok(username) = Username::parse(username) else {
+            self.passwords.verify(password, None);
+            return Err(LoginError::InvalidCredentials);
+        };
+        let key = username.normalized();
+        let user = self.ctx.store.write(|tx| {
+            if let Some(address) = &address
+                && let Some(until) = lockout::locked_until(tx.throttle(address)?.as_ref(), now)
+            {
+                return Err(LoginError::AddressLocked(until));
+            }
+            let counted = tx.throttle(key)?;
+            if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+                return Err(LoginError::Locked(until));
+            }
+            let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
+            tx.put_throttle(key, &attempt)?;
+            Ok(tx.user_by_username(key)?)
+        })?;
+        let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let verified = self.passwords.verify(password, hash);
+        let Some(user) = user.filter(|_| verified) else {
+            if let Some(address) = &address {
+                self.ctx.store.write(|tx| {
+                    let counted = tx.throttle(address)?;
+                    let max = settings.max_failures_per_address;
+                    tx.put_throttle(
+                        address,
+                        &lockout::record_attempt(counted, now, settings, max),
+                    )
+                })?;
+            }
+            return Err(LoginError::InvalidCredentials);
+        };
+        if user.disabled {
+            return Err(LoginError::Disabled);
+        }
+        self.ctx.store.write(|tx| tx.delete_throttle(key))?;
+        Ok(user)
+    }
+
+    /// Counts one attempt under a throttle `key` (a code check, a mail sent…)
+    /// before the attempt is made, so parallel attempts cannot all slip in.
+    /// Returns when the lock ends if `max` attempts in the lockout window have
+    /// been made already.
+    pub fn count_attempt(&self, key: &str, max: u32) -> Result<Option<OffsetDateTime>, StoreError> {
+        let now = self.ctx.now();
+        let settings = &self.ctx.settings.lockout;
+        self.ctx.store.write(|tx| {
+            let counted = tx.throttle(key)?;
+            if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+                return Ok(Some(until));
+            }
+            tx.put_throttle(key, &lockout::record_attempt(counted, now, settings, max))?;
+            Ok(None)
+        })
+    }
+
+    /// Forgets the attempts under a throttle `key` (after a success).
+    pub fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        self.ctx.store.write(|tx| tx.delete_throttle(key))
+    }
+
+    /// Forgets failure counters that no longer matter; returns how many.
+    pub fn purge_stale_throttles(&self) -> Result<usize, StoreError> {
+        let now = self.ctx.now();
+        let settings = &self.ctx.settings.lockout;
+        self.ctx.store.write(|tx| {
+            tx.delete_stale_throttles(now, crate::config::seconds(settings.window_secs))
+        })
+    }
+}
+
+/// A plain address, as the mailer will use it.
+fn checked_email(email: &str) -> Result<String, AccountError> {
+    crate::mail::Address::parse(email)
+        .map(|address| address.as_str().to_owned())
+        .ok_or_else(|| AccountError::InvalidEmail(email.to_owned()))
+}
+
+pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Stores a new account if its username and email are free.
@@ -114,261 +392,9 @@ fn insert_new(tx: &dyn store::WriteTx, user: &User) -> Result<(), AccountError> 
     Ok(())
 }
 
-/// Creates the account of a registration journey that succeeded, inside
-/// the journey's final transaction. Its password was hashed and checked
-/// against the policy when it was chosen.
-pub fn register_in(
-    ctx: &Context,
-    tx: &dyn store::WriteTx,
-    pending: &PendingUser,
-) -> Result<User, AccountError> {
-    let username = Username::parse(&pending.username)?;
-    let now = ctx.now();
-    let user = User {
-        id: random_id(),
-        username: username.as_str().to_owned(),
-        username_normalized: username.normalized().to_owned(),
-        email: Some(pending.email.clone()),
-        email_verified: pending.email_verified,
-        name: pending.name.clone(),
-        password_hash: Some(pending.password_hash.clone()),
-        disabled: false,
-        created_at: now,
-        updated_at: now,
-        totp: None,
-        phone_number: None,
-        address: None,
-    };
-    insert_new(tx, &user)?;
-    Ok(user)
-}
-
-/// Every account, ordered by username.
-pub fn list(ctx: &Context) -> Result<Vec<User>, AccountError> {
-    Ok(ctx.store.read(|tx| tx.users())?)
-}
-
-/// The account with this username.
-pub fn get_by_username(ctx: &Context, username: &str) -> Result<User, AccountError> {
-    let username = Username::parse(username)?;
-    ctx.store
-        .read(|tx| tx.user_by_username(username.normalized()))?
-        .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))
-}
-
-/// The account with this id.
-pub fn get(ctx: &Context, id: &str) -> Result<Option<User>, StoreError> {
-    ctx.store.read(|tx| tx.user(id))
-}
-
-/// Disables or re-enables an account. Disabling ends its sessions.
-pub fn set_disabled(ctx: &Context, username: &str, disabled: bool) -> Result<User, AccountError> {
-    update(ctx, username, |tx, user| {
-        user.disabled = disabled;
-        if disabled {
-            end_all_sessions(tx, &user.id)?;
-        }
-        Ok(())
-    })
-}
-
-/// Forgets a user's authenticator app (a lost phone): their next journey
-/// with a `totp` node leaves by `not_enrolled` and can enrol a new one.
-/// Their sessions end, as after any change of credentials. Returns
-/// whether an app was enrolled.
-pub fn reset_totp(ctx: &Context, username: &str) -> Result<bool, AccountError> {
-    let mut had = false;
-    update(ctx, username, |tx, user| {
-        had = user.totp.take().is_some();
-        end_all_sessions(tx, &user.id)
-    })?;
-    Ok(had)
-}
-
-/// Sets a new password and ends every session of the account.
-pub fn set_password(
-    ctx: &Context,
-    username: &str,
-    password: &SecretString,
-) -> Result<User, AccountError> {
-    if password.expose().is_empty() {
-        return Err(AccountError::EmptyPassword);
-    }
-    let hash = ctx.passwords.hash(password)?;
-    update(ctx, username, |tx, user| {
-        user.password_hash = Some(hash);
-        end_all_sessions(tx, &user.id)?;
-        Ok(())
-    })
-}
-
-/// Sets a new password for a user proven by a journey and ends their
-/// sessions, except `keep` (the session stepping up, if any).
-pub fn reset_password(
-    ctx: &Context,
-    user_id: &str,
-    password: &SecretString,
-    keep: Option<&crate::secret::TokenHash>,
-) -> Result<(), AccountError> {
-    let hash = ctx.passwords.hash(password)?;
-    let now = ctx.now();
-    ctx.store.write(|tx| {
-        let mut user = tx
-            .user(user_id)?
-            .ok_or_else(|| AccountError::NotFound(user_id.to_owned()))?;
-        user.password_hash = Some(hash);
-        user.updated_at = now;
-        tx.put_user(&user)?;
-        for (session, _) in tx.sessions_of(user_id)? {
-            if Some(&session) != keep {
-                tx.delete_session(&session)?;
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Removes an account with its sessions, push requests and remembered
-/// devices.
-pub fn remove(ctx: &Context, username: &str) -> Result<User, AccountError> {
-    let username = Username::parse(username)?;
-    ctx.store.write(|tx| {
-        let user = tx
-            .user_by_username(username.normalized())?
-            .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
-        end_all_sessions(tx, &user.id)?;
-        for request in tx.push_requests_of(&user.id)? {
-            tx.delete_push_request(&request.id)?;
-        }
-        tx.put_devices(&user.id, &[])?;
-        tx.delete_user(&user)?;
-        Ok(user)
-    })
-}
-
-/// Loads a user by username, applies `change` and saves it, in one transaction.
-fn update(
-    ctx: &Context,
-    username: &str,
-    change: impl FnOnce(&dyn store::WriteTx, &mut User) -> Result<(), StoreError>,
-) -> Result<User, AccountError> {
-    let username = Username::parse(username)?;
-    let now = ctx.now();
-    ctx.store.write(|tx| {
-        let mut user = tx
-            .user_by_username(username.normalized())?
-            .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
-        change(tx, &mut user)?;
-        user.updated_at = now;
-        tx.put_user(&user)?;
-        Ok(user)
-    })
-}
-
 pub(crate) fn end_all_sessions(tx: &dyn store::WriteTx, user_id: &str) -> Result<(), StoreError> {
     for (hash, _) in tx.sessions_of(user_id)? {
         tx.delete_session(&hash)?;
     }
     Ok(())
-}
-
-/// Checks a username and password, with lockout. Unknown usernames cost one
-/// argon2 verification like wrong passwords, and fail the same way.
-///
-/// The attempt is counted *before* the password is verified, in the same
-/// transaction that checks the lock: parallel guesses cannot all slip in
-/// before the first failure is recorded. Success forgets the count.
-pub fn authenticate(
-    ctx: &Context,
-    username: &str,
-    password: &SecretString,
-    address: Option<&str>,
-) -> Result<User, LoginError> {
-    let now = ctx.now();
-    let settings = &ctx.settings.lockout;
-    let address = address.map(lockout::address_key);
-    let Ok(username) = Username::parse(username) else {
-        ctx.passwords.verify(password, None);
-        return Err(LoginError::InvalidCredentials);
-    };
-    let key = username.normalized();
-    let user = ctx.store.write(|tx| {
-        if let Some(address) = &address
-            && let Some(until) = lockout::locked_until(tx.throttle(address)?.as_ref(), now)
-        {
-            return Err(LoginError::AddressLocked(until));
-        }
-        let counted = tx.throttle(key)?;
-        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
-            return Err(LoginError::Locked(until));
-        }
-        let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
-        tx.put_throttle(key, &attempt)?;
-        Ok(tx.user_by_username(key)?)
-    })?;
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let verified = ctx.passwords.verify(password, hash);
-    let Some(user) = user.filter(|_| verified) else {
-        if let Some(address) = &address {
-            ctx.store.write(|tx| {
-                let counted = tx.throttle(address)?;
-                let max = settings.max_failures_per_address;
-                tx.put_throttle(
-                    address,
-                    &lockout::record_attempt(counted, now, settings, max),
-                )
-            })?;
-        }
-        return Err(LoginError::InvalidCredentials);
-    };
-    if user.disabled {
-        return Err(LoginError::Disabled);
-    }
-    ctx.store.write(|tx| tx.delete_throttle(key))?;
-    Ok(user)
-}
-
-/// Counts one attempt under a throttle `key` (a code check, a mail sent…)
-/// before the attempt is made, so parallel attempts cannot all slip in.
-/// Returns when the lock ends if `max` attempts in the lockout window have
-/// been made already.
-pub fn count_attempt(
-    ctx: &Context,
-    key: &str,
-    max: u32,
-) -> Result<Option<OffsetDateTime>, StoreError> {
-    let now = ctx.now();
-    let settings = &ctx.settings.lockout;
-    ctx.store.write(|tx| {
-        let counted = tx.throttle(key)?;
-        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
-            return Ok(Some(until));
-        }
-        tx.put_throttle(key, &lockout::record_attempt(counted, now, settings, max))?;
-        Ok(None)
-    })
-}
-
-/// Forgets the attempts under a throttle `key` (after a success).
-pub fn clear_attempts(ctx: &Context, key: &str) -> Result<(), StoreError> {
-    ctx.store.write(|tx| tx.delete_throttle(key))
-}
-
-/// Forgets failure counters that no longer matter; returns how many.
-pub fn purge_stale_throttles(ctx: &Context) -> Result<usize, StoreError> {
-    let now = ctx.now();
-    let settings = &ctx.settings.lockout;
-    ctx.store
-        .write(|tx| tx.delete_stale_throttles(now, crate::config::seconds(settings.window_secs)))
-}
-
-/// A plain address, as the mailer will use it.
-fn checked_email(email: &str) -> Result<String, AccountError> {
-    crate::mail::Address::parse(email)
-        .map(|address| address.as_str().to_owned())
-        .ok_or_else(|| AccountError::InvalidEmail(email.to_owned()))
-}
-
-pub(crate) fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

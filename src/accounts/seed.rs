@@ -1,9 +1,8 @@
 //! Accounts declared in the config (`[[users]]`), and the administrator
 //! made on a first start with an empty store.
 
-use super::{AccountError, NewUser, Username, create, end_all_sessions, non_empty};
+use super::{AccountError, Accounts, NewUser, Username, end_all_sessions, non_empty};
 use crate::config::SeedUser;
-use crate::context::Context;
 use crate::secret::{SecretString, random_id};
 use crate::store::User;
 
@@ -15,71 +14,76 @@ pub struct SeedReport {
     pub unchanged: usize,
 }
 
-/// Creates or updates the `[[users]]` of the config. Idempotent: a user that
-/// already matches is not written, and its password hash is kept (a stored
-/// hash that verifies the configured password is not re-salted).
-pub fn seed(ctx: &Context, seeds: &[SeedUser]) -> Result<SeedReport, AccountError> {
-    let mut report = SeedReport::default();
-    for seed in seeds {
-        let username = Username::parse(&seed.username)?;
-        let existing = ctx
-            .store
-            .read(|tx| tx.user_by_username(username.normalized()))?;
-        let current_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
-        let password_hash = match (&seed.password, &seed.password_hash) {
-            (_, Some(hash)) => Some(hash.clone()),
-            (Some(password), None) if ctx.passwords.verify(password, current_hash.as_deref()) => {
-                current_hash
+impl Accounts {
+    /// Creates or updates the `[[users]]` of the config. Idempotent: a user that
+    /// already matches is not written, and its password hash is kept (a stored
+    /// hash that verifies the configured password is not re-salted).
+    pub fn seed(&self, seeds: &[SeedUser]) -> Result<SeedReport, AccountError> {
+        let mut report = SeedReport::default();
+        for seed in seeds {
+            let username = Username::parse(&seed.username)?;
+            let existing = self
+                .ctx
+                .store
+                .read(|tx| tx.user_by_username(username.normalized()))?;
+            let current_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
+            let password_hash = match (&seed.password, &seed.password_hash) {
+                (_, Some(hash)) => Some(hash.clone()),
+                (Some(password), None)
+                    if self.passwords.verify(password, current_hash.as_deref()) =>
+                {
+                    current_hash
+                }
+                (Some(password), None) => Some(self.passwords.hash(password)?),
+                (None, None) => current_hash,
+            };
+            let now = self.ctx.now();
+            let mut user = existing.clone().unwrap_or_else(|| User {
+                id: random_id(),
+                username: String::new(),
+                username_normalized: String::new(),
+                email: None,
+                email_verified: true,
+                name: None,
+                password_hash: None,
+                disabled: false,
+                created_at: now,
+                updated_at: now,
+                totp: None,
+                phone_number: None,
+                address: None,
+            });
+            user.username = username.as_str().to_owned();
+            user.username_normalized = username.normalized().to_owned();
+            user.email = non_empty(seed.email.clone());
+            user.name = non_empty(seed.name.clone());
+            user.phone_number = non_empty(seed.phone_number.clone());
+            user.address = non_empty(seed.address.clone());
+            user.password_hash = password_hash;
+            user.disabled = seed.disabled;
+            match &existing {
+                Some(existing) if *existing == user => {
+                    report.unchanged += 1;
+                    continue;
+                }
+                Some(_) => report.updated += 1,
+                None => report.created += 1,
             }
-            (Some(password), None) => Some(ctx.passwords.hash(password)?),
-            (None, None) => current_hash,
-        };
-        let now = ctx.now();
-        let mut user = existing.clone().unwrap_or_else(|| User {
-            id: random_id(),
-            username: String::new(),
-            username_normalized: String::new(),
-            email: None,
-            email_verified: true,
-            name: None,
-            password_hash: None,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-            totp: None,
-            phone_number: None,
-            address: None,
-        });
-        user.username = username.as_str().to_owned();
-        user.username_normalized = username.normalized().to_owned();
-        user.email = non_empty(seed.email.clone());
-        user.name = non_empty(seed.name.clone());
-        user.phone_number = non_empty(seed.phone_number.clone());
-        user.address = non_empty(seed.address.clone());
-        user.password_hash = password_hash;
-        user.disabled = seed.disabled;
-        match &existing {
-            Some(existing) if *existing == user => {
-                report.unchanged += 1;
-                continue;
-            }
-            Some(_) => report.updated += 1,
-            None => report.created += 1,
+            user.updated_at = now;
+            // A new password or a disabled account ends the sessions made
+            // before, as `set_password` and `set_disabled` do.
+            let revoke = existing.as_ref().is_some_and(|old| {
+                old.password_hash != user.password_hash || (user.disabled && !old.disabled)
+            });
+            self.ctx.store.write(|tx| {
+                if revoke {
+                    end_all_sessions(tx, &user.id)?;
+                }
+                tx.put_user(&user)
+            })?;
         }
-        user.updated_at = now;
-        // A new password or a disabled account ends the sessions made
-        // before, as `set_password` and `set_disabled` do.
-        let revoke = existing.as_ref().is_some_and(|old| {
-            old.password_hash != user.password_hash || (user.disabled && !old.disabled)
-        });
-        ctx.store.write(|tx| {
-            if revoke {
-                end_all_sessions(tx, &user.id)?;
-            }
-            tx.put_user(&user)
-        })?;
+        Ok(report)
     }
-    Ok(report)
 }
 
 /// Credentials of an account created for a first start.
@@ -89,24 +93,23 @@ pub struct Bootstrapped {
     pub password: SecretString,
 }
 
-/// On a store without any user, creates `admin` with a random password so
-/// that a first start can be signed in to.
-pub fn bootstrap_admin(ctx: &Context) -> Result<Option<Bootstrapped>, AccountError> {
-    if ctx.store.read(|tx| tx.any_user())? {
-        return Ok(None);
-    }
-    let password = SecretString::new(random_id());
-    let user = create(
-        ctx,
-        NewUser {
+impl Accounts {
+    /// On a store without any user, creates `admin` with a random password so
+    /// that a first start can be signed in to.
+    pub fn bootstrap_admin(&self) -> Result<Option<Bootstrapped>, AccountError> {
+        if self.ctx.store.read(|tx| tx.any_user())? {
+            return Ok(None);
+        }
+        let password = SecretString::new(random_id());
+        let user = self.create(NewUser {
             username: "admin".into(),
             password: Some(password.clone()),
             email: None,
             name: Some("Administrator".into()),
-        },
-    )?;
-    Ok(Some(Bootstrapped {
-        username: user.username,
-        password,
-    }))
+        })?;
+        Ok(Some(Bootstrapped {
+            username: user.username,
+            password,
+        }))
+    }
 }

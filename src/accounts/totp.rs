@@ -7,8 +7,7 @@
 //! lockout rules of passwords, so restarting a journey buys no attempts.
 //! Secrets are stored sealed (`crate::seal`).
 
-use super::lockout;
-use crate::context::Context;
+use super::{Accounts, lockout};
 use crate::seal::{SealError, Sealer};
 use crate::store::{StoreError, TotpEnrollment};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -129,40 +128,42 @@ pub enum Verdict {
     Locked(OffsetDateTime),
 }
 
-/// Checks a user's code at the clock's time. One durable write both counts
-/// a failure and, on success, records the step as used, so two requests
-/// with the same code cannot both pass, and a crash cannot forget a use.
-pub fn verify(ctx: &Context, user_id: &str, code: &str) -> Result<Verdict, TotpError> {
-    let now = ctx.now();
-    let key = lockout::totp_key(user_id);
-    let settings = &ctx.settings.lockout;
-    ctx.store.write(|tx| {
-        let counted = tx.throttle(&key)?;
-        // Checked before the code: while locked, a right code fails too.
-        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
-            return Ok(Verdict::Locked(until));
-        }
-        let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
-        let Some(enrollment) = &mut user.totp else {
-            return Ok(Verdict::NotEnrolled);
-        };
-        let secret = TotpSecret::open(&ctx.sealer, &enrollment.sealed_secret)?;
-        let verdict = match secret.matching_step(code, now) {
-            Some(step) if step > enrollment.last_step => {
-                enrollment.last_step = step;
-                tx.put_user(&user)?;
-                tx.delete_throttle(&key)?;
-                return Ok(Verdict::Accepted);
+impl Accounts {
+    /// Checks a user's code at the clock's time. One durable write both counts
+    /// a failure and, on success, records the step as used, so two requests
+    /// with the same code cannot both pass, and a crash cannot forget a use.
+    pub fn verify(&self, user_id: &str, code: &str) -> Result<Verdict, TotpError> {
+        let now = self.ctx.now();
+        let key = lockout::totp_key(user_id);
+        let settings = &self.ctx.settings.lockout;
+        self.ctx.store.write(|tx| {
+            let counted = tx.throttle(&key)?;
+            // Checked before the code: while locked, a right code fails too.
+            if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+                return Ok(Verdict::Locked(until));
             }
-            Some(_) => Verdict::Replayed,
-            None => Verdict::Wrong,
-        };
-        tx.put_throttle(
-            &key,
-            &lockout::record_attempt(counted, now, settings, settings.max_failures),
-        )?;
-        Ok(verdict)
-    })
+            let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
+            let Some(enrollment) = &mut user.totp else {
+                return Ok(Verdict::NotEnrolled);
+            };
+            let secret = TotpSecret::open(&self.ctx.sealer, &enrollment.sealed_secret)?;
+            let verdict = match secret.matching_step(code, now) {
+                Some(step) if step > enrollment.last_step => {
+                    enrollment.last_step = step;
+                    tx.put_user(&user)?;
+                    tx.delete_throttle(&key)?;
+                    return Ok(Verdict::Accepted);
+                }
+                Some(_) => Verdict::Replayed,
+                None => Verdict::Wrong,
+            };
+            tx.put_throttle(
+                &key,
+                &lockout::record_attempt(counted, now, settings, settings.max_failures),
+            )?;
+            Ok(verdict)
+        })
+    }
 }
 
 /// The result of an enrollment.
@@ -176,35 +177,37 @@ pub enum Enrollment {
     AlreadyEnrolled,
 }
 
-/// Saves `secret` as the user's authenticator once `code` proves the app
-/// holds it. The code's step counts as used. An existing enrollment is only
-/// replaced when `replace` says so: someone who only knows the password
-/// must not swap the victim's app for theirs.
-pub fn enroll(
-    ctx: &Context,
-    user_id: &str,
-    secret: &TotpSecret,
-    code: &str,
-    replace: bool,
-) -> Result<Enrollment, TotpError> {
-    let now = ctx.now();
-    let Some(step) = secret.matching_step(code, now) else {
-        return Ok(Enrollment::Wrong);
-    };
-    let sealed_secret = secret.seal(&ctx.sealer)?;
-    ctx.store.write(|tx| {
-        let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
-        if user.totp.is_some() && !replace {
-            return Ok(Enrollment::AlreadyEnrolled);
-        }
-        user.totp = Some(TotpEnrollment {
-            sealed_secret,
-            last_step: step,
-        });
-        user.updated_at = now;
-        tx.put_user(&user)?;
-        Ok(Enrollment::Saved)
-    })
+impl Accounts {
+    /// Saves `secret` as the user's authenticator once `code` proves the app
+    /// holds it. The code's step counts as used. An existing enrollment is only
+    /// replaced when `replace` says so: someone who only knows the password
+    /// must not swap the victim's app for theirs.
+    pub fn enroll(
+        &self,
+        user_id: &str,
+        secret: &TotpSecret,
+        code: &str,
+        replace: bool,
+    ) -> Result<Enrollment, TotpError> {
+        let now = self.ctx.now();
+        let Some(step) = secret.matching_step(code, now) else {
+            return Ok(Enrollment::Wrong);
+        };
+        let sealed_secret = secret.seal(&self.ctx.sealer)?;
+        self.ctx.store.write(|tx| {
+            let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
+            if user.totp.is_some() && !replace {
+                return Ok(Enrollment::AlreadyEnrolled);
+            }
+            user.totp = Some(TotpEnrollment {
+                sealed_secret,
+                last_step: step,
+            });
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            Ok(Enrollment::Saved)
+        })
+    }
 }
 
 #[cfg(test)]

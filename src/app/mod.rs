@@ -5,7 +5,7 @@ mod checks;
 
 pub use checks::check_settings;
 
-use crate::accounts;
+use crate::accounts::{self, Accounts};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, Settings, seconds};
 use crate::context::Context;
@@ -47,6 +47,10 @@ pub enum StartError {
     Journeys(#[from] journeys::graph::GraphError),
     #[error("signing keys: {0}")]
     Keys(#[from] crate::keys::SigningKeyError),
+    #[error(transparent)]
+    Passwords(#[from] crate::passwords::HashError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// A bound, ready-to-run tessera server.
@@ -54,6 +58,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     ctx: web::Data<Context>,
+    engine: web::Data<journeys::Engine>,
     connections: Connections,
 }
 
@@ -82,7 +87,8 @@ impl Application {
         let issuer = settings.issuer_or(address);
         let settings = Arc::new(settings);
         let ctx = web::Data::new(Context::new(settings.clone(), store, clock, issuer)?);
-        prepare_accounts(&ctx)?;
+        let accounts = Arc::new(Accounts::new(ctx.clone().into_inner())?);
+        prepare_accounts(&ctx, &accounts)?;
         let clients = oauth::clients::seed(&ctx, &ctx.settings.clients)?;
         if clients > 0 {
             tracing::info!(clients, "seeded OAuth clients from config");
@@ -95,10 +101,15 @@ impl Application {
         algs.dedup();
         ctx.load_keys(&algs)?;
 
-        let registry = web::Data::new(journeys::Registry::from_settings(&settings)?);
+        let engine = web::Data::new(journeys::Engine::new(
+            ctx.clone().into_inner(),
+            accounts,
+            journeys::Registry::from_settings(&settings)?,
+        )?);
         // One gate for all workers: the limit is per process.
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
         let app_ctx = ctx.clone();
+        let app_engine = engine.clone();
         let connections = Connections::default();
         let counted = connections.clone();
         let limits = &settings.server;
@@ -109,7 +120,7 @@ impl Application {
                 .wrap(actix_middleware::from_fn(http::middleware::request_log))
                 .configure(http::configure(
                     app_ctx.clone(),
-                    registry.clone(),
+                    app_engine.clone(),
                     gate.clone(),
                 ))
         })
@@ -138,6 +149,7 @@ impl Application {
             server,
             address,
             ctx,
+            engine,
             connections,
         })
     }
@@ -157,6 +169,12 @@ impl Application {
         self.ctx.clone()
     }
 
+    /// The journey engine, and through it the accounts service, for tests
+    /// that act as an administrator or a purge would.
+    pub fn engine(&self) -> web::Data<journeys::Engine> {
+        self.engine.clone()
+    }
+
     /// Prints the ready line and serves until SIGINT/SIGTERM; expired
     /// records are purged meanwhile. A stop lets the requests in flight
     /// finish (within `server.shutdown_timeout_secs`) and closes idle
@@ -167,6 +185,7 @@ impl Application {
             mut server,
             address,
             ctx,
+            engine,
             connections,
         } = self;
         // Listening for signals before the ready line: a SIGTERM sent as
@@ -174,7 +193,7 @@ impl Application {
         let stop = stop_signal();
         println!("tessera listening on http://{address}");
         let handle = server.handle();
-        let purge = purge_loop(ctx.clone());
+        let purge = purge_loop(engine.clone());
         let result = tokio::select! {
             result = &mut server => result,
             () = purge => Ok(()),
@@ -193,6 +212,7 @@ impl Application {
             }
         };
         drop(server);
+        drop(engine);
         close(ctx).await;
         result
     }
@@ -272,13 +292,13 @@ impl Drop for OpenConnection {
 
 /// Seeds `[[users]]`, or bootstraps an `admin` on an empty store, and names
 /// stored usernames that the username rule no longer tells apart.
-fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
+fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError> {
     for conflict in ctx.store.read(accounts::username_conflicts)? {
         tracing::warn!("{conflict}");
     }
     let seeds = &ctx.settings.users;
     if !seeds.is_empty() {
-        let report = accounts::seed(ctx, seeds)?;
+        let report = accounts.seed(seeds)?;
         tracing::info!(
             created = report.created,
             updated = report.updated,
@@ -286,7 +306,7 @@ fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
             "seeded users from config"
         );
     } else if ctx.settings.accounts.bootstrap_admin
-        && let Some(admin) = accounts::bootstrap_admin(ctx)?
+        && let Some(admin) = accounts.bootstrap_admin()?
     {
         // Shown once on the terminal, deliberately not through the logs.
         eprintln!(
@@ -303,18 +323,19 @@ fn prepare_accounts(ctx: &Context) -> Result<(), StartError> {
 
 /// Removes expired sessions, journeys, push requests, lockout counters and
 /// OAuth grants, forever.
-async fn purge_loop(ctx: web::Data<Context>) {
-    let every = seconds(ctx.settings.sessions.purge_interval_secs).unsigned_abs();
+async fn purge_loop(engine: web::Data<journeys::Engine>) {
+    let every = seconds(engine.ctx.settings.sessions.purge_interval_secs).unsigned_abs();
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        let ctx = ctx.clone();
+        let engine = engine.clone();
         let purged = blocking(move || -> Result<_, StoreError> {
-            Ok(sessions::purge_expired(&ctx)?
-                + journeys::purge_expired(&ctx)?
-                + journeys::push::purge_expired(&ctx)?
-                + accounts::purge_stale_throttles(&ctx)?
-                + oauth::tokens::purge_expired(&ctx)?)
+            let ctx = &engine.ctx;
+            Ok(sessions::purge_expired(ctx)?
+                + engine.purge_expired()?
+                + journeys::push::purge_expired(ctx)?
+                + engine.accounts.purge_stale_throttles()?
+                + oauth::tokens::purge_expired(ctx)?)
         })
         .await;
         match purged {

@@ -2,11 +2,12 @@
 //! new passwords they are given (never from argv).
 
 use super::{Failure, offline_context, read_stdin_line};
-use crate::accounts::{self, NewUser};
+use crate::accounts::{self, AccountError, Accounts, NewUser};
 use crate::config::Settings;
 use crate::secret::SecretString;
 use clap::Subcommand;
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum UsersCommand {
@@ -48,7 +49,8 @@ pub(super) enum UsersCommand {
 /// Runs a `users` command against the configured store.
 pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failure> {
     let min_length = settings.passwords.min_length;
-    let ctx = offline_context(settings)?;
+    let accounts =
+        Accounts::new(Arc::new(offline_context(settings)?)).map_err(AccountError::from)?;
     match command {
         UsersCommand::Add {
             username,
@@ -61,19 +63,16 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
             } else {
                 Some(read_new_password(&username, min_length)?)
             };
-            let user = accounts::create(
-                &ctx,
-                NewUser {
-                    username,
-                    password,
-                    email,
-                    name,
-                },
-            )?;
+            let user = accounts.create(NewUser {
+                username,
+                password,
+                email,
+                name,
+            })?;
             println!("created user `{}` (id {})", user.username, user.id);
         }
         UsersCommand::List => {
-            let users = accounts::list(&ctx)?;
+            let users = accounts.list()?;
             println!("{:<24} {:<8} {:<32} NAME", "USERNAME", "STATUS", "EMAIL");
             for user in &users {
                 println!(
@@ -91,15 +90,15 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
             );
         }
         UsersCommand::Disable { username } => {
-            let user = accounts::set_disabled(&ctx, &username, true)?;
+            let user = accounts.set_disabled(&username, true)?;
             println!("disabled `{}` and ended their sessions", user.username);
         }
         UsersCommand::Enable { username } => {
-            let user = accounts::set_disabled(&ctx, &username, false)?;
+            let user = accounts.set_disabled(&username, false)?;
             println!("enabled `{}`", user.username);
         }
         UsersCommand::Remove { username } => {
-            let user = accounts::remove(&ctx, &username)?;
+            let user = accounts.remove(&username)?;
             println!("removed `{}`", user.username);
         }
         UsersCommand::Rename {
@@ -110,13 +109,13 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
             let id = if by_id {
                 account
             } else {
-                accounts::get_by_username(&ctx, &account)?.id
+                accounts.get_by_username(&account)?.id
             };
-            let user = accounts::rename(&ctx, &id, &new_username)?;
+            let user = accounts.rename(&id, &new_username)?;
             println!("renamed account {} to `{}`", user.id, user.username);
         }
         UsersCommand::ResetTotp { username } => {
-            let had = accounts::reset_totp(&ctx, &username)?;
+            let had = accounts.reset_totp(&username)?;
             if had {
                 println!("forgot the authenticator app of `{username}` and ended their sessions");
             } else {
@@ -125,7 +124,7 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
         }
         UsersCommand::SetPassword { username } => {
             let password = read_new_password(&username, min_length)?;
-            let user = accounts::set_password(&ctx, &username, &password)?;
+            let user = accounts.set_password(&username, &password)?;
             println!(
                 "set the password of `{}` and ended their sessions",
                 user.username

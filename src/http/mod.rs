@@ -19,7 +19,7 @@ use error::{ApiError, PageError};
 /// extractor error shapes.
 pub fn configure(
     ctx: web::Data<Context>,
-    journeys: web::Data<crate::journeys::Registry>,
+    journeys: web::Data<crate::journeys::Engine>,
     gate: web::Data<CpuGate>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {

@@ -14,7 +14,7 @@ pub mod graph;
 pub mod nodes;
 pub mod push;
 
-pub use engine::{advance, answered, current, purge_expired, start};
+pub use engine::Engine;
 
 use crate::accounts;
 use crate::config::Settings;

@@ -336,6 +336,6 @@ async fn removing_a_user_removes_their_devices_and_push_requests() {
             .expect("read")
     };
     assert_eq!(stored(), (1, 1));
-    tessera::accounts::remove(&app.ctx, ALICE.0).expect("removed");
+    app.engine.accounts.remove(ALICE.0).expect("removed");
     assert_eq!(stored(), (0, 0));
 }

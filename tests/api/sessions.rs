@@ -155,11 +155,11 @@ async fn expired_sessions_and_journeys_are_purged_from_the_store() {
     let token = app.login_rest(ALICE).await;
     app.authenticate(serde_json::json!({})).await;
     app.clock.advance(Duration::seconds(3601));
-    let ctx = app.ctx.clone();
+    let engine = app.engine.clone();
     let (sessions, journeys) = tokio::task::spawn_blocking(move || {
         (
-            tessera::sessions::purge_expired(&ctx).expect("purge sessions"),
-            tessera::journeys::purge_expired(&ctx).expect("purge journeys"),
+            tessera::sessions::purge_expired(&engine.ctx).expect("purge sessions"),
+            engine.purge_expired().expect("purge journeys"),
         )
     })
     .await
@@ -224,11 +224,11 @@ async fn a_password_changed_by_seeding_ends_the_sessions_made_with_the_old_one()
     let app = spawn_app().await;
     let alice = app.login_rest(ALICE).await;
     let bob = app.login_rest(BOB).await;
-    let ctx = app.ctx.clone();
+    let engine = app.engine.clone();
     tokio::task::spawn_blocking(move || {
-        let mut seeds = ctx.settings.users.clone();
+        let mut seeds = engine.ctx.settings.users.clone();
         seeds[0].password = Some(tessera::secret::SecretString::new("a brand new password"));
-        tessera::accounts::seed(&ctx, &seeds).expect("seed")
+        engine.accounts.seed(&seeds).expect("seed")
     })
     .await
     .expect("join");

@@ -8,7 +8,7 @@ use crate::http::cookies;
 use crate::http::error::ApiError;
 use crate::http::extract::client_facts;
 use crate::journeys::nodes::{Input, Prompt};
-use crate::journeys::{self, Progress, Registry};
+use crate::journeys::{Engine, Progress};
 use crate::secret::Token;
 use crate::telemetry::CpuGate;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -49,7 +49,7 @@ struct SessionResponse<'a> {
 pub async fn post_authenticate(
     req: HttpRequest,
     ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
     gate: web::Data<CpuGate>,
     query: web::Query<AuthenticateQuery>,
     body: web::Json<AuthenticateRequest>,
@@ -58,28 +58,20 @@ pub async fn post_authenticate(
     let query = query.into_inner();
     let client = client_facts(&req, &ctx);
     let progress = {
-        let ctx = ctx.clone();
         gate.run(move || {
             let input = body.input.map(Input::new);
             let auth_id = match body.auth_id {
                 Some(auth_id) => Token::from_presented(auth_id),
                 None => {
                     let journey = query.journey.as_deref().unwrap_or("login");
-                    let started =
-                        journeys::start(&ctx, &registry, journey, query.goto.as_deref(), &client)?;
+                    let started = engine.start(journey, query.goto.as_deref(), &client)?;
                     match (started, &input) {
                         (Progress::Step(step), Some(_)) => step.auth_id,
                         (started, _) => return Ok(started),
                     }
                 }
             };
-            journeys::advance(
-                &ctx,
-                &registry,
-                &auth_id,
-                &input.unwrap_or_default(),
-                &client,
-            )
+            engine.advance(&auth_id, &input.unwrap_or_default(), &client)
         })
         .await??
     };

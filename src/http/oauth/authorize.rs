@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
-use crate::journeys::Registry;
+use crate::journeys::Engine;
 use crate::oauth::authorize::{self, AuthorizationRequest, Refusal};
 use crate::oauth::authorize_params::AuthorizeParams;
 use crate::oauth::redirect::RedirectUri;
@@ -22,7 +22,7 @@ use serde::Deserialize;
 /// `GET /oauth2/authorize`.
 pub async fn get_authorize(
     ctx: web::Data<Context>,
-    journeys: web::Data<Registry>,
+    journeys: web::Data<Engine>,
     session: MaybeSession,
     query: web::Query<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
@@ -32,7 +32,7 @@ pub async fn get_authorize(
 /// `POST /oauth2/authorize` (form-encoded, RFC 6749 §3.1).
 pub async fn post_authorize(
     ctx: web::Data<Context>,
-    journeys: web::Data<Registry>,
+    journeys: web::Data<Engine>,
     session: MaybeSession,
     form: web::Form<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
@@ -41,7 +41,7 @@ pub async fn post_authorize(
 
 async fn authorize(
     ctx: web::Data<Context>,
-    journeys: web::Data<Registry>,
+    journeys: web::Data<Engine>,
     session: MaybeSession,
     params: AuthorizeParams,
 ) -> Result<HttpResponse, PageError> {
@@ -120,11 +120,11 @@ fn web_uri(uri: Option<&String>) -> Option<String> {
 
 async fn validated(
     ctx: &web::Data<Context>,
-    journeys: &web::Data<Registry>,
+    journeys: &web::Data<Engine>,
     params: &AuthorizeParams,
 ) -> Result<Result<AuthorizationRequest, Refusal>, PageError> {
     let (ctx, journeys, params) = (ctx.clone(), journeys.clone(), params.clone());
-    Ok(blocking(move || authorize::validate(&ctx, &journeys, &params)).await?)
+    Ok(blocking(move || authorize::validate(&ctx, journeys.registry(), &params)).await?)
 }
 
 /// The page for a request that cannot be redirected back to its client.
@@ -308,7 +308,7 @@ impl PageForm for ConsentForm {
 /// `access_denied` back. The request is checked again, as sent back.
 pub async fn post_consent(
     ctx: web::Data<Context>,
-    journeys: web::Data<Registry>,
+    journeys: web::Data<Engine>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {

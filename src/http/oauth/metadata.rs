@@ -54,7 +54,7 @@ pub async fn get_metadata(ctx: web::Data<Context>) -> HttpResponse {
 /// of them would count as supported.
 pub async fn get_openid_configuration(
     ctx: web::Data<Context>,
-    journeys: web::Data<crate::journeys::Registry>,
+    journeys: web::Data<crate::journeys::Engine>,
 ) -> HttpResponse {
     let url = |path: &str| format!("{}{path}", ctx.issuer);
     let mut document = server_metadata(&ctx);
@@ -65,7 +65,7 @@ pub async fn get_openid_configuration(
         "id_token_signing_alg_values_supported": ctx.keys().map(|keys| keys.algorithms()).unwrap_or_default(),
         "claims_supported": crate::oauth::id_token::CLAIMS_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "acr_values_supported": journeys.names(),
+        "acr_values_supported": journeys.registry().names(),
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -10,7 +10,7 @@ use crate::http::error::{ApiError, JourneyRecovery, PageError, render};
 use crate::http::extract::{JourneyForm, client_facts, journey_cookie};
 use crate::http::paths;
 use crate::journeys::nodes::{Action, Display, FieldKind, Input};
-use crate::journeys::{self, Client, Progress, Registry, Step};
+use crate::journeys::{Client, Engine, Finished, Progress, Registry, Step};
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -154,7 +154,7 @@ fn links(registry: &Registry, step: &Step) -> Vec<(&'static str, &'static str)> 
 /// Starts the journey afresh and shows its first step, with a message.
 async fn restart(
     ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
     client: Client,
     query: &LoginQuery,
     status: StatusCode,
@@ -164,14 +164,13 @@ async fn restart(
     let journey = query.journey().to_owned();
     let goto = query.goto.clone();
     let started = {
-        let (ctx, registry) = (ctx.clone(), registry.clone());
-        blocking(move || journeys::start(&ctx, &registry, &journey, goto.as_deref(), &client))
-            .await?
+        let engine = engine.clone();
+        blocking(move || engine.start(&journey, goto.as_deref(), &client)).await?
     };
     match started {
         Ok(Progress::Step(mut step)) => {
             step.message = message.or(step.message);
-            step_page(&ctx, &registry, status, &step, query, prefill)
+            step_page(&ctx, engine.registry(), status, &step, query, prefill)
         }
         Ok(Progress::Done(finished)) => signed_in(&ctx, &finished),
         Err(err) => match JourneyRecovery::from(err) {
@@ -199,7 +198,7 @@ fn sign_in_first(query: &LoginQuery) -> HttpResponse {
 }
 
 /// The browser's session cookie, and off to where the journey leads.
-fn signed_in(ctx: &Context, finished: &journeys::Finished) -> Result<HttpResponse, PageError> {
+fn signed_in(ctx: &Context, finished: &Finished) -> Result<HttpResponse, PageError> {
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, finished.success_url.as_str()))
         .cookie(cookies::session(
@@ -215,7 +214,7 @@ fn signed_in(ctx: &Context, finished: &journeys::Finished) -> Result<HttpRespons
 pub async fn get_login(
     req: HttpRequest,
     ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let client = client_facts(&req, &ctx);
@@ -224,36 +223,27 @@ pub async fn get_login(
         .iter()
         .map(|hint| ("username".to_owned(), hint.clone()))
         .collect();
-    restart(
-        ctx,
-        registry,
-        client,
-        &query,
-        StatusCode::OK,
-        None,
-        &prefill,
-    )
-    .await
+    restart(ctx, engine, client, &query, StatusCode::OK, None, &prefill).await
 }
 
 /// `GET /register`: the `register` journey.
 pub async fn get_register(
     req: HttpRequest,
     ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    get_login(req, ctx, registry, named(query, "register")).await
+    get_login(req, ctx, engine, named(query, "register")).await
 }
 
 /// `GET /reset-password`: the `reset_password` journey.
 pub async fn get_reset_password(
     req: HttpRequest,
     ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    get_login(req, ctx, registry, named(query, "reset_password")).await
+    get_login(req, ctx, engine, named(query, "reset_password")).await
 }
 
 fn named(query: web::Query<LoginQuery>, journey: &str) -> web::Query<LoginQuery> {
@@ -273,11 +263,10 @@ struct PollResponse {
 /// journey the answer is `true`: submitting the form then says why.
 pub async fn get_login_poll(
     req: HttpRequest,
-    ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
 ) -> Result<HttpResponse, ApiError> {
     let answered = match journey_cookie(&req) {
-        Some(auth_id) => blocking(move || journeys::answered(&ctx, &registry, &auth_id)).await??,
+        Some(auth_id) => blocking(move || engine.answered(&auth_id)).await??,
         None => true,
     };
     Ok(HttpResponse::Ok().json(PollResponse { answered }))
@@ -287,7 +276,7 @@ pub async fn get_login_poll(
 pub async fn post_login(
     req: HttpRequest,
     ctx: web::Data<Context>,
-    registry: web::Data<Registry>,
+    engine: web::Data<Engine>,
     gate: web::Data<CpuGate>,
     query: web::Query<LoginQuery>,
     form: JourneyForm,
@@ -298,7 +287,7 @@ pub async fn post_login(
         let message = "This form has expired or was not sent from this site. Please try again.";
         return restart(
             ctx,
-            registry,
+            engine,
             client,
             &query,
             StatusCode::FORBIDDEN,
@@ -309,27 +298,34 @@ pub async fn post_login(
     };
     let input = Input::new(values.clone());
     let advanced = {
-        let (ctx, registry) = (ctx.clone(), registry.clone());
+        let engine = engine.clone();
         let auth_id = auth_id.clone();
         let client = client.clone();
-        gate.run(move || journeys::advance(&ctx, &registry, &auth_id, &input, &client))
+        gate.run(move || engine.advance(&auth_id, &input, &client))
             .await?
     };
     let (status, message) = match advanced {
         Ok(Progress::Step(step)) => {
-            return step_page(&ctx, &registry, StatusCode::OK, &step, &query, &values);
+            return step_page(
+                &ctx,
+                engine.registry(),
+                StatusCode::OK,
+                &step,
+                &query,
+                &values,
+            );
         }
         Ok(Progress::Done(finished)) => return signed_in(&ctx, &finished),
         Err(err) => match JourneyRecovery::from(err) {
             JourneyRecovery::Retry { status, message } => {
                 let current = {
-                    let (ctx, registry) = (ctx.clone(), registry.clone());
-                    blocking(move || journeys::current(&ctx, &registry, &auth_id)).await?
+                    let engine = engine.clone();
+                    blocking(move || engine.current(&auth_id)).await?
                 };
                 // A journey that ended meanwhile starts again.
                 if let Ok(mut step) = current {
                     step.message = Some(message);
-                    return step_page(&ctx, &registry, status, &step, &query, &values);
+                    return step_page(&ctx, engine.registry(), status, &step, &query, &values);
                 }
                 (status, message)
             }
@@ -338,14 +334,5 @@ pub async fn post_login(
             JourneyRecovery::Fail(page) => return Err(page),
         },
     };
-    restart(
-        ctx,
-        registry,
-        client,
-        &query,
-        status,
-        Some(message),
-        &values,
-    )
-    .await
+    restart(ctx, engine, client, &query, status, Some(message), &values).await
 }

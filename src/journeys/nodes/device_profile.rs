@@ -7,7 +7,7 @@
 //! for `remember_device`. Outcomes: `known_device`, `new_device`.
 
 use super::{Decision, Display, Field, FieldKind, Input, Node, Prompt, Turn, identified_user};
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::journeys::devices::{self, Characteristics};
 use crate::store::{JourneyState, ProfiledDevice};
@@ -32,7 +32,7 @@ impl Node for DeviceProfile {
         &["known_device", "new_device"]
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
         Prompt {
             display: vec![Display::Text {
                 text: "Checking whether you have signed in from this device before.".into(),
@@ -43,7 +43,7 @@ impl Node for DeviceProfile {
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         turn: &Turn<'_>,
@@ -62,7 +62,7 @@ impl Node for DeviceProfile {
             platform: value(&platform)?,
         };
         let fingerprint = devices::fingerprint(&characteristics);
-        let known = devices::recognise(ctx, &user_id, &fingerprint)?;
+        let known = devices::recognise(&engine.ctx, &user_id, &fingerprint)?;
         state.device = Some(ProfiledDevice {
             fingerprint,
             label: devices::label(client.user_agent.as_deref()),

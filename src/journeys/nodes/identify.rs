@@ -6,7 +6,7 @@
 
 use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
 use crate::accounts::Username;
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
 
@@ -26,13 +26,13 @@ impl Node for Identify {
         &["success"]
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
         Prompt::fields(&[field()])
     }
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         _turn: &Turn<'_>,
@@ -41,7 +41,7 @@ impl Node for Identify {
         // A username is looked up (and its guesses counted) in its RFC 8265
         // form, so `ＡＬＩＣＥ` names alice; anything else is an address.
         let username = Username::parse(&name).ok();
-        let user = ctx.store.read(|tx| match &username {
+        let user = engine.ctx.store.read(|tx| match &username {
             Some(username) => tx.user_by_username(username.normalized()),
             None => tx.user_by_email(&name),
         })?;

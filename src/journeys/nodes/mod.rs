@@ -28,11 +28,11 @@ pub use totp_enroll::TotpEnroll;
 pub use username_password::UsernamePassword;
 
 use super::{Client, JourneyError};
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::secret::{Token, constant_time_eq};
 use crate::store::JourneyState;
 use aws_lc_rs::hmac;
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -48,7 +48,7 @@ pub trait Node: Send + Sync {
     /// send a code, open a push request, make an enrollment secret…
     fn enter(
         &self,
-        _ctx: &Context,
+        _engine: &Engine,
         _state: &mut JourneyState,
         _turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
@@ -57,17 +57,17 @@ pub trait Node: Send + Sync {
     /// What the step shows. A prompt with no fields, no actions and no
     /// polling means the node needs no input and runs as soon as the
     /// journey arrives.
-    fn prompt(&self, ctx: &Context, state: &JourneyState) -> Prompt;
+    fn prompt(&self, engine: &Engine, state: &JourneyState) -> Prompt;
     /// Whether the answer a polling step ([`Prompt::poll`]) waits for has
     /// arrived, so that submitting the step now moves on. Only reads.
-    fn answered(&self, _ctx: &Context, _state: &JourneyState) -> Result<bool, JourneyError> {
+    fn answered(&self, _engine: &Engine, _state: &JourneyState) -> Result<bool, JourneyError> {
         Ok(false)
     }
     /// Decides from the input. Errors are for input that cannot be read;
     /// a wrong answer is a [`Decision`].
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         turn: &Turn<'_>,

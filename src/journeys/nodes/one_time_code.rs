@@ -24,8 +24,7 @@ use super::{
     Action, Decision, Display, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn,
     add_method, data, set_data,
 };
-use crate::accounts;
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::mail::{Address, Message};
 use crate::store::JourneyState;
@@ -83,14 +82,17 @@ impl OneTimeCode {
     /// for the account nothing is sent, and the step looks the same.
     fn send(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
-        let now = ctx.now();
-        let (address, existing_account) = recipient(ctx, state)?;
-        let max = ctx.settings.lockout.max_failures;
-        let limited = accounts::count_attempt(ctx, &throttle_key("mail", state), max)?.is_some();
+        let now = engine.ctx.now();
+        let (address, existing_account) = recipient(engine, state)?;
+        let max = engine.ctx.settings.lockout.max_failures;
+        let limited = engine
+            .accounts
+            .count_attempt(&throttle_key("mail", state), max)?
+            .is_some();
         let mut hash = None;
         if let Some(to) = address.clone().filter(|_| !limited) {
             let message = if existing_account {
@@ -102,7 +104,7 @@ impl OneTimeCode {
                         "Someone tried to create an account with this address at {}.\n\n\
                          You already have one: sign in at {0}/login, or reset your password at \
                          {0}/reset-password. If this was not you, ignore this message.\n",
-                        ctx.issuer
+                        engine.ctx.issuer
                     ),
                 }
             } else {
@@ -119,7 +121,7 @@ impl OneTimeCode {
                     ),
                 }
             };
-            ctx.mailer.send(message);
+            engine.mailer.send(message);
         }
         // Only an address the person typed or owns is shown; a reset by name
         // shows nothing that tells whether the account exists.
@@ -164,9 +166,13 @@ fn proven(state: &JourneyState) -> bool {
 
 /// The address to mail, and whether a registration names an address that
 /// already has an account.
-fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<Address>, bool), JourneyError> {
+fn recipient(
+    engine: &Engine,
+    state: &JourneyState,
+) -> Result<(Option<Address>, bool), JourneyError> {
     if let Some(pending) = &state.pending_user {
-        let taken = ctx
+        let taken = engine
+            .ctx
             .store
             .read(|tx| tx.user_by_email(&pending.email))?
             .is_some();
@@ -175,7 +181,7 @@ fn recipient(ctx: &Context, state: &JourneyState) -> Result<(Option<Address>, bo
     let Some(id) = state.user_id.as_ref().or(state.claimed_user_id.as_ref()) else {
         return Ok((None, false));
     };
-    let user = ctx.store.read(|tx| tx.user(id))?;
+    let user = engine.ctx.store.read(|tx| tx.user(id))?;
     let address = user
         .and_then(|user| user.email)
         .and_then(|email| Address::parse(&email));
@@ -215,17 +221,17 @@ impl Node for OneTimeCode {
 
     fn enter(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
         if proven(state) {
             return Ok(());
         }
-        self.send(ctx, state, turn)
+        self.send(engine, state, turn)
     }
 
-    fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, state: &JourneyState) -> Prompt {
         if proven(state) {
             // No input: the engine runs the step at once.
             return Prompt::default();
@@ -253,7 +259,7 @@ impl Node for OneTimeCode {
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         turn: &Turn<'_>,
@@ -261,9 +267,9 @@ impl Node for OneTimeCode {
         if proven(state) {
             return Ok(Decision::Outcome("success"));
         }
-        let now = ctx.now();
+        let now = engine.ctx.now();
         let Some(sent) = data::<Sent>(state) else {
-            self.send(ctx, state, turn)?;
+            self.send(engine, state, turn)?;
             return Ok(Decision::Wait(None));
         };
         if input.action() == Some("resend") {
@@ -274,7 +280,7 @@ impl Node for OneTimeCode {
                     wait.whole_seconds() + 1
                 ))));
             }
-            self.send(ctx, state, turn)?;
+            self.send(engine, state, turn)?;
             return Ok(Decision::Wait(Some("We sent a new code.".into())));
         }
         let code = input.require(&Self::field())?;
@@ -285,8 +291,8 @@ impl Node for OneTimeCode {
             ));
         }
         let guesses = throttle_key("code", state);
-        let max = ctx.settings.lockout.max_failures;
-        if let Some(until) = accounts::count_attempt(ctx, &guesses, max)? {
+        let max = engine.ctx.settings.lockout.max_failures;
+        if let Some(until) = engine.accounts.count_attempt(&guesses, max)? {
             let minutes = ((until - now).whole_seconds() + 59) / 60;
             return Ok(Decision::Retry(format!(
                 "Too many wrong codes for this account. Try again in {minutes} minutes."
@@ -301,7 +307,7 @@ impl Node for OneTimeCode {
                 "That code is not right. Check it and try again.".into(),
             ));
         }
-        accounts::clear_attempts(ctx, &guesses)?;
+        engine.accounts.clear_attempts(&guesses)?;
         if let Some(pending) = &mut state.pending_user {
             pending.email_verified = true;
         }

@@ -9,7 +9,7 @@ use super::{
     Decision, Display, Input, Node, OptionReader, Prompt, Turn, add_method, data, identified_user,
     set_data,
 };
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::journeys::push::{self, State};
 use crate::store::JourneyState;
@@ -53,17 +53,17 @@ impl Node for PushApproval {
 
     fn enter(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
         let user_id = identified_user(state)?;
-        let request_id = push::open(ctx, &user_id, turn.client, self.ttl)?;
+        let request_id = push::open(&engine.ctx, &user_id, turn.client, self.ttl)?;
         set_data(state, &Opened { request_id });
         Ok(())
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
         Prompt {
             display: vec![Display::Text {
                 text: format!(
@@ -78,22 +78,22 @@ impl Node for PushApproval {
         }
     }
 
-    fn answered(&self, ctx: &Context, state: &JourneyState) -> Result<bool, JourneyError> {
+    fn answered(&self, engine: &Engine, state: &JourneyState) -> Result<bool, JourneyError> {
         Ok(match data::<Opened>(state) {
-            Some(opened) => push::state(ctx, &opened.request_id)? != State::Waiting,
+            Some(opened) => push::state(&engine.ctx, &opened.request_id)? != State::Waiting,
             None => true,
         })
     }
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         _input: &Input,
         _turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
         let answer = match data::<Opened>(state) {
-            Some(opened) => push::settle(ctx, &opened.request_id)?,
+            Some(opened) => push::settle(&engine.ctx, &opened.request_id)?,
             None => State::Expired,
         };
         Ok(match answer {

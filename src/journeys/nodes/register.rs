@@ -30,8 +30,8 @@
 //! for the client's address, before any work is done.
 
 use super::{Decision, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn, add_method};
-use crate::accounts::{self, Username, lockout, policy};
-use crate::context::Context;
+use crate::accounts::{Username, lockout, policy};
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::mail::Address;
 use crate::store::{JourneyState, PendingUser};
@@ -79,7 +79,7 @@ impl Node for Register {
         &["success", "failure"]
     }
 
-    fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, state: &JourneyState) -> Prompt {
         let fields = if renaming(state) {
             vec![self.fields().swap_remove(0)]
         } else {
@@ -93,14 +93,14 @@ impl Node for Register {
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
-        count_attempt(ctx, turn)?;
+        count_attempt(engine, turn)?;
         if renaming(state) {
-            return rename(ctx, state, input, &self.fields()[0]);
+            return rename(engine, state, input, &self.fields()[0]);
         }
         let fields = self.fields();
         let username = input.require(&fields[0])?;
@@ -129,13 +129,14 @@ impl Node for Register {
         if let Some(refusal) = policy::refusal(
             password.expose(),
             Some(&username),
-            ctx.settings.passwords.min_length,
+            engine.ctx.settings.passwords.min_length,
         ) {
             return Ok(Decision::Retry(refusal));
         }
         // No lookup of the username here: see the module documentation.
-        let password_hash = ctx
-            .passwords
+        let password_hash = engine
+            .accounts
+            .passwords()
             .hash(password)
             .map_err(crate::accounts::AccountError::from)?;
         state.pending_user = Some(PendingUser {
@@ -162,14 +163,17 @@ fn renaming(state: &JourneyState) -> bool {
 
 /// Counts a registration attempt from the client's address before any
 /// work; past the limit the step is refused until the lock ends.
-fn count_attempt(ctx: &Context, turn: &Turn<'_>) -> Result<(), JourneyError> {
+fn count_attempt(engine: &Engine, turn: &Turn<'_>) -> Result<(), JourneyError> {
     let Some(ip) = turn.client.ip.as_deref() else {
         return Ok(());
     };
-    let max = ctx.settings.lockout.max_registrations_per_address;
-    match accounts::count_attempt(ctx, &lockout::registration_key(ip), max)? {
+    let max = engine.ctx.settings.lockout.max_registrations_per_address;
+    match engine
+        .accounts
+        .count_attempt(&lockout::registration_key(ip), max)?
+    {
         Some(until) => Err(JourneyError::Throttled {
-            retry_after_secs: lockout::retry_after_secs(until, ctx.now()),
+            retry_after_secs: lockout::retry_after_secs(until, engine.ctx.now()),
         }),
         None => Ok(()),
     }
@@ -180,7 +184,7 @@ fn count_attempt(ctx: &Context, turn: &Turn<'_>) -> Result<(), JourneyError> {
 /// journey that proves one), so saying that a name is taken reveals nothing
 /// to a stranger.
 fn rename(
-    ctx: &Context,
+    engine: &Engine,
     state: &mut JourneyState,
     input: &Input,
     field: &Field,
@@ -189,7 +193,8 @@ fn rename(
         Ok(username) => username,
         Err(err) => return Ok(Decision::Retry(format!("The username {err}."))),
     };
-    if ctx
+    if engine
+        .ctx
         .store
         .read(|tx| tx.user_by_username(username.normalized()))?
         .is_some()

@@ -5,7 +5,7 @@
 //! Outcome: `success`.
 
 use super::{Decision, Input, Node, Prompt, Turn};
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::journeys::devices;
 use crate::store::JourneyState;
@@ -22,19 +22,19 @@ impl Node for RememberDevice {
         &["success"]
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
         Prompt::default()
     }
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         _input: &Input,
         _turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
         if let (Some(user_id), Some(device)) = (&state.user_id, &state.device) {
-            devices::remember(ctx, user_id, device)?;
+            devices::remember(&engine.ctx, user_id, device)?;
         }
         Ok(Decision::Outcome("success"))
     }

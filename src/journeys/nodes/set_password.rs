@@ -4,7 +4,7 @@
 
 use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
 use crate::accounts::{self, policy};
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
 
@@ -37,7 +37,7 @@ impl Node for SetPassword {
         &["success"]
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
         Prompt {
             submit: Some("Set password".into()),
             ..Prompt::fields(&fields())
@@ -46,7 +46,7 @@ impl Node for SetPassword {
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         turn: &Turn<'_>,
@@ -64,7 +64,8 @@ impl Node for SetPassword {
         if password.expose() != confirm.expose() {
             return Ok(Decision::Retry("The two passwords differ.".into()));
         }
-        let user = ctx
+        let user = engine
+            .ctx
             .store
             .read(|tx| tx.user(&user_id))?
             .ok_or(JourneyError::Expired)?;
@@ -72,12 +73,14 @@ impl Node for SetPassword {
         if let Some(refusal) = policy::refusal(
             password.expose(),
             username.as_ref(),
-            ctx.settings.passwords.min_length,
+            engine.ctx.settings.passwords.min_length,
         ) {
             return Ok(Decision::Retry(refusal));
         }
         let keep = turn.client.session.as_ref().map(|token| token.hash());
-        accounts::reset_password(ctx, &user_id, password, keep.as_ref())?;
+        engine
+            .accounts
+            .reset_password(&user_id, password, keep.as_ref())?;
         Ok(Decision::Outcome("success"))
     }
 }

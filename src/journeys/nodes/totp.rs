@@ -12,7 +12,7 @@ use super::{
     identified_user, set_data, try_again_in,
 };
 use crate::accounts::{self, totp::Verdict};
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
 use serde::{Deserialize, Serialize};
@@ -42,11 +42,14 @@ impl Node for TotpCode {
 
     fn enter(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         _turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
-        let user = accounts::get(ctx, &identified_user(state)?)?.ok_or(JourneyError::Expired)?;
+        let user = engine
+            .accounts
+            .get(&identified_user(state)?)?
+            .ok_or(JourneyError::Expired)?;
         set_data(
             state,
             &Checked {
@@ -56,7 +59,7 @@ impl Node for TotpCode {
         Ok(())
     }
 
-    fn prompt(&self, _ctx: &Context, state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, state: &JourneyState) -> Prompt {
         if data::<Checked>(state).is_some_and(|checked| !checked.enrolled) {
             // No fields: the engine runs the node at once, and it leaves by
             // `not_enrolled`.
@@ -75,7 +78,7 @@ impl Node for TotpCode {
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         _turn: &Turn<'_>,
@@ -85,7 +88,7 @@ impl Node for TotpCode {
         }
         let user_id = identified_user(state)?;
         let code = input.require(&field())?;
-        match accounts::totp::verify(ctx, &user_id, code.expose())? {
+        match engine.accounts.verify(&user_id, code.expose())? {
             Verdict::Accepted => {
                 add_method(state, "totp");
                 Ok(Decision::Outcome("success"))
@@ -100,7 +103,7 @@ impl Node for TotpCode {
             Verdict::Locked(until) => {
                 state.message = Some(format!(
                     "Too many wrong codes for this account. {}",
-                    try_again_in(until, ctx.now())
+                    try_again_in(until, engine.ctx.now())
                 ));
                 Ok(Decision::Outcome("failure"))
             }

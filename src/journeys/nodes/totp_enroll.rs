@@ -17,7 +17,7 @@ use crate::accounts::{
     self,
     totp::{Enrollment, TotpSecret},
 };
-use crate::context::Context;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
 use qrcode::QrCode;
@@ -66,8 +66,8 @@ impl TotpEnroll {
     }
 
     /// The QR code and the words around it, or why they cannot be shown.
-    fn display(&self, ctx: &Context, sealed_secret: &str, account: &str) -> Vec<Display> {
-        let secret = match TotpSecret::open(&ctx.sealer, sealed_secret) {
+    fn display(&self, engine: &Engine, sealed_secret: &str, account: &str) -> Vec<Display> {
+        let secret = match TotpSecret::open(&engine.ctx.sealer, sealed_secret) {
             Ok(secret) => secret,
             Err(err) => {
                 tracing::error!(error = %err, "enrollment secret cannot be opened");
@@ -121,16 +121,19 @@ impl Node for TotpEnroll {
 
     fn enter(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         _turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
-        let user = accounts::get(ctx, &identified_user(state)?)?.ok_or(JourneyError::Expired)?;
+        let user = engine
+            .accounts
+            .get(&identified_user(state)?)?
+            .ok_or(JourneyError::Expired)?;
         let pending = if user.totp.is_some() && !proved_app(state) {
             Pending::AlreadyEnrolled
         } else {
             Pending::Secret {
-                sealed_secret: TotpSecret::generate().seal(&ctx.sealer)?,
+                sealed_secret: TotpSecret::generate().seal(&engine.ctx.sealer)?,
                 account: user.username,
             }
         };
@@ -138,7 +141,7 @@ impl Node for TotpEnroll {
         Ok(())
     }
 
-    fn prompt(&self, ctx: &Context, state: &JourneyState) -> Prompt {
+    fn prompt(&self, engine: &Engine, state: &JourneyState) -> Prompt {
         match data::<Pending>(state) {
             // No fields: the node runs at once and fails.
             Some(Pending::AlreadyEnrolled) | None => Prompt::default(),
@@ -146,7 +149,7 @@ impl Node for TotpEnroll {
                 sealed_secret,
                 account,
             }) => Prompt {
-                display: self.display(ctx, &sealed_secret, &account),
+                display: self.display(engine, &sealed_secret, &account),
                 submit: Some("Turn on".into()),
                 ..Prompt::fields(&[field()])
             },
@@ -155,7 +158,7 @@ impl Node for TotpEnroll {
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         _turn: &Turn<'_>,
@@ -171,9 +174,9 @@ impl Node for TotpEnroll {
         };
         let user_id = identified_user(state)?;
         let code = input.require(&field())?;
-        let secret = TotpSecret::open(&ctx.sealer, &sealed_secret)?;
+        let secret = TotpSecret::open(&engine.ctx.sealer, &sealed_secret)?;
         let replace = proved_app(state);
-        match accounts::totp::enroll(ctx, &user_id, &secret, code.expose(), replace)? {
+        match engine.accounts.enroll(&user_id, &secret, code.expose(), replace)? {
             Enrollment::Saved => {
                 add_method(state, "totp");
                 Ok(Decision::Outcome("success"))

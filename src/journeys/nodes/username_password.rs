@@ -3,8 +3,8 @@
 //! credentials must be those of the session's user.
 
 use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
-use crate::accounts::{self, LoginError};
-use crate::context::Context;
+use crate::accounts::LoginError;
+use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
 use std::sync::LazyLock;
@@ -33,13 +33,13 @@ impl Node for UsernamePassword {
         &["success", "failure"]
     }
 
-    fn prompt(&self, _ctx: &Context, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
         Prompt::fields(&*FIELDS)
     }
 
     fn run(
         &self,
-        ctx: &Context,
+        engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
         turn: &Turn<'_>,
@@ -48,7 +48,10 @@ impl Node for UsernamePassword {
         let username = input.require(username)?;
         let password = input.require(password)?;
         let address = turn.client.ip.as_deref();
-        match accounts::authenticate(ctx, username.expose(), password, address) {
+        match engine
+            .accounts
+            .authenticate(username.expose(), password, address)
+        {
             Ok(user) if state.user_id.as_ref().is_some_and(|id| *id != user.id) => {
                 state.message = Some("Sign in as the user of this session.".into());
                 Ok(Decision::Outcome("failure"))
@@ -60,7 +63,7 @@ impl Node for UsernamePassword {
             }
             Err(LoginError::Store(err)) => Err(err.into()),
             Err(err) => {
-                state.message = Some(message_for(&err, ctx.now()));
+                state.message = Some(message_for(&err, engine.ctx.now()));
                 Ok(Decision::Outcome("failure"))
             }
         }

@@ -62,6 +62,7 @@ pub struct TestApp {
     pub address: String,
     pub clock: Arc<ManualClock>,
     pub ctx: actix_web::web::Data<Context>,
+    pub engine: actix_web::web::Data<tessera::journeys::Engine>,
     /// Keeps no cookies; for the REST API.
     pub api: Client,
     /// Keeps cookies like a browser; never follows redirects.
@@ -94,11 +95,13 @@ pub async fn spawn_app_from(toml: &str) -> TestApp {
     let app = Application::build_with_clock(settings, clock.clone()).expect("server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let ctx = app.context();
+    let engine = app.engine();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         clock,
         ctx,
+        engine,
         api: Client::builder()
             .redirect(Policy::none())
             .build()
