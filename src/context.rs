@@ -1,22 +1,20 @@
 //! The core every domain area works with: settings, store, clock, sealing
-//! key, signing keys and issuer, built once by the composition root (or a
-//! CLI command) and shared by reference. No globals.
+//! key and issuer, built once by the composition root (or a CLI command)
+//! and shared by reference. No globals.
 //!
 //! It knows no domain module. A domain area's own service holds the core
 //! and what only that area uses (`accounts::Accounts` the password hasher,
-//! `journeys::Engine` the journey registry and the mailer); the composition
-//! root builds each, so the module graph has no cycle
-//! (`tests/api/architecture.rs` keeps it so).
+//! `journeys::Engine` the journey registry and the mailer,
+//! `oauth::Provider` the signing keys); the composition root builds each,
+//! so the module graph has no cycle (`tests/api/architecture.rs` keeps it
+//! so).
 
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::jwa::SigningAlg;
-use crate::keys::{KeyRing, SigningKeyError};
 use crate::seal::{KeyError, Sealer};
 use crate::secret::{Token, constant_time_eq};
 use crate::store::Store;
 use std::sync::Arc;
-use std::sync::OnceLock;
 use time::OffsetDateTime;
 
 /// Why the context cannot be assembled (settings that passed validation
@@ -36,7 +34,6 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Seals secrets kept in the store that must be read back (TOTP).
     pub sealer: Sealer,
-    keys: OnceLock<KeyRing>,
     /// The public base URL, without a trailing slash.
     pub issuer: String,
 }
@@ -53,28 +50,12 @@ impl Context {
         let sealer = Sealer::new(settings.key_file().as_deref())?;
         store.migrate(&sealer)?;
         Ok(Self {
-            keys: OnceLock::new(),
             sealer,
             settings,
             store,
             clock,
             issuer,
         })
-    }
-
-    /// The signing keys, loaded by [`Context::load_keys`] at server start.
-    pub fn keys(&self) -> Result<&KeyRing, SigningKeyError> {
-        self.keys.get().ok_or(SigningKeyError::NotLoaded)
-    }
-
-    /// Loads (generating what is missing) the keys of `algs`: the
-    /// composition root names the configured algorithm and every client's.
-    /// Called once, before serving.
-    pub fn load_keys(&self, algs: &[SigningAlg]) -> Result<(), SigningKeyError> {
-        let keep_retired = self.settings.longest_access_token();
-        let ring = KeyRing::load(&self.store, &self.sealer, self.now(), keep_retired, algs)?;
-        let _ = self.keys.set(ring);
-        Ok(())
     }
 
     /// A CSRF token bound to a session or journey token: an HMAC under the

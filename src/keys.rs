@@ -33,8 +33,6 @@ pub enum SigningKeyError {
     Unusable(String, String),
     #[error("signing failed: {0}")]
     Sign(String),
-    #[error("the signing keys are not loaded")]
-    NotLoaded,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

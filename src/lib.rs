@@ -5,12 +5,12 @@
 //! (with the OAuth issue) *OAuth 2.0 access tokens* validated offline.
 //!
 //! The module graph has no cycle: leaves (`config`, `store`, `clock`,
-//! `secret`, `username`, `jwa`) ← the core (`context`, holding `keys` and
-//! `seal`; `passwords` and `mail` beside it) ← domain areas (`accounts` ←
+//! `secret`, `username`, `jwa`) ← the core (`context`, holding `seal`;
+//! `passwords`, `mail` and `keys` beside it) ← domain areas (`accounts` ←
 //! `sessions` ← `journeys` ← `oauth` ← `oidc`), each with its service where
-//! it holds something of its own (`accounts::Accounts`, `journeys::Engine`)
-//! ← `http` ← `app` (the composition root, which builds the services and
-//! checks the settings against the domain) and `cli`. The allowed
+//! it holds something of its own (`accounts::Accounts`, `journeys::Engine`,
+//! `oauth::Provider`) ← `http` ← `app` (the composition root, which builds
+//! the services and checks the settings against the domain) and `cli`. The allowed
 //! edges are one table in `tests/api/architecture.rs`. Domain modules never
 //! import actix. The domain reaches the store through its transaction traits
 //! (`store::tx`); only the embedded backend (`store::embedded`) imports redb.

@@ -59,6 +59,7 @@ pub struct Application {
     address: SocketAddr,
     ctx: web::Data<Context>,
     engine: web::Data<journeys::Engine>,
+    provider: web::Data<oauth::Provider>,
     connections: Connections,
 }
 
@@ -99,7 +100,7 @@ impl Application {
         }
         algs.sort();
         algs.dedup();
-        ctx.load_keys(&algs)?;
+        let provider = web::Data::new(oauth::Provider::new(ctx.clone().into_inner(), &algs)?);
 
         let engine = web::Data::new(journeys::Engine::new(
             ctx.clone().into_inner(),
@@ -110,6 +111,7 @@ impl Application {
         let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
         let app_ctx = ctx.clone();
         let app_engine = engine.clone();
+        let app_provider = provider.clone();
         let connections = Connections::default();
         let counted = connections.clone();
         let limits = &settings.server;
@@ -121,6 +123,7 @@ impl Application {
                 .configure(http::configure(
                     app_ctx.clone(),
                     app_engine.clone(),
+                    app_provider.clone(),
                     gate.clone(),
                 ))
         })
@@ -150,6 +153,7 @@ impl Application {
             address,
             ctx,
             engine,
+            provider,
             connections,
         })
     }
@@ -186,6 +190,7 @@ impl Application {
             address,
             ctx,
             engine,
+            provider,
             connections,
         } = self;
         // Listening for signals before the ready line: a SIGTERM sent as
@@ -193,7 +198,7 @@ impl Application {
         let stop = stop_signal();
         println!("tessera listening on http://{address}");
         let handle = server.handle();
-        let purge = purge_loop(engine.clone());
+        let purge = purge_loop(engine.clone(), provider.clone());
         let result = tokio::select! {
             result = &mut server => result,
             () = purge => Ok(()),
@@ -212,7 +217,7 @@ impl Application {
             }
         };
         drop(server);
-        drop(engine);
+        drop((engine, provider));
         close(ctx).await;
         result
     }
@@ -323,19 +328,19 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
 
 /// Removes expired sessions, journeys, push requests, lockout counters and
 /// OAuth grants, forever.
-async fn purge_loop(engine: web::Data<journeys::Engine>) {
+async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oauth::Provider>) {
     let every = seconds(engine.ctx.settings.sessions.purge_interval_secs).unsigned_abs();
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        let engine = engine.clone();
+        let (engine, provider) = (engine.clone(), provider.clone());
         let purged = blocking(move || -> Result<_, StoreError> {
             let ctx = &engine.ctx;
             Ok(sessions::purge_expired(ctx)?
                 + engine.purge_expired()?
                 + journeys::push::purge_expired(ctx)?
                 + engine.accounts.purge_stale_throttles()?
-                + oauth::tokens::purge_expired(ctx)?)
+                + provider.purge_expired()?)
         })
         .await;
         match purged {

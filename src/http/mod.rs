@@ -20,12 +20,14 @@ use error::{ApiError, PageError};
 pub fn configure(
     ctx: web::Data<Context>,
     journeys: web::Data<crate::journeys::Engine>,
+    provider: web::Data<crate::oauth::Provider>,
     gate: web::Data<CpuGate>,
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let limit = ctx.settings.server.max_body_bytes;
         cfg.app_data(ctx)
             .app_data(journeys)
+            .app_data(provider)
             .app_data(gate)
             .app_data(web::PayloadConfig::new(limit))
             .app_data(

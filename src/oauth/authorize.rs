@@ -3,7 +3,7 @@
 //! the client, whether consent is needed, and the code that ends a
 //! successful request.
 
-use crate::context::Context;
+use crate::oauth::Provider;
 use crate::oauth::authorize_params::AuthorizeParams;
 use crate::oauth::params::{ClientId, Prompt, ScopeSet, scope_param};
 use crate::oauth::pkce::CodeChallenge;
@@ -79,158 +79,237 @@ pub enum Refusal {
     },
 }
 
-/// Checks an authorization request: client and redirect URI first, then
-/// the rest (whose errors are redirected).
-pub fn validate(
-    ctx: &Context,
-    journeys: &crate::journeys::Registry,
-    params: &AuthorizeParams,
-) -> Result<AuthorizationRequest, Refusal> {
-    let client_id = params.client_id.as_deref().ok_or_else(|| {
-        Refusal::Show("The request names no client (client_id is missing).".into())
-    })?;
-    let client = match ClientId::parse(client_id) {
-        Some(id) => clients::get(ctx, id.as_str())
-            .map_err(|err| Refusal::Failed(OAuthError::server(err)))?,
-        // Not the shape of a client id: no client has it.
-        None => None,
-    }
-    .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
-    // OpenID Connect Core §3.1.2.1 makes redirect_uri required. Judged on
-    // the raw value: a malformed scope is reported later, redirected.
-    let openid = params
-        .scope
-        .as_deref()
-        .is_some_and(|scope| scope.split(' ').any(|s| s == "openid"));
-    let redirect_uri = match (
-        params.redirect_uri.as_deref(),
-        client.redirect_uris.as_slice(),
-    ) {
-        (Some(raw), _) => RedirectUri::parse(raw)
-            .filter(|uri| uri.is_one_of(&client.redirect_uris))
-            .ok_or_else(|| {
-                Refusal::Show("The redirect_uri is not registered for this client.".into())
+impl Provider {
+    /// Checks an authorization request: client and redirect URI first, then
+    /// the rest (whose errors are redirected).
+    pub fn validate(
+        &self,
+        journeys: &crate::journeys::Registry,
+        params: &AuthorizeParams,
+    ) -> Result<AuthorizationRequest, Refusal> {
+        let client_id = params.client_id.as_deref().ok_or_else(|| {
+            Refusal::Show("The request names no client (client_id is missing).".into())
+        })?;
+        let client = match ClientId::parse(client_id) {
+            Some(id) => clients::get(&self.ctx, id.as_str())
+                .map_err(|err| Refusal::Failed(OAuthError::server(err)))?,
+            // Not the shape of a client id: no client has it.
+            None => None,
+        }
+        .ok_or_else(|| Refusal::Show(format!("There is no client “{client_id}”.")))?;
+        // OpenID Connect Core §3.1.2.1 makes redirect_uri required. Judged on
+        // the raw value: a malformed scope is reported later, redirected.
+        let openid = params
+            .scope
+            .as_deref()
+            .is_some_and(|scope| scope.split(' ').any(|s| s == "openid"));
+        let redirect_uri = match (
+            params.redirect_uri.as_deref(),
+            client.redirect_uris.as_slice(),
+        ) {
+            (Some(raw), _) => RedirectUri::parse(raw)
+                .filter(|uri| uri.is_one_of(&client.redirect_uris))
+                .ok_or_else(|| {
+                    Refusal::Show("The redirect_uri is not registered for this client.".into())
+                })?,
+            // RFC 6749 §3.1.2.3: optional only when exactly one is registered.
+            (None, [only]) if !openid => RedirectUri::parse(only).ok_or_else(|| {
+                Refusal::Show("The client's registered redirect_uri is not a URL.".into())
             })?,
-        // RFC 6749 §3.1.2.3: optional only when exactly one is registered.
-        (None, [only]) if !openid => RedirectUri::parse(only).ok_or_else(|| {
-            Refusal::Show("The client's registered redirect_uri is not a URL.".into())
-        })?,
-        (None, _) => return Err(Refusal::Show("The request has no redirect_uri.".into())),
-    };
-    let redirect = |error: OAuthError| Refusal::Redirect {
-        redirect_uri: redirect_uri.clone(),
-        state: params.state.clone(),
-        error,
-    };
-    // OpenID Connect Core §6: the parameters may all sit in the request
-    // object, so the outer ones cannot be judged before it is refused.
-    if params.request.is_some() {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::RequestNotSupported,
-            "request objects are not supported",
-        )));
-    }
-    if params.request_uri.is_some() {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::RequestUriNotSupported,
-            "request_uri is not supported",
-        )));
-    }
-    match params.response_type.as_deref() {
-        Some("code") => {}
-        None => {
-            return Err(redirect(OAuthError::invalid_request(
-                "response_type is required",
-            )));
-        }
-        Some(other) => {
+            (None, _) => return Err(Refusal::Show("The request has no redirect_uri.".into())),
+        };
+        let redirect = |error: OAuthError| Refusal::Redirect {
+            redirect_uri: redirect_uri.clone(),
+            state: params.state.clone(),
+            error,
+        };
+        // OpenID Connect Core §6: the parameters may all sit in the request
+        // object, so the outer ones cannot be judged before it is refused.
+        if params.request.is_some() {
             return Err(redirect(OAuthError::new(
-                ErrorKind::UnsupportedResponseType,
-                format!("response_type `{other}` is not supported; use `code`"),
+                ErrorKind::RequestNotSupported,
+                "request objects are not supported",
             )));
         }
-    }
-    if !client.grant_types.iter().any(|g| g == "authorization_code") {
-        return Err(redirect(OAuthError::new(
-            ErrorKind::UnauthorizedClient,
-            "this client may not use the authorization code flow",
-        )));
-    }
-    let requested = scope_param(params.scope.as_deref())
-        .transpose()
-        .map_err(|malformed| redirect(malformed.into()))?
-        .unwrap_or_default();
-    if requested.is_empty() {
-        return Err(redirect(OAuthError::invalid_scope(
-            "ask for at least one scope",
-        )));
-    }
-    if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
-        return Err(redirect(OAuthError::invalid_scope(format!(
-            "this client may not ask for `{scope}`"
-        ))));
-    }
-    let code_challenge = check_pkce(&client, params).map_err(redirect)?;
-    let prompt = params
-        .prompt
-        .as_deref()
-        .unwrap_or_default()
-        .parse::<Prompt>()
-        .map_err(redirect)?;
-    let max_age = params
-        .max_age
-        .as_deref()
-        .map(|raw| raw.parse::<i64>().ok().filter(|age| *age >= 0))
-        .map(|age| {
-            age.ok_or_else(|| OAuthError::invalid_request("max_age must be a number of seconds"))
-        })
-        .transpose()
-        .map_err(redirect)?;
-    if openid && client.require_nonce && params.nonce.is_none() {
-        return Err(redirect(OAuthError::invalid_request(
-            "this client must send a nonce",
-        )));
-    }
-    let hinted_subject = match params.id_token_hint.as_deref() {
-        None => None,
-        Some(hint) => match super::id_token::read_id_token(ctx, hint) {
-            Some(claims) if claims.issued_to(&client.client_id) => Some(claims.sub),
-            _ => {
+        if params.request_uri.is_some() {
+            return Err(redirect(OAuthError::new(
+                ErrorKind::RequestUriNotSupported,
+                "request_uri is not supported",
+            )));
+        }
+        match params.response_type.as_deref() {
+            Some("code") => {}
+            None => {
                 return Err(redirect(OAuthError::invalid_request(
-                    "id_token_hint is not an ID token this server issued to this client",
+                    "response_type is required",
                 )));
             }
-        },
-    };
-    // A client's own journey is a requirement (it may ask for a second
-    // factor): acr_values may only choose a journey for clients without one.
-    let journey = match &client.journey {
-        Some(journey) => journey.clone(),
-        None => params
-            .acr_values
+            Some(other) => {
+                return Err(redirect(OAuthError::new(
+                    ErrorKind::UnsupportedResponseType,
+                    format!("response_type `{other}` is not supported; use `code`"),
+                )));
+            }
+        }
+        if !client.grant_types.iter().any(|g| g == "authorization_code") {
+            return Err(redirect(OAuthError::new(
+                ErrorKind::UnauthorizedClient,
+                "this client may not use the authorization code flow",
+            )));
+        }
+        let requested = scope_param(params.scope.as_deref())
+            .transpose()
+            .map_err(|malformed| redirect(malformed.into()))?
+            .unwrap_or_default();
+        if requested.is_empty() {
+            return Err(redirect(OAuthError::invalid_scope(
+                "ask for at least one scope",
+            )));
+        }
+        if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
+            return Err(redirect(OAuthError::invalid_scope(format!(
+                "this client may not ask for `{scope}`"
+            ))));
+        }
+        let code_challenge = check_pkce(&client, params).map_err(redirect)?;
+        let prompt = params
+            .prompt
             .as_deref()
-            .and_then(|values| {
-                values
-                    .split(' ')
-                    .find(|value| journeys.get(value).is_ok())
-                    .map(str::to_owned)
+            .unwrap_or_default()
+            .parse::<Prompt>()
+            .map_err(redirect)?;
+        let max_age = params
+            .max_age
+            .as_deref()
+            .map(|raw| raw.parse::<i64>().ok().filter(|age| *age >= 0))
+            .map(|age| {
+                age.ok_or_else(|| {
+                    OAuthError::invalid_request("max_age must be a number of seconds")
+                })
             })
-            .unwrap_or_else(|| "login".into()),
-    };
-    Ok(AuthorizationRequest {
-        client,
-        redirect_uri,
-        redirect_uri_given: params.redirect_uri.is_some(),
-        scopes: requested,
-        state: params.state.clone(),
-        code_challenge,
-        nonce: params.nonce.clone(),
-        prompt,
-        max_age,
-        login_hint: params.login_hint.clone(),
-        hinted_subject,
-        journey,
-    })
+            .transpose()
+            .map_err(redirect)?;
+        if openid && client.require_nonce && params.nonce.is_none() {
+            return Err(redirect(OAuthError::invalid_request(
+                "this client must send a nonce",
+            )));
+        }
+        let hinted_subject = match params.id_token_hint.as_deref() {
+            None => None,
+            Some(hint) => match self.read_id_token(hint) {
+                Some(claims) if claims.issued_to(&client.client_id) => Some(claims.sub),
+                _ => {
+                    return Err(redirect(OAuthError::invalid_request(
+                        "id_token_hint is not an ID token this server issued to this client",
+                    )));
+                }
+            },
+        };
+        // A client's own journey is a requirement (it may ask for a second
+        // factor): acr_values may only choose a journey for clients without one.
+        let journey = match &client.journey {
+            Some(journey) => journey.clone(),
+            None => params
+                .acr_values
+                .as_deref()
+                .and_then(|values| {
+                    values
+                        .split(' ')
+                        .find(|value| journeys.get(value).is_ok())
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "login".into()),
+        };
+        Ok(AuthorizationRequest {
+            client,
+            redirect_uri,
+            redirect_uri_given: params.redirect_uri.is_some(),
+            scopes: requested,
+            state: params.state.clone(),
+            code_challenge,
+            nonce: params.nonce.clone(),
+            prompt,
+            max_age,
+            login_hint: params.login_hint.clone(),
+            hinted_subject,
+            journey,
+        })
+    }
+
+    /// The scopes the user still has to grant; empty when consent is implied
+    /// (first-party clients) or was given before.
+    pub fn scopes_to_consent(
+        &self,
+        user_id: &str,
+        request: &AuthorizationRequest,
+    ) -> Result<Vec<String>, StoreError> {
+        if request.prompt.consent {
+            return Ok(request.scopes.as_slice().to_vec());
+        }
+        if request.client.first_party {
+            return Ok(Vec::new());
+        }
+        let granted: BTreeSet<String> = self
+            .ctx
+            .store
+            .read(|tx| tx.consent(user_id, &request.client.client_id))?
+            .map(|consent| consent.scopes.into_iter().collect())
+            .unwrap_or_default();
+        Ok(request
+            .scopes
+            .iter()
+            .filter(|s| !granted.contains(*s))
+            .cloned()
+            .collect())
+    }
+
+    /// Records the user's consent to the request's scopes (added to what they
+    /// granted before) and issues the code, in one transaction.
+    pub fn approve(
+        &self,
+        user_id: &str,
+        auth: &crate::oauth::Authentication,
+        request: &AuthorizationRequest,
+        consented: bool,
+    ) -> Result<Token, StoreError> {
+        let now = self.ctx.now();
+        let code = Token::generate();
+        let record = AuthorizationCode {
+            client_id: request.client.client_id.clone(),
+            user_id: user_id.to_owned(),
+            redirect_uri: request.redirect_uri.as_str().to_owned(),
+            redirect_uri_given: request.redirect_uri_given,
+            code_challenge: request
+                .code_challenge
+                .as_ref()
+                .map(|challenge| challenge.as_str().to_owned()),
+            scopes: request.scopes.as_slice().to_vec(),
+            nonce: request.nonce.clone(),
+            auth_time: auth.auth_time,
+            amr: auth.amr.clone(),
+            acr: auth.acr.clone(),
+            expires_at: now + crate::config::seconds(self.ctx.settings.oauth.code_ttl_secs),
+            redeemed: None,
+        };
+        let hash = code.hash();
+        self.ctx.store.write(|tx| {
+            if consented {
+                let mut scopes: BTreeSet<String> = tx
+                    .consent(user_id, &request.client.client_id)?
+                    .map(|c| c.scopes.into_iter().collect())
+                    .unwrap_or_default();
+                scopes.extend(request.scopes.iter().cloned());
+                tx.put_consent(&Consent {
+                    user_id: user_id.to_owned(),
+                    client_id: request.client.client_id.clone(),
+                    scopes: scopes.into_iter().collect(),
+                    granted_at: now,
+                })?;
+            }
+            tx.put_code(&hash, &record)
+        })?;
+        Ok(code)
+    }
 }
 
 /// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients
@@ -255,78 +334,4 @@ fn check_pkce(
             "code_challenge_method must be S256 (plain is not accepted)",
         )),
     }
-}
-
-/// The scopes the user still has to grant; empty when consent is implied
-/// (first-party clients) or was given before.
-pub fn scopes_to_consent(
-    ctx: &Context,
-    user_id: &str,
-    request: &AuthorizationRequest,
-) -> Result<Vec<String>, StoreError> {
-    if request.prompt.consent {
-        return Ok(request.scopes.as_slice().to_vec());
-    }
-    if request.client.first_party {
-        return Ok(Vec::new());
-    }
-    let granted: BTreeSet<String> = ctx
-        .store
-        .read(|tx| tx.consent(user_id, &request.client.client_id))?
-        .map(|consent| consent.scopes.into_iter().collect())
-        .unwrap_or_default();
-    Ok(request
-        .scopes
-        .iter()
-        .filter(|s| !granted.contains(*s))
-        .cloned()
-        .collect())
-}
-
-/// Records the user's consent to the request's scopes (added to what they
-/// granted before) and issues the code, in one transaction.
-pub fn approve(
-    ctx: &Context,
-    user_id: &str,
-    auth: &crate::oauth::Authentication,
-    request: &AuthorizationRequest,
-    consented: bool,
-) -> Result<Token, StoreError> {
-    let now = ctx.now();
-    let code = Token::generate();
-    let record = AuthorizationCode {
-        client_id: request.client.client_id.clone(),
-        user_id: user_id.to_owned(),
-        redirect_uri: request.redirect_uri.as_str().to_owned(),
-        redirect_uri_given: request.redirect_uri_given,
-        code_challenge: request
-            .code_challenge
-            .as_ref()
-            .map(|challenge| challenge.as_str().to_owned()),
-        scopes: request.scopes.as_slice().to_vec(),
-        nonce: request.nonce.clone(),
-        auth_time: auth.auth_time,
-        amr: auth.amr.clone(),
-        acr: auth.acr.clone(),
-        expires_at: now + crate::config::seconds(ctx.settings.oauth.code_ttl_secs),
-        redeemed: None,
-    };
-    let hash = code.hash();
-    ctx.store.write(|tx| {
-        if consented {
-            let mut scopes: BTreeSet<String> = tx
-                .consent(user_id, &request.client.client_id)?
-                .map(|c| c.scopes.into_iter().collect())
-                .unwrap_or_default();
-            scopes.extend(request.scopes.iter().cloned());
-            tx.put_consent(&Consent {
-                user_id: user_id.to_owned(),
-                client_id: request.client.client_id.clone(),
-                scopes: scopes.into_iter().collect(),
-                granted_at: now,
-            })?;
-        }
-        tx.put_code(&hash, &record)
-    })?;
-    Ok(code)
 }

@@ -9,7 +9,7 @@
 //! Connect Core §5.4 allows both.
 
 use super::{Authentication, OAuthError};
-use crate::context::Context;
+use crate::oauth::Provider;
 use crate::store::{Client, User};
 use aws_lc_rs::digest;
 use base64::Engine;
@@ -121,50 +121,54 @@ impl IdClaims {
     }
 }
 
-/// Signs an ID token for `user` and `client`.
-pub fn id_token(
-    ctx: &Context,
-    client: &Client,
-    user: &User,
-    auth: &Authentication,
-    scopes: &[String],
-    nonce: Option<&str>,
-    access_token: &str,
-) -> Result<String, OAuthError> {
-    let now = ctx.now();
-    let alg = client.signing_alg.unwrap_or(ctx.settings.oauth.signing_alg);
-    let mut claims = user_claims(user, scopes);
-    claims.insert("iss".into(), json!(ctx.issuer));
-    claims.insert("aud".into(), json!(client.client_id));
-    claims.insert("azp".into(), json!(client.client_id));
-    claims.insert("iat".into(), json!(now.unix_timestamp()));
-    claims.insert(
-        "exp".into(),
-        json!(
-            (now + crate::config::seconds(ctx.settings.oauth.access_token_ttl_secs))
-                .unix_timestamp()
-        ),
-    );
-    claims.insert("auth_time".into(), json!(auth.auth_time.unix_timestamp()));
-    claims.insert("at_hash".into(), json!(at_hash(access_token, alg)));
-    if !auth.amr.is_empty() {
-        claims.insert("amr".into(), json!(auth.amr));
+impl Provider {
+    /// Signs an ID token for `user` and `client`.
+    pub fn id_token(
+        &self,
+        client: &Client,
+        user: &User,
+        auth: &Authentication,
+        scopes: &[String],
+        nonce: Option<&str>,
+        access_token: &str,
+    ) -> Result<String, OAuthError> {
+        let now = self.ctx.now();
+        let alg = client
+            .signing_alg
+            .unwrap_or(self.ctx.settings.oauth.signing_alg);
+        let mut claims = user_claims(user, scopes);
+        claims.insert("iss".into(), json!(self.ctx.issuer));
+        claims.insert("aud".into(), json!(client.client_id));
+        claims.insert("azp".into(), json!(client.client_id));
+        claims.insert("iat".into(), json!(now.unix_timestamp()));
+        claims.insert(
+            "exp".into(),
+            json!(
+                (now + crate::config::seconds(self.ctx.settings.oauth.access_token_ttl_secs))
+                    .unix_timestamp()
+            ),
+        );
+        claims.insert("auth_time".into(), json!(auth.auth_time.unix_timestamp()));
+        claims.insert("at_hash".into(), json!(at_hash(access_token, alg)));
+        if !auth.amr.is_empty() {
+            claims.insert("amr".into(), json!(auth.amr));
+        }
+        if let Some(acr) = &auth.acr {
+            claims.insert("acr".into(), json!(acr));
+        }
+        if let Some(nonce) = nonce {
+            claims.insert("nonce".into(), json!(nonce));
+        }
+        let keys = self.keys();
+        keys.sign(alg, crate::keys::ID_TOKEN_TYP, &Value::Object(claims))
+            .map_err(OAuthError::server)
     }
-    if let Some(acr) = &auth.acr {
-        claims.insert("acr".into(), json!(acr));
-    }
-    if let Some(nonce) = nonce {
-        claims.insert("nonce".into(), json!(nonce));
-    }
-    let keys = ctx.keys().map_err(OAuthError::server)?;
-    keys.sign(alg, crate::keys::ID_TOKEN_TYP, &Value::Object(claims))
-        .map_err(OAuthError::server)
-}
 
-/// Reads back an ID token tessera issued, even expired (`id_token_hint`,
-/// logout): only the signature and issuer are checked.
-pub fn read_id_token(ctx: &Context, token: &str) -> Option<IdClaims> {
-    ctx.keys().ok()?.verify_id_token(token, &ctx.issuer)
+    /// Reads back an ID token tessera issued, even expired (`id_token_hint`,
+    /// logout): only the signature and issuer are checked.
+    pub fn read_id_token(&self, token: &str) -> Option<IdClaims> {
+        self.keys().verify_id_token(token, &self.ctx.issuer)
+    }
 }
 
 #[cfg(test)]

@@ -14,12 +14,14 @@ pub mod grants;
 pub mod id_token;
 pub mod params;
 pub mod pkce;
+mod provider;
 pub mod redirect;
 pub mod scopes;
 pub mod token_request;
 pub mod tokens;
 
 pub use error::{ErrorKind, OAuthError};
+pub use provider::Provider;
 
 /// How the user of a grant authenticated: carried from the session into
 /// codes and refresh tokens, for `auth_time` and the ID token's `amr`/`acr`.

@@ -6,7 +6,7 @@
 //! named in its configuration, and they check `aud`.
 
 use crate::config::seconds;
-use crate::context::Context;
+use crate::oauth::Provider;
 use crate::oauth::{Authentication, OAuthError, scopes};
 use crate::secret::{Token, random_id};
 use crate::store::{Client, StoreError, User};
@@ -35,42 +35,44 @@ pub enum Subject<'a> {
     Client,
 }
 
-/// The lifetime of a client's access tokens.
-pub fn access_ttl(ctx: &Context, client: &Client) -> time::Duration {
-    seconds(
-        client
-            .access_token_ttl_secs
-            .unwrap_or(ctx.settings.oauth.access_token_ttl_secs),
-    )
-}
+impl Provider {
+    /// The lifetime of a client's access tokens.
+    pub fn access_ttl(&self, client: &Client) -> time::Duration {
+        seconds(
+            client
+                .access_token_ttl_secs
+                .unwrap_or(self.ctx.settings.oauth.access_token_ttl_secs),
+        )
+    }
 
-/// The claims of a new access token (not yet signed: its `jti` can be
-/// recorded in the same transaction as the grant before signing).
-pub fn claims_for(
-    ctx: &Context,
-    client: &Client,
-    subject: &Subject<'_>,
-    scope: &[String],
-) -> AccessClaims {
-    let now = ctx.now();
-    let (sub, auth_time) = match subject {
-        Subject::User(user, auth) => (user.id.clone(), Some(auth.auth_time.unix_timestamp())),
-        Subject::Client => (client.client_id.clone(), None),
-    };
-    AccessClaims {
-        iss: ctx.issuer.clone(),
-        sub,
-        aud: if client.audience.is_empty() {
-            vec![client.client_id.clone()]
-        } else {
-            client.audience.clone()
-        },
-        exp: (now + access_ttl(ctx, client)).unix_timestamp(),
-        iat: now.unix_timestamp(),
-        jti: random_id(),
-        client_id: client.client_id.clone(),
-        scope: scopes::join(scope),
-        auth_time,
+    /// The claims of a new access token (not yet signed: its `jti` can be
+    /// recorded in the same transaction as the grant before signing).
+    pub fn claims_for(
+        &self,
+        client: &Client,
+        subject: &Subject<'_>,
+        scope: &[String],
+    ) -> AccessClaims {
+        let now = self.ctx.now();
+        let (sub, auth_time) = match subject {
+            Subject::User(user, auth) => (user.id.clone(), Some(auth.auth_time.unix_timestamp())),
+            Subject::Client => (client.client_id.clone(), None),
+        };
+        AccessClaims {
+            iss: self.ctx.issuer.clone(),
+            sub,
+            aud: if client.audience.is_empty() {
+                vec![client.client_id.clone()]
+            } else {
+                client.audience.clone()
+            },
+            exp: (now + self.access_ttl(client)).unix_timestamp(),
+            iat: now.unix_timestamp(),
+            jti: random_id(),
+            client_id: client.client_id.clone(),
+            scope: scopes::join(scope),
+            auth_time,
+        }
     }
 }
 
@@ -81,32 +83,41 @@ impl AccessClaims {
     }
 }
 
-/// Signs access token claims with the client's algorithm.
-pub fn sign(ctx: &Context, client: &Client, claims: &AccessClaims) -> Result<String, OAuthError> {
-    let alg = client.signing_alg.unwrap_or(ctx.settings.oauth.signing_alg);
-    let keys = ctx.keys().map_err(OAuthError::server)?;
-    keys.sign(alg, crate::keys::ACCESS_TOKEN_TYP, claims)
-        .map_err(OAuthError::server)
-}
+impl Provider {
+    /// Signs access token claims with the client's algorithm.
+    pub fn sign(&self, client: &Client, claims: &AccessClaims) -> Result<String, OAuthError> {
+        let alg = client
+            .signing_alg
+            .unwrap_or(self.ctx.settings.oauth.signing_alg);
+        let keys = self.keys();
+        keys.sign(alg, crate::keys::ACCESS_TOKEN_TYP, claims)
+            .map_err(OAuthError::server)
+    }
 
-/// RFC 7009: revokes a refresh token (its whole family) or an access token
-/// (its `jti` until it expires) that was issued to `client`. Unknown
-/// tokens are ignored, as the RFC asks.
-pub fn revoke(ctx: &Context, client: &Client, token: &Token) -> Result<(), OAuthError> {
-    let hash = token.hash();
-    let refresh = ctx.store.read(|tx| tx.refresh_token(&hash))?;
-    if let Some(refresh) = refresh.filter(|t| t.client_id == client.client_id) {
-        ctx.store.write(|tx| tx.delete_family(&refresh.family))?;
-        return Ok(());
+    /// RFC 7009: revokes a refresh token (its whole family) or an access token
+    /// (its `jti` until it expires) that was issued to `client`. Unknown
+    /// tokens are ignored, as the RFC asks.
+    pub fn revoke(&self, client: &Client, token: &Token) -> Result<(), OAuthError> {
+        let hash = token.hash();
+        let refresh = self.ctx.store.read(|tx| tx.refresh_token(&hash))?;
+        if let Some(refresh) = refresh.filter(|t| t.client_id == client.client_id) {
+            self.ctx
+                .store
+                .write(|tx| tx.delete_family(&refresh.family))?;
+            return Ok(());
+        }
+        let keys = self.keys();
+        if let Some(claims) =
+            keys.verify::<AccessClaims>(token.expose(), &self.ctx.issuer, self.ctx.now())
+            && claims.client_id == client.client_id
+        {
+            let expires = OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(self.ctx.now());
+            self.ctx
+                .store
+                .write(|tx| tx.revoke_jti(&claims.jti, expires))?;
+        }
+        Ok(())
     }
-    let keys = ctx.keys().map_err(OAuthError::server)?;
-    if let Some(claims) = keys.verify::<AccessClaims>(token.expose(), &ctx.issuer, ctx.now())
-        && claims.client_id == client.client_id
-    {
-        let expires = OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(ctx.now());
-        ctx.store.write(|tx| tx.revoke_jti(&claims.jti, expires))?;
-    }
-    Ok(())
 }
 
 /// RFC 7662 §2.2: what introspection says of a token.
@@ -136,90 +147,94 @@ pub struct Details {
     pub jti: Option<String>,
 }
 
-/// RFC 7662: whether a token is active, with its claims.
-///
-/// RFC 7662 §4: a client learns only about tokens meant for it: its own,
-/// or access tokens whose audience names it (by client_id, or by one of
-/// its configured `audience` values). Clients configured as
-/// `resource_server` may introspect any access token. To anyone else a
-/// token is simply inactive.
-pub fn introspect(
-    ctx: &Context,
-    caller: &Client,
-    token: &Token,
-) -> Result<Introspection, OAuthError> {
-    let inactive = Introspection {
-        active: false,
-        details: None,
-    };
-    let keys = ctx.keys().map_err(OAuthError::server)?;
-    if let Some(claims) = keys.verify::<AccessClaims>(token.expose(), &ctx.issuer, ctx.now()) {
-        let revoked = ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))?;
-        let concerns_caller = caller.resource_server
-            || claims.client_id == caller.client_id
-            || claims
-                .aud
-                .iter()
-                .any(|aud| *aud == caller.client_id || caller.audience.contains(aud));
-        if revoked || !concerns_caller {
-            return Ok(inactive);
+impl Provider {
+    /// RFC 7662: whether a token is active, with its claims.
+    ///
+    /// RFC 7662 §4: a client learns only about tokens meant for it: its own,
+    /// or access tokens whose audience names it (by client_id, or by one of
+    /// its configured `audience` values). Clients configured as
+    /// `resource_server` may introspect any access token. To anyone else a
+    /// token is simply inactive.
+    pub fn introspect(&self, caller: &Client, token: &Token) -> Result<Introspection, OAuthError> {
+        let inactive = Introspection {
+            active: false,
+            details: None,
+        };
+        let keys = self.keys();
+        if let Some(claims) =
+            keys.verify::<AccessClaims>(token.expose(), &self.ctx.issuer, self.ctx.now())
+        {
+            let revoked = self.ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))?;
+            let concerns_caller = caller.resource_server
+                || claims.client_id == caller.client_id
+                || claims
+                    .aud
+                    .iter()
+                    .any(|aud| *aud == caller.client_id || caller.audience.contains(aud));
+            if revoked || !concerns_caller {
+                return Ok(inactive);
+            }
+            let username = self
+                .ctx
+                .store
+                .read(|tx| tx.user(&claims.sub))?
+                .map(|u| u.username);
+            return Ok(Introspection {
+                active: true,
+                details: Some(Details {
+                    scope: claims.scope,
+                    client_id: claims.client_id,
+                    sub: claims.sub,
+                    username,
+                    token_type: "Bearer",
+                    exp: claims.exp,
+                    iat: Some(claims.iat),
+                    aud: Some(claims.aud),
+                    iss: claims.iss,
+                    jti: Some(claims.jti),
+                }),
+            });
         }
-        let username = ctx
+        let hash = token.hash();
+        let now = self.ctx.now();
+        let grace = seconds(self.ctx.settings.oauth.refresh_reuse_grace_secs);
+        let refresh = self.ctx.store.read(|tx| tx.refresh_token(&hash))?;
+        // A refresh token concerns only the client it was issued to.
+        let Some(refresh) = refresh.filter(|t| {
+            t.client_id == caller.client_id
+                && t.expires_at > now
+                && t.rotated_at.is_none_or(|at| at + grace >= now)
+        }) else {
+            return Ok(inactive);
+        };
+        let username = self
+            .ctx
             .store
-            .read(|tx| tx.user(&claims.sub))?
+            .read(|tx| tx.user(&refresh.user_id))?
             .map(|u| u.username);
-        return Ok(Introspection {
+        Ok(Introspection {
             active: true,
             details: Some(Details {
-                scope: claims.scope,
-                client_id: claims.client_id,
-                sub: claims.sub,
+                scope: scopes::join(&refresh.scopes),
+                client_id: refresh.client_id,
+                sub: refresh.user_id,
                 username,
-                token_type: "Bearer",
-                exp: claims.exp,
-                iat: Some(claims.iat),
-                aud: Some(claims.aud),
-                iss: claims.iss,
-                jti: Some(claims.jti),
+                token_type: "refresh_token",
+                exp: refresh.expires_at.unix_timestamp(),
+                iat: None,
+                aud: None,
+                iss: self.ctx.issuer.clone(),
+                jti: None,
             }),
-        });
+        })
     }
-    let hash = token.hash();
-    let now = ctx.now();
-    let grace = seconds(ctx.settings.oauth.refresh_reuse_grace_secs);
-    let refresh = ctx.store.read(|tx| tx.refresh_token(&hash))?;
-    // A refresh token concerns only the client it was issued to.
-    let Some(refresh) = refresh.filter(|t| {
-        t.client_id == caller.client_id
-            && t.expires_at > now
-            && t.rotated_at.is_none_or(|at| at + grace >= now)
-    }) else {
-        return Ok(inactive);
-    };
-    let username = ctx
-        .store
-        .read(|tx| tx.user(&refresh.user_id))?
-        .map(|u| u.username);
-    Ok(Introspection {
-        active: true,
-        details: Some(Details {
-            scope: scopes::join(&refresh.scopes),
-            client_id: refresh.client_id,
-            sub: refresh.user_id,
-            username,
-            token_type: "refresh_token",
-            exp: refresh.expires_at.unix_timestamp(),
-            iat: None,
-            aud: None,
-            iss: ctx.issuer.clone(),
-            jti: None,
-        }),
-    })
-}
 
-/// Removes expired codes, refresh tokens and deny-list entries.
-pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
-    let now = ctx.now();
-    let keep = ctx.settings.longest_access_token();
-    ctx.store.write(|tx| tx.delete_expired_grants(now, keep))
+    /// Removes expired codes, refresh tokens and deny-list entries.
+    pub fn purge_expired(&self) -> Result<usize, StoreError> {
+        let now = self.ctx.now();
+        let keep = self.ctx.settings.longest_access_token();
+        self.ctx
+            .store
+            .write(|tx| tx.delete_expired_grants(now, keep))
+    }
 }

@@ -1,7 +1,7 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): which
 //! requests may end the session at once, and where the browser goes after.
 
-use crate::context::Context;
+use crate::oauth::Provider;
 use crate::oauth::clients;
 use serde::{Deserialize, Serialize};
 
@@ -29,11 +29,12 @@ pub struct LogoutPlan {
 /// Checks a logout request. An unusable hint, an unknown client or a
 /// `post_logout_redirect_uri` the client did not register is an error
 /// (shown to the user; never a redirect).
-pub fn plan(ctx: &Context, params: &LogoutParams) -> Result<LogoutPlan, String> {
+pub fn plan(provider: &Provider, params: &LogoutParams) -> Result<LogoutPlan, String> {
     let hint = match params.id_token_hint.as_deref() {
         None => None,
         Some(token) => Some(
-            crate::oauth::id_token::read_id_token(ctx, token)
+            provider
+                .read_id_token(token)
                 .ok_or("The id_token_hint is not an ID token this server issued.")?,
         ),
     };
@@ -47,7 +48,7 @@ pub fn plan(ctx: &Context, params: &LogoutParams) -> Result<LogoutPlan, String> 
     };
     let client = match &client_id {
         Some(id) => Some(
-            clients::get(ctx, id)
+            clients::get(&provider.ctx, id)
                 .map_err(|err| err.to_string())?
                 .ok_or_else(|| format!("There is no client “{id}”."))?,
         ),

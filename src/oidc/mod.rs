@@ -6,7 +6,7 @@
 
 pub mod logout;
 
-use crate::context::Context;
+use crate::oauth::Provider;
 use crate::oauth::id_token::user_claims;
 use crate::oauth::tokens::AccessClaims;
 use crate::store::StoreError;
@@ -29,23 +29,26 @@ pub enum UserInfoError {
 }
 
 /// OpenID Connect Core §5.3: the claims an access token may read.
-pub fn userinfo(ctx: &Context, token: &str) -> Result<Map<String, Value>, UserInfoError> {
-    let keys = ctx
+pub fn userinfo(provider: &Provider, token: &str) -> Result<Map<String, Value>, UserInfoError> {
+    let claims: AccessClaims = provider
         .keys()
-        .map_err(|_| UserInfoError::InvalidToken("the server has no keys"))?;
-    let claims: AccessClaims =
-        keys.verify(token, &ctx.issuer, ctx.now())
-            .ok_or(UserInfoError::InvalidToken(
-                "the access token is invalid or expired",
-            ))?;
-    if ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))? {
+        .verify(token, &provider.ctx.issuer, provider.ctx.now())
+        .ok_or(UserInfoError::InvalidToken(
+            "the access token is invalid or expired",
+        ))?;
+    if provider
+        .ctx
+        .store
+        .read(|tx| tx.is_jti_revoked(&claims.jti))?
+    {
         return Err(UserInfoError::InvalidToken("the access token was revoked"));
     }
     let scopes: Vec<String> = claims.scope.split(' ').map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == "openid") {
         return Err(UserInfoError::InsufficientScope);
     }
-    let user = ctx
+    let user = provider
+        .ctx
         .store
         .read(|tx| tx.user(&claims.sub))?
         .filter(|user| !user.disabled)

@@ -21,14 +21,14 @@ const ALLOWED: &[(&str, &str)] = &[
     ("telemetry", "config"),
     // The store speaks tessera's types, never the settings'.
     ("store", "jwa secret username"),
-    // The core every domain area shares (store handle, clock, sealer,
-    // signing keys and issuer, in `context`), and the building blocks that
-    // domain services hold (the password hasher, the mailer).
+    // The core every domain area shares (settings, store handle, clock,
+    // sealer and issuer, in `context`), and the building blocks that domain
+    // services hold (the password hasher, the mailer, the signing keys).
     ("seal", "secret store"),
     ("mail", "config secret"),
     ("passwords", "config secret"),
     ("keys", "jwa seal secret store"),
-    ("context", "clock config jwa keys seal secret store"),
+    ("context", "clock config seal secret store"),
     // Domain areas, over the core and the areas below them.
     (
         "accounts",

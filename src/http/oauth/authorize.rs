@@ -9,10 +9,10 @@ use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Engine;
-use crate::oauth::authorize::{self, AuthorizationRequest, Refusal};
+use crate::oauth::authorize::{AuthorizationRequest, Refusal};
 use crate::oauth::authorize_params::AuthorizeParams;
 use crate::oauth::redirect::RedirectUri;
-use crate::oauth::{Authentication, ErrorKind, OAuthError, client_metadata, scopes};
+use crate::oauth::{Authentication, ErrorKind, OAuthError, Provider, client_metadata, scopes};
 use crate::telemetry::blocking;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
@@ -22,30 +22,33 @@ use serde::Deserialize;
 /// `GET /oauth2/authorize`.
 pub async fn get_authorize(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     journeys: web::Data<Engine>,
     session: MaybeSession,
     query: web::Query<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(ctx, journeys, session, query.into_inner()).await
+    authorize(ctx, provider, journeys, session, query.into_inner()).await
 }
 
 /// `POST /oauth2/authorize` (form-encoded, RFC 6749 §3.1).
 pub async fn post_authorize(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     journeys: web::Data<Engine>,
     session: MaybeSession,
     form: web::Form<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(ctx, journeys, session, form.into_inner()).await
+    authorize(ctx, provider, journeys, session, form.into_inner()).await
 }
 
 async fn authorize(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     journeys: web::Data<Engine>,
     session: MaybeSession,
     params: AuthorizeParams,
 ) -> Result<HttpResponse, PageError> {
-    let request = match validated(&ctx, &journeys, &params).await? {
+    let request = match validated(&provider, &journeys, &params).await? {
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),
     };
@@ -69,8 +72,8 @@ async fn authorize(
     };
     let user_id = active.user.id.clone();
     let needed = {
-        let (ctx, user_id, request) = (ctx.clone(), user_id.clone(), request.clone());
-        blocking(move || authorize::scopes_to_consent(&ctx, &user_id, &request)).await??
+        let (provider, user_id, request) = (provider.clone(), user_id.clone(), request.clone());
+        blocking(move || provider.scopes_to_consent(&user_id, &request)).await??
     };
     if !needed.is_empty() && request.prompt.none {
         return Ok(error_back(
@@ -82,7 +85,7 @@ async fn authorize(
     }
     if needed.is_empty() {
         return issue(
-            &ctx,
+            &provider,
             &user_id,
             Authentication::of(&active.session),
             request,
@@ -119,12 +122,12 @@ fn web_uri(uri: Option<&String>) -> Option<String> {
 }
 
 async fn validated(
-    ctx: &web::Data<Context>,
+    provider: &web::Data<Provider>,
     journeys: &web::Data<Engine>,
     params: &AuthorizeParams,
 ) -> Result<Result<AuthorizationRequest, Refusal>, PageError> {
-    let (ctx, journeys, params) = (ctx.clone(), journeys.clone(), params.clone());
-    Ok(blocking(move || authorize::validate(&ctx, journeys.registry(), &params)).await?)
+    let (provider, journeys, params) = (provider.clone(), journeys.clone(), params.clone());
+    Ok(blocking(move || provider.validate(journeys.registry(), &params)).await?)
 }
 
 /// The page for a request that cannot be redirected back to its client.
@@ -253,18 +256,18 @@ fn error_back(
 
 /// Issues the code and sends it to the client.
 async fn issue(
-    ctx: &web::Data<Context>,
+    provider: &web::Data<Provider>,
     user_id: &str,
     auth: Authentication,
     request: AuthorizationRequest,
     consented: bool,
 ) -> Result<HttpResponse, PageError> {
     let code = {
-        let (ctx, user_id, request) = (ctx.clone(), user_id.to_owned(), request.clone());
-        blocking(move || authorize::approve(&ctx, &user_id, &auth, &request, consented)).await??
+        let (provider, user_id, request) = (provider.clone(), user_id.to_owned(), request.clone());
+        blocking(move || provider.approve(&user_id, &auth, &request, consented)).await??
     };
     Ok(back_to_client(
-        ctx,
+        &provider.ctx,
         &request.redirect_uri,
         request.state.as_deref(),
         Ok(code.expose()),
@@ -308,11 +311,12 @@ impl PageForm for ConsentForm {
 /// `access_denied` back. The request is checked again, as sent back.
 pub async fn post_consent(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     journeys: web::Data<Engine>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let request = match validated(&ctx, &journeys, &form.params).await? {
+    let request = match validated(&provider, &journeys, &form.params).await? {
         Ok(request) => request,
         Err(refusal) => return refuse(&ctx, refusal),
     };
@@ -320,7 +324,7 @@ pub async fn post_consent(
         Some("allow") => {
             let active = auth.active;
             issue(
-                &ctx,
+                &provider,
                 &active.user.id,
                 Authentication::of(&active.session),
                 request,

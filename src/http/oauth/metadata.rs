@@ -2,10 +2,9 @@
 //! they name exactly the endpoints that exist.
 
 use crate::context::Context;
-use crate::http::error::ApiError;
 use crate::http::paths;
 use crate::oauth::params::GrantType;
-use crate::oauth::scopes;
+use crate::oauth::{Provider, scopes};
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
@@ -54,6 +53,7 @@ pub async fn get_metadata(ctx: web::Data<Context>) -> HttpResponse {
 /// of them would count as supported.
 pub async fn get_openid_configuration(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     journeys: web::Data<crate::journeys::Engine>,
 ) -> HttpResponse {
     let url = |path: &str| format!("{}{path}", ctx.issuer);
@@ -62,7 +62,7 @@ pub async fn get_openid_configuration(
         "userinfo_endpoint": url(paths::OAUTH_USERINFO),
         "end_session_endpoint": url(paths::OAUTH_LOGOUT),
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ctx.keys().map(|keys| keys.algorithms()).unwrap_or_default(),
+        "id_token_signing_alg_values_supported": provider.keys().algorithms(),
         "claims_supported": crate::oauth::id_token::CLAIMS_SUPPORTED,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": journeys.registry().names(),
@@ -79,9 +79,8 @@ pub async fn get_openid_configuration(
 
 /// `GET /oauth2/jwks`: cacheable for a few minutes, so a rotation (which
 /// takes effect at the next start) reaches resource servers soon.
-pub async fn get_jwks(ctx: web::Data<Context>) -> Result<HttpResponse, ApiError> {
-    let keys = ctx.keys().map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
+pub async fn get_jwks(provider: web::Data<Provider>) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(keys.jwks()))
+        .json(provider.keys().jwks())
 }

@@ -6,6 +6,7 @@ use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
+use crate::oauth::Provider;
 use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
 use crate::oidc::{self as domain, UserInfoError};
 use crate::sessions;
@@ -27,9 +28,9 @@ fn userinfo_error(err: UserInfoError) -> HttpResponse {
 }
 
 /// `GET` and `POST /oauth2/userinfo`: the claims the access token may read.
-pub async fn userinfo(ctx: web::Data<Context>, token: Bearer) -> HttpResponse {
+pub async fn userinfo(provider: web::Data<Provider>, token: Bearer) -> HttpResponse {
     let token = token.expose().to_owned();
-    match blocking(move || domain::userinfo(&ctx, &token)).await {
+    match blocking(move || domain::userinfo(&provider, &token)).await {
         Ok(Ok(claims)) => HttpResponse::Ok().json(claims),
         Ok(Err(err)) => userinfo_error(err),
         Err(err) => server_failure(&err),
@@ -69,9 +70,12 @@ fn hidden(params: &LogoutParams) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-async fn planned(ctx: &web::Data<Context>, params: &LogoutParams) -> Result<LogoutPlan, PageError> {
-    let (ctx, params) = (ctx.clone(), params.clone());
-    blocking(move || logout::plan(&ctx, &params))
+async fn planned(
+    provider: &web::Data<Provider>,
+    params: &LogoutParams,
+) -> Result<LogoutPlan, PageError> {
+    let (provider, params) = (provider.clone(), params.clone());
+    blocking(move || logout::plan(&provider, &params))
         .await?
         .map_err(|message| {
             PageError::new(
@@ -107,10 +111,11 @@ async fn end_session(
 
 async fn logout_request(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     session: MaybeSession,
     params: LogoutParams,
 ) -> Result<HttpResponse, PageError> {
-    let plan = planned(&ctx, &params).await?;
+    let plan = planned(&provider, &params).await?;
     let Some((token, active)) = session.0 else {
         return signed_out(&ctx, &plan);
     };
@@ -134,19 +139,21 @@ async fn logout_request(
 /// `GET /oauth2/logout`.
 pub async fn get_logout(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     session: MaybeSession,
     query: web::Query<LogoutParams>,
 ) -> Result<HttpResponse, PageError> {
-    logout_request(ctx, session, query.into_inner()).await
+    logout_request(ctx, provider, session, query.into_inner()).await
 }
 
 /// `POST /oauth2/logout` (form).
 pub async fn post_logout(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     session: MaybeSession,
     form: web::Form<LogoutParams>,
 ) -> Result<HttpResponse, PageError> {
-    logout_request(ctx, session, form.into_inner()).await
+    logout_request(ctx, provider, session, form.into_inner()).await
 }
 
 /// The confirmation: the logout request, carried through the page.
@@ -163,10 +170,11 @@ impl PageForm for ConfirmForm {
 /// `POST /oauth2/logout/confirm`: the user confirmed on tessera's page.
 pub async fn post_logout_confirm(
     ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    let plan = planned(&ctx, &form.params).await?;
+    let plan = planned(&provider, &form.params).await?;
     end_session(&ctx, auth.token).await?;
     signed_out(&ctx, &plan)
 }

@@ -2,11 +2,8 @@
 //! (RFC 7662). Every answer carries `Cache-Control: no-store`.
 
 use super::client_auth::ClientAuth;
-use crate::context::Context;
-use crate::oauth::OAuthError;
-use crate::oauth::grants;
 use crate::oauth::token_request::{TokenParams, TokenRequest};
-use crate::oauth::tokens;
+use crate::oauth::{OAuthError, Provider};
 use crate::secret::Token;
 use crate::telemetry::blocking;
 use actix_web::http::header;
@@ -30,30 +27,32 @@ fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResp
 
 /// `POST /oauth2/token`.
 pub async fn post_token(
-    ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     ClientAuth { client, form }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
-    let request = TokenRequest::parse(form.request, |grant| grants::may_use(&client, grant))?;
-    let response = blocking(move || grants::exchange(&ctx, &client, &request)).await??;
+    let request = TokenRequest::parse(form.request, |grant| {
+        crate::oauth::grants::may_use(&client, grant)
+    })?;
+    let response = blocking(move || provider.exchange(&client, &request)).await??;
     Ok(no_store(HttpResponse::Ok()).json(response))
 }
 
 /// `POST /oauth2/revoke`: 200 whether or not the token was known (RFC 7009
 /// §2.2), so nobody learns which tokens exist.
 pub async fn post_revoke(
-    ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     ClientAuth { client, form }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
     let token = form
         .token
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    blocking(move || tokens::revoke(&ctx, &client, &token)).await??;
+    blocking(move || provider.revoke(&client, &token)).await??;
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 
 /// `POST /oauth2/introspect`: for confidential clients (resource servers).
 pub async fn post_introspect(
-    ctx: web::Data<Context>,
+    provider: web::Data<Provider>,
     ClientAuth { client, form }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
     if client.secret_hash.is_none() {
@@ -63,6 +62,6 @@ pub async fn post_introspect(
     let token = form
         .token
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let answer = blocking(move || tokens::introspect(&ctx, &client, &token)).await??;
+    let answer = blocking(move || provider.introspect(&client, &token)).await??;
     Ok(no_store(HttpResponse::Ok()).json(answer))
 }

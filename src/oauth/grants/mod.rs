@@ -14,16 +14,15 @@
 
 mod refresh;
 
-use super::exchange;
-use crate::context::Context;
+use crate::oauth::Provider;
 use crate::oauth::params::{GrantType, ScopeParam};
 use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::token_request::TokenRequest;
-use crate::oauth::tokens::{AccessClaims, Subject, access_ttl, claims_for, sign};
+use crate::oauth::tokens::{AccessClaims, Subject};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::secret::{Token, random_id};
 use crate::store::{AuthorizationCode, Client, Issued, ReadTx, StoreError, User, WriteTx};
-use refresh::{new_refresh, refresh};
+
 use serde::Serialize;
 
 /// A successful token response (RFC 6749 §5.1).
@@ -63,33 +62,34 @@ pub fn may_use(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
     }
 }
 
-/// Runs a grant for an authenticated client that [`may_use`] it.
-pub fn exchange(
-    ctx: &Context,
-    client: &Client,
-    request: &TokenRequest,
-) -> Result<TokenResponse, OAuthError> {
-    match request {
-        TokenRequest::AuthorizationCode {
-            code,
-            redirect_uri,
-            code_verifier,
-        } => redeem_code(
-            ctx,
-            client,
-            code,
-            redirect_uri.as_deref(),
-            code_verifier.as_ref(),
-        ),
-        TokenRequest::RefreshToken {
-            refresh_token,
-            scope,
-        } => refresh(ctx, client, refresh_token, scope),
-        TokenRequest::ClientCredentials { scope } => client_credentials(ctx, client, scope),
-        TokenRequest::TokenExchange {
-            subject_token,
-            scope,
-        } => exchange::exchange_session(ctx, client, subject_token, scope),
+impl Provider {
+    /// Runs a grant for an authenticated client that [`may_use`] it.
+    pub fn exchange(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        match request {
+            TokenRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => self.redeem_code(
+                client,
+                code,
+                redirect_uri.as_deref(),
+                code_verifier.as_ref(),
+            ),
+            TokenRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh(client, refresh_token, scope),
+            TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope),
+            TokenRequest::TokenExchange {
+                subject_token,
+                scope,
+            } => self.exchange_session(client, subject_token, scope),
+        }
     }
 }
 
@@ -103,39 +103,142 @@ pub(super) struct Granted {
     pub(super) nonce: Option<String>,
 }
 
-/// Signs what a transaction granted; adds an ID token when `openid` was
-/// granted.
-pub(super) fn respond(
-    ctx: &Context,
-    client: &Client,
-    granted: Granted,
-) -> Result<TokenResponse, OAuthError> {
-    let access = sign(ctx, client, &granted.claims)?;
-    let id_token = granted
-        .scope
-        .iter()
-        .any(|s| s == "openid")
-        .then(|| {
-            super::id_token::id_token(
-                ctx,
-                client,
-                &granted.user,
-                &granted.auth,
-                &granted.scope,
-                granted.nonce.as_deref(),
-                &access,
-            )
+impl Provider {
+    /// Signs what a transaction granted; adds an ID token when `openid` was
+    /// granted.
+    pub(super) fn respond(
+        &self,
+        client: &Client,
+        granted: Granted,
+    ) -> Result<TokenResponse, OAuthError> {
+        let access = self.sign(client, &granted.claims)?;
+        let id_token = granted
+            .scope
+            .iter()
+            .any(|s| s == "openid")
+            .then(|| {
+                self.id_token(
+                    client,
+                    &granted.user,
+                    &granted.auth,
+                    &granted.scope,
+                    granted.nonce.as_deref(),
+                    &access,
+                )
+            })
+            .transpose()?;
+        Ok(TokenResponse {
+            access_token: access,
+            token_type: "Bearer",
+            expires_in: self.access_ttl(client).whole_seconds(),
+            refresh_token: granted.refresh.map(|t| t.expose().to_owned()),
+            scope: scopes::join(&granted.scope),
+            id_token,
+            issued_token_type: None,
         })
-        .transpose()?;
-    Ok(TokenResponse {
-        access_token: access,
-        token_type: "Bearer",
-        expires_in: access_ttl(ctx, client).whole_seconds(),
-        refresh_token: granted.refresh.map(|t| t.expose().to_owned()),
-        scope: scopes::join(&granted.scope),
-        id_token,
-        issued_token_type: None,
-    })
+    }
+
+    fn redeem_code(
+        &self,
+        client: &Client,
+        code: &Token,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&CodeVerifier>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let hash = code.hash();
+        let now = self.ctx.now();
+        let granted = self.ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
+            let Some(stored) = tx.code(&hash)? else {
+                return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
+            };
+            if let Some(issued) = &stored.redeemed {
+                // RFC 6749 §4.1.2, RFC 9700 §4.5: a code used twice (also by
+                // two requests at once) revokes everything it issued.
+                revoke_issued(tx, issued)?;
+                tracing::warn!(client_id = %stored.client_id, "authorization code replayed; its tokens are revoked");
+                return Ok(Err(OAuthError::invalid_grant("the code was already used")));
+            }
+            if let Err(err) = check_code(&stored, client, redirect_uri, code_verifier, now) {
+                return Ok(Err(err));
+            }
+            let user = match active_user(tx, &stored.user_id) {
+                Ok(user) => user,
+                Err(err) => return Ok(Err(err)),
+            };
+            let auth = Authentication {
+                auth_time: stored.auth_time,
+                amr: stored.amr.clone(),
+                acr: stored.acr.clone(),
+            };
+            let claims = self.claims_for(client, &Subject::User(&user, &auth), &stored.scopes);
+            let mut issued = Issued {
+                jti: claims.jti.clone(),
+                access_expires_at: claims.expires_at(),
+                family: None,
+            };
+            let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
+                let family = random_id();
+                tx.record_access(&family, &claims.jti, claims.expires_at())?;
+                let token = self.new_refresh(tx, client, &user, &stored.scopes, &auth, &family)?;
+                issued.family = Some(family);
+                Some(token)
+            } else {
+                None
+            };
+            let mut redeemed = stored.clone();
+            redeemed.redeemed = Some(issued);
+            tx.put_code(&hash, &redeemed)?;
+            Ok(Ok(Granted {
+                user,
+                auth,
+                scope: stored.scopes,
+                claims,
+                refresh,
+                nonce: stored.nonce,
+            }))
+        })??;
+        self.respond(client, granted)
+    }
+
+    fn client_credentials(
+        &self,
+        client: &Client,
+        requested: &ScopeParam,
+    ) -> Result<TokenResponse, OAuthError> {
+        if client.secret_hash.is_none() {
+            return Err(OAuthError::new(
+                ErrorKind::UnauthorizedClient,
+                "a public client cannot use client_credentials",
+            ));
+        }
+        let scope = match requested.clone().transpose()? {
+            None => client
+                .scopes
+                .iter()
+                .filter(|s| !scopes::is_about_user(s))
+                .cloned()
+                .collect(),
+            Some(asked) => asked.into_vec(),
+        };
+        if let Some(bad) = scope
+            .iter()
+            .find(|s| !client.scopes.contains(s) || scopes::is_about_user(s))
+        {
+            return Err(OAuthError::invalid_scope(format!(
+                "`{bad}` cannot be granted to this client"
+            )));
+        }
+        let claims = self.claims_for(client, &Subject::Client, &scope);
+        Ok(TokenResponse {
+            access_token: self.sign(client, &claims)?,
+            token_type: "Bearer",
+            expires_in: self.access_ttl(client).whole_seconds(),
+            refresh_token: None,
+            scope: scopes::join(&scope),
+            id_token: None,
+            issued_token_type: None,
+        })
+    }
 }
 
 /// The user of a grant, if they may still receive tokens.
@@ -146,7 +249,6 @@ fn active_user(tx: &dyn ReadTx, user_id: &str) -> Result<User, OAuthError> {
             OAuthError::invalid_grant("the user of this grant no longer exists or is disabled")
         })
 }
-
 /// Revokes what a code issued (its access token and refresh family).
 fn revoke_issued(tx: &dyn WriteTx, issued: &Issued) -> Result<(), StoreError> {
     tx.revoke_jti(&issued.jti, issued.access_expires_at)?;
@@ -155,7 +257,6 @@ fn revoke_issued(tx: &dyn WriteTx, issued: &Issued) -> Result<(), StoreError> {
     }
     Ok(())
 }
-
 /// Checks a code against the request, before the transaction.
 fn check_code(
     code: &AuthorizationCode,
@@ -199,106 +300,4 @@ fn check_code(
         )),
         (None, None) => Ok(()),
     }
-}
-
-fn redeem_code(
-    ctx: &Context,
-    client: &Client,
-    code: &Token,
-    redirect_uri: Option<&str>,
-    code_verifier: Option<&CodeVerifier>,
-) -> Result<TokenResponse, OAuthError> {
-    let hash = code.hash();
-    let now = ctx.now();
-    let granted = ctx.store.write(|tx| -> Result<Result<Granted, OAuthError>, OAuthError> {
-        let Some(stored) = tx.code(&hash)? else {
-            return Ok(Err(OAuthError::invalid_grant("the code is invalid")));
-        };
-        if let Some(issued) = &stored.redeemed {
-            // RFC 6749 §4.1.2, RFC 9700 §4.5: a code used twice (also by
-            // two requests at once) revokes everything it issued.
-            revoke_issued(tx, issued)?;
-            tracing::warn!(client_id = %stored.client_id, "authorization code replayed; its tokens are revoked");
-            return Ok(Err(OAuthError::invalid_grant("the code was already used")));
-        }
-        if let Err(err) = check_code(&stored, client, redirect_uri, code_verifier, now) {
-            return Ok(Err(err));
-        }
-        let user = match active_user(tx, &stored.user_id) {
-            Ok(user) => user,
-            Err(err) => return Ok(Err(err)),
-        };
-        let auth = Authentication {
-            auth_time: stored.auth_time,
-            amr: stored.amr.clone(),
-            acr: stored.acr.clone(),
-        };
-        let claims = claims_for(ctx, client, &Subject::User(&user, &auth), &stored.scopes);
-        let mut issued = Issued {
-            jti: claims.jti.clone(),
-            access_expires_at: claims.expires_at(),
-            family: None,
-        };
-        let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
-            let family = random_id();
-            tx.record_access(&family, &claims.jti, claims.expires_at())?;
-            let token = new_refresh(ctx, tx, client, &user, &stored.scopes, &auth, &family)?;
-            issued.family = Some(family);
-            Some(token)
-        } else {
-            None
-        };
-        let mut redeemed = stored.clone();
-        redeemed.redeemed = Some(issued);
-        tx.put_code(&hash, &redeemed)?;
-        Ok(Ok(Granted {
-            user,
-            auth,
-            scope: stored.scopes,
-            claims,
-            refresh,
-            nonce: stored.nonce,
-        }))
-    })??;
-    respond(ctx, client, granted)
-}
-
-fn client_credentials(
-    ctx: &Context,
-    client: &Client,
-    requested: &ScopeParam,
-) -> Result<TokenResponse, OAuthError> {
-    if client.secret_hash.is_none() {
-        return Err(OAuthError::new(
-            ErrorKind::UnauthorizedClient,
-            "a public client cannot use client_credentials",
-        ));
-    }
-    let scope = match requested.clone().transpose()? {
-        None => client
-            .scopes
-            .iter()
-            .filter(|s| !scopes::is_about_user(s))
-            .cloned()
-            .collect(),
-        Some(asked) => asked.into_vec(),
-    };
-    if let Some(bad) = scope
-        .iter()
-        .find(|s| !client.scopes.contains(s) || scopes::is_about_user(s))
-    {
-        return Err(OAuthError::invalid_scope(format!(
-            "`{bad}` cannot be granted to this client"
-        )));
-    }
-    let claims = claims_for(ctx, client, &Subject::Client, &scope);
-    Ok(TokenResponse {
-        access_token: sign(ctx, client, &claims)?,
-        token_type: "Bearer",
-        expires_in: access_ttl(ctx, client).whole_seconds(),
-        refresh_token: None,
-        scope: scopes::join(&scope),
-        id_token: None,
-        issued_token_type: None,
-    })
 }
