@@ -151,23 +151,27 @@ async fn the_device_step_reports_optional_hidden_fields_over_rest_and_all_of_the
     assert_eq!(with_timezone["step"], "push_approval");
 }
 
+/// Signs alice in from `browser` up to the device step; returns its page.
+async fn to_device_step(app: &TestApp, browser: &Client) -> String {
+    let login = page(app, browser, "/login?journey=device_check").await;
+    app.submit_form_from(
+        browser,
+        &login,
+        &[("username", ALICE.0), ("password", ALICE.1)],
+    )
+    .await
+    .text()
+    .await
+    .expect("html")
+}
+
 #[tokio::test]
 async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the_device_is_listed()
 {
     let app = spawn_app_with(DEVICE_CHECK).await;
     let phone = app.login_rest(ALICE).await;
     let laptop_browser = new_browser(CHROME_120);
-    let login = page(&app, &laptop_browser, "/login?journey=device_check").await;
-    let device_step = app
-        .submit_form_from(
-            &laptop_browser,
-            &login,
-            &[("username", ALICE.0), ("password", ALICE.1)],
-        )
-        .await
-        .text()
-        .await
-        .expect("html");
+    let device_step = to_device_step(&app, &laptop_browser).await;
     assert!(device_step.contains("data-auto-submit"));
     for name in ["screen", "timezone", "platform"] {
         assert!(
@@ -207,17 +211,7 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
 
     // The same browser, the same answers: known, signed in after the
     // device step.
-    let login = page(&app, &laptop_browser, "/login?journey=device_check").await;
-    let device_step = app
-        .submit_form_from(
-            &laptop_browser,
-            &login,
-            &[("username", ALICE.0), ("password", ALICE.1)],
-        )
-        .await
-        .text()
-        .await
-        .expect("html");
+    let device_step = to_device_step(&app, &laptop_browser).await;
     let known = app
         .submit_form_from(&laptop_browser, &device_step, &fields)
         .await;
