@@ -1,7 +1,7 @@
 //! Signing keys: one active key per algorithm, generated on first use and
 //! kept in the store with the private half sealed (see `seal`). They are
-//! parsed once into a [`KeyRing`] in memory, because jsonwebtoken re-parses
-//! DER on every call otherwise. Rotation (from the command line) retires
+//! parsed once into a [`KeyRing`] in memory: a [`Signer`] signs (see
+//! `jws`), jsonwebtoken verifies and exports the JWKS. Rotation (from the command line) retires
 //! the active key: a retired key stays published in the JWKS until every
 //! token it signed has expired, then it is deleted.
 //!
@@ -9,11 +9,12 @@
 //! sealer, not on the context, so the context can hold the ring.
 
 use crate::jwa::SigningAlg;
+use crate::jws::Signer;
 use crate::seal::Sealer;
 use crate::secret::random_id;
 use crate::store::{SigningKey, Store, StoreError};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -75,6 +76,19 @@ fn generate(alg: SigningAlg) -> Result<String, SigningKeyError> {
     Ok(pkcs8_pem(&der))
 }
 
+/// The DER document inside a PEM one (the inverse of [`pkcs8_pem`]).
+fn pem_der(pem: &[u8]) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let text = std::str::from_utf8(pem).ok()?;
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()
+}
+
 /// PKCS#8 DER as PEM (RFC 7468 §10: `PRIVATE KEY`, 64 columns).
 fn pkcs8_pem(der: &[u8]) -> String {
     use base64::Engine;
@@ -95,7 +109,7 @@ fn pkcs8_pem(der: &[u8]) -> String {
 struct Loaded {
     kid: String,
     alg: SigningAlg,
-    encoding: EncodingKey,
+    signer: Signer,
     decoding: DecodingKey,
     jwk: Jwk,
 }
@@ -106,26 +120,29 @@ fn load(sealer: &Sealer, key: &SigningKey) -> Result<Loaded, SigningKeyError> {
     let pem = sealer
         .open(&key.sealed_private_pem)
         .map_err(|e| unusable(&e))?;
-    Loaded::from_pem(&key.kid, key.alg, &pem).map_err(|e| unusable(&e))
+    Loaded::from_pem(&key.kid, key.alg, &pem).ok_or_else(|| unusable(&"not a PKCS#8 key"))
 }
 
 impl Loaded {
     /// Parses a PKCS#8 PEM private key once, for signing, verifying and
     /// the JWKS.
-    fn from_pem(kid: &str, alg: SigningAlg, pem: &[u8]) -> jsonwebtoken::errors::Result<Self> {
+    fn from_pem(kid: &str, alg: SigningAlg, pem: &[u8]) -> Option<Self> {
+        let signer = Signer::from_pkcs8(alg, &pem_der(pem)?).ok()?;
+        // jsonwebtoken's key, parsed once more here only to export the JWK.
         let encoding = match alg {
             SigningAlg::RS256 => EncodingKey::from_rsa_pem(pem),
             SigningAlg::ES256 => EncodingKey::from_ec_pem(pem),
             SigningAlg::EdDSA => EncodingKey::from_ed_pem(pem),
-        }?;
-        let mut jwk = Jwk::from_encoding_key(&encoding, jwt_alg(alg))?;
+        }
+        .ok()?;
+        let mut jwk = Jwk::from_encoding_key(&encoding, jwt_alg(alg)).ok()?;
         jwk.common.key_id = Some(kid.to_owned());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        let decoding = DecodingKey::from_jwk(&jwk)?;
-        Ok(Loaded {
+        let decoding = DecodingKey::from_jwk(&jwk).ok()?;
+        Some(Loaded {
             kid: kid.to_owned(),
             alg,
-            encoding,
+            signer,
             decoding,
             jwk,
         })
@@ -268,10 +285,8 @@ impl KeyRing {
             .active
             .get(&alg)
             .ok_or_else(|| SigningKeyError::Sign(format!("no {} key is loaded", alg.as_str())))?;
-        let mut header = Header::new(jwt_alg(alg));
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
+        key.signer
+            .sign(typ, &key.kid, claims)
             .map_err(|e| SigningKeyError::Sign(e.to_string()))
     }
 
@@ -357,13 +372,11 @@ mod tests {
             let pem = generate(alg).expect("generated");
             assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{pem}");
             assert!(pem.lines().all(|line| line.len() <= 64), "{pem}");
-            let key = Loaded::from_pem("k", alg, pem.as_bytes()).expect("jsonwebtoken reads it");
-            let token = jsonwebtoken::encode(
-                &Header::new(jwt_alg(alg)),
-                &serde_json::json!({ "sub": "alice" }),
-                &key.encoding,
-            )
-            .expect("signs");
+            let key = Loaded::from_pem("k", alg, pem.as_bytes()).expect("loads");
+            let token = key
+                .signer
+                .sign("JWT", "k", &serde_json::json!({ "sub": "alice" }))
+                .expect("signs");
             let mut validation = Validation::new(jwt_alg(alg));
             validation.required_spec_claims.clear();
             validation.validate_exp = false;

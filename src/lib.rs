@@ -24,6 +24,7 @@ pub mod context;
 pub mod http;
 pub mod journeys;
 pub mod jwa;
+pub mod jws;
 pub mod keys;
 pub mod mail;
 pub mod oauth;

@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("secret", ""),
     ("username", ""),
     ("jwa", ""),
+    ("jws", "jwa"),
     ("config", "jwa secret username"),
     ("telemetry", "config"),
     // The store speaks tessera's types, never the settings'.
@@ -27,7 +28,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("seal", "secret store"),
     ("mail", "config secret"),
     ("passwords", "config secret"),
-    ("keys", "jwa seal secret store"),
+    ("keys", "jwa jws seal secret store"),
     ("context", "clock config seal secret store"),
     // Domain areas, over the core and the areas below them.
     (
