@@ -185,66 +185,91 @@ fn new_key(
 }
 
 impl KeyRing {
-    /// Loads the stored keys, generating an active key for each algorithm
-    /// in `algs` that has none (so a server that has its keys generates
-    /// nothing at start-up), and deleting retired keys whose tokens have
-    /// all expired (retired more than `keep_retired` before `now`).
+    /// Loads the stored keys, deleting retired keys whose tokens have all
+    /// expired (retired more than `keep_retired` before `now`). Returns
+    /// the ring and the algorithms of `algs` that have no active key yet:
+    /// generating them is [`KeyRing::generate`]'s, which the caller may
+    /// run off the start-up path (an RSA key takes ~100 ms).
     pub fn load(
         store: &Store,
         sealer: &Sealer,
         now: OffsetDateTime,
         keep_retired: Duration,
         algs: &[SigningAlg],
-    ) -> Result<Self, SigningKeyError> {
-        let mut keys = store.read(|tx| tx.signing_keys())?;
-        let missing: Vec<SigningAlg> = algs
-            .iter()
-            .copied()
-            .filter(|alg| !keys.iter().any(|k| k.alg == *alg && k.retired_at.is_none()))
-            .collect();
-        let mut created = Vec::new();
-        for alg in missing {
-            created.push(new_key(sealer, alg, now)?);
-        }
-        let (expired, live): (Vec<SigningKey>, Vec<SigningKey>) = keys
-            .drain(..)
+    ) -> Result<(Self, Vec<SigningAlg>), SigningKeyError> {
+        let keys = store.read(|tx| tx.signing_keys())?;
+        let (expired, mut live): (Vec<SigningKey>, Vec<SigningKey>) = keys
+            .into_iter()
             .partition(|k| k.retired_at.is_some_and(|at| at + keep_retired <= now));
-        if !created.is_empty() || !expired.is_empty() {
+        if !expired.is_empty() {
             store.write(|tx| {
-                for key in &created {
-                    tx.put_signing_key(key)?;
-                }
                 for key in &expired {
                     tx.delete_signing_key(&key.kid)?;
                 }
                 Ok::<_, StoreError>(())
             })?;
         }
-        let mut ring = KeyRing {
+        let missing = algs
+            .iter()
+            .copied()
+            .filter(|alg| !live.iter().any(|k| k.alg == *alg && k.retired_at.is_none()))
+            .collect();
+        let mut ring = KeyRing::empty();
+        // Newest first, so clients that take the first key take the signer.
+        live.sort_by_key(|k| std::cmp::Reverse(k.created_at));
+        for key in &live {
+            ring.add(load(sealer, key)?, key.retired_at.is_none());
+        }
+        Ok((ring, missing))
+    }
+
+    /// Generates and stores an active key for each of `algs`, then adds
+    /// them to the ring (first in the JWKS: they are the newest).
+    pub fn generate(
+        &mut self,
+        store: &Store,
+        sealer: &Sealer,
+        now: OffsetDateTime,
+        algs: &[SigningAlg],
+    ) -> Result<(), SigningKeyError> {
+        let created = algs
+            .iter()
+            .map(|alg| new_key(sealer, *alg, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let loaded = created
+            .iter()
+            .map(|key| load(sealer, key))
+            .collect::<Result<Vec<_>, _>>()?;
+        store.write(|tx| {
+            for key in &created {
+                tx.put_signing_key(key)?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        let older = std::mem::take(&mut self.jwks.keys);
+        for key in loaded {
+            self.add(key, true);
+        }
+        self.jwks.keys.extend(older);
+        Ok(())
+    }
+
+    fn empty() -> Self {
+        KeyRing {
             active: HashMap::new(),
             by_kid: HashMap::new(),
             jwks: JwkSet { keys: Vec::new() },
-        };
-        for key in live.iter().chain(&created) {
-            let loaded = load(sealer, key)?;
-            ring.jwks.keys.push(loaded.jwk.clone());
-            ring.by_kid
-                .insert(loaded.kid.clone(), (loaded.alg, loaded.decoding.clone()));
-            if key.retired_at.is_none() {
-                ring.active.insert(key.alg, loaded);
-            }
         }
-        // Newest first, so clients that take the first key take the signer.
-        ring.jwks.keys.sort_by_key(|jwk| {
-            let kid = jwk.common.key_id.clone().unwrap_or_default();
-            std::cmp::Reverse(
-                live.iter()
-                    .chain(&created)
-                    .find(|k| k.kid == kid)
-                    .map(|k| k.created_at),
-            )
-        });
-        Ok(ring)
+    }
+
+    /// Publishes `key`, and signs with it when `active`.
+    fn add(&mut self, key: Loaded, active: bool) {
+        self.jwks.keys.push(key.jwk.clone());
+        self.by_kid
+            .insert(key.kid.clone(), (key.alg, key.decoding.clone()));
+        if active {
+            self.active.insert(key.alg, key);
+        }
     }
 
     /// A ring of one fresh key, without a store: for tests of what is
@@ -252,14 +277,12 @@ impl KeyRing {
     #[cfg(test)]
     pub(crate) fn single(alg: SigningAlg) -> Self {
         let pem = generate(alg).expect("generated");
-        let key = Loaded::from_pem("k1", alg, pem.as_bytes()).expect("loads");
-        KeyRing {
-            by_kid: HashMap::from([(key.kid.clone(), (key.alg, key.decoding.clone()))]),
-            jwks: JwkSet {
-                keys: vec![key.jwk.clone()],
-            },
-            active: HashMap::from([(alg, key)]),
-        }
+        let mut ring = KeyRing::empty();
+        ring.add(
+            Loaded::from_pem("k1", alg, pem.as_bytes()).expect("loads"),
+            true,
+        );
+        ring
     }
 
     /// The published keys.

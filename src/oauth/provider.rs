@@ -4,27 +4,48 @@
 use crate::context::Context;
 use crate::jwa::SigningAlg;
 use crate::keys::{KeyRing, SigningKeyError};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Issues, verifies and revokes tokens over the core, signing with its
 /// key ring.
 pub struct Provider {
     pub ctx: Arc<Context>,
-    keys: KeyRing,
+    keys: Arc<OnceLock<KeyRing>>,
 }
 
 impl Provider {
-    /// Loads (generating what is missing) the keys of `algs`: the
-    /// configured algorithm and every client's. Retired keys stay published
-    /// as long as the longest-lived access token they may have signed.
+    /// Loads the stored keys of `algs` (the configured algorithm and every
+    /// client's); retired keys stay published as long as the longest-lived
+    /// access token they may have signed. Keys the store lacks (every key
+    /// of an in-memory store) are generated on a thread of their own, so
+    /// that start-up does not wait for an RSA key: the first request that
+    /// needs the ring waits instead. A key that cannot be generated is
+    /// logged, and tokens of its algorithm fail as any signing failure does.
     pub fn new(ctx: Arc<Context>, algs: &[SigningAlg]) -> Result<Self, SigningKeyError> {
         let keep_retired = ctx.settings.longest_access_token();
-        let keys = KeyRing::load(&ctx.store, &ctx.sealer, ctx.now(), keep_retired, algs)?;
+        let (mut ring, missing) =
+            KeyRing::load(&ctx.store, &ctx.sealer, ctx.now(), keep_retired, algs)?;
+        let keys = Arc::new(OnceLock::new());
+        if missing.is_empty() {
+            let _ = keys.set(ring);
+        } else {
+            let (pending, core) = (keys.clone(), ctx.clone());
+            std::thread::Builder::new()
+                .name("tessera-keygen".into())
+                .spawn(move || {
+                    if let Err(err) = ring.generate(&core.store, &core.sealer, core.now(), &missing)
+                    {
+                        tracing::error!(error = %err, "cannot generate signing keys");
+                    }
+                    let _ = pending.set(ring);
+                })
+                .map_err(|err| SigningKeyError::Generate("signing", err.to_string()))?;
+        }
         Ok(Self { ctx, keys })
     }
 
-    /// The signing keys.
+    /// The signing keys, once generated (see [`Provider::new`]).
     pub fn keys(&self) -> &KeyRing {
-        &self.keys
+        self.keys.wait()
     }
 }
