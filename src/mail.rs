@@ -2,19 +2,25 @@
 //! `mail.smtp_url` is set, otherwise a local outbox that writes each message
 //! as an `.eml` file (development and tests read codes there).
 //!
+//! In fixture mode the mailer also keeps what it sent, for
+//! `GET /fixture/outbox`: tests with an in-memory store read codes there.
+//!
 //! Messages are handed to a delivery thread, so a request never waits on a
 //! mail server: a journey answers in the same time whether or not it sent
 //! anything, which keeps account existence out of response times. The log
 //! records what kind of message went out, never its subject or body, which
 //! carry codes.
 
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::secret::random_id;
 use lettre::message::Mailbox;
 use lettre::{SmtpTransport, Transport};
+use serde::Serialize;
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 /// A plain mail address (`local@domain`), checked by lettre's parser. Display
@@ -65,16 +71,33 @@ enum Delivery {
     Smtp(Box<SmtpTransport>),
 }
 
+/// A message as the fixture outbox shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sent {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub sent_at: time::OffsetDateTime,
+}
+
+/// How many sent messages the fixture outbox keeps: the newest.
+const KEPT: usize = 1000;
+
 /// Queues messages for the delivery thread.
 pub struct Mailer {
     queue: Mutex<Option<Sender<lettre::Message>>>,
     worker: Mutex<Option<JoinHandle<()>>>,
     from: Mailbox,
+    /// What was sent, oldest first, in fixture mode only.
+    sent: Option<Mutex<VecDeque<Sent>>>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Mailer {
-    /// The configured mailer, with its delivery thread.
-    pub fn from_settings(settings: &Settings) -> Result<Self, MailError> {
+    /// The configured mailer, with its delivery thread; `clock` dates what
+    /// the fixture outbox keeps.
+    pub fn from_settings(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, MailError> {
         let from: Mailbox = settings
             .mail
             .from
@@ -101,11 +124,36 @@ impl Mailer {
             queue: Mutex::new(Some(queue)),
             worker: Mutex::new(Some(worker)),
             from,
+            sent: settings
+                .fixture
+                .enabled
+                .then(|| Mutex::new(VecDeque::new())),
+            clock,
         })
+    }
+
+    /// What was sent, oldest first; `None` outside fixture mode.
+    pub fn sent(&self) -> Option<Vec<Sent>> {
+        let sent = self.sent.as_ref()?;
+        Some(lock(sent).iter().cloned().collect())
     }
 
     /// Queues a message; delivery failures are logged by the thread.
     pub fn send(&self, message: Message) {
+        // Kept before queueing, so a test that reads the outbox as soon
+        // as its request is answered finds the message.
+        if let Some(sent) = &self.sent {
+            let mut sent = lock(sent);
+            if sent.len() == KEPT {
+                sent.pop_front();
+            }
+            sent.push_back(Sent {
+                to: message.to.as_str().to_owned(),
+                subject: message.subject.clone(),
+                body: message.body.clone(),
+                sent_at: self.clock.now(),
+            });
+        }
         let built = lettre::Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, message.to.0.clone()))
@@ -118,7 +166,7 @@ impl Mailer {
                 return;
             }
         };
-        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let queue = lock(&self.queue);
         if let Some(queue) = queue.as_ref()
             && queue.send(built).is_ok()
         {
@@ -130,11 +178,17 @@ impl Mailer {
 impl Drop for Mailer {
     /// Delivers what is queued before the process goes.
     fn drop(&mut self) {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        lock(&self.queue).take();
+        if let Some(worker) = lock(&self.worker).take() {
             let _ = worker.join();
         }
     }
+}
+
+/// A lock that a panicked holder did not poison: what it guards stays
+/// consistent (a queue handle, a list of copies).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Delivery {

@@ -90,6 +90,11 @@ impl Application {
         let ctx = web::Data::new(Context::new(settings.clone(), store, clock, issuer)?);
         let accounts = Arc::new(Accounts::new(ctx.clone().into_inner())?);
         prepare_accounts(&ctx, &accounts)?;
+        if settings.fixture.enabled {
+            tracing::warn!(
+                "fixture mode: /fixture/token mints tokens for anyone who asks, /fixture/outbox shows every message sent; for tests only"
+            );
+        }
         let clients = oauth::clients::seed(&ctx, &ctx.settings.clients)?;
         if clients > 0 {
             tracing::info!(clients, "seeded OAuth clients from config");

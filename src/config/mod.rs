@@ -13,9 +13,9 @@ mod validate;
 
 pub use oauth::{OAuthSettings, SeedClient};
 pub use sections::{
-    AccountSettings, JourneyDefinition, JourneySettings, LockoutSettings, LogFormat, LogSettings,
-    MailSettings, NodeDefinition, PasswordSettings, SeedUser, ServerSettings, SessionSettings,
-    StorageSettings,
+    AccountSettings, FixtureSettings, JourneyDefinition, JourneySettings, LockoutSettings,
+    LogFormat, LogSettings, MailSettings, NodeDefinition, PasswordSettings, SeedUser,
+    ServerSettings, SessionSettings, StorageSettings,
 };
 pub(crate) use validate::MAX_SECONDS;
 
@@ -40,6 +40,7 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub mail: MailSettings,
     pub oauth: OAuthSettings,
+    pub fixture: FixtureSettings,
     /// Users created or updated at start-up (`[[users]]`).
     pub users: Vec<SeedUser>,
     /// OAuth clients created or updated at start-up (`[[clients]]`).

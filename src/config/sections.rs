@@ -180,6 +180,14 @@ pub struct MailSettings {
     pub outbox_dir: Option<PathBuf>,
 }
 
+/// `[fixture]`: endpoints for other projects' tests (`/fixture/token`,
+/// `/fixture/outbox`); refused unless `server.bind` is a loopback address.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FixtureSettings {
+    pub enabled: bool,
+}
+
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

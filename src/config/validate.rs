@@ -13,6 +13,14 @@ pub(crate) const MAX_SECONDS: u64 = 10 * 365 * 24 * 60 * 60;
 const MAX_CONNECTION_SECONDS: u64 = 60 * 60;
 
 impl Settings {
+    /// Whether every address `server.bind` resolves to is a loopback one.
+    fn binds_loopback_only(&self) -> bool {
+        self.server
+            .bind
+            .to_socket_addrs()
+            .is_ok_and(|mut addrs| addrs.all(|addr| addr.ip().is_loopback()))
+    }
+
     /// Checks every value that types alone cannot, without the domain: what
     /// only the domain can judge (journey graphs, mail, seeded users and
     /// clients) is checked at composition, by `app::check_settings`.
@@ -30,6 +38,16 @@ impl Settings {
                 "server.bind",
                 format!(
                     "`{}` is not a HOST:PORT address (try \"127.0.0.1:8080\", or port 0 for a free port)",
+                    self.server.bind
+                ),
+            ));
+        }
+        if self.fixture.enabled && !self.binds_loopback_only() {
+            return Err(invalid(
+                "fixture.enabled",
+                format!(
+                    "fixture mode mints tokens for anyone who asks, so it is allowed only on a loopback \
+                     address, and server.bind is `{}` (try \"127.0.0.1:0\")",
                     self.server.bind
                 ),
             ));
@@ -228,6 +246,16 @@ mod tests {
         assert!(
             error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
         );
+    }
+
+    #[test]
+    fn fixture_mode_is_refused_off_loopback() {
+        let refused = error_of("[server]\nbind = \"0.0.0.0:8080\"\n[fixture]\nenabled = true");
+        assert!(refused.contains("fixture.enabled"), "{refused}");
+        for bind in ["127.0.0.1:0", "[::1]:8080", "localhost:0"] {
+            let config = format!("[server]\nbind = \"{bind}\"\n[fixture]\nenabled = true");
+            assert!(Settings::from_toml(&config).is_ok(), "{bind}");
+        }
     }
 
     #[test]

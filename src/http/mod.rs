@@ -5,6 +5,7 @@ pub mod api;
 pub mod cookies;
 pub mod error;
 pub mod extract;
+mod fixture;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
@@ -25,6 +26,9 @@ pub fn configure(
 ) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let limit = ctx.settings.server.max_body_bytes;
+        if ctx.settings.fixture.enabled {
+            cfg.configure(fixture::configure);
+        }
         cfg.app_data(ctx)
             .app_data(journeys)
             .app_data(provider)

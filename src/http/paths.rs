@@ -38,6 +38,10 @@ pub const OAUTH_LOGOUT_CONFIRM: &str = "/oauth2/logout/confirm";
 pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 
+/// Fixture mode (`[fixture] enabled`): tokens without a flow, mail sent.
+pub const FIXTURE_TOKEN: &str = "/fixture/token";
+pub const FIXTURE_OUTBOX: &str = "/fixture/outbox";
+
 /// Paths under this prefix answer errors in JSON; others in HTML.
 pub const API_PREFIX: &str = "/api/";
 

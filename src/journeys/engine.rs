@@ -31,7 +31,7 @@ impl Engine {
         accounts: Arc<Accounts>,
         registry: Registry,
     ) -> Result<Self, MailError> {
-        let mailer = Mailer::from_settings(&ctx.settings)?;
+        let mailer = Mailer::from_settings(&ctx.settings, ctx.clock.clone())?;
         Ok(Self {
             ctx,
             accounts,

@@ -9,6 +9,7 @@
 //! Connect Core §5.4 allows both.
 
 use super::{Authentication, OAuthError};
+use crate::keys::ID_TOKEN_TYP;
 use crate::oauth::Provider;
 use crate::store::{Client, User};
 use aws_lc_rs::digest;
@@ -16,6 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 
 /// Claims every scope may release, for discovery.
 pub const CLAIMS_SUPPORTED: [&str; 19] = [
@@ -132,36 +134,43 @@ impl Provider {
         nonce: Option<&str>,
         access_token: &str,
     ) -> Result<String, OAuthError> {
-        let now = self.ctx.now();
-        let alg = client
-            .signing_alg
-            .unwrap_or(self.ctx.settings.oauth.signing_alg);
-        let mut claims = user_claims(user, scopes);
-        claims.insert("iss".into(), json!(self.ctx.issuer));
-        claims.insert("aud".into(), json!(client.client_id));
-        claims.insert("azp".into(), json!(client.client_id));
-        claims.insert("iat".into(), json!(now.unix_timestamp()));
-        claims.insert(
-            "exp".into(),
-            json!(
-                (now + crate::config::seconds(self.ctx.settings.oauth.access_token_ttl_secs))
-                    .unix_timestamp()
-            ),
-        );
-        claims.insert("auth_time".into(), json!(auth.auth_time.unix_timestamp()));
-        claims.insert("at_hash".into(), json!(at_hash(access_token, alg)));
+        let expires =
+            self.ctx.now() + crate::config::seconds(self.ctx.settings.oauth.access_token_ttl_secs);
+        let about = user_claims(user, scopes);
+        let claims = self.id_claims(client, about, auth, nonce, access_token, expires);
+        self.sign_as(client, ID_TOKEN_TYP, &Value::Object(claims))
+    }
+
+    /// The claims of an ID token issued to `client` with the access token
+    /// `access_token`: `about` (the subject's claims), then the standard
+    /// ones.
+    pub(super) fn id_claims(
+        &self,
+        client: &Client,
+        mut about: Map<String, Value>,
+        auth: &Authentication,
+        nonce: Option<&str>,
+        access_token: &str,
+        expires: OffsetDateTime,
+    ) -> Map<String, Value> {
+        let alg = self.signing_alg(client);
+        about.insert("iss".into(), json!(self.ctx.issuer));
+        about.insert("aud".into(), json!(client.client_id));
+        about.insert("azp".into(), json!(client.client_id));
+        about.insert("iat".into(), json!(self.ctx.now().unix_timestamp()));
+        about.insert("exp".into(), json!(expires.unix_timestamp()));
+        about.insert("auth_time".into(), json!(auth.auth_time.unix_timestamp()));
+        about.insert("at_hash".into(), json!(at_hash(access_token, alg)));
         if !auth.amr.is_empty() {
-            claims.insert("amr".into(), json!(auth.amr));
+            about.insert("amr".into(), json!(auth.amr));
         }
         if let Some(acr) = &auth.acr {
-            claims.insert("acr".into(), json!(acr));
+            about.insert("acr".into(), json!(acr));
         }
         if let Some(nonce) = nonce {
-            claims.insert("nonce".into(), json!(nonce));
+            about.insert("nonce".into(), json!(nonce));
         }
-        let keys = self.keys();
-        keys.sign(alg, crate::keys::ID_TOKEN_TYP, &Value::Object(claims))
-            .map_err(OAuthError::server)
+        about
     }
 
     /// Reads back an ID token tessera issued, even expired (`id_token_hint`,

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod consents;
 pub mod error;
 pub mod exchange;
+pub mod fixture;
 pub mod grants;
 pub mod id_token;
 pub mod params;

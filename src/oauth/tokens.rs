@@ -6,6 +6,7 @@
 //! named in its configuration, and they check `aud`.
 
 use crate::config::seconds;
+use crate::jwa::SigningAlg;
 use crate::oauth::Provider;
 use crate::oauth::{Authentication, OAuthError, scopes};
 use crate::secret::{Token, random_id};
@@ -86,11 +87,25 @@ impl AccessClaims {
 impl Provider {
     /// Signs access token claims with the client's algorithm.
     pub fn sign(&self, client: &Client, claims: &AccessClaims) -> Result<String, OAuthError> {
-        let alg = client
+        self.sign_as(client, crate::keys::ACCESS_TOKEN_TYP, claims)
+    }
+
+    /// The algorithm of `client`'s tokens.
+    pub(super) fn signing_alg(&self, client: &Client) -> SigningAlg {
+        client
             .signing_alg
-            .unwrap_or(self.ctx.settings.oauth.signing_alg);
-        let keys = self.keys();
-        keys.sign(alg, crate::keys::ACCESS_TOKEN_TYP, claims)
+            .unwrap_or(self.ctx.settings.oauth.signing_alg)
+    }
+
+    /// Signs `claims` as a JWT of type `typ` with `client`'s algorithm.
+    pub(super) fn sign_as<T: Serialize>(
+        &self,
+        client: &Client,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, OAuthError> {
+        self.keys()
+            .sign(self.signing_alg(client), typ, claims)
             .map_err(OAuthError::server)
     }
 

@@ -26,7 +26,7 @@ const ALLOWED: &[(&str, &str)] = &[
     // sealer and issuer, in `context`), and the building blocks that domain
     // services hold (the password hasher, the mailer, the signing keys).
     ("seal", "secret store"),
-    ("mail", "config secret"),
+    ("mail", "clock config secret"),
     ("passwords", "config secret"),
     ("keys", "jwa jws seal secret store"),
     ("context", "clock config seal secret store"),
@@ -42,7 +42,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "oauth",
-        "accounts clock config context journeys jwa keys seal secret sessions store",
+        "accounts clock config context journeys jwa keys seal secret sessions store username",
     ),
     (
         "oidc",

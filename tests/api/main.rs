@@ -9,6 +9,7 @@ mod attacks;
 mod bad_input;
 mod connections;
 mod devices;
+mod fixture;
 mod helpers;
 mod journeys;
 mod login_html;

@@ -1,0 +1,53 @@
+//! Fixture mode's endpoints (`[fixture] enabled`, loopback only): mint
+//! tokens without a flow, and read what the mailer sent. Registered only
+//! when enabled; otherwise these paths do not exist.
+
+use super::paths;
+use crate::journeys::Engine;
+use crate::oauth::fixture::MintRequest;
+use crate::oauth::{OAuthError, Provider};
+use crate::telemetry::blocking;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Serialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(paths::FIXTURE_TOKEN, web::post().to(post_token))
+        .route(paths::FIXTURE_OUTBOX, web::get().to(get_outbox));
+}
+
+#[derive(Serialize)]
+struct TokenBody {
+    access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    expires_in: i64,
+}
+
+/// `POST /fixture/token`: a JSON [`MintRequest`]. Errors are OAuth-shaped
+/// (`error`, `error_description`), the body's own included.
+async fn post_token(
+    provider: web::Data<Provider>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let request: MintRequest = serde_json::from_slice(&body).map_err(|err| {
+        OAuthError::invalid_request(format!(
+            "the body must be a JSON object with sub, client_id and optionally scope, claims, ttl_secs: {err}"
+        ))
+    })?;
+    let minted = blocking(move || provider.mint(request)).await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(TokenBody {
+            access_token: minted.access_token,
+            id_token: minted.id_token,
+            expires_in: minted.expires_in,
+        }))
+}
+
+/// `GET /fixture/outbox`: every message sent, oldest first.
+async fn get_outbox(engine: web::Data<Engine>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(engine.mailer.sent().unwrap_or_default())
+}
