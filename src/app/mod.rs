@@ -316,6 +316,9 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
             "seeded users from config"
         );
     } else if ctx.settings.accounts.bootstrap_admin
+        // Tests seed the users they need; a fixture has no terminal to
+        // show a password on, and start-up no time for its hash.
+        && !ctx.settings.fixture.enabled
         && let Some(admin) = accounts.bootstrap_admin()?
     {
         // Shown once on the terminal, deliberately not through the logs.

@@ -159,7 +159,7 @@ pub struct NodeDefinition {
 #[serde(default, deny_unknown_fields)]
 pub struct AccountSettings {
     /// On a store with no users and no `[[users]]`, create `admin` with a
-    /// random password printed once to the terminal.
+    /// random password printed once to the terminal (not in fixture mode).
     pub bootstrap_admin: bool,
     /// Whether people may create their own accounts (`/register`).
     pub self_registration: bool,

@@ -79,6 +79,34 @@ fn record(
     }
 }
 
+/// A client nobody registered, as fixture mode's tokens may name one: the
+/// defaults of a registration (`aud` is the client_id; the configured
+/// algorithm and lifetime).
+pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
+    Client {
+        client_id: client_id.as_str().to_owned(),
+        secret_hash: None,
+        name: client_id.as_str().to_owned(),
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        scopes: Vec::new(),
+        grant_types: Vec::new(),
+        first_party: false,
+        logo_uri: None,
+        client_uri: None,
+        require_pkce: true,
+        audience: Vec::new(),
+        access_token_ttl_secs: None,
+        refresh_token_ttl_secs: None,
+        signing_alg: None,
+        journey: None,
+        require_nonce: false,
+        token_exchange: false,
+        resource_server: false,
+        created_at: ctx.now(),
+    }
+}
+
 /// Names the scopes a client may ask for that `[oauth.scopes]` does not
 /// declare: they work, shown by name on the consent page, but a typo in a
 /// scope name looks just like them.

@@ -1,6 +1,6 @@
 //! Fixture mode's token minting (`POST /fixture/token`): access and ID
-//! tokens for any subject, scopes, extra claims and lifetime, without a
-//! flow, for other projects' tests. They are signed with the server's real
+//! tokens for any subject, client, scopes, extra claims and lifetime,
+//! without a flow, for other projects' tests. They are signed with the server's real
 //! keys, so they verify at the JWKS, introspect and revoke like issued ones.
 //! Only reachable when `fixture.enabled`, which the configuration allows
 //! on a loopback bind alone.
@@ -10,7 +10,7 @@ use super::{Authentication, OAuthError, Provider, clients};
 use crate::config::MAX_SECONDS;
 use crate::keys::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP};
 use crate::oauth::id_token::user_claims;
-use crate::oauth::params::ScopeSet;
+use crate::oauth::params::{ClientId, ScopeSet};
 use crate::store::User;
 use crate::username::Username;
 use serde::Deserialize;
@@ -24,7 +24,8 @@ pub struct MintRequest {
     /// A user's id or username (their claims then follow the scopes), or
     /// any other subject, used as it is.
     pub sub: String,
-    /// A registered client: it gives `aud` and the signing algorithm.
+    /// A registered client gives `aud`, the signing algorithm and the
+    /// lifetime; any other client_id is `aud` itself, with the defaults.
     pub client_id: String,
     /// Space-separated scopes, declared or not; `openid` adds an ID token.
     #[serde(default)]
@@ -54,12 +55,13 @@ impl Provider {
             .parse::<ScopeSet>()
             .map_err(|_| OAuthError::invalid_scope("`scope` must be space-separated scope tokens"))?
             .into_vec();
-        let client = clients::get(&self.ctx, &request.client_id)?.ok_or_else(|| {
-            OAuthError::invalid_request(format!(
-                "no client `{}`: declare it in [[clients]]",
-                request.client_id
-            ))
+        let client_id = ClientId::parse(&request.client_id).ok_or_else(|| {
+            OAuthError::invalid_request(
+                "`client_id` must be 1 to 128 letters, digits, `-`, `_`, `.` or `:`",
+            )
         })?;
+        let client = clients::get(&self.ctx, client_id.as_str())?
+            .unwrap_or_else(|| clients::unregistered(&self.ctx, &client_id));
         let ttl = match request.ttl_secs {
             None => self.access_ttl(&client),
             Some(secs) if secs.unsigned_abs() <= MAX_SECONDS => Duration::seconds(secs),

@@ -143,6 +143,12 @@ async fn any_subject_any_scope_and_expired_or_wrong_tokens_can_be_minted() {
     assert!(refused.expect_err("expired").contains("Expired"));
     assert_eq!(introspect(&app, expired).await["active"], false);
 
+    let (_, unregistered) = mint(&app, json!({"sub": "alice", "client_id": "reports"})).await;
+    let unregistered = unregistered["access_token"].as_str().expect("access token");
+    verify_offline(&app, unregistered, "reports", Algorithm::RS256)
+        .await
+        .expect("an unregistered client_id is the audience itself");
+
     let (_, foreign) = mint(
         &app,
         json!({"sub": "alice", "client_id": "notes", "claims": {"aud": "elsewhere"}}),
@@ -162,7 +168,7 @@ async fn bad_mint_requests_get_oauth_errors() {
     let app = spawn_app_with(FIXTURE).await;
     for (request, error) in [
         (
-            json!({"sub": "alice", "client_id": "nobody"}),
+            json!({"sub": "alice", "client_id": "no spaces"}),
             "invalid_request",
         ),
         (json!({"client_id": "notes"}), "invalid_request"),

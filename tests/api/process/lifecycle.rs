@@ -88,6 +88,41 @@ async fn a_first_start_on_an_empty_store_bootstraps_an_admin_that_can_sign_in() 
     assert!(!stderr.contains("First start"));
 }
 
+#[tokio::test]
+async fn fixture_mode_from_environment_variables_alone_mints_tokens_and_creates_no_admin() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new(BINARY);
+    command
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("TESSERA_CONFIG")
+        .env("TESSERA__SERVER__BIND", "127.0.0.1:0")
+        .env("TESSERA__STORAGE__PATH", ":memory:")
+        .env("TESSERA__FIXTURE__ENABLED", "true")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let server = Running::start(command).await;
+    let minted: Value = reqwest::Client::new()
+        .post(format!("{}/fixture/token", server.url))
+        .json(&json!({"sub": "user-1", "client_id": "app", "scope": "openid"}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let token = minted["access_token"].as_str().expect("access token");
+    assert!(minted["id_token"].is_string(), "{minted}");
+    assert_eq!(server.jwks_kids().await, [kid_of(token)]);
+    let (_, _, stderr) = server.stop().await;
+    assert!(!stderr.contains("First start"), "{stderr}");
+    assert!(
+        std::fs::read_dir(dir.path()).expect("dir").next().is_none(),
+        "an in-memory fixture leaves no file behind"
+    );
+}
+
 const SERVICE_CLIENT: &str = "[oauth.scopes]\n\"reports:read\" = \"Read reports\"\n[[clients]]\nclient_id = \"reporter\"\nclient_secret = \"reporter-secret-that-is-long-enough-0123\"\nscopes = [\"reports:read\"]\ngrant_types = [\"client_credentials\"]\n";
 
 fn kid_of(token: &str) -> String {
