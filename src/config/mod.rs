@@ -88,6 +88,26 @@ fn locate(error: config::ConfigError, file: Option<&Path>) -> ConfigError {
     ConfigError::Load(error)
 }
 
+/// The configuration `sources` make. In fixture mode, password hashing
+/// defaults to argon2's cheapest sound parameters (1 MiB, one pass), below
+/// any value the sources set: tests want sign-ins in a millisecond, not
+/// brute-force resistance, and seeded users are hashed at start-up.
+fn build(
+    sources: impl Fn() -> config::ConfigBuilder<config::builder::DefaultState>,
+) -> Result<config::Config, config::ConfigError> {
+    let config = sources().build()?;
+    if !config.get_bool("fixture.enabled").unwrap_or(false) {
+        return Ok(config);
+    }
+    sources()
+        .set_default("passwords.memory_kib", FIXTURE_MEMORY_KIB)?
+        .set_default("passwords.iterations", 1)?
+        .build()
+}
+
+/// `passwords.memory_kib` in fixture mode, unless set.
+const FIXTURE_MEMORY_KIB: u32 = 1024;
+
 /// The error of reading `source` alone over the defaults, if any.
 fn read_alone(source: impl config::Source + Send + Sync + 'static) -> Option<config::ConfigError> {
     config::Config::builder()
@@ -140,25 +160,26 @@ impl Settings {
     /// Loads defaults, then `file` (which must exist when given), then
     /// `TESSERA__…` environment variables, and validates the result.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut builder = config::Config::builder();
-        if let Some(file) = file {
-            builder = builder.add_source(config::File::from(file).required(true));
-        }
-        let settings: Settings = builder
-            .add_source(environment())
-            .build()?
-            .try_deserialize()
-            .map_err(|err| locate(err, file))?;
+        let settings: Settings = build(|| {
+            let mut builder = config::Config::builder();
+            if let Some(file) = file {
+                builder = builder.add_source(config::File::from(file).required(true));
+            }
+            builder.add_source(environment())
+        })?
+        .try_deserialize()
+        .map_err(|err| locate(err, file))?;
         settings.validate()?;
         Ok(settings)
     }
 
     /// Parses a TOML document (no environment), for tests and fixtures.
     pub fn from_toml(toml: &str) -> Result<Self, ConfigError> {
-        let settings: Settings = config::Config::builder()
-            .add_source(config::File::from_str(toml, config::FileFormat::Toml))
-            .build()?
-            .try_deserialize()?;
+        let settings: Settings = build(|| {
+            config::Config::builder()
+                .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+        })?
+        .try_deserialize()?;
         settings.validate()?;
         Ok(settings)
     }
@@ -253,6 +274,26 @@ mod tests {
             Ok(_) => panic!("expected {toml:?} to be rejected"),
             Err(err) => err.to_string(),
         }
+    }
+
+    #[test]
+    fn fixture_mode_lowers_the_password_defaults_but_not_what_is_set() {
+        let fixture = Settings::from_toml("[fixture]\nenabled = true").expect("valid");
+        assert_eq!(
+            (fixture.passwords.memory_kib, fixture.passwords.iterations),
+            (FIXTURE_MEMORY_KIB, 1)
+        );
+        let set = Settings::from_toml("[fixture]\nenabled = true\n[passwords]\niterations = 3")
+            .expect("valid");
+        assert_eq!(
+            (set.passwords.memory_kib, set.passwords.iterations),
+            (FIXTURE_MEMORY_KIB, 3)
+        );
+        let production = Settings::from_toml("").expect("valid");
+        assert_eq!(
+            production.passwords.memory_kib,
+            argon2::Params::DEFAULT_M_COST
+        );
     }
 
     #[test]
