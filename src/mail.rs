@@ -68,6 +68,8 @@ pub enum MailError {
 /// Where messages go.
 enum Delivery {
     Outbox(Option<PathBuf>),
+    /// Nowhere but the fixture outbox, which keeps them before queueing.
+    Kept,
     Smtp(Box<SmtpTransport>),
 }
 
@@ -109,7 +111,10 @@ impl Mailer {
                     .map_err(|err| MailError::Url(err.to_string()))?
                     .build(),
             )),
-            None => Delivery::Outbox(settings.outbox_dir()),
+            None => match settings.outbox_dir() {
+                None if settings.fixture.enabled => Delivery::Kept,
+                dir => Delivery::Outbox(dir),
+            },
         };
         let (queue, messages) = channel::<lettre::Message>();
         let worker = std::thread::Builder::new()
@@ -210,6 +215,7 @@ impl Delivery {
                     }
                 }
             }
+            Delivery::Kept => tracing::info!("mail kept for GET /fixture/outbox"),
             Delivery::Outbox(None) => tracing::warn!(
                 "mail not delivered: set mail.smtp_url, or mail.outbox_dir to read it from a folder"
             ),

@@ -29,8 +29,11 @@ impl Accounts {
             let current_hash = existing.as_ref().and_then(|u| u.password_hash.clone());
             let password_hash = match (&seed.password, &seed.password_hash) {
                 (_, Some(hash)) => Some(hash.clone()),
+                // Only a stored hash is worth checking: verifying against
+                // none would hash the dummy, twice the cost of a new hash.
                 (Some(password), None)
-                    if self.passwords.verify(password, current_hash.as_deref()) =>
+                    if current_hash.is_some()
+                        && self.passwords.verify(password, current_hash.as_deref()) =>
                 {
                     current_hash
                 }
