@@ -8,7 +8,7 @@
 //!
 //! Run it against a running tessera. tessera's config needs a client whose
 //! tokens are meant for this API (`audience`), for example a service using
-//! `client_credentials`:
+//! `client_credentials`, as in `examples/examples.toml`:
 //!
 //! ```toml
 //! [oauth.scopes]
@@ -24,7 +24,7 @@
 //! ```
 //!
 //! ```sh
-//! cargo run -- --config tessera.toml                  # terminal 1: tessera on :8080
+//! cargo run -- --config examples/examples.toml        # terminal 1: tessera on :8080
 //! cargo run --example resource_server                 # terminal 2: the API on :9100
 //! # terminal 3:
 //! TOKEN=$(curl -s -u notes-writer:notes-writer-secret-0123456789abcdef \

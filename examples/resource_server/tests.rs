@@ -464,3 +464,38 @@ async fn an_unknown_kid_while_the_jwks_is_unreachable_is_503() {
         "temporarily_unavailable"
     );
 }
+
+#[tokio::test]
+async fn the_shipped_config_gives_notes_writer_tokens_for_this_api() {
+    let mut settings =
+        Settings::from_toml(include_str!("../examples.toml")).expect("examples/examples.toml");
+    settings.server.bind = "127.0.0.1:0".into();
+    let app = Application::build_with_clock(settings, Arc::new(SystemClock)).expect("tessera");
+    let issuer = app.issuer().to_owned();
+    tokio::spawn(app.run_until_stopped());
+    let api = start_api(
+        Verifier::discover(&issuer, "notes-api")
+            .await
+            .expect("verifier"),
+    );
+
+    // The header's curl command.
+    let response: Value = reqwest::Client::new()
+        .post(format!("{issuer}/oauth2/token"))
+        .basic_auth("notes-writer", Some("notes-writer-secret-0123456789abcdef"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "notes:read notes:write"),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("json");
+    let token = response["access_token"].as_str().expect("a token");
+    assert_eq!(
+        post_note(&api, token, "buy tea").await.status(),
+        StatusCode::CREATED
+    );
+}

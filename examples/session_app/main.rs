@@ -9,7 +9,8 @@
 //! session is sent to tessera's login with `goto` pointing back here.
 //!
 //! tessera only follows a `goto` to an origin it trusts: list this app's
-//! origin in tessera's config, or sign-in lands on tessera's `/account`:
+//! origin in tessera's config, or sign-in lands on tessera's `/account`
+//! (`examples/examples.toml` has all this):
 //!
 //! ```toml
 //! [sessions]
@@ -21,7 +22,7 @@
 //! ```
 //!
 //! ```sh
-//! cargo run -- --config tessera.toml           # terminal 1: tessera on :8080
+//! cargo run -- --config examples/examples.toml # terminal 1: tessera on :8080
 //! cargo run --example session_app              # terminal 2: the app on :9200
 //! ```
 //!
