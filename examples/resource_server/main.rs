@@ -49,6 +49,7 @@ mod verifier;
 mod tests;
 
 use actix_web::dev::Server;
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
@@ -95,7 +96,18 @@ fn serve(listener: TcpListener, verifier: Verifier) -> std::io::Result<Server> {
         App::new()
             .app_data(verifier.clone())
             .app_data(notes.clone())
-            .app_data(web::JsonConfig::default().limit(4096))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(4096)
+                    .error_handler(|err, _| {
+                        let body = ErrorBody {
+                            error: "invalid_request",
+                            error_description: r#"the body must be {"text": "..."}, at most 4 KiB"#,
+                        };
+                        InternalError::from_response(err, HttpResponse::BadRequest().json(body))
+                            .into()
+                    }),
+            )
             .route("/notes", web::get().to(get_notes))
             .route("/notes", web::post().to(post_notes))
     })

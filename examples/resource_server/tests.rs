@@ -174,6 +174,25 @@ async fn a_writer_adds_a_note_and_reads_it_back() {
 }
 
 #[tokio::test]
+async fn a_note_that_is_not_json_is_a_400_invalid_request() {
+    let (issuer, api) = start_both().await;
+    let token = client_token(&issuer, "writer", "notes:write").await;
+    let response = reqwest::Client::new()
+        .post(format!("{api}/notes"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.json::<Value>().await.expect("json")["error"],
+        "invalid_request"
+    );
+}
+
+#[tokio::test]
 async fn a_request_without_a_token_is_challenged_without_an_error_code() {
     let (_, api) = start_both().await;
     for authorization in [None, Some("Basic d3JpdGVyOnNlY3JldA==")] {

@@ -6,8 +6,9 @@
 //! server into a load generator against tessera. No request to tessera is
 //! ever made per token.
 //!
-//! Web-framework free on purpose: the example server and the benchmark
-//! (`examples/bench.rs`) use this same file.
+//! Web-framework free on purpose, so that the benchmark (`examples/bench.rs`)
+//! can include this very file (`#[path]`) and measure validation as the
+//! example server does it.
 
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
@@ -92,10 +93,8 @@ impl Verifier {
             jwks_uri: String,
         }
         let http = reqwest::Client::new();
-        let url = format!(
-            "{}/.well-known/oauth-authorization-server",
-            issuer.trim_end_matches('/')
-        );
+        let issuer = issuer.trim_end_matches('/');
+        let url = format!("{issuer}/.well-known/oauth-authorization-server");
         let metadata: Metadata = get_json(&http, &url).await?;
         // RFC 8414 §3.3: the metadata must name the issuer it was fetched for.
         if metadata.issuer != issuer {
