@@ -86,6 +86,33 @@ pub struct Sent {
 /// How many sent messages the fixture outbox keeps: the newest.
 const KEPT: usize = 1000;
 
+/// Whether the mail settings can be used: what [`Mailer::from_settings`]
+/// would refuse, without starting a delivery thread.
+pub fn check(settings: &Settings) -> Result<(), MailError> {
+    configured(settings).map(drop)
+}
+
+/// The sender and the delivery the settings describe.
+fn configured(settings: &Settings) -> Result<(Mailbox, Delivery), MailError> {
+    let from: Mailbox = settings
+        .mail
+        .from
+        .parse()
+        .map_err(|_| MailError::Address(settings.mail.from.clone()))?;
+    let delivery = match &settings.mail.smtp_url {
+        Some(url) => Delivery::Smtp(Box::new(
+            SmtpTransport::from_url(url.expose())
+                .map_err(|err| MailError::Url(err.to_string()))?
+                .build(),
+        )),
+        None => match settings.outbox_dir() {
+            None if settings.fixture.enabled => Delivery::Kept,
+            dir => Delivery::Outbox(dir),
+        },
+    };
+    Ok((from, delivery))
+}
+
 /// Queues messages for the delivery thread.
 pub struct Mailer {
     queue: Mutex<Option<Sender<lettre::Message>>>,
@@ -100,22 +127,7 @@ impl Mailer {
     /// The configured mailer, with its delivery thread; `clock` dates what
     /// the fixture outbox keeps.
     pub fn from_settings(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, MailError> {
-        let from: Mailbox = settings
-            .mail
-            .from
-            .parse()
-            .map_err(|_| MailError::Address(settings.mail.from.clone()))?;
-        let delivery = match &settings.mail.smtp_url {
-            Some(url) => Delivery::Smtp(Box::new(
-                SmtpTransport::from_url(url.expose())
-                    .map_err(|err| MailError::Url(err.to_string()))?
-                    .build(),
-            )),
-            None => match settings.outbox_dir() {
-                None if settings.fixture.enabled => Delivery::Kept,
-                dir => Delivery::Outbox(dir),
-            },
-        };
+        let (from, delivery) = configured(settings)?;
         let (queue, messages) = channel::<lettre::Message>();
         let worker = std::thread::Builder::new()
             .name("tessera-mail".into())

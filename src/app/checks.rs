@@ -3,12 +3,10 @@
 //! these run here, at composition, before the store is opened or anything
 //! binds; an error names the key exactly as [`Settings::validate`] does.
 
-use crate::clock::SystemClock;
 use crate::config::{ConfigError, Settings, invalid};
 use crate::journeys;
-use crate::mail::{self, MailError, Mailer};
+use crate::mail::{self, MailError};
 use crate::oauth;
-use std::sync::Arc;
 
 /// Checks what only the domain can judge, after [`Settings::validate`].
 pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
@@ -18,7 +16,7 @@ pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
             err.to_string(),
         ));
     }
-    if let Err(err) = Mailer::from_settings(settings, Arc::new(SystemClock)) {
+    if let Err(err) = mail::check(settings) {
         let key = match err {
             MailError::Address(_) => "mail.from",
             _ => "mail.smtp_url",
