@@ -85,6 +85,7 @@ mod tests {
         );
         assert!(error_of("[oauth.scopes]\n\"a\\\\b\" = \"Bad\"").contains("oauth.scopes."));
         assert!(error_of("[mail]\nfrom = \"nobody\"").contains("mail.from"));
+        assert!(error_of("[mail]\nsmtp_url = \"ftp://x\"").contains("mail.smtp_url"));
         assert!(
             error_of(
                 "[journeys.broken]\nstart = \"a\"\n[journeys.broken.nodes.a]\ntype = \"nope\""
