@@ -229,6 +229,41 @@ async fn the_outbox_shows_every_message_sent_newest_last() {
 }
 
 #[tokio::test]
+async fn requests_addressed_to_another_host_are_refused_against_dns_rebinding() {
+    let app = spawn_app_with(FIXTURE).await;
+    let port = app.address.rsplit(':').next().expect("port").to_owned();
+    for host in ["evil.example", "evil.example:80", "127.0.0.1.evil.example"] {
+        let token = app
+            .api
+            .post(app.url("/fixture/token"))
+            .header("host", host)
+            .json(&json!({"sub": "alice", "client_id": "notes"}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(token.status(), 400, "{host}");
+        let outbox = app
+            .api
+            .get(app.url("/fixture/outbox"))
+            .header("host", host)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(outbox.status(), 400, "{host}");
+    }
+    for host in [format!("localhost:{port}"), format!("[::1]:{port}")] {
+        let outbox = app
+            .api
+            .get(app.url("/fixture/outbox"))
+            .header("host", &host)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(outbox.status(), 200, "{host}");
+    }
+}
+
+#[tokio::test]
 async fn without_fixture_mode_the_endpoints_do_not_exist() {
     let app = spawn_app().await;
     let response = app
