@@ -3,6 +3,9 @@
 //! instead of a browser window, signs alice in on tessera's login page, and
 //! follows the redirect to the client's loopback listener.
 
+#[path = "../common/in_process.rs"]
+mod in_process;
+
 use super::Error;
 use super::client::{NativeClient, RENEW_MARGIN_SECS};
 use super::token_file;
@@ -31,16 +34,6 @@ first_party = true
 token_exchange = true"#;
     let config = format!(
         r#"
-[server]
-bind = "127.0.0.1:0"
-workers = 1
-[storage]
-path = ":memory:"
-[log]
-level = "warn"
-[passwords]
-memory_kib = 1024
-iterations = 1
 [[users]]
 username = "alice"
 password = "alice-password"
@@ -58,14 +51,7 @@ resource_server = true
 "#,
         short = RENEW_MARGIN_SECS / 2
     );
-    let app = Application::build_with_clock(
-        Settings::from_toml(&config).expect("config"),
-        Arc::new(SystemClock),
-    )
-    .expect("tessera");
-    let url = app.issuer().to_owned();
-    tokio::spawn(app.run_until_stopped());
-    url
+    in_process::start_tessera(&config)
 }
 
 async fn client(tessera: &str, client_id: &str, token_file: &Path) -> NativeClient {

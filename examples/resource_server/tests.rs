@@ -2,6 +2,9 @@
 //! memory): the tokens are tessera's own, the refusals are checked on the
 //! wire, and a JWKS relay in front of tessera counts the key fetches.
 
+#[path = "../common/in_process.rs"]
+mod in_process;
+
 use super::serve;
 use super::verifier::Verifier;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -19,21 +22,11 @@ use tessera::config::Settings;
 const AUDIENCE: &str = "notes-api";
 const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
 
-/// tessera with a writer, a reader, a client of another API and a native
-/// app; `top` is prepended (top-level keys such as `issuer`).
-fn tessera_config(top: &str) -> String {
+/// tessera's users and clients: a writer, a reader, a client of another
+/// API and a native app.
+fn tessera_config() -> String {
     format!(
-        r#"{top}
-[server]
-bind = "127.0.0.1:0"
-workers = 1
-[storage]
-path = ":memory:"
-[log]
-level = "warn"
-[passwords]
-memory_kib = 1024
-iterations = 1
+        r#"
 [[users]]
 username = "alice"
 password = "alice-password"
@@ -68,14 +61,10 @@ token_exchange = true
     )
 }
 
-/// Starts tessera; returns where it listens (its issuer unless `top` sets
-/// one).
-async fn start_tessera(top: &str, clock: Arc<dyn Clock>) -> String {
-    let settings = Settings::from_toml(&tessera_config(top)).expect("config");
-    let app = Application::build_with_clock(settings, clock).expect("tessera");
-    let url = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    url
+/// Starts tessera with `top` (e.g. a fixed `issuer`) on `clock`; returns
+/// where it listens.
+fn start_tessera(top: &str, clock: Arc<dyn Clock>) -> String {
+    in_process::start_tessera_with(top, &tessera_config(), clock)
 }
 
 /// Starts the notes API with `verifier`; returns its base URL.
@@ -88,7 +77,7 @@ fn start_api(verifier: Verifier) -> String {
 
 /// tessera and the notes API in front of it, set up by discovery.
 async fn start_both() -> (String, String) {
-    let issuer = start_tessera("", Arc::new(SystemClock)).await;
+    let issuer = in_process::start_tessera(&tessera_config());
     let verifier = Verifier::discover(&issuer, AUDIENCE)
         .await
         .expect("discovery");
@@ -233,7 +222,7 @@ async fn a_token_meant_for_another_api_is_an_invalid_token() {
 
 #[tokio::test]
 async fn a_token_from_another_issuer_is_an_invalid_token() {
-    let issuer = start_tessera("", Arc::new(SystemClock)).await;
+    let issuer = in_process::start_tessera(&tessera_config());
     // Same keys, but this API trusts another issuer.
     let verifier = Verifier::new(
         reqwest::Client::new(),
@@ -254,7 +243,7 @@ async fn an_expired_token_is_an_invalid_token() {
     let clock = Arc::new(ManualClock::at(
         time::OffsetDateTime::now_utc() - time::Duration::hours(1),
     ));
-    let issuer = start_tessera("", clock.clone()).await;
+    let issuer = start_tessera("", clock.clone());
     let api = start_api(
         Verifier::discover(&issuer, AUDIENCE)
             .await
@@ -271,7 +260,7 @@ async fn an_expired_token_is_an_invalid_token() {
 
 #[tokio::test]
 async fn an_id_token_of_the_same_audience_is_not_an_access_token() {
-    let issuer = start_tessera("", Arc::new(SystemClock)).await;
+    let issuer = in_process::start_tessera(&tessera_config());
     // The native app's tokens are meant for itself: aud = notes-app.
     let api = start_api(
         Verifier::discover(&issuer, "notes-app")
@@ -420,8 +409,8 @@ async fn relay_jwks(relay: web::Data<JwksRelay>) -> HttpResponse {
 /// (serving the first's JWKS) and the API verifying through it.
 async fn rotating_issuer() -> (String, String, Arc<JwksRelay>, String) {
     let top = r#"issuer = "http://tessera.test""#;
-    let before = start_tessera(top, Arc::new(SystemClock)).await;
-    let after = start_tessera(top, Arc::new(SystemClock)).await;
+    let before = start_tessera(top, Arc::new(SystemClock));
+    let after = start_tessera(top, Arc::new(SystemClock));
     let (relay, jwks_uri) = JwksRelay::start(&format!("{before}/oauth2/jwks"));
     let verifier = Verifier::new(
         reqwest::Client::new(),

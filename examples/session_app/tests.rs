@@ -1,16 +1,15 @@
 //! The app and a real tessera, both in-process on port 0; reqwest plays the
 //! browser (a cookie jar, redirects followed by hand to see each one).
 
+#[path = "../common/in_process.rs"]
+mod in_process;
+
 use super::{Config, serve};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::time::Duration;
-use tessera::app::Application;
-use tessera::clock::SystemClock;
-use tessera::config::Settings;
 
 const PASSWORD: &str = "alice-password";
 
@@ -23,33 +22,15 @@ fn app_socket() -> (TcpListener, String) {
 
 /// tessera with alice, trusting `return_origins`; returns its URL.
 fn start_tessera(return_origins: &[&str]) -> String {
-    let config = format!(
+    in_process::start_tessera(&format!(
         r#"
-[server]
-bind = "127.0.0.1:0"
-workers = 1
-[storage]
-path = ":memory:"
-[log]
-level = "warn"
-[passwords]
-memory_kib = 1024
-iterations = 1
 [sessions]
 return_origins = {return_origins:?}
 [[users]]
 username = "alice"
 password = "{PASSWORD}"
 "#
-    );
-    let app = Application::build_with_clock(
-        Settings::from_toml(&config).expect("config"),
-        Arc::new(SystemClock),
-    )
-    .expect("tessera");
-    let url = app.issuer().to_owned();
-    tokio::spawn(app.run_until_stopped());
-    url
+    ))
 }
 
 fn start_app(listener: TcpListener, origin: &str, tessera: &str, cache_ttl: Duration) {
