@@ -31,6 +31,20 @@ pub struct Ceiling {
     pub cpu_per_op: Option<Duration>,
 }
 
+impl Ceiling {
+    /// The mean of a measurement before a load and one after it, so that a
+    /// change in what else the machine runs skews both sides alike.
+    pub fn around(before: Self, after: Self) -> Self {
+        Self {
+            per_sec: (before.per_sec + after.per_sec) / 2.0,
+            cpu_per_op: before
+                .cpu_per_op
+                .zip(after.cpu_per_op)
+                .map(|(before, after)| (before + after) / 2),
+        }
+    }
+}
+
 /// Runs `op` on `threads` threads for `duration` (this process does
 /// nothing else meanwhile, so its CPU time is theirs).
 fn on_threads<S>(
