@@ -10,14 +10,18 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The fixture configuration of issue 10: in memory, RS256 by default, two
-/// seeded users (default argon2 parameters), two clients.
+/// The fixture configuration of issue 10, as a test suite starts tessera:
+/// in memory, fixture mode (so cheap password hashing), RS256 by default,
+/// two seeded users, two clients.
 pub const FIXTURE: &str = r#"
 [server]
 bind = "127.0.0.1:0"
 
 [storage]
 path = ":memory:"
+
+[fixture]
+enabled = true
 
 [[users]]
 username = "alice"
@@ -45,8 +49,14 @@ scopes = ["bench:read"]
 grant_types = ["client_credentials"]
 "#;
 
-/// One `client_credentials` client per other algorithm, for the load server.
-pub const CLIENT_PER_ALG: &str = r#"
+/// What the load server adds: argon2's default parameters (which fixture
+/// mode lowers), so that logins are measured as production pays for them,
+/// and one `client_credentials` client per other algorithm.
+pub const LOAD: &str = r#"
+[passwords]
+memory_kib = 19456
+iterations = 2
+
 [[clients]]
 client_id = "service-es256"
 client_secret = "bench-es256-secret-0123456789abc"
