@@ -4,6 +4,7 @@
 use crate::context::Context;
 use crate::jwa::SigningAlg;
 use crate::keys::{KeyRing, SigningKeyError};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 
 /// Issues, verifies and revokes tokens over the core, signing with its
@@ -33,9 +34,17 @@ impl Provider {
             std::thread::Builder::new()
                 .name("tessera-keygen".into())
                 .spawn(move || {
-                    if let Err(err) = ring.generate(&core.store, &core.sealer, core.now(), &missing)
-                    {
-                        tracing::error!(error = %err, "cannot generate signing keys");
+                    // The ring is set whatever happens, even a panic, so
+                    // that no request waits for it forever.
+                    let generated = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                        ring.generate(&core.store, &core.sealer, core.now(), &missing)
+                    }));
+                    match generated {
+                        Ok(Ok(())) => {}
+                        Ok(Err(err)) => {
+                            tracing::error!(error = %err, "cannot generate signing keys")
+                        }
+                        Err(_) => tracing::error!("signing key generation panicked"),
                     }
                     let _ = pending.set(ring);
                 })
