@@ -104,8 +104,29 @@ pub fn touch_interval(ctx: &Context) -> Duration {
 }
 
 /// The live session behind a token, or `None` if it is unknown, expired or
-/// revoked, or its user is gone or disabled.
+/// revoked, or its user is gone or disabled; its last use is written when
+/// due ([`check`], then [`touch`]).
 pub fn validate(ctx: &Context, token: &Token) -> Result<Option<ActiveSession>, StoreError> {
+    let Some(checked) = check(ctx, token)? else {
+        return Ok(None);
+    };
+    if checked.touch_due {
+        touch(ctx, token, &checked.active.session)?;
+    }
+    Ok(Some(checked.active))
+}
+
+/// A live session, and whether its last use is due to be written back.
+pub struct Checked {
+    pub active: ActiveSession,
+    pub touch_due: bool,
+}
+
+/// [`validate`] without the write: reads only, so a caller may run it where
+/// a durable write must not (an HTTP worker) and hand the rare [`touch`]
+/// to the blocking pool. When a touch is due, the session returned is
+/// already as it will be written.
+pub fn check(ctx: &Context, token: &Token) -> Result<Option<Checked>, StoreError> {
     let hash = token.hash();
     let now = ctx.now();
     let found = ctx.store.read(|tx| {
@@ -121,22 +142,31 @@ pub fn validate(ctx: &Context, token: &Token) -> Result<Option<ActiveSession>, S
     if user.disabled || expires_at(ctx, &session) <= now {
         return Ok(None);
     }
-    if now - session.last_used_at >= touch_interval(ctx) {
+    let touch_due = now - session.last_used_at >= touch_interval(ctx);
+    if touch_due {
         session.last_used_at = now;
-        ctx.store.write(|tx| {
-            // Write back only if the session was not revoked meanwhile.
-            if tx.session(&hash)?.is_some() {
-                tx.put_session(&hash, &session)?;
-            }
-            Ok::<_, StoreError>(())
-        })?;
     }
     let expires_at = expires_at(ctx, &session);
-    Ok(Some(ActiveSession {
-        session,
-        user,
-        expires_at,
+    Ok(Some(Checked {
+        active: ActiveSession {
+            session,
+            user,
+            expires_at,
+        },
+        touch_due,
     }))
+}
+
+/// Writes `session` (its last use) back under `token`, unless it was
+/// revoked meanwhile.
+pub fn touch(ctx: &Context, token: &Token, session: &Session) -> Result<(), StoreError> {
+    let hash = token.hash();
+    ctx.store.write(|tx| {
+        if tx.session(&hash)?.is_some() {
+            tx.put_session(&hash, session)?;
+        }
+        Ok::<_, StoreError>(())
+    })
 }
 
 /// Ends the session behind a token; returns whether there was one.

@@ -96,9 +96,17 @@ pub async fn post_validate(
     body: web::Json<ValidateRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = Token::from_presented(body.into_inner().token);
-    let active = {
-        let ctx = ctx.clone();
-        blocking(move || sessions::validate(&ctx, &token)).await??
+    // The reads on the worker (the hand-off to the blocking pool would cost
+    // more than they do: README "Performance"); the rare durable write of
+    // the last use off it.
+    let active = match sessions::check(&ctx, &token)? {
+        Some(checked) if checked.touch_due => {
+            let ctx = ctx.clone();
+            let session = checked.active.session.clone();
+            blocking(move || sessions::touch(&ctx, &token, &session)).await??;
+            Some(checked.active)
+        }
+        checked => checked.map(|checked| checked.active),
     };
     Ok(HttpResponse::Ok().json(match &active {
         Some(active) => ValidateResponse::Valid {
