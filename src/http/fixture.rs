@@ -10,6 +10,7 @@
 use super::paths;
 use crate::journeys::Engine;
 use crate::oauth::fixture::MintRequest;
+use crate::oauth::redirect;
 use crate::oauth::{OAuthError, Provider};
 use crate::telemetry::blocking;
 use actix_web::http::header;
@@ -64,22 +65,16 @@ async fn get_outbox(
 }
 
 /// Refuses a request whose `Host` is not `localhost` or a loopback
-/// address (with any port). The header itself, not a forwarded one.
+/// address (with any port). The header itself, not a forwarded one, read
+/// by the URL parser as the authority of an `http` URL.
 fn addressed_to_loopback(req: &HttpRequest) -> Result<(), OAuthError> {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
         .unwrap_or_default();
-    let name = match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    };
-    let name = name.trim_start_matches('[').trim_end_matches(']');
-    let loopback = name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    let loopback = url::Url::parse(&format!("http://{host}/"))
+        .is_ok_and(|url| url.host_str() == Some("localhost") || redirect::is_loopback(&url));
     if loopback {
         Ok(())
     } else {

@@ -232,7 +232,12 @@ async fn the_outbox_shows_every_message_sent_newest_last() {
 async fn requests_addressed_to_another_host_are_refused_against_dns_rebinding() {
     let app = spawn_app_with(FIXTURE).await;
     let port = app.address.rsplit(':').next().expect("port").to_owned();
-    for host in ["evil.example", "evil.example:80", "127.0.0.1.evil.example"] {
+    for host in [
+        "evil.example",
+        "evil.example:80",
+        "127.0.0.1.evil.example",
+        "localhost@evil.example",
+    ] {
         let token = app
             .api
             .post(app.url("/fixture/token"))
