@@ -80,14 +80,9 @@ impl Provider {
         };
         let subject = match &user {
             Some(user) => Subject::User(user, &auth),
-            None => Subject::Client,
+            None => Subject::Named(&request.sub, &auth),
         };
         let mut access = self.claims_for(&client, &subject, &scope);
-        // A subject tessera does not know is named as asked, signed in now.
-        if user.is_none() {
-            access.sub = request.sub.clone();
-            access.auth_time = Some(now.unix_timestamp());
-        }
         access.exp = (now + ttl).unix_timestamp();
         let Ok(Value::Object(mut access)) = serde_json::to_value(&access) else {
             return Err(OAuthError::server(

@@ -29,11 +29,13 @@ pub struct AccessClaims {
     pub auth_time: Option<i64>,
 }
 
-/// Who an access token is for: a user (and how they signed in) or the
-/// client itself (`client_credentials`).
+/// Who an access token is for: a user (and how they signed in), the
+/// client itself (`client_credentials`), or a subject tessera does not
+/// know, named as given (fixture mode's tokens).
 pub enum Subject<'a> {
     User(&'a User, &'a Authentication),
     Client,
+    Named(&'a str, &'a Authentication),
 }
 
 impl Provider {
@@ -58,6 +60,7 @@ impl Provider {
         let (sub, auth_time) = match subject {
             Subject::User(user, auth) => (user.id.clone(), Some(auth.auth_time.unix_timestamp())),
             Subject::Client => (client.client_id.clone(), None),
+            Subject::Named(sub, auth) => ((*sub).to_owned(), Some(auth.auth_time.unix_timestamp())),
         };
         AccessClaims {
             iss: self.ctx.issuer.clone(),
