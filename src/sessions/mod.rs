@@ -204,6 +204,12 @@ pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, Store
     Ok(sessions)
 }
 
+/// How many sessions the store holds: the live ones, and those ended
+/// since the last [`purge_expired`]. Cheap (no scan), for metrics.
+pub fn count(ctx: &Context) -> Result<u64, StoreError> {
+    ctx.store.read(|tx| tx.session_count())
+}
+
 /// Removes expired sessions from the store; returns how many.
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();

@@ -78,6 +78,8 @@ pub trait Backend: Send + Sync {
     fn begin_write(&self, durable: bool) -> Result<Box<dyn Transaction + '_>, StoreError>;
     /// Migrates a store of an older schema, all at once or not at all.
     fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError>;
+    /// The bytes the store takes on disk; `None` for one in memory.
+    fn size_on_disk(&self) -> Result<Option<u64>, StoreError>;
 }
 
 /// What a migration needs from the sealing key: values sealed or hashed
@@ -138,6 +140,11 @@ impl Store {
     /// Brings a store of an older schema up to date.
     pub fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError> {
         self.backend.migrate(rekey)
+    }
+
+    /// The bytes the store takes on disk; `None` for one in memory.
+    pub fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
+        self.backend.size_on_disk()
     }
 
     /// Runs `f` in a read transaction: a consistent snapshot, no locks.

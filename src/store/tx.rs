@@ -65,6 +65,9 @@ pub trait SessionReads {
     fn session(&self, hash: &TokenHash) -> Result<Option<Session>>;
     /// Every session of a user, with the hash it is stored under.
     fn sessions_of(&self, user_id: &str) -> Result<Vec<(TokenHash, Session)>>;
+    /// How many sessions are stored, ended ones not yet deleted included;
+    /// cheap whatever the number (it is read at every metrics scrape).
+    fn session_count(&self) -> Result<u64>;
 }
 
 /// Changes to sessions.

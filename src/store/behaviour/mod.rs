@@ -117,7 +117,8 @@ fn users_are_listed_in_username_order(store: &Store) {
     assert_eq!(names, ["alice", "bob", "carol"]);
 }
 
-fn sessions_are_listed_per_user_and_deleted_one_by_one_or_once_ended(store: &Store) {
+fn sessions_are_listed_per_user_counted_and_deleted_one_by_one_or_once_ended(store: &Store) {
+    assert_eq!(read(store, |tx| tx.session_count()), 0);
     write(store, |tx| {
         // Put twice: still one session, listed once.
         tx.put_session(&hash(1), &session("s1", "u1"))?;
@@ -131,11 +132,13 @@ fn sessions_are_listed_per_user_and_deleted_one_by_one_or_once_ended(store: &Sto
         .collect();
     ids.sort();
     assert_eq!(ids, ["s1", "s2"]);
+    assert_eq!(read(store, |tx| tx.session_count()), 3);
 
     let removed = write(store, |tx| tx.delete_session(&hash(1)));
     assert_eq!(removed.map(|s| s.id).as_deref(), Some("s1"));
     assert_eq!(write(store, |tx| tx.delete_session(&hash(1))), None);
     assert_eq!(read(store, |tx| tx.sessions_of("u1")).len(), 1);
+    assert_eq!(read(store, |tx| tx.session_count()), 2);
 
     // s2 is idle past the timeout, s4 past its absolute expiry (to the
     // second); s3 goes on.
@@ -162,6 +165,7 @@ fn sessions_are_listed_per_user_and_deleted_one_by_one_or_once_ended(store: &Sto
         .map(|(_, session)| session.id)
         .collect();
     assert_eq!(left, ["s3"]);
+    assert_eq!(read(store, |tx| tx.session_count()), 1);
 }
 
 fn a_journey_is_taken_once(store: &Store) {
@@ -333,7 +337,7 @@ macro_rules! behaviours {
                 renaming_a_user_or_changing_the_email_moves_the_indexes,
                 deleting_a_user_frees_the_name_but_not_an_email_another_holds,
                 users_are_listed_in_username_order,
-                sessions_are_listed_per_user_and_deleted_one_by_one_or_once_ended,
+                sessions_are_listed_per_user_counted_and_deleted_one_by_one_or_once_ended,
                 a_journey_is_taken_once,
                 a_finished_journey_is_not_revived_and_attempts_never_go_down,
                 expired_journeys_are_purged,

@@ -22,12 +22,14 @@ use redb::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tables::{META, SCHEMA_VERSION};
 
 /// A redb database holding every table of [`tables`].
 pub struct Embedded {
     db: Database,
+    /// Its file; none in memory.
+    file: Option<PathBuf>,
 }
 
 fn unusable(path: &Path, reason: impl std::fmt::Display) -> StoreError {
@@ -89,7 +91,11 @@ impl Embedded {
                 Ok(db) => db,
             },
         };
-        let store = Self { db };
+        let file = match path {
+            StoragePath::Memory => None,
+            StoragePath::File(file) => Some(file.clone()),
+        };
+        let store = Self { db, file };
         store.prepare()?;
         Ok(store)
     }
@@ -208,6 +214,14 @@ impl Backend for Embedded {
             .insert("schema_version", SCHEMA_VERSION)?;
         tx.0.commit()?;
         Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
+        let Some(file) = &self.file else {
+            return Ok(None);
+        };
+        let meta = std::fs::metadata(file).map_err(|err| StoreError::Backend(Box::new(err)))?;
+        Ok(Some(meta.len()))
     }
 }
 

@@ -5,7 +5,7 @@ use super::{Tables, Write, decode, encode};
 use crate::secret::TokenHash;
 use crate::store::tx::{SessionReads, SessionWrites};
 use crate::store::{Session, StoreError};
-use redb::{ReadableMultimapTable, ReadableTable};
+use redb::{ReadableMultimapTable, ReadableTable, ReadableTableMetadata};
 use time::{Duration, OffsetDateTime};
 
 impl<T: Tables> SessionReads for T {
@@ -29,6 +29,11 @@ impl<T: Tables> SessionReads for T {
             }
         }
         Ok(found)
+    }
+
+    fn session_count(&self) -> Result<u64, StoreError> {
+        // redb keeps each table's length in its root: no scan.
+        Ok(self.table(SESSIONS)?.len()?)
     }
 }
 
