@@ -1,6 +1,6 @@
 //! The core every domain area works with: settings, store, clock, sealing
-//! key and issuer, built once by the composition root (or a CLI command)
-//! and shared by reference. No globals.
+//! key, issuer and metrics, built once by the composition root (or a CLI
+//! command) and shared by reference. No globals.
 //!
 //! It knows no domain module. A domain area's own service holds the core
 //! and what only that area uses (`accounts::Accounts` the password hasher,
@@ -11,6 +11,7 @@
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::seal::{KeyError, Sealer};
 use crate::secret::{Token, constant_time_eq};
 use crate::store::Store;
@@ -36,6 +37,8 @@ pub struct Context {
     pub sealer: Sealer,
     /// The public base URL, without a trailing slash.
     pub issuer: String,
+    /// What `GET /metrics` exports; the domain keeps counters from it.
+    pub metrics: Metrics,
 }
 
 impl Context {
@@ -49,7 +52,9 @@ impl Context {
     ) -> Result<Self, ContextError> {
         let sealer = Sealer::new(settings.key_file().as_deref())?;
         store.migrate(&sealer)?;
+        let metrics = Metrics::new(settings.store_file().is_some());
         Ok(Self {
+            metrics,
             sealer,
             settings,
             store,

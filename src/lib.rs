@@ -5,7 +5,7 @@
 //! (with the OAuth issue) *OAuth 2.0 access tokens* validated offline.
 //!
 //! The module graph has no cycle: leaves (`config`, `store`, `clock`,
-//! `secret`, `username`, `jwa`) ← the core (`context`, holding `seal`;
+//! `secret`, `username`, `jwa`, `metrics`) ← the core (`context`, holding `seal`;
 //! `passwords`, `mail` and `keys` beside it) ← domain areas (`accounts` ←
 //! `sessions` ← `journeys` ← `oauth` ← `oidc`), each with its service where
 //! it holds something of its own (`accounts::Accounts`, `journeys::Engine`,
@@ -27,6 +27,7 @@ pub mod jwa;
 pub mod jws;
 pub mod keys;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod passwords;

@@ -9,6 +9,7 @@ mod seed;
 pub mod totp;
 
 use crate::context::Context;
+use crate::metrics::{Counter, Metrics};
 use crate::passwords::{HashError, Passwords};
 use crate::secret::{SecretString, random_id};
 use crate::store::{self, PendingUser, StoreError, User};
@@ -25,13 +26,19 @@ pub use seed::{Bootstrapped, SeedReport};
 pub struct Accounts {
     ctx: Arc<Context>,
     passwords: Passwords,
+    logins: LoginCounters,
 }
 
 impl Accounts {
     /// The service over `ctx`, hashing with `passwords` settings.
     pub fn new(ctx: Arc<Context>) -> Result<Self, HashError> {
         let passwords = Passwords::new(&ctx.settings.passwords)?;
-        Ok(Self { ctx, passwords })
+        let logins = LoginCounters::new(&ctx.metrics);
+        Ok(Self {
+            ctx,
+            passwords,
+            logins,
+        })
     }
 
     /// The password hasher, for a journey that hashes a chosen password
@@ -79,6 +86,41 @@ pub enum LoginError {
     Disabled,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Password sign-ins by outcome (`tessera_logins_total`), taken from the
+/// metrics once, so that counting is an atomic add.
+struct LoginCounters {
+    succeeded: Counter,
+    failed: Counter,
+    locked: Counter,
+    address_locked: Counter,
+    disabled: Counter,
+}
+
+impl LoginCounters {
+    fn new(metrics: &Metrics) -> Self {
+        Self {
+            succeeded: metrics.login_counter("succeeded"),
+            failed: metrics.login_counter("failed"),
+            locked: metrics.login_counter("locked"),
+            address_locked: metrics.login_counter("address_locked"),
+            disabled: metrics.login_counter("disabled"),
+        }
+    }
+
+    /// Counts a sign-in's outcome; a store failure is no outcome.
+    fn count(&self, outcome: &Result<User, LoginError>) {
+        let counter = match outcome {
+            Ok(_) => &self.succeeded,
+            Err(LoginError::InvalidCredentials) => &self.failed,
+            Err(LoginError::Locked(_)) => &self.locked,
+            Err(LoginError::AddressLocked(_)) => &self.address_locked,
+            Err(LoginError::Disabled) => &self.disabled,
+            Err(LoginError::Store(_)) => return,
+        };
+        counter.inc();
+    }
 }
 
 /// A new account.
@@ -285,7 +327,19 @@ impl Accounts {
     /// The attempt is counted *before* the password is verified, in the same
     /// transaction that checks the lock: parallel guesses cannot all slip in
     /// before the first failure is recorded. Success forgets the count.
+    /// The outcome is counted for metrics.
     pub fn authenticate(
+        &self,
+        username: &str,
+        password: &SecretString,
+        address: Option<&str>,
+    ) -> Result<User, LoginError> {
+        let outcome = self.check_password(username, password, address);
+        self.logins.count(&outcome);
+        outcome
+    }
+
+    fn check_password(
         &self,
         username: &str,
         password: &SecretString,

@@ -2,6 +2,7 @@
 //! print the ready line, serve until stopped. Tests build this same object.
 
 mod checks;
+mod metrics;
 
 pub use checks::check_settings;
 
@@ -57,6 +58,8 @@ pub enum StartError {
 pub struct Application {
     server: Server,
     address: SocketAddr,
+    /// The listener of its own that `metrics.bind` gives `/metrics`.
+    metrics: Option<(Server, SocketAddr)>,
     ctx: web::Data<Context>,
     engine: web::Data<journeys::Engine>,
     provider: web::Data<oauth::Provider>,
@@ -85,6 +88,7 @@ impl Application {
             bind: settings.server.bind.clone(),
             source,
         })?;
+        let metrics_listener = metrics::bind(&settings)?;
         let issuer = settings.issuer_or(address);
         let settings = Arc::new(settings);
         let ctx = web::Data::new(Context::new(settings.clone(), store, clock, issuer)?);
@@ -120,11 +124,16 @@ impl Application {
         let connections = Connections::default();
         let counted = connections.clone();
         let limits = &settings.server;
+        let count_requests = settings.metrics.enabled;
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_middleware::from_fn(http::middleware::body_deadline))
                 .wrap(http::middleware::security_headers(&app_ctx))
                 .wrap(actix_middleware::from_fn(http::middleware::request_log))
+                .wrap(actix_middleware::Condition::new(
+                    count_requests,
+                    actix_middleware::from_fn(http::middleware::record_metrics),
+                ))
                 .configure(http::configure(
                     app_ctx.clone(),
                     app_engine.clone(),
@@ -153,9 +162,16 @@ impl Application {
                 source,
             })?
             .run();
+        let metrics = match metrics_listener {
+            Some((listener, address)) => {
+                Some((metrics::serve(listener, address, ctx.clone())?, address))
+            }
+            None => None,
+        };
         Ok(Self {
             server,
             address,
+            metrics,
             ctx,
             engine,
             provider,
@@ -166,6 +182,12 @@ impl Application {
     /// The bound port (the real one when configured with port 0).
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The port of `metrics.bind`'s listener (the real one for port 0);
+    /// none when `/metrics` is on the main listener or off.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, address)| address.port())
     }
 
     /// The issuer: configured, or `http://HOST:PORT` of the bound socket.
@@ -193,6 +215,7 @@ impl Application {
         let Self {
             mut server,
             address,
+            metrics,
             ctx,
             engine,
             provider,
@@ -201,8 +224,21 @@ impl Application {
         // Listening for signals before the ready line: a SIGTERM sent as
         // soon as it is read must stop the server gracefully, not kill it.
         let stop = stop_signal();
+        if let Some((_, address)) = &metrics {
+            // To the log: stdout has one line, the ready line below.
+            tracing::info!("metrics on http://{address}{}", http::paths::METRICS);
+        }
         println!("tessera listening on http://{address}");
         let handle = server.handle();
+        let metrics = metrics.map(|(server, _)| {
+            let handle = server.handle();
+            tokio::spawn(async move {
+                if let Err(err) = server.await {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            });
+            handle
+        });
         let purge = purge_loop(engine.clone(), provider.clone());
         let result = tokio::select! {
             result = &mut server => result,
@@ -222,6 +258,10 @@ impl Application {
             }
         };
         drop(server);
+        // A scrape lost to a stop costs nothing: no grace for this one.
+        if let Some(metrics) = metrics {
+            metrics.stop(false).await;
+        }
         drop((engine, provider));
         close(ctx).await;
         result

@@ -188,6 +188,18 @@ pub struct FixtureSettings {
     pub enabled: bool,
 }
 
+/// `[metrics]`: `GET /metrics` in the Prometheus text format.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` is served at all.
+    pub enabled: bool,
+    /// `HOST:PORT` of a listener of its own for `/metrics`, which then
+    /// answers any client there and is gone from the main listener. Unset:
+    /// `/metrics` on `server.bind`, for loopback clients only.
+    pub bind: Option<String>,
+}
+
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -211,6 +223,15 @@ impl Default for MailSettings {
             from: "tessera <tessera@localhost>".into(),
             smtp_url: None,
             outbox_dir: None,
+        }
+    }
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: None,
         }
     }
 }

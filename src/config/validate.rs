@@ -28,19 +28,9 @@ impl Settings {
         if let Some(issuer) = &self.issuer {
             validate_issuer(issuer)?;
         }
-        let resolves = self
-            .server
-            .bind
-            .to_socket_addrs()
-            .is_ok_and(|mut addrs| addrs.next().is_some());
-        if !resolves {
-            return Err(invalid(
-                "server.bind",
-                format!(
-                    "`{}` is not a HOST:PORT address (try \"127.0.0.1:8080\", or port 0 for a free port)",
-                    self.server.bind
-                ),
-            ));
+        validate_bind("server.bind", &self.server.bind, "127.0.0.1:8080")?;
+        if let Some(bind) = &self.metrics.bind {
+            validate_bind("metrics.bind", bind, "127.0.0.1:9090")?;
         }
         if self.fixture.enabled && !self.binds_loopback_only() {
             return Err(invalid(
@@ -184,6 +174,22 @@ impl Settings {
     }
 }
 
+/// A `HOST:PORT` to listen on: it must resolve to an address.
+fn validate_bind(key: &str, bind: &str, example: &str) -> Result<(), ConfigError> {
+    if bind
+        .to_socket_addrs()
+        .is_ok_and(|mut addrs| addrs.next().is_some())
+    {
+        return Ok(());
+    }
+    Err(invalid(
+        key,
+        format!(
+            "`{bind}` is not a HOST:PORT address (try \"{example}\", or port 0 for a free port)"
+        ),
+    ))
+}
+
 fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     let url = url::Url::parse(issuer)
         .map_err(|err| invalid("issuer", format!("`{issuer}` is not a URL: {err}")))?;
@@ -234,6 +240,7 @@ mod tests {
     #[test]
     fn invalid_values_name_their_key() {
         assert!(error_of("[server]\nbind = \"nowhere\"").contains("server.bind"));
+        assert!(error_of("[metrics]\nbind = \"9090\"").contains("metrics.bind"));
         assert!(error_of("issuer = \"ftp://x\"").contains("`issuer`"));
         assert!(
             error_of("[sessions]\nidle_timeout_secs = 0").contains("sessions.idle_timeout_secs")

@@ -1,6 +1,7 @@
-//! Request middleware: a request id and one log line per request, the
-//! security headers every response carries, a deadline for request bodies,
-//! and the count of requests in flight that shutdown waits for.
+//! Request middleware: a request id and one log line per request, request
+//! metrics, the security headers every response carries, a deadline for
+//! request bodies, and the count of requests in flight that shutdown waits
+//! for.
 
 use crate::context::Context;
 use crate::http::{
@@ -52,6 +53,27 @@ pub async fn request_log(
         }
         None => tracing::info!(method, path, status, elapsed_ms, "request"),
     });
+    Ok(res)
+}
+
+/// Counts each request and its latency for `GET /metrics`, labelled with
+/// the method, the status and the pattern of the route that matched, never
+/// the path: random paths and ids in paths would each make a series.
+pub async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let res = next.call(req).await?;
+    let req = res.request();
+    if let Some(ctx) = req.app_data::<Data<Context>>() {
+        ctx.metrics.record_request(
+            req.method().as_str(),
+            req.match_pattern(),
+            res.status().as_u16(),
+            started.elapsed(),
+        );
+    }
     Ok(res)
 }
 

@@ -6,6 +6,7 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 mod fixture;
+pub mod metrics;
 pub mod middleware;
 pub mod oauth;
 pub mod pages;
@@ -28,6 +29,10 @@ pub fn configure(
         let limit = ctx.settings.server.max_body_bytes;
         if ctx.settings.fixture.enabled {
             cfg.configure(fixture::configure);
+        }
+        let metrics = &ctx.settings.metrics;
+        if metrics.enabled && metrics.bind.is_none() {
+            cfg.configure(metrics::configure_main);
         }
         cfg.app_data(ctx)
             .app_data(journeys)

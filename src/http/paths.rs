@@ -2,6 +2,8 @@
 
 pub const HOME: &str = "/";
 pub const HEALTHZ: &str = "/healthz";
+/// Prometheus metrics (`[metrics]`).
+pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/style.css";
 
 pub const LOGIN: &str = "/login";

@@ -4,6 +4,8 @@
 use crate::context::Context;
 use crate::jwa::SigningAlg;
 use crate::keys::{KeyRing, SigningKeyError};
+use crate::metrics::Counter;
+use crate::oauth::params::GrantType;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 
@@ -12,6 +14,9 @@ use std::sync::{Arc, OnceLock};
 pub struct Provider {
     pub ctx: Arc<Context>,
     keys: Arc<OnceLock<KeyRing>>,
+    /// Tokens issued per grant type (`tessera_tokens_issued_total`), taken
+    /// from the metrics once, so that counting is an atomic add.
+    issued: [(GrantType, Counter); GrantType::ALL.len()],
 }
 
 impl Provider {
@@ -50,11 +55,19 @@ impl Provider {
                 })
                 .map_err(|err| SigningKeyError::Generate("signing", err.to_string()))?;
         }
-        Ok(Self { ctx, keys })
+        let issued = GrantType::ALL.map(|grant| (grant, ctx.metrics.token_counter(grant.as_str())));
+        Ok(Self { ctx, keys, issued })
     }
 
     /// The signing keys, once generated (see [`Provider::new`]).
     pub fn keys(&self) -> &KeyRing {
         self.keys.wait()
+    }
+
+    /// Counts a token response of `grant`.
+    pub(super) fn count_issued(&self, grant: GrantType) {
+        if let Some((_, counter)) = self.issued.iter().find(|(g, _)| *g == grant) {
+            counter.inc();
+        }
     }
 }

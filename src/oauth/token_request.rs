@@ -52,6 +52,16 @@ pub enum TokenRequest {
 }
 
 impl TokenRequest {
+    /// The grant this request is for.
+    pub fn grant(&self) -> GrantType {
+        match self {
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::TokenExchange { .. } => GrantType::TokenExchange,
+        }
+    }
+
     /// Reads a request from its form. `may_use` says whether the client
     /// may use the grant; it is asked before the grant's parameters are
     /// looked at.

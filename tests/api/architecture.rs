@@ -20,6 +20,10 @@ const ALLOWED: &[(&str, &str)] = &[
     ("jws", "jwa"),
     ("config", "jwa secret username"),
     ("telemetry", "config"),
+    // Counters and the registry `/metrics` exports: a leaf, so that the
+    // domain can count what only it knows (a lockout, a grant) with an
+    // atomic add, without knowing HTTP.
+    ("metrics", ""),
     // The store speaks tessera's types, never the settings'.
     ("store", "jwa secret username"),
     // The core every domain area shares (settings, store handle, clock,
@@ -29,11 +33,11 @@ const ALLOWED: &[(&str, &str)] = &[
     ("mail", "clock config secret"),
     ("passwords", "config secret"),
     ("keys", "jwa jws seal secret store"),
-    ("context", "clock config seal secret store"),
+    ("context", "clock config metrics seal secret store"),
     // Domain areas, over the core and the areas below them.
     (
         "accounts",
-        "clock config context mail passwords seal secret store username",
+        "clock config context mail metrics passwords seal secret store username",
     ),
     ("sessions", "accounts context secret store"),
     (
@@ -42,7 +46,8 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "oauth",
-        "accounts clock config context journeys jwa keys seal secret sessions store username",
+        "accounts clock config context journeys jwa keys metrics seal secret sessions store \
+         username",
     ),
     (
         "oidc",
@@ -51,8 +56,8 @@ const ALLOWED: &[(&str, &str)] = &[
     // The edges: HTTP, the composition root that builds everything, the CLI.
     (
         "http",
-        "accounts clock config context journeys jwa keys mail oauth oidc passwords seal secret \
-         sessions store telemetry username",
+        "accounts clock config context journeys jwa keys mail metrics oauth oidc passwords seal \
+         secret sessions store telemetry username",
     ),
     (
         "app",

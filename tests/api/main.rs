@@ -15,6 +15,7 @@ mod journeys;
 mod login_html;
 mod login_rest;
 mod mail;
+mod metrics;
 mod oauth;
 mod oauth_clients;
 mod oidc;

@@ -63,8 +63,19 @@ pub fn may_use(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
 }
 
 impl Provider {
-    /// Runs a grant for an authenticated client that [`may_use`] it.
+    /// Runs a grant for an authenticated client that [`may_use`] it, and
+    /// counts what it issued.
     pub fn exchange(
+        &self,
+        client: &Client,
+        request: &TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let response = self.run_grant(client, request)?;
+        self.count_issued(request.grant());
+        Ok(response)
+    }
+
+    fn run_grant(
         &self,
         client: &Client,
         request: &TokenRequest,
