@@ -55,6 +55,14 @@ pub(super) fn check(settings: &Settings) -> Result<(), Failure> {
             "  signing           {}",
             settings.oauth.signing_alg.as_str()
         ),
+        format!(
+            "  metrics           {}",
+            match (&settings.metrics.bind, settings.metrics.enabled) {
+                (_, false) => "off".to_owned(),
+                (Some(bind), true) => format!("/metrics on {bind}"),
+                (None, true) => "/metrics on server.bind, for local clients only".to_owned(),
+            }
+        ),
         format!("  users             {} seeded", settings.users.len()),
         format!("  clients           {} seeded", settings.clients.len()),
     ];

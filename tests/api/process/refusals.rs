@@ -99,6 +99,10 @@ async fn an_unusable_store_path_exits_2_naming_storage_path_and_the_path() {
     let (code, out, err) = workspace.run(&["config", "check"], "").await;
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("configuration is valid"), "{out}");
+    assert!(
+        out.contains("metrics           /metrics on server.bind, for local clients only"),
+        "{out}"
+    );
     assert!(!workspace.store().exists(), "the check creates nothing");
     // An empty file becomes a store at the first start: nothing to report.
     std::fs::write(workspace.store(), "").expect("write");
