@@ -6,6 +6,7 @@ mod checks;
 pub use checks::check_settings;
 
 use crate::accounts::{self, Accounts};
+use crate::audit;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ConfigError, Settings, seconds};
 use crate::context::Context;
@@ -334,8 +335,8 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
     Ok(())
 }
 
-/// Removes expired sessions, journeys, push requests, lockout counters and
-/// OAuth grants, forever.
+/// Removes expired sessions, journeys, push requests, lockout counters,
+/// OAuth grants and audit events past their retention, forever.
 async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oauth::Provider>) {
     let every = seconds(engine.ctx.settings.sessions.purge_interval_secs).unsigned_abs();
     let mut ticks = tokio::time::interval(every);
@@ -348,7 +349,8 @@ async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oau
                 + engine.purge_expired()?
                 + journeys::push::purge_expired(ctx)?
                 + engine.accounts.purge_stale_throttles()?
-                + provider.purge_expired()?)
+                + provider.purge_expired()?
+                + audit::purge_expired(ctx)?)
         })
         .await;
         match purged {

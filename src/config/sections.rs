@@ -188,6 +188,15 @@ pub struct FixtureSettings {
     pub enabled: bool,
 }
 
+/// `[audit]`: how long the audit log keeps its events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Events older than this many days are removed by the background
+    /// purge; 0 keeps them forever.
+    pub retention_days: u32,
+}
+
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -301,5 +310,11 @@ impl Default for AccountSettings {
             bootstrap_admin: true,
             self_registration: true,
         }
+    }
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
     }
 }

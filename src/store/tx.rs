@@ -25,8 +25,9 @@
 //! never the token.
 
 use super::{
-    AuthorizationCode, Client, Consent, JourneyState, KnownDevice, LoginThrottle, PushRequest,
-    RefreshToken, Session, SigningKey, StoreError, User,
+    AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
+    JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken, Session, SigningKey,
+    StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -223,6 +224,22 @@ pub trait KeyWrites {
     fn delete_signing_key(&self, kid: &str) -> Result<()>;
 }
 
+/// The audit log: security events in the order of their time, then of
+/// their recording.
+pub trait AuditReads {
+    /// The events `filter` lets through, newest first, at most `limit`.
+    fn audit_events(&self, filter: &AuditFilter, limit: usize) -> Result<Vec<AuditEntry>>;
+}
+
+/// Changes to the audit log: appending, and forgetting old events.
+pub trait AuditWrites {
+    /// Appends an event; returns its position, whose `seq` is higher than
+    /// that of every event appended before it.
+    fn append_audit_event(&self, event: &AuditEvent) -> Result<AuditPosition>;
+    /// Removes every event from before `before`; returns how many.
+    fn delete_audit_events_before(&self, before: OffsetDateTime) -> Result<usize>;
+}
+
 /// A consistent snapshot: every family's reads.
 pub trait ReadTx:
     UserReads
@@ -234,6 +251,7 @@ pub trait ReadTx:
     + ClientReads
     + GrantReads
     + KeyReads
+    + AuditReads
 {
 }
 
@@ -247,6 +265,7 @@ impl<T> ReadTx for T where
         + ClientReads
         + GrantReads
         + KeyReads
+        + AuditReads
 {
 }
 
@@ -263,6 +282,7 @@ pub trait WriteTx:
     + ClientWrites
     + GrantWrites
     + KeyWrites
+    + AuditWrites
 {
 }
 
@@ -277,6 +297,7 @@ impl<T> WriteTx for T where
         + ClientWrites
         + GrantWrites
         + KeyWrites
+        + AuditWrites
 {
 }
 

@@ -30,19 +30,21 @@ const ALLOWED: &[(&str, &str)] = &[
     ("passwords", "config secret"),
     ("keys", "jwa jws seal secret store"),
     ("context", "clock config seal secret store"),
+    // The audit log every domain area records in.
+    ("audit", "context store"),
     // Domain areas, over the core and the areas below them.
     (
         "accounts",
-        "clock config context mail passwords seal secret store username",
+        "audit clock config context mail passwords seal secret store username",
     ),
-    ("sessions", "accounts context secret store"),
+    ("sessions", "accounts audit context secret store"),
     (
         "journeys",
-        "accounts clock config context mail passwords seal secret sessions store username",
+        "accounts audit clock config context mail passwords seal secret sessions store username",
     ),
     (
         "oauth",
-        "accounts clock config context journeys jwa keys seal secret sessions store username",
+        "accounts audit clock config context journeys jwa keys seal secret sessions store username",
     ),
     (
         "oidc",
@@ -51,17 +53,17 @@ const ALLOWED: &[(&str, &str)] = &[
     // The edges: HTTP, the composition root that builds everything, the CLI.
     (
         "http",
-        "accounts clock config context journeys jwa keys mail oauth oidc passwords seal secret \
+        "accounts audit clock config context journeys jwa keys mail oauth oidc passwords seal secret \
          sessions store telemetry username",
     ),
     (
         "app",
-        "accounts clock config context http journeys jwa keys mail oauth oidc passwords seal \
+        "accounts audit clock config context http journeys jwa keys mail oauth oidc passwords seal \
          secret sessions store telemetry username",
     ),
     (
         "cli",
-        "accounts app clock config context journeys jwa keys mail oauth oidc passwords seal \
+        "accounts app audit clock config context journeys jwa keys mail oauth oidc passwords seal \
          secret sessions store telemetry username",
     ),
 ];

@@ -2,11 +2,13 @@
 //! traits of [`super::tx`], and run against each backend by
 //! [`behaviours!`]: a new backend adds one module at the bottom.
 
+mod audit;
 mod grants;
 mod races;
 mod records;
 
 use super::*;
+use audit::*;
 use grants::*;
 use races::*;
 use records::*;
@@ -345,6 +347,9 @@ macro_rules! behaviours {
                 expired_grants_are_purged_and_used_codes_kept_for_their_grace,
                 a_rotated_token_expires_alone_and_its_family_with_the_last_token,
                 signing_keys_are_listed_replaced_and_removed,
+                audit_events_come_back_newest_first_in_order_of_recording,
+                audit_events_are_filtered_and_paged_by_position,
+                audit_events_before_a_time_are_purged_and_no_later_one,
             );
             behaviours!(@shared $open;
                 concurrent_writers_take_a_journey_once,

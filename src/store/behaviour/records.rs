@@ -161,3 +161,15 @@ pub(super) fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -
         retried: false,
     }
 }
+
+pub(super) fn audit_event(at: OffsetDateTime, kind: &str, actor: &str) -> AuditEvent {
+    AuditEvent {
+        at,
+        kind: kind.into(),
+        outcome: "success".into(),
+        actor: actor.into(),
+        subject: Some("user:alice".into()),
+        ip: Some("127.0.0.1".into()),
+        details: BTreeMap::from([("journey".into(), "login".into())]),
+    }
+}
