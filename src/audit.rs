@@ -131,6 +131,25 @@ impl Party {
     }
 }
 
+/// Who asks for a change that users make themselves and administrators
+/// make for them (ending a session, withdrawing a consent), and from
+/// where: the actor and address of the event it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub actor: Party,
+    pub ip: Option<String>,
+}
+
+impl Caller {
+    /// `actor`, asking from `ip`.
+    pub fn new(actor: Party, ip: Option<&str>) -> Self {
+        Self {
+            actor,
+            ip: ip.map(str::to_owned),
+        }
+    }
+}
+
 /// An event about to be recorded; its time is the clock's when recorded.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -146,6 +165,11 @@ impl Event {
     /// Something `actor` did, which worked.
     pub fn success(kind: Kind, actor: Party) -> Self {
         Self::new(kind, true, actor)
+    }
+
+    /// Something `caller` did, which worked, from the caller's address.
+    pub fn success_by(kind: Kind, caller: &Caller) -> Self {
+        Self::success(kind, caller.actor.clone()).from_ip(caller.ip.as_deref())
     }
 
     /// Something `actor` tried, which was refused.
