@@ -50,21 +50,26 @@ const ALLOWED: &[(&str, &str)] = &[
         "oidc",
         "accounts config context jwa keys oauth secret sessions store",
     ),
+    // Who may administer: over accounts, sessions and the OAuth provider.
+    (
+        "admin",
+        "accounts audit config context keys oauth secret sessions store",
+    ),
     // The edges: HTTP, the composition root that builds everything, the CLI.
     (
         "http",
-        "accounts audit clock config context journeys jwa keys mail oauth oidc passwords seal secret \
-         sessions store telemetry username",
+        "accounts admin audit clock config context journeys jwa keys mail oauth oidc passwords \
+         seal secret sessions store telemetry username",
     ),
     (
         "app",
-        "accounts audit clock config context http journeys jwa keys mail oauth oidc passwords seal \
-         secret sessions store telemetry username",
+        "accounts admin audit clock config context http journeys jwa keys mail oauth oidc \
+         passwords seal secret sessions store telemetry username",
     ),
     (
         "cli",
-        "accounts app audit clock config context journeys jwa keys mail oauth oidc passwords seal \
-         secret sessions store telemetry username",
+        "accounts admin app audit clock config context journeys jwa keys mail oauth oidc \
+         passwords seal secret sessions store telemetry username",
     ),
 ];
 
