@@ -241,6 +241,25 @@ pub fn timestamp(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// Records an administrator's action `admin.ACTION` (`user.create`,
+/// `client.secret.rotate`…) by `admin` (`Party::user(&username)`, or
+/// `Party::client(&client_id)` for a `tessera:admin` token) on `subject`,
+/// from `ip`, in a transaction of its own: for admin handlers, after the
+/// change they made. Inside the change's own transaction, record
+/// `Event::success(Kind::Admin(action), admin)` with [`record`] instead.
+pub fn record_admin(
+    ctx: &Context,
+    action: &'static str,
+    admin: Party,
+    subject: Party,
+    ip: Option<&str>,
+) -> Result<(), StoreError> {
+    let event = Event::success(Kind::Admin(action), admin)
+        .about(subject)
+        .from_ip(ip);
+    record_alone(ctx, event)
+}
+
 /// An event as the audit API and the JSON-lines export show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Entry {

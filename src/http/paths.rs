@@ -56,6 +56,9 @@ pub const ADMIN_USER_SESSIONS: &str = "/users/{id}/sessions";
 /// One of a user's sessions.
 pub const ADMIN_USER_SESSION: &str = "/users/{id}/sessions/{sid}";
 
+/// The audit log: `?since=&type=&actor=&subject=&cursor=&limit=&format=`.
+pub const ADMIN_AUDIT: &str = "/audit";
+
 /// The journey cookie: the `auth_id` of a journey run in the browser.
 pub const JOURNEY_COOKIE: &str = "tessera_journey";
 /// The header native apps send their session token in.

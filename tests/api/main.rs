@@ -7,6 +7,7 @@
 mod admin_api;
 mod architecture;
 mod attacks;
+mod audit;
 mod bad_input;
 mod connections;
 mod devices;

@@ -4,11 +4,16 @@
 //! caller who may not administer.
 
 mod api;
+mod audit;
 
 use super::paths;
 use actix_web::web;
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope(paths::ADMIN_API_PREFIX).configure(api::configure));
+    cfg.service(
+        web::scope(paths::ADMIN_API_PREFIX)
+            .configure(api::configure)
+            .configure(audit::configure),
+    );
 }
