@@ -6,7 +6,7 @@
 //!
 //! The module graph has no cycle: leaves (`config`, `store`, `clock`,
 //! `secret`, `username`, `jwa`, `metrics`) ← the core (`context`, holding `seal`;
-//! `passwords`, `mail` and `keys` beside it) ← domain areas (`accounts` ←
+//! `passwords`, `mail`, `keys` and `audit` beside it) ← domain areas (`accounts` ←
 //! `sessions` ← `journeys` ← `oauth` ← `oidc`), each with its service where
 //! it holds something of its own (`accounts::Accounts`, `journeys::Engine`,
 //! `oauth::Provider`) ← `http` ← `app` (the composition root, which builds
@@ -16,7 +16,9 @@
 //! (`store::tx`); only the embedded backend (`store::embedded`) imports redb.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

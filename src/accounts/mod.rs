@@ -3,11 +3,13 @@
 //! domain code: callers run it off the async executor (it hashes passwords).
 
 mod conflicts;
+mod directory;
 pub mod lockout;
 pub mod policy;
 mod seed;
 pub mod totp;
 
+use crate::audit;
 use crate::context::Context;
 use crate::metrics::{Counter, Metrics};
 use crate::passwords::{HashError, Passwords};
@@ -18,6 +20,7 @@ use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, username_conflicts};
+pub use directory::{MAX_PAGE, Page};
 pub use seed::{Bootstrapped, SeedReport};
 
 /// The accounts area's service: every operation on accounts, with the
@@ -61,6 +64,8 @@ pub enum AccountError {
     NotFound(String),
     #[error("the password must not be empty")]
     EmptyPassword,
+    #[error("the cursor is not one a previous page gave")]
+    InvalidCursor,
     #[error("`{0}` is not a plain email address (name@example.com)")]
     InvalidEmail(String),
     #[error(transparent)]
@@ -130,6 +135,8 @@ pub struct NewUser {
     pub password: Option<SecretString>,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// Holds the administrator role.
+    pub admin: bool,
 }
 
 impl Accounts {
@@ -162,6 +169,8 @@ impl Accounts {
             totp: None,
             phone_number: None,
             address: None,
+            admin: new.admin,
+            managed_by_config: false,
         };
         self.ctx.store.write(|tx| {
             insert_new(tx, &user)?;
@@ -193,6 +202,8 @@ impl Accounts {
             totp: None,
             phone_number: None,
             address: None,
+            admin: false,
+            managed_by_config: false,
         };
         insert_new(tx, &user)?;
         Ok(user)
@@ -259,12 +270,15 @@ impl Accounts {
     }
 
     /// Sets a new password for a user proven by a journey and ends their
-    /// sessions, except `keep` (the session stepping up, if any).
+    /// sessions, except `keep` (the session stepping up, if any). Audited
+    /// as `kind` (a password change or reset), from the client's `address`.
     pub fn reset_password(
         &self,
         user_id: &str,
         password: &SecretString,
         keep: Option<&crate::secret::TokenHash>,
+        kind: audit::Kind,
+        address: Option<&str>,
     ) -> Result<(), AccountError> {
         let hash = self.passwords.hash(password)?;
         let now = self.ctx.now();
@@ -275,11 +289,19 @@ impl Accounts {
             user.password_hash = Some(hash);
             user.updated_at = now;
             tx.put_user(&user)?;
+            let mut ended = 0;
             for (session, _) in tx.sessions_of(user_id)? {
                 if Some(&session) != keep {
                     tx.delete_session(&session)?;
+                    ended += 1;
                 }
             }
+            let party = audit::Party::user(&user.username);
+            let event = audit::Event::success(kind, party.clone())
+                .about(party)
+                .from_ip(address)
+                .with("sessions_ended", ended.to_string());
+            audit::record(&self.ctx, tx, event)?;
             Ok(())
         })
     }
@@ -328,6 +350,11 @@ impl Accounts {
     /// transaction that checks the lock: parallel guesses cannot all slip in
     /// before the first failure is recorded. Success forgets the count.
     /// The outcome is counted for metrics.
+    ///
+    /// A refused password is audited (a `login` failure, and a `lockout` when
+    /// it locks the username or the address) in the write that counts it
+    /// against the address. Attempts refused while locked are not: the lockout
+    /// event says until when, and an attacker cannot grow the log past it.
     pub fn authenticate(
         &self,
         username: &str,
@@ -347,14 +374,15 @@ impl Accounts {
     ) -> Result<User, LoginError> {
         let now = self.ctx.now();
         let settings = &self.ctx.settings.lockout;
-        let address = address.map(lockout::address_key);
+        let address_key = address.map(lockout::address_key);
         let Ok(username) = Username::parse(username) else {
+            // No account can have this name: nothing to count or audit.
             self.passwords.verify(password, None);
             return Err(LoginError::InvalidCredentials);
         };
         let key = username.normalized();
-        let user = self.ctx.store.write(|tx| {
-            if let Some(address) = &address
+        let (user, locked_now) = self.ctx.store.write(|tx| {
+            if let Some(address) = &address_key
                 && let Some(until) = lockout::locked_until(tx.throttle(address)?.as_ref(), now)
             {
                 return Err(LoginError::AddressLocked(until));
@@ -365,28 +393,57 @@ impl Accounts {
             }
             let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
             tx.put_throttle(key, &attempt)?;
-            Ok(tx.user_by_username(key)?)
+            Ok((tx.user_by_username(key)?, attempt.locked_until))
         })?;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let verified = self.passwords.verify(password, hash);
-        let Some(user) = user.filter(|_| verified) else {
-            if let Some(address) = &address {
-                self.ctx.store.write(|tx| {
-                    let counted = tx.throttle(address)?;
-                    let max = settings.max_failures_per_address;
-                    tx.put_throttle(
-                        address,
-                        &lockout::record_attempt(counted, now, settings, max),
-                    )
-                })?;
+        // Only an account's name is recorded: a name that is none may be a
+        // password typed in the wrong field.
+        let refused = |reason: &str| {
+            let event = audit::Event::failure(audit::Kind::Login, audit::Party::anonymous())
+                .from_ip(address)
+                .with("method", "pwd")
+                .with("reason", reason);
+            match &user {
+                Some(user) => event.about(audit::Party::user(&user.username)),
+                None => event,
             }
+        };
+        let Some(user) = user.as_ref().filter(|_| verified) else {
+            self.ctx.store.write(|tx| {
+                audit::record(&self.ctx, tx, refused("invalid_credentials"))?;
+                if let Some(until) = locked_now {
+                    let event = lockout_event("username", until, address);
+                    let event = match &user {
+                        Some(user) => event.about(audit::Party::user(&user.username)),
+                        None => event,
+                    };
+                    audit::record(&self.ctx, tx, event)?;
+                }
+                let (Some(address), Some(address_key)) = (address, &address_key) else {
+                    return Ok(());
+                };
+                let counted = tx.throttle(address_key)?;
+                let max = settings.max_failures_per_address;
+                let attempt = lockout::record_attempt(counted, now, settings, max);
+                tx.put_throttle(address_key, &attempt)?;
+                if let Some(until) = attempt.locked_until {
+                    let event = lockout_event("address", until, Some(address))
+                        .about(audit::Party::address(address));
+                    audit::record(&self.ctx, tx, event)?;
+                }
+                Ok::<_, StoreError>(())
+            })?;
             return Err(LoginError::InvalidCredentials);
         };
         if user.disabled {
+            self.ctx
+                .store
+                .write(|tx| audit::record(&self.ctx, tx, refused("disabled")))?;
             return Err(LoginError::Disabled);
         }
         self.ctx.store.write(|tx| tx.delete_throttle(key))?;
-        Ok(user)
+        Ok(user.clone())
     }
 
     /// Counts one attempt under a throttle `key` (a code check, a mail sent…)
@@ -419,6 +476,19 @@ impl Accounts {
             tx.delete_stale_throttles(now, crate::config::seconds(settings.window_secs))
         })
     }
+}
+
+/// A lockout of a failure `counter` (`username`, `address`, `totp`) until
+/// `until`, caused by a request from `address`.
+pub(crate) fn lockout_event(
+    counter: &str,
+    until: OffsetDateTime,
+    address: Option<&str>,
+) -> audit::Event {
+    audit::Event::failure(audit::Kind::Lockout, audit::Party::anonymous())
+        .from_ip(address)
+        .with("counter", counter)
+        .with("until", audit::timestamp(until))
 }
 
 /// A plain address, as the mailer will use it.

@@ -8,6 +8,7 @@
 //! Secrets are stored sealed (`crate::seal`).
 
 use super::{Accounts, lockout};
+use crate::audit;
 use crate::seal::{SealError, Sealer};
 use crate::store::{StoreError, TotpEnrollment};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -132,7 +133,14 @@ impl Accounts {
     /// Checks a user's code at the clock's time. One durable write both counts
     /// a failure and, on success, records the step as used, so two requests
     /// with the same code cannot both pass, and a crash cannot forget a use.
-    pub fn verify(&self, user_id: &str, code: &str) -> Result<Verdict, TotpError> {
+    /// A refused code is audited in that write, like a refused password
+    /// (`Accounts::authenticate`), from the client's `address`.
+    pub fn verify(
+        &self,
+        user_id: &str,
+        code: &str,
+        address: Option<&str>,
+    ) -> Result<Verdict, TotpError> {
         let now = self.ctx.now();
         let key = lockout::totp_key(user_id);
         let settings = &self.ctx.settings.lockout;
@@ -147,20 +155,29 @@ impl Accounts {
                 return Ok(Verdict::NotEnrolled);
             };
             let secret = TotpSecret::open(&self.ctx.sealer, &enrollment.sealed_secret)?;
-            let verdict = match secret.matching_step(code, now) {
+            let (verdict, reason) = match secret.matching_step(code, now) {
                 Some(step) if step > enrollment.last_step => {
                     enrollment.last_step = step;
                     tx.put_user(&user)?;
                     tx.delete_throttle(&key)?;
                     return Ok(Verdict::Accepted);
                 }
-                Some(_) => Verdict::Replayed,
-                None => Verdict::Wrong,
+                Some(_) => (Verdict::Replayed, "replayed_code"),
+                None => (Verdict::Wrong, "wrong_code"),
             };
-            tx.put_throttle(
-                &key,
-                &lockout::record_attempt(counted, now, settings, settings.max_failures),
-            )?;
+            let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
+            tx.put_throttle(&key, &attempt)?;
+            let subject = audit::Party::user(&user.username);
+            let refused = audit::Event::failure(audit::Kind::Login, audit::Party::anonymous())
+                .about(subject.clone())
+                .from_ip(address)
+                .with("method", "totp")
+                .with("reason", reason);
+            audit::record(&self.ctx, tx, refused)?;
+            if let Some(until) = attempt.locked_until {
+                let event = super::lockout_event("totp", until, address).about(subject);
+                audit::record(&self.ctx, tx, event)?;
+            }
             Ok(verdict)
         })
     }
@@ -181,13 +198,15 @@ impl Accounts {
     /// Saves `secret` as the user's authenticator once `code` proves the app
     /// holds it. The code's step counts as used. An existing enrollment is only
     /// replaced when `replace` says so: someone who only knows the password
-    /// must not swap the victim's app for theirs.
+    /// must not swap the victim's app for theirs. A saved app is audited
+    /// (`mfa.enroll`), from the client's `address`.
     pub fn enroll(
         &self,
         user_id: &str,
         secret: &TotpSecret,
         code: &str,
         replace: bool,
+        address: Option<&str>,
     ) -> Result<Enrollment, TotpError> {
         let now = self.ctx.now();
         let Some(step) = secret.matching_step(code, now) else {
@@ -199,12 +218,20 @@ impl Accounts {
             if user.totp.is_some() && !replace {
                 return Ok(Enrollment::AlreadyEnrolled);
             }
+            let replaced = user.totp.is_some();
             user.totp = Some(TotpEnrollment {
                 sealed_secret,
                 last_step: step,
             });
             user.updated_at = now;
             tx.put_user(&user)?;
+            let party = audit::Party::user(&user.username);
+            let event = audit::Event::success(audit::Kind::MfaEnroll, party.clone())
+                .about(party)
+                .from_ip(address)
+                .with("method", "totp")
+                .with("replaced", replaced.to_string());
+            audit::record(&self.ctx, tx, event)?;
             Ok(Enrollment::Saved)
         })
     }

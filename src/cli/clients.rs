@@ -1,6 +1,7 @@
 //! `tessera clients`: OAuth clients in the store, administered offline.
 
-use super::{Failure, offline_context};
+use super::{Failure, audited, offline_context};
+use crate::audit::Party;
 use crate::config::{SeedClient, Settings};
 use crate::oauth;
 use clap::Subcommand;
@@ -77,6 +78,7 @@ pub(super) fn run(settings: Settings, command: ClientsCommand) -> Result<(), Fai
                 ..defaults
             };
             let (client, secret) = oauth::clients::create(&ctx, &seed, !public)?;
+            audited(&ctx, "client.create", Party::client(&client.client_id))?;
             println!("created client `{}`", client.client_id);
             match secret {
                 Some(secret) => {
@@ -114,6 +116,7 @@ pub(super) fn run(settings: Settings, command: ClientsCommand) -> Result<(), Fai
         }
         ClientsCommand::Remove { client_id } => {
             oauth::clients::remove(&ctx, &client_id)?;
+            audited(&ctx, "client.remove", Party::client(&client_id))?;
             println!("removed client `{client_id}`");
         }
     }

@@ -1,7 +1,8 @@
 //! `tessera keys`: the signing keys in the store, listed and rotated
 //! offline.
 
-use super::{Failure, offline_context};
+use super::{Failure, audited, offline_context};
+use crate::audit::Party;
 use crate::config::Settings;
 use crate::jwa::SigningAlg;
 use clap::Subcommand;
@@ -50,6 +51,7 @@ pub(super) fn run(settings: Settings, command: KeysCommand) -> Result<(), Failur
             };
             let kid = crate::keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)
                 .map_err(|err| err.to_string())?;
+            audited(&ctx, "key.rotate", Party::key(&kid))?;
             println!(
                 "new {} key {kid}: it signs from the next start of the server",
                 alg.as_str()

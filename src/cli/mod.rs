@@ -11,6 +11,7 @@ mod users;
 
 use crate::accounts;
 use crate::app::{Application, StartError, check_settings};
+use crate::audit;
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, Settings};
 use crate::context::{Context, ContextError};
@@ -200,6 +201,18 @@ fn offline_context(settings: Settings) -> Result<Context, Failure> {
         store,
         Arc::new(SystemClock),
         issuer,
+    )?)
+}
+
+/// Records a change an operator made at the command line (`admin.ACTION`,
+/// by `cli`) in the audit log, as the admin API records an administrator's.
+fn audited(ctx: &Context, action: &'static str, subject: audit::Party) -> Result<(), Failure> {
+    Ok(audit::record_admin(
+        ctx,
+        action,
+        audit::Party::cli(),
+        subject,
+        None,
     )?)
 }
 

@@ -1,8 +1,9 @@
 //! `tessera users`: accounts in the store, administered offline, and the
 //! new passwords they are given (never from argv).
 
-use super::{Failure, offline_context, read_stdin_line};
+use super::{Failure, audited, offline_context, read_stdin_line};
 use crate::accounts::{self, AccountError, Accounts, NewUser};
+use crate::audit::Party;
 use crate::config::Settings;
 use crate::secret::SecretString;
 use clap::Subcommand;
@@ -49,8 +50,8 @@ pub(super) enum UsersCommand {
 /// Runs a `users` command against the configured store.
 pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failure> {
     let min_length = settings.passwords.min_length;
-    let accounts =
-        Accounts::new(Arc::new(offline_context(settings)?)).map_err(AccountError::from)?;
+    let ctx = Arc::new(offline_context(settings)?);
+    let accounts = Accounts::new(ctx.clone()).map_err(AccountError::from)?;
     match command {
         UsersCommand::Add {
             username,
@@ -68,7 +69,9 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
                 password,
                 email,
                 name,
+                admin: false,
             })?;
+            audited(&ctx, "user.create", Party::user(&user.username))?;
             println!("created user `{}` (id {})", user.username, user.id);
         }
         UsersCommand::List => {
@@ -91,14 +94,17 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
         }
         UsersCommand::Disable { username } => {
             let user = accounts.set_disabled(&username, true)?;
+            audited(&ctx, "user.disable", Party::user(&user.username))?;
             println!("disabled `{}` and ended their sessions", user.username);
         }
         UsersCommand::Enable { username } => {
             let user = accounts.set_disabled(&username, false)?;
+            audited(&ctx, "user.enable", Party::user(&user.username))?;
             println!("enabled `{}`", user.username);
         }
         UsersCommand::Remove { username } => {
             let user = accounts.remove(&username)?;
+            audited(&ctx, "user.remove", Party::user(&user.username))?;
             println!("removed `{}`", user.username);
         }
         UsersCommand::Rename {
@@ -112,10 +118,12 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
                 accounts.get_by_username(&account)?.id
             };
             let user = accounts.rename(&id, &new_username)?;
+            audited(&ctx, "user.rename", Party::user(&user.username))?;
             println!("renamed account {} to `{}`", user.id, user.username);
         }
         UsersCommand::ResetTotp { username } => {
             let had = accounts.reset_totp(&username)?;
+            audited(&ctx, "user.totp.reset", Party::user(&username))?;
             if had {
                 println!("forgot the authenticator app of `{username}` and ended their sessions");
             } else {
@@ -125,6 +133,7 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
         UsersCommand::SetPassword { username } => {
             let password = read_new_password(&username, min_length)?;
             let user = accounts.set_password(&username, &password)?;
+            audited(&ctx, "user.password.set", Party::user(&user.username))?;
             println!(
                 "set the password of `{}` and ended their sessions",
                 user.username

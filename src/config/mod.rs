@@ -13,9 +13,9 @@ mod validate;
 
 pub use oauth::{OAuthSettings, SeedClient};
 pub use sections::{
-    AccountSettings, FixtureSettings, JourneyDefinition, JourneySettings, LockoutSettings,
-    LogFormat, LogSettings, MailSettings, MetricsSettings, NodeDefinition, PasswordSettings,
-    SeedUser, ServerSettings, SessionSettings, StorageSettings,
+    AccountSettings, AdminSettings, AuditSettings, FixtureSettings, JourneyDefinition,
+    JourneySettings, LockoutSettings, LogFormat, LogSettings, MailSettings, MetricsSettings,
+    NodeDefinition, PasswordSettings, SeedUser, ServerSettings, SessionSettings, StorageSettings,
 };
 pub(crate) use validate::MAX_SECONDS;
 
@@ -42,6 +42,8 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     pub fixture: FixtureSettings,
     pub metrics: MetricsSettings,
+    pub admin: AdminSettings,
+    pub audit: AuditSettings,
     /// Users created or updated at start-up (`[[users]]`).
     pub users: Vec<SeedUser>,
     /// OAuth clients created or updated at start-up (`[[clients]]`).

@@ -200,6 +200,37 @@ pub struct MetricsSettings {
     pub bind: Option<String>,
 }
 
+/// `[admin]`: who may administer tessera while it runs (`/admin`,
+/// `/admin/api`), besides holding the admin role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// The journey an administrator's session must come from: `login` by
+    /// default; name one that asks for a second factor to require it.
+    pub journey: String,
+    /// The most sensitive actions (deleting a user, rotating keys) need a
+    /// session that authenticated at most this long ago.
+    pub reauth_secs: u64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            journey: "login".into(),
+            reauth_secs: 5 * 60,
+        }
+    }
+}
+
+/// `[audit]`: how long the audit log keeps its events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Events older than this many days are removed by the background
+    /// purge; 0 keeps them forever.
+    pub retention_days: u32,
+}
+
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -215,6 +246,9 @@ pub struct SeedUser {
     pub address: Option<String>,
     #[serde(default)]
     pub disabled: bool,
+    /// Holds the administrator role (`/admin`, `/admin/api`).
+    #[serde(default)]
+    pub admin: bool,
 }
 
 impl Default for MailSettings {
@@ -322,5 +356,11 @@ impl Default for AccountSettings {
             bootstrap_admin: true,
             self_registration: true,
         }
+    }
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self { retention_days: 90 }
     }
 }

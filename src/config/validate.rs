@@ -9,6 +9,9 @@ use std::net::ToSocketAddrs;
 /// values would overflow date arithmetic.
 pub(crate) const MAX_SECONDS: u64 = 10 * 365 * 24 * 60 * 60;
 
+/// The longest audit retention: a hundred years, well inside what dates hold.
+const MAX_RETENTION_DAYS: u32 = 36_500;
+
 /// The longest a connection may wait for headers, a body or a next request.
 const MAX_CONNECTION_SECONDS: u64 = 60 * 60;
 
@@ -100,6 +103,7 @@ impl Settings {
             ("lockout.window_secs", self.lockout.window_secs),
             ("lockout.duration_secs", self.lockout.duration_secs),
             ("journeys.ttl_secs", self.journeys.ttl_secs),
+            ("admin.reauth_secs", self.admin.reauth_secs),
         ] {
             if value == 0 || value > MAX_SECONDS {
                 return Err(invalid(
@@ -130,6 +134,12 @@ impl Settings {
             ));
         }
         self.validate_oauth()?;
+        if self.audit.retention_days > MAX_RETENTION_DAYS {
+            return Err(invalid(
+                "audit.retention_days",
+                "must be at most 36500 (100 years); 0 keeps events forever",
+            ));
+        }
         if self.passwords.min_length == 0 {
             return Err(invalid("passwords.min_length", "must be at least 1"));
         }

@@ -5,11 +5,12 @@ use super::graph::{Journey, Next};
 use super::nodes::{self, Decision, Input, Prompt, Turn};
 use super::{Client, Finished, JourneyError, Progress, Registry, Step, goto};
 use crate::accounts::{self, Accounts};
+use crate::audit;
 use crate::context::Context;
 use crate::mail::{MailError, Mailer};
 use crate::secret::{Token, TokenHash};
 use crate::sessions::{self, Origin};
-use crate::store::{JourneyState, StoreError};
+use crate::store::{JourneyState, Session, StoreError, User, WriteTx};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -286,7 +287,8 @@ impl Engine {
 
     /// Ends a journey with a session, in one transaction that takes the state
     /// (so a concurrent or replayed submission finds nothing), creates a
-    /// registered account, and issues a session or steps one up.
+    /// registered account, issues a session or steps one up, and audits
+    /// what happened.
     fn finish(
         &self,
         auth_id: &Token,
@@ -296,9 +298,9 @@ impl Engine {
         let hash = auth_id.hash();
         let (token, session, user) = self.ctx.store.write(|tx| {
             tx.take_journey(&hash)?.ok_or(JourneyError::Expired)?;
-            let user = match (&state.user_id, &state.pending_user) {
-                (Some(id), _) => tx.user(id)?.ok_or(JourneyError::Expired)?,
-                (None, Some(pending)) => self.accounts.register_in(tx, pending)?,
+            let (user, registered) = match (&state.user_id, &state.pending_user) {
+                (Some(id), _) => (tx.user(id)?.ok_or(JourneyError::Expired)?, false),
+                (None, Some(pending)) => (self.accounts.register_in(tx, pending)?, true),
                 (None, None) => {
                     return Err(JourneyError::Failed {
                         message: "This journey did not identify a user.".into(),
@@ -310,24 +312,29 @@ impl Engine {
                     message: "This account is disabled. Contact your administrator.".into(),
                 });
             }
-            if let Some(session_id) = &state.step_up_session {
-                let token = client
-                    .session
-                    .clone()
-                    .ok_or(JourneyError::SessionRequired)?;
-                let session = sessions::step_up_in(&self.ctx, tx, &token, session_id, &state.amr)?
-                    .ok_or(JourneyError::SessionRequired)?;
-                return Ok((token, session, user));
-            }
-            let origin = Origin {
-                journey: state.journey.clone(),
-                amr: state.amr.clone(),
-                user_agent: client.user_agent.clone(),
-                ip: client.ip.clone(),
+            let (token, session) = match &state.step_up_session {
+                Some(session_id) => {
+                    let token = client
+                        .session
+                        .clone()
+                        .ok_or(JourneyError::SessionRequired)?;
+                    let session =
+                        sessions::step_up_in(&self.ctx, tx, &token, session_id, &state.amr)?
+                            .ok_or(JourneyError::SessionRequired)?;
+                    (token, session)
+                }
+                None => {
+                    let origin = Origin {
+                        journey: state.journey.clone(),
+                        amr: state.amr.clone(),
+                        user_agent: client.user_agent.clone(),
+                        ip: client.ip.clone(),
+                    };
+                    let replaced = client.session_hash();
+                    sessions::issue_in(&self.ctx, tx, &user.id, origin, replaced.as_ref())?
+                }
             };
-            let replaced = client.session_hash();
-            let (token, session) =
-                sessions::issue_in(&self.ctx, tx, &user.id, origin, replaced.as_ref())?;
+            record_finish(&self.ctx, tx, state, client, &user, &session, registered)?;
             Ok::<_, JourneyError>((token, session, user))
         })?;
         let expires_at = sessions::expires_at(&self.ctx, &session);
@@ -369,4 +376,36 @@ impl Engine {
             .store
             .write_volatile(|tx| tx.delete_expired_journeys(now))
     }
+}
+
+/// Audits the end of a journey: a `registration` if it created the
+/// account, and the `login` (a step-up says so).
+fn record_finish(
+    ctx: &Context,
+    tx: &dyn WriteTx,
+    state: &JourneyState,
+    client: &Client,
+    user: &User,
+    session: &Session,
+    registered: bool,
+) -> Result<(), StoreError> {
+    let party = audit::Party::user(&user.username);
+    let ip = client.ip.as_deref();
+    if registered {
+        let event = audit::Event::success(audit::Kind::Registration, party.clone())
+            .about(party.clone())
+            .from_ip(ip)
+            .with("journey", &state.journey);
+        audit::record(ctx, tx, event)?;
+    }
+    let mut login = audit::Event::success(audit::Kind::Login, party.clone())
+        .about(party)
+        .from_ip(ip)
+        .with("journey", &state.journey)
+        .with("methods", state.amr.join(" "))
+        .with("session", &session.id);
+    if state.step_up_session.is_some() {
+        login = login.with("step_up", "true");
+    }
+    audit::record(ctx, tx, login)
 }

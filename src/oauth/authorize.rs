@@ -3,6 +3,7 @@
 //! the client, whether consent is needed, and the code that ends a
 //! successful request.
 
+use crate::audit;
 use crate::oauth::Provider;
 use crate::oauth::authorize_params::AuthorizeParams;
 use crate::oauth::params::{ClientId, Prompt, ScopeSet, scope_param};
@@ -264,13 +265,15 @@ impl Provider {
     }
 
     /// Records the user's consent to the request's scopes (added to what they
-    /// granted before) and issues the code, in one transaction.
+    /// granted before; audited as a `consent.grant` from `address`) and
+    /// issues the code, in one transaction.
     pub fn approve(
         &self,
         user_id: &str,
         auth: &crate::oauth::Authentication,
         request: &AuthorizationRequest,
         consented: bool,
+        address: Option<&str>,
     ) -> Result<Token, StoreError> {
         let now = self.ctx.now();
         let code = Token::generate();
@@ -305,6 +308,15 @@ impl Provider {
                     scopes: scopes.into_iter().collect(),
                     granted_at: now,
                 })?;
+                if let Some(user) = tx.user(user_id)? {
+                    let party = audit::Party::user(&user.username);
+                    let event = audit::Event::success(audit::Kind::ConsentGrant, party.clone())
+                        .about(party)
+                        .from_ip(address)
+                        .with("client", &request.client.client_id)
+                        .with("scope", request.scopes.as_slice().join(" "));
+                    audit::record(&self.ctx, tx, event)?;
+                }
             }
             tx.put_code(&hash, &record)
         })?;

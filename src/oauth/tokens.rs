@@ -5,12 +5,13 @@
 //! client_id when it has none: the resource servers a client calls are
 //! named in its configuration, and they check `aud`.
 
+use crate::audit;
 use crate::config::seconds;
 use crate::jwa::SigningAlg;
 use crate::oauth::Provider;
 use crate::oauth::{Authentication, OAuthError, scopes};
 use crate::secret::{Token, random_id};
-use crate::store::{Client, StoreError, User};
+use crate::store::{Client, StoreError, User, WriteTx};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -80,7 +81,39 @@ impl Provider {
     }
 }
 
+/// Why a protected resource refuses an access token (RFC 6750 §3.1
+/// `invalid_token`), or could not tell.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessTokenError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Provider {
+    /// The claims of an access token this server issued that is still good:
+    /// signature, `iss`, `typ`, `exp` by the server's clock, and not revoked.
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
+        let claims: AccessClaims = self
+            .keys()
+            .verify(token, &self.ctx.issuer, self.ctx.now())
+            .ok_or(AccessTokenError::Invalid(
+                "the access token is invalid or expired",
+            ))?;
+        if self.ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))? {
+            return Err(AccessTokenError::Invalid("the access token was revoked"));
+        }
+        Ok(claims)
+    }
+}
+
 impl AccessClaims {
+    /// The scopes granted.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|scope| !scope.is_empty())
+    }
+
     /// When the token expires.
     pub fn expires_at(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -113,15 +146,30 @@ impl Provider {
     }
 
     /// RFC 7009: revokes a refresh token (its whole family) or an access token
-    /// (its `jti` until it expires) that was issued to `client`. Unknown
-    /// tokens are ignored, as the RFC asks.
-    pub fn revoke(&self, client: &Client, token: &Token) -> Result<(), OAuthError> {
+    /// (its `jti` until it expires) that was issued to `client`, asking from
+    /// `address`; audited as a `token.revoke`. Unknown tokens are ignored,
+    /// as the RFC asks.
+    pub fn revoke(
+        &self,
+        client: &Client,
+        token: &Token,
+        address: Option<&str>,
+    ) -> Result<(), OAuthError> {
         let hash = token.hash();
+        let revoked = |token_type: &str| {
+            audit::Event::success(
+                audit::Kind::TokenRevoke,
+                audit::Party::client(&client.client_id),
+            )
+            .from_ip(address)
+            .with("token_type", token_type)
+        };
         let refresh = self.ctx.store.read(|tx| tx.refresh_token(&hash))?;
         if let Some(refresh) = refresh.filter(|t| t.client_id == client.client_id) {
-            self.ctx
-                .store
-                .write(|tx| tx.delete_family(&refresh.family))?;
+            self.ctx.store.write(|tx| {
+                tx.delete_family(&refresh.family)?;
+                self.record_about(tx, revoked("refresh_token"), &refresh.user_id)
+            })?;
             return Ok(());
         }
         let keys = self.keys();
@@ -130,11 +178,28 @@ impl Provider {
             && claims.client_id == client.client_id
         {
             let expires = OffsetDateTime::from_unix_timestamp(claims.exp).unwrap_or(self.ctx.now());
-            self.ctx
-                .store
-                .write(|tx| tx.revoke_jti(&claims.jti, expires))?;
+            self.ctx.store.write(|tx| {
+                tx.revoke_jti(&claims.jti, expires)?;
+                let event = revoked("access_token").with("jti", &claims.jti);
+                self.record_about(tx, event, &claims.sub)
+            })?;
         }
         Ok(())
+    }
+
+    /// Records `event` about the user with this id, if it is one (an access
+    /// token from `client_credentials` names its client instead).
+    pub(super) fn record_about(
+        &self,
+        tx: &dyn WriteTx,
+        event: audit::Event,
+        user_id: &str,
+    ) -> Result<(), StoreError> {
+        let event = match tx.user(user_id)? {
+            Some(user) => event.about(audit::Party::user(&user.username)),
+            None => event,
+        };
+        audit::record(&self.ctx, tx, event)
     }
 }
 

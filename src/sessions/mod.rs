@@ -5,6 +5,7 @@
 //! Validation is a read: the last use is written back at most once per
 //! [`touch_interval`], because resource servers validate on every request.
 
+use crate::audit;
 use crate::context::Context;
 use crate::secret::{Token, TokenHash, random_id};
 use crate::store::{Session, StoreError, User, WriteTx};
@@ -169,24 +170,50 @@ pub fn touch(ctx: &Context, token: &Token, session: &Session) -> Result<(), Stor
     })
 }
 
-/// Ends the session behind a token; returns whether there was one.
-pub fn revoke(ctx: &Context, token: &Token) -> Result<bool, StoreError> {
+/// Ends the session behind a token (its holder signs out from `address`);
+/// returns whether there was one. Audited as a `logout`.
+pub fn revoke(ctx: &Context, token: &Token, address: Option<&str>) -> Result<bool, StoreError> {
     let hash = token.hash();
-    ctx.store
-        .write(|tx| Ok(tx.delete_session(&hash)?.is_some()))
+    ctx.store.write(|tx| {
+        let Some(session) = tx.delete_session(&hash)? else {
+            return Ok(false);
+        };
+        if let Some(user) = tx.user(&session.user_id)? {
+            let party = audit::Party::user(&user.username);
+            let event = audit::Event::success(audit::Kind::Logout, party.clone())
+                .about(party)
+                .from_ip(address)
+                .with("session", &session.id);
+            audit::record(ctx, tx, event)?;
+        }
+        Ok(true)
+    })
 }
 
-/// Ends one of a user's sessions by its public id; returns whether it existed.
-pub fn revoke_by_id(ctx: &Context, user_id: &str, session_id: &str) -> Result<bool, StoreError> {
+/// Ends one of a user's sessions by its public id, as `caller` asks;
+/// returns whether it existed. Audited as a `session.revoke`.
+pub fn revoke_by_id(
+    ctx: &Context,
+    user_id: &str,
+    session_id: &str,
+    caller: &audit::Caller,
+) -> Result<bool, StoreError> {
     ctx.store.write(|tx| {
         let target = tx
             .sessions_of(user_id)?
             .into_iter()
             .find(|(_, session)| session.id == session_id);
-        match target {
-            Some((hash, _)) => Ok(tx.delete_session(&hash)?.is_some()),
-            None => Ok(false),
+        let Some((hash, _)) = target else {
+            return Ok(false);
+        };
+        let ended = tx.delete_session(&hash)?.is_some();
+        if ended && let Some(user) = tx.user(user_id)? {
+            let event = audit::Event::success_by(audit::Kind::SessionRevoke, caller)
+                .about(audit::Party::user(&user.username))
+                .with("session", session_id);
+            audit::record(ctx, tx, event)?;
         }
+        Ok(ended)
     })
 }
 

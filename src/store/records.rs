@@ -36,6 +36,14 @@ pub struct User {
     /// Optional OpenID Connect `address` scope attribute, as one text.
     #[serde(default)]
     pub address: Option<String>,
+    /// Holds the administrator role: may use `/admin` and `/admin/api`.
+    #[serde(default)]
+    pub admin: bool,
+    /// Declared by a `[[users]]` entry of the config, which is its source
+    /// of truth: administration refuses to change it, so that a restart
+    /// never silently undoes an edit. Cleared when the entry goes.
+    #[serde(default)]
+    pub managed_by_config: bool,
 }
 
 /// A TOTP (RFC 6238) enrollment.
@@ -229,6 +237,10 @@ pub struct Client {
     /// May introspect any access token.
     #[serde(default)]
     pub resource_server: bool,
+    /// Declared by a `[[clients]]` entry of the config (see
+    /// [`User::managed_by_config`]).
+    #[serde(default)]
+    pub managed_by_config: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
@@ -322,6 +334,87 @@ pub struct SigningKey {
     /// When a newer key took over; published until its tokens expire.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub retired_at: Option<OffsetDateTime>,
+}
+
+/// A security event in the audit log (see `audit`). It never holds a
+/// secret: no password, code or token, only names and identifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// A stable dotted name: `login`, `consent.grant`, `admin.user.create`.
+    pub kind: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Who acted, as `user:NAME`, `client:ID`, `anonymous`, `cli` or `system`.
+    pub actor: String,
+    /// What the event is about, in the same form (`user:NAME`,
+    /// `client:ID`, `address:IP`, `key:KID`), when it is about something.
+    pub subject: Option<String>,
+    /// The client's address, where the event came from a request.
+    pub ip: Option<String>,
+    /// A few more facts, by name (`reason`, `journey`, `scope`…).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
+}
+
+/// Where an event sits in the audit log: ordered by time, then by the
+/// order in which events were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditPosition {
+    pub at: OffsetDateTime,
+    /// Unique across the log, and increasing in the order of recording.
+    pub seq: u64,
+}
+
+/// An event as the audit log holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub position: AuditPosition,
+    pub event: AuditEvent,
+}
+
+/// Which events a query of the audit log wants; every condition set must
+/// hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Events before this position (the cursor of the page before).
+    pub before: Option<AuditPosition>,
+    /// The event's kind, or a dotted prefix of it (`admin` takes
+    /// `admin.user.create`).
+    pub kind: Option<String>,
+    /// The actor: all of it (`user:alice`) or its name (`alice`).
+    pub actor: Option<String>,
+    /// The subject, matched like the actor.
+    pub subject: Option<String>,
+}
+
+impl AuditFilter {
+    /// Whether `event` passes the kind, actor and subject conditions (the
+    /// time bounds are the store's to apply through its order).
+    pub fn matches(&self, event: &AuditEvent) -> bool {
+        let kind_ok = self.kind.as_deref().is_none_or(|kind| {
+            event
+                .kind
+                .strip_prefix(kind)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        });
+        let party_ok = |wanted: Option<&str>, party: Option<&str>| {
+            wanted.is_none_or(|wanted| {
+                party.is_some_and(|party| {
+                    party == wanted
+                        || party
+                            .split_once(':')
+                            .is_some_and(|(_, name)| name == wanted)
+                })
+            })
+        };
+        kind_ok
+            && party_ok(self.actor.as_deref(), Some(&event.actor))
+            && party_ok(self.subject.as_deref(), event.subject.as_deref())
+    }
 }
 
 impl Session {

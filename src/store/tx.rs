@@ -25,8 +25,9 @@
 //! never the token.
 
 use super::{
-    AuthorizationCode, Client, Consent, JourneyState, KnownDevice, LoginThrottle, PushRequest,
-    RefreshToken, Session, SigningKey, StoreError, User,
+    AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
+    JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken, Session, SigningKey,
+    StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -45,6 +46,10 @@ pub trait UserReads {
     fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     /// Every user, ordered by normalised username (byte order).
     fn users(&self) -> Result<Vec<User>>;
+    /// At most `limit` users in normalised-username order, starting after
+    /// the normalised username `after` (from the first without it): a page
+    /// of a long list.
+    fn users_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>>;
     /// Whether any user exists.
     fn any_user(&self) -> Result<bool>;
 }
@@ -226,6 +231,22 @@ pub trait KeyWrites {
     fn delete_signing_key(&self, kid: &str) -> Result<()>;
 }
 
+/// The audit log: security events in the order of their time, then of
+/// their recording.
+pub trait AuditReads {
+    /// The events `filter` lets through, newest first, at most `limit`.
+    fn audit_events(&self, filter: &AuditFilter, limit: usize) -> Result<Vec<AuditEntry>>;
+}
+
+/// Changes to the audit log: appending, and forgetting old events.
+pub trait AuditWrites {
+    /// Appends an event; returns its position, whose `seq` is higher than
+    /// that of every event appended before it.
+    fn append_audit_event(&self, event: &AuditEvent) -> Result<AuditPosition>;
+    /// Removes every event from before `before`; returns how many.
+    fn delete_audit_events_before(&self, before: OffsetDateTime) -> Result<usize>;
+}
+
 /// A consistent snapshot: every family's reads.
 pub trait ReadTx:
     UserReads
@@ -237,6 +258,7 @@ pub trait ReadTx:
     + ClientReads
     + GrantReads
     + KeyReads
+    + AuditReads
 {
 }
 
@@ -250,6 +272,7 @@ impl<T> ReadTx for T where
         + ClientReads
         + GrantReads
         + KeyReads
+        + AuditReads
 {
 }
 
@@ -266,6 +289,7 @@ pub trait WriteTx:
     + ClientWrites
     + GrantWrites
     + KeyWrites
+    + AuditWrites
 {
 }
 
@@ -280,6 +304,7 @@ impl<T> WriteTx for T where
         + ClientWrites
         + GrantWrites
         + KeyWrites
+        + AuditWrites
 {
 }
 

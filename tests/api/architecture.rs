@@ -34,40 +34,47 @@ const ALLOWED: &[(&str, &str)] = &[
     ("passwords", "config secret"),
     ("keys", "jwa jws seal secret store"),
     ("context", "clock config metrics seal secret store"),
+    // The audit log every domain area records in.
+    ("audit", "context store"),
     // Domain areas, over the core and the areas below them.
     (
         "accounts",
-        "clock config context mail metrics passwords seal secret store username",
+        "audit clock config context mail metrics passwords seal secret store username",
     ),
-    ("sessions", "accounts context secret store"),
+    ("sessions", "accounts audit context secret store"),
     (
         "journeys",
-        "accounts clock config context mail passwords seal secret sessions store username",
+        "accounts audit clock config context mail passwords seal secret sessions store username",
     ),
     (
         "oauth",
-        "accounts clock config context journeys jwa keys metrics seal secret sessions store \
-         username",
+        "accounts audit clock config context journeys jwa keys metrics seal secret sessions \
+         store username",
     ),
     (
         "oidc",
         "accounts config context jwa keys oauth secret sessions store",
     ),
+    // Who may administer: over accounts, sessions and the OAuth provider.
+    (
+        "admin",
+        "accounts audit config context keys oauth secret sessions store",
+    ),
     // The edges: HTTP, the composition root that builds everything, the CLI.
     (
         "http",
-        "accounts clock config context journeys jwa keys mail metrics oauth oidc passwords seal \
-         secret sessions store telemetry username",
+        "accounts admin audit clock config context journeys jwa keys mail metrics oauth oidc \
+         passwords seal secret sessions store telemetry username",
     ),
     (
         "app",
-        "accounts clock config context http journeys jwa keys mail oauth oidc passwords seal \
-         secret sessions store telemetry username",
+        "accounts admin audit clock config context http journeys jwa keys mail oauth oidc \
+         passwords seal secret sessions store telemetry username",
     ),
     (
         "cli",
-        "accounts app clock config context journeys jwa keys mail oauth oidc passwords seal \
-         secret sessions store telemetry username",
+        "accounts admin app audit clock config context journeys jwa keys mail oauth oidc \
+         passwords seal secret sessions store telemetry username",
     ),
 ];
 

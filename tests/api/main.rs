@@ -4,8 +4,10 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin_api;
 mod architecture;
 mod attacks;
+mod audit;
 mod bad_input;
 mod connections;
 mod devices;

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::ApiError;
-use crate::http::extract::{MaybeSession, SameOrigin, SessionAuth};
+use crate::http::extract::{ClientIp, MaybeSession, SameOrigin, SessionAuth};
 use crate::secret::Token;
 use crate::sessions::{self, ActiveSession};
 use crate::telemetry::blocking;
@@ -128,10 +128,11 @@ pub async fn post_logout(
     ctx: web::Data<Context>,
     session: MaybeSession,
     _: SameOrigin,
+    ip: ClientIp,
 ) -> Result<HttpResponse, ApiError> {
     if let Some((token, _)) = session.0 {
         let ctx = ctx.clone();
-        blocking(move || sessions::revoke(&ctx, &token)).await??;
+        blocking(move || sessions::revoke(&ctx, &token, ip.as_deref())).await??;
     }
     Ok(HttpResponse::NoContent()
         .cookie(cookies::clear_session(&ctx))

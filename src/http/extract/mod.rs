@@ -1,12 +1,15 @@
 //! Extractors that make a handler's requirements show in its signature:
 //! the caller's session (`SessionAuth`, `MaybeSession`) and forms whose
 //! CSRF token is checked (`CsrfForm`, `JourneyForm`), API calls from
-//! tessera's own origin (`SameOrigin`); and facts about the caller (its
-//! address, the token it presents).
+//! tessera's own origin (`SameOrigin`), administrators (`AdminCaller`,
+//! `RecentAdmin`); and facts about the caller (its address, `ClientIp`; the
+//! token it presents).
 
+mod admin;
 mod csrf;
 mod session;
 
+pub use admin::{AdminCaller, RecentAdmin};
 pub use csrf::{CsrfForm, JourneyForm, PageForm, SameOrigin, journey_cookie};
 pub use session::{MaybeSession, SessionAuth};
 
@@ -58,6 +61,29 @@ pub fn client_facts(req: &HttpRequest, ctx: &Context) -> Client {
         accept_language: header(header::ACCEPT_LANGUAGE),
         ip: client_address(req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string()),
         session: presented_token(req, ctx),
+    }
+}
+
+/// The client's address ([`client_address`]), for what a handler's domain
+/// call records (the audit log).
+pub struct ClientIp(pub Option<String>);
+
+impl ClientIp {
+    /// The address, as the domain takes it.
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl actix_web::FromRequest for ClientIp {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let ip = context(req)
+            .and_then(|ctx| client_address(req, &ctx.settings.server.trusted_proxies))
+            .map(|ip| ip.to_string());
+        std::future::ready(Ok(Self(ip)))
     }
 }
 

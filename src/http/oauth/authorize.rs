@@ -6,7 +6,7 @@
 
 use crate::context::Context;
 use crate::http::error::{Cause, PageError, render};
-use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
+use crate::http::extract::{ClientIp, CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Engine;
 use crate::oauth::authorize::{AuthorizationRequest, Refusal};
@@ -90,6 +90,7 @@ async fn authorize(
             Authentication::of(&active.session),
             request,
             false,
+            None,
         )
         .await;
     }
@@ -254,17 +255,20 @@ fn error_back(
     )
 }
 
-/// Issues the code and sends it to the client.
+/// Issues the code and sends it to the client; `consented` records the
+/// consent given from `address`.
 async fn issue(
     provider: &web::Data<Provider>,
     user_id: &str,
     auth: Authentication,
     request: AuthorizationRequest,
     consented: bool,
+    address: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let code = {
         let (provider, user_id, request) = (provider.clone(), user_id.to_owned(), request.clone());
-        blocking(move || provider.approve(&user_id, &auth, &request, consented)).await??
+        blocking(move || provider.approve(&user_id, &auth, &request, consented, address.as_deref()))
+            .await??
     };
     Ok(back_to_client(
         &provider.ctx,
@@ -315,6 +319,7 @@ pub async fn post_consent(
     journeys: web::Data<Engine>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<ConsentForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
     let request = match validated(&provider, &journeys, &form.params).await? {
         Ok(request) => request,
@@ -329,6 +334,7 @@ pub async fn post_consent(
                 Authentication::of(&active.session),
                 request,
                 true,
+                ip.0,
             )
             .await
         }

@@ -19,11 +19,13 @@ use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
 
-/// A request from an authenticated client: the client, and the rest of
-/// its form. The client's address counts its failures (the lockout).
+/// A request from an authenticated client: the client, the rest of its
+/// form, and its address, which counts its failures (the lockout) and
+/// goes into what it changes records (the audit log).
 pub struct ClientAuth<T> {
     pub client: Client,
     pub form: T,
+    pub address: Option<String>,
 }
 
 /// The form as posted: the `client_secret_post` credentials (or a public
@@ -49,16 +51,34 @@ impl<T: DeserializeOwned + 'static> FromRequest for ClientAuth<T> {
                 client_secret,
                 form,
             } = posted.await?.into_inner();
-            let client = authenticate(&req, client_id.as_deref(), client_secret).await?;
-            Ok(ClientAuth { client, form })
+            let ctx = req
+                .app_data::<web::Data<Context>>()
+                .cloned()
+                .ok_or_else(|| OAuthError::server("application context missing"))?;
+            let address =
+                client_address(&req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string());
+            let client = authenticate(
+                &ctx,
+                &req,
+                client_id.as_deref(),
+                client_secret,
+                address.as_deref(),
+            )?;
+            Ok(ClientAuth {
+                client,
+                form,
+                address,
+            })
         })
     }
 }
 
-async fn authenticate(
+fn authenticate(
+    ctx: &Context,
     req: &HttpRequest,
     form_id: Option<&str>,
     form_secret: Option<ClientSecret>,
+    address: Option<&str>,
 ) -> Result<Client, OAuthError> {
     let authorization = req
         .headers()
@@ -67,17 +87,11 @@ async fn authenticate(
     let (id, secret) = presented(authorization, form_id, form_secret)?;
     // An id of another shape names no client: refused as an unknown one.
     let id = ClientId::parse(&id).ok_or_else(OAuthError::invalid_client)?;
-    let ctx = req
-        .app_data::<web::Data<Context>>()
-        .cloned()
-        .ok_or_else(|| OAuthError::server("application context missing"))?;
-    let address =
-        client_address(req, &ctx.settings.server.trusted_proxies).map(|ip| ip.to_string());
     // On the worker, not the blocking pool: two store reads and an HMAC
     // take microseconds, and a hand-off costs 30-50 µs of CPU per request
     // (README "Performance"). A failure's counter is a volatile write (no
     // fsync); only the one-time rehash of a pre-schema-3 MAC flushes.
-    clients::authenticate(&ctx, &id, secret.as_ref(), address.as_deref())
+    clients::authenticate(ctx, &id, secret.as_ref(), address)
 }
 
 /// The client id and secret a request presents, from its `Authorization`

@@ -5,7 +5,7 @@ use super::bearer::{Bearer, BearerError};
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{Cause, PageError, render};
-use crate::http::extract::{CsrfForm, MaybeSession, PageForm, SessionAuth};
+use crate::http::extract::{ClientIp, CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::oauth::Provider;
 use crate::oidc::logout::{self, LogoutParams, LogoutPlan};
 use crate::oidc::{self as domain, UserInfoError};
@@ -103,9 +103,10 @@ fn signed_out(ctx: &Context, plan: &LogoutPlan) -> Result<HttpResponse, PageErro
 async fn end_session(
     ctx: &web::Data<Context>,
     token: crate::secret::Token,
+    ip: ClientIp,
 ) -> Result<(), PageError> {
     let ctx = ctx.clone();
-    blocking(move || sessions::revoke(&ctx, &token)).await??;
+    blocking(move || sessions::revoke(&ctx, &token, ip.as_deref())).await??;
     Ok(())
 }
 
@@ -114,13 +115,14 @@ async fn logout_request(
     provider: web::Data<Provider>,
     session: MaybeSession,
     params: LogoutParams,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
     let plan = planned(&provider, &params).await?;
     let Some((token, active)) = session.0 else {
         return signed_out(&ctx, &plan);
     };
     if plan.hinted_subject.as_deref() == Some(active.user.id.as_str()) {
-        end_session(&ctx, token).await?;
+        end_session(&ctx, token, ip).await?;
         return signed_out(&ctx, &plan);
     }
     // Not provably from an app the user signed in to: ask first, so that
@@ -142,8 +144,9 @@ pub async fn get_logout(
     provider: web::Data<Provider>,
     session: MaybeSession,
     query: web::Query<LogoutParams>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    logout_request(ctx, provider, session, query.into_inner()).await
+    logout_request(ctx, provider, session, query.into_inner(), ip).await
 }
 
 /// `POST /oauth2/logout` (form).
@@ -152,8 +155,9 @@ pub async fn post_logout(
     provider: web::Data<Provider>,
     session: MaybeSession,
     form: web::Form<LogoutParams>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    logout_request(ctx, provider, session, form.into_inner()).await
+    logout_request(ctx, provider, session, form.into_inner(), ip).await
 }
 
 /// The confirmation: the logout request, carried through the page.
@@ -173,8 +177,9 @@ pub async fn post_logout_confirm(
     provider: web::Data<Provider>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<ConfirmForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
     let plan = planned(&provider, &form.params).await?;
-    end_session(&ctx, auth.token).await?;
+    end_session(&ctx, auth.token, ip).await?;
     signed_out(&ctx, &plan)
 }

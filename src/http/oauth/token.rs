@@ -28,12 +28,17 @@ fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResp
 /// `POST /oauth2/token`.
 pub async fn post_token(
     provider: web::Data<Provider>,
-    ClientAuth { client, form }: ClientAuth<TokenForm>,
+    ClientAuth {
+        client,
+        form,
+        address,
+    }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
     let request = TokenRequest::parse(form.request, |grant| {
         crate::oauth::grants::may_use(&client, grant)
     })?;
-    let response = blocking(move || provider.exchange(&client, &request)).await??;
+    let response =
+        blocking(move || provider.exchange(&client, &request, address.as_deref())).await??;
     Ok(no_store(HttpResponse::Ok()).json(response))
 }
 
@@ -41,19 +46,23 @@ pub async fn post_token(
 /// §2.2), so nobody learns which tokens exist.
 pub async fn post_revoke(
     provider: web::Data<Provider>,
-    ClientAuth { client, form }: ClientAuth<TokenForm>,
+    ClientAuth {
+        client,
+        form,
+        address,
+    }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
     let token = form
         .token
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    blocking(move || provider.revoke(&client, &token)).await??;
+    blocking(move || provider.revoke(&client, &token, address.as_deref())).await??;
     Ok(no_store(HttpResponse::Ok()).finish())
 }
 
 /// `POST /oauth2/introspect`: for confidential clients (resource servers).
 pub async fn post_introspect(
     provider: web::Data<Provider>,
-    ClientAuth { client, form }: ClientAuth<TokenForm>,
+    ClientAuth { client, form, .. }: ClientAuth<TokenForm>,
 ) -> Result<HttpResponse, OAuthError> {
     if client.secret_hash.is_none() {
         // RFC 7662 §2.1: the endpoint requires authorization.

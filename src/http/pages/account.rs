@@ -2,10 +2,11 @@
 //! approval, their sessions and remembered devices; answering a request,
 //! ending a session and forgetting a device.
 
+use crate::audit;
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{CsrfForm, PageForm, SessionAuth};
+use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::devices;
 use crate::journeys::push::{self, Reply};
@@ -212,12 +213,14 @@ pub async fn post_end_session(
     ctx: web::Data<Context>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<EndSessionForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
     let user_id = auth.active.user.id.clone();
     let session_id = form.session_id.clone();
+    let caller = caller(&auth, &ip);
     {
         let ctx = ctx.clone();
-        blocking(move || sessions::revoke_by_id(&ctx, &user_id, &session_id)).await??;
+        blocking(move || sessions::revoke_by_id(&ctx, &user_id, &session_id, &caller)).await??;
     }
     let mut response = HttpResponse::SeeOther();
     if form.session_id == auth.active.session.id {
@@ -296,8 +299,18 @@ pub async fn post_revoke_consent(
     ctx: web::Data<Context>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<RevokeConsentForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
+    let caller = caller(&auth, &ip);
     let user_id = auth.active.user.id;
-    blocking(move || oauth::consents::revoke(&ctx, &user_id, &form.client_id)).await??;
+    blocking(move || oauth::consents::revoke(&ctx, &user_id, &form.client_id, &caller)).await??;
     Ok(back_to_account())
+}
+
+/// The signed-in user, acting on their own account from `ip`.
+fn caller(auth: &SessionAuth, ip: &ClientIp) -> audit::Caller {
+    audit::Caller::new(
+        audit::Party::user(&auth.active.user.username),
+        ip.as_deref(),
+    )
 }

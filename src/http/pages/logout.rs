@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
-use crate::http::extract::{CsrfForm, MaybeSession, PageForm};
+use crate::http::extract::{ClientIp, CsrfForm, MaybeSession, PageForm};
 use crate::http::paths;
 use crate::sessions;
 use crate::telemetry::blocking;
@@ -56,10 +56,11 @@ pub async fn post_logout(
     ctx: web::Data<Context>,
     session: MaybeSession,
     _form: CsrfForm<LogoutForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
     if let Some((token, _)) = session.0 {
         let ctx = ctx.clone();
-        blocking(move || sessions::revoke(&ctx, &token)).await??;
+        blocking(move || sessions::revoke(&ctx, &token, ip.as_deref())).await??;
     }
     let mut response = render(StatusCode::OK, &SignedOutPage)?;
     response

@@ -1,9 +1,11 @@
 //! `set_password`: the proven user chooses a new password (reset journeys,
 //! or a step-up journey that changes it). Every other session of the user
-//! ends. Outcome: `success`.
+//! ends. Outcome: `success`. Audited as a password change when the journey
+//! checked the current password, as a reset otherwise.
 
 use super::{Decision, Field, FieldKind, Input, Node, Prompt, Turn};
 use crate::accounts::{self, policy};
+use crate::audit;
 use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
@@ -78,9 +80,16 @@ impl Node for SetPassword {
             return Ok(Decision::Retry(refusal));
         }
         let keep = turn.client.session.as_ref().map(|token| token.hash());
+        // Proving the current password makes it a change; anything else
+        // (a code by mail) a reset.
+        let kind = match state.amr.iter().any(|method| method == "pwd") {
+            true => audit::Kind::PasswordChange,
+            false => audit::Kind::PasswordReset,
+        };
+        let address = turn.client.ip.as_deref();
         engine
             .accounts
-            .reset_password(&user_id, password, keep.as_ref())?;
+            .reset_password(&user_id, password, keep.as_ref(), kind, address)?;
         Ok(Decision::Outcome("success"))
     }
 }

@@ -81,14 +81,17 @@ impl Node for TotpCode {
         engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
-        _turn: &Turn<'_>,
+        turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
         if data::<Checked>(state).is_some_and(|checked| !checked.enrolled) {
             return Ok(Decision::Outcome("not_enrolled"));
         }
         let user_id = identified_user(state)?;
         let code = input.require(&field())?;
-        match engine.accounts.verify(&user_id, code.expose())? {
+        match engine
+            .accounts
+            .verify(&user_id, code.expose(), turn.client.ip.as_deref())?
+        {
             Verdict::Accepted => {
                 add_method(state, "totp");
                 Ok(Decision::Outcome("success"))

@@ -161,7 +161,7 @@ impl Node for TotpEnroll {
         engine: &Engine,
         state: &mut JourneyState,
         input: &Input,
-        _turn: &Turn<'_>,
+        turn: &Turn<'_>,
     ) -> Result<Decision, JourneyError> {
         let sealed_secret = match data::<Pending>(state) {
             Some(Pending::Secret { sealed_secret, .. }) => sealed_secret,
@@ -176,7 +176,11 @@ impl Node for TotpEnroll {
         let code = input.require(&field())?;
         let secret = TotpSecret::open(&engine.ctx.sealer, &sealed_secret)?;
         let replace = proved_app(state);
-        match engine.accounts.enroll(&user_id, &secret, code.expose(), replace)? {
+        let address = turn.client.ip.as_deref();
+        match engine
+            .accounts
+            .enroll(&user_id, &secret, code.expose(), replace, address)?
+        {
             Enrollment::Saved => {
                 add_method(state, "totp");
                 Ok(Decision::Outcome("success"))

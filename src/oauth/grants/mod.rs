@@ -14,6 +14,7 @@
 
 mod refresh;
 
+use crate::audit;
 use crate::oauth::Provider;
 use crate::oauth::params::{GrantType, ScopeParam};
 use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
@@ -63,14 +64,16 @@ pub fn may_use(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
 }
 
 impl Provider {
-    /// Runs a grant for an authenticated client that [`may_use`] it, and
-    /// counts what it issued.
+    /// Runs a grant for an authenticated client that [`may_use`] it, asking
+    /// from `address` (recorded when a reused code or refresh token is
+    /// caught), and counts what it issued.
     pub fn exchange(
         &self,
         client: &Client,
         request: &TokenRequest,
+        address: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
-        let response = self.run_grant(client, request)?;
+        let response = self.run_grant(client, request, address)?;
         self.count_issued(request.grant());
         Ok(response)
     }
@@ -79,6 +82,7 @@ impl Provider {
         &self,
         client: &Client,
         request: &TokenRequest,
+        address: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         match request {
             TokenRequest::AuthorizationCode {
@@ -90,11 +94,12 @@ impl Provider {
                 code,
                 redirect_uri.as_deref(),
                 code_verifier.as_ref(),
+                address,
             ),
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh(client, refresh_token, scope),
+            } => self.refresh(client, refresh_token, scope, address),
             TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope),
             TokenRequest::TokenExchange {
                 subject_token,
@@ -155,6 +160,7 @@ impl Provider {
         code: &Token,
         redirect_uri: Option<&str>,
         code_verifier: Option<&CodeVerifier>,
+        address: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let hash = code.hash();
         let now = self.ctx.now();
@@ -166,6 +172,8 @@ impl Provider {
                 // RFC 6749 §4.1.2, RFC 9700 §4.5: a code used twice (also by
                 // two requests at once) revokes everything it issued.
                 revoke_issued(tx, issued)?;
+                let reuse = reused(audit::Kind::CodeReuse, client, address);
+                self.record_about(tx, reuse, &stored.user_id)?;
                 tracing::warn!(client_id = %stored.client_id, "authorization code replayed; its tokens are revoked");
                 return Ok(Err(OAuthError::invalid_grant("the code was already used")));
             }
@@ -250,6 +258,12 @@ impl Provider {
             issued_token_type: None,
         })
     }
+}
+
+/// A reused code or refresh token, presented by `client` from `address`:
+/// audited (about the grant's user) where its tokens are revoked.
+fn reused(kind: audit::Kind, client: &Client, address: Option<&str>) -> audit::Event {
+    audit::Event::failure(kind, audit::Party::client(&client.client_id)).from_ip(address)
 }
 
 /// The user of a grant, if they may still receive tokens.

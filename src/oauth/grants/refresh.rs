@@ -1,7 +1,8 @@
 //! The `refresh_token` grant (RFC 6749 §6): rotation at every use, one
 //! retry within the grace, and the family revoked on any other reuse.
 
-use super::{Granted, TokenResponse, active_user};
+use super::{Granted, TokenResponse, active_user, reused};
+use crate::audit;
 use crate::config::seconds;
 use crate::oauth::Provider;
 use crate::oauth::params::ScopeParam;
@@ -56,6 +57,7 @@ impl Provider {
         client: &Client,
         presented: &Token,
         requested: &ScopeParam,
+        address: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let hash = presented.hash();
         let now = self.ctx.now();
@@ -69,8 +71,10 @@ impl Provider {
             }
             let mut rotated = token.clone();
             if let Some(rotated_at) = token.rotated_at {
+                let reuse = || reused(audit::Kind::RefreshTokenReuse, client, address);
                 if token.retried || rotated_at + grace < now {
                     tx.delete_family(&token.family)?;
+                    self.record_about(tx, reuse(), &token.user_id)?;
                     tracing::warn!(client_id = %client.client_id, "rotated refresh token reused; its family is revoked");
                     return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
                 }
@@ -90,6 +94,7 @@ impl Provider {
                 if let Some((successor_hash, mut successor)) = successor {
                     if successor.rotated_at.is_some() {
                         tx.delete_family(&token.family)?;
+                        self.record_about(tx, reuse(), &token.user_id)?;
                         return Ok(Err(OAuthError::invalid_grant("the refresh token was already used")));
                     }
                     successor.rotated_at = Some(now);

@@ -2,11 +2,13 @@
 //! traits of [`super::tx`], and run against each backend by
 //! [`behaviours!`]: a new backend adds one module at the bottom.
 
+mod audit;
 mod grants;
 mod races;
 mod records;
 
 use super::*;
+use audit::*;
 use grants::*;
 use races::*;
 use records::*;
@@ -115,6 +117,31 @@ fn users_are_listed_in_username_order(store: &Store) {
         .map(|user| user.username)
         .collect();
     assert_eq!(names, ["alice", "bob", "carol"]);
+}
+
+fn users_are_paged_in_username_order(store: &Store) {
+    write(store, |tx| {
+        for (id, name) in [
+            ("u1", "dave"),
+            ("u2", "alice"),
+            ("u3", "carol"),
+            ("u4", "bob"),
+        ] {
+            tx.put_user(&user(id, name, None))?;
+        }
+        Ok(())
+    });
+    let names = |after, limit| -> Vec<String> {
+        read(store, |tx| tx.users_after(after, limit))
+            .into_iter()
+            .map(|user| user.username)
+            .collect()
+    };
+    assert_eq!(names(None, 2), ["alice", "bob"]);
+    assert_eq!(names(Some("bob"), 2), ["carol", "dave"]);
+    // A cursor that names no user still starts after it.
+    assert_eq!(names(Some("bz"), 10), ["carol", "dave"]);
+    assert!(names(Some("dave"), 10).is_empty());
 }
 
 fn sessions_are_listed_per_user_counted_and_deleted_one_by_one_or_once_ended(store: &Store) {
@@ -344,11 +371,15 @@ macro_rules! behaviours {
                 failure_counters_are_kept_forgotten_and_purged_once_stale,
                 push_requests_are_listed_per_user_and_deleted,
                 remembered_devices_are_replaced_as_a_list,
+                users_are_paged_in_username_order,
                 clients_and_the_consents_of_exactly_one_user,
                 revoking_a_family_takes_its_refresh_and_access_tokens_and_no_other,
                 expired_grants_are_purged_and_used_codes_kept_for_their_grace,
                 a_rotated_token_expires_alone_and_its_family_with_the_last_token,
                 signing_keys_are_listed_replaced_and_removed,
+                audit_events_come_back_newest_first_in_order_of_recording,
+                audit_events_are_filtered_and_paged_by_position,
+                audit_events_before_a_time_are_purged_and_no_later_one,
             );
             behaviours!(@shared $open;
                 concurrent_writers_take_a_journey_once,

@@ -28,6 +28,8 @@ pub(super) fn user(id: &str, username: &str, email: Option<&str>) -> User {
         totp: None,
         phone_number: None,
         address: None,
+        admin: false,
+        managed_by_config: false,
     }
 }
 
@@ -116,6 +118,7 @@ pub(super) fn client(client_id: &str) -> Client {
         require_nonce: false,
         token_exchange: false,
         resource_server: false,
+        managed_by_config: false,
         created_at: now(),
     }
 }
@@ -159,5 +162,17 @@ pub(super) fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -
         rotated_at: None,
         successor: None,
         retried: false,
+    }
+}
+
+pub(super) fn audit_event(at: OffsetDateTime, kind: &str, actor: &str) -> AuditEvent {
+    AuditEvent {
+        at,
+        kind: kind.into(),
+        outcome: "success".into(),
+        actor: actor.into(),
+        subject: Some("user:alice".into()),
+        ip: Some("127.0.0.1".into()),
+        details: BTreeMap::from([("journey".into(), "login".into())]),
     }
 }

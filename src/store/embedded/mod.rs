@@ -2,6 +2,7 @@
 //! touches redb. Each table family's file implements that family's traits
 //! of [`crate::store::tx`] for both kinds of transaction.
 
+mod audit;
 mod clients;
 mod devices;
 mod grants;

@@ -73,6 +73,14 @@ pub const REVOKED_JTIS: TableDefinition<&str, i64> = TableDefinition::new("revok
 /// kid → `SigningKey`.
 pub const SIGNING_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("signing_keys");
 
+/// (time in unix nanoseconds, sequence number) → `AuditEvent`: in time
+/// order, so a page is a range and retention removes a prefix. The
+/// sequence orders events of the same instant and comes from
+/// [`AUDIT_SEQUENCE`].
+pub const AUDIT_EVENTS: TableDefinition<(i64, u64), &[u8]> = TableDefinition::new("audit_events");
+/// The key in [`META`] of the last sequence number given to an audit event.
+pub const AUDIT_SEQUENCE: &str = "audit_sequence";
+
 /// Creates every table that does not exist yet.
 pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableError> {
     tx.open_table(META)?;
@@ -95,5 +103,6 @@ pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableE
     tx.open_table(PUSH_REQUESTS)?;
     tx.open_multimap_table(USER_PUSH_REQUESTS)?;
     tx.open_table(DEVICES)?;
+    tx.open_table(AUDIT_EVENTS)?;
     Ok(())
 }

@@ -10,10 +10,11 @@ use crate::helpers::{ALICE, BOB, location, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use time::Duration;
 
-const DAVE: (&str, &str, &str) = ("dave", "dave@example.com", "a long and unusual passphrase");
+pub(crate) const DAVE: (&str, &str, &str) =
+    ("dave", "dave@example.com", "a long and unusual passphrase");
 
 /// Registers dave over REST up to the code step; returns the auth_id.
-async fn register_until_code(app: &crate::helpers::TestApp, email: &str) -> Value {
+pub(crate) async fn register_until_code(app: &crate::helpers::TestApp, email: &str) -> Value {
     let started = app.start_named("register").await;
     assert_eq!(started["step"], "register");
     let (status, step) = app
@@ -28,7 +29,11 @@ async fn register_until_code(app: &crate::helpers::TestApp, email: &str) -> Valu
 }
 
 /// Resets alice's password over REST, naming her by `name`.
-async fn reset(app: &crate::helpers::TestApp, name: &str, new_password: &str) -> (u16, Value) {
+pub(crate) async fn reset(
+    app: &crate::helpers::TestApp,
+    name: &str,
+    new_password: &str,
+) -> (u16, Value) {
     let started = app.start_named("reset_password").await;
     assert_eq!(started["step"], "identify");
     let (_, step) = app

@@ -248,3 +248,38 @@ async fn the_users_command_refuses_look_alikes_and_finds_names_in_any_width() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("disabled `dave`"), "{out}");
 }
+
+#[tokio::test]
+async fn changes_made_at_the_command_line_are_audited_as_the_cli() {
+    let workspace = Workspace::new("[accounts]\nbootstrap_admin = false\n");
+    let (code, _, err) = workspace
+        .run(&["users", "add", "dave"], "a secret first password\n")
+        .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(workspace.run(&["users", "disable", "dave"], "").await.0, 0);
+
+    let store = Store::open(&StoragePath::File(workspace.store())).expect("open store");
+    let filter = tessera::store::AuditFilter::default();
+    let events = store
+        .read(|tx| tx.audit_events(&filter, 10))
+        .expect("audit log");
+    let kinds: Vec<(&str, &str, Option<&str>)> = events
+        .iter()
+        .map(|entry| {
+            let event = &entry.event;
+            (
+                event.kind.as_str(),
+                event.actor.as_str(),
+                event.subject.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("admin.user.disable", "cli", Some("user:dave")),
+            ("admin.user.create", "cli", Some("user:dave")),
+        ]
+    );
+    assert!(!format!("{events:?}").contains("a secret first password"));
+}

@@ -18,7 +18,7 @@ use totp_rs::{Algorithm, Builder, Secret, Totp};
 /// Password, then the app's code; users without an app enroll one.
 /// `again`: enrollment straight after the password. `replace`: enrollment
 /// after a code from the current app.
-const JOURNEYS: &str = r#"
+pub(crate) const JOURNEYS: &str = r#"
 [journeys.secure]
 start = "password"
 [journeys.secure.nodes.password]
@@ -59,7 +59,7 @@ async fn spawn() -> TestApp {
 }
 
 /// Starts `journey` over REST with Alice's password; returns the next step.
-async fn after_password(app: &TestApp, journey: &str) -> Value {
+pub(crate) async fn after_password(app: &TestApp, journey: &str) -> Value {
     let response = app
         .authenticate_journey(
             journey,
@@ -71,7 +71,12 @@ async fn after_password(app: &TestApp, journey: &str) -> Value {
 }
 
 /// Submits a code to the step of `auth_id`; returns status and body.
-async fn submit_code(app: &TestApp, journey: &str, step: &Value, code: &str) -> (u16, Value) {
+pub(crate) async fn submit_code(
+    app: &TestApp,
+    journey: &str,
+    step: &Value,
+    code: &str,
+) -> (u16, Value) {
     let response = app
         .authenticate_journey(
             journey,
@@ -93,12 +98,12 @@ fn qr_code(step: &Value) -> &Value {
 }
 
 /// The app that scanned the step's QR code, read from its otpauth URI.
-fn scan(step: &Value) -> Totp {
+pub(crate) fn scan(step: &Value) -> Totp {
     Totp::from_url(qr_code(step)["uri"].as_str().expect("uri")).expect("an otpauth URI")
 }
 
 /// The app's code at `at`.
-fn code_at(app: &Totp, at: OffsetDateTime) -> String {
+pub(crate) fn code_at(app: &Totp, at: OffsetDateTime) -> String {
     app.generate(u64::try_from(at.unix_timestamp()).expect("after 1970"))
         .to_string()
 }
