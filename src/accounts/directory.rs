@@ -89,9 +89,12 @@ impl Accounts {
 
 /// Changes an administrator makes to an account; `None` leaves a field as
 /// it is, `Some(None)` clears an optional one.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UserChanges {
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub name: Option<Option<String>>,
     pub disabled: Option<bool>,
     pub admin: Option<bool>,

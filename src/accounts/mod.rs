@@ -92,13 +92,15 @@ pub enum LoginError {
 }
 
 /// A new account.
-#[derive(Debug)]
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
     pub password: Option<SecretString>,
     pub email: Option<String>,
     pub name: Option<String>,
     /// Holds the administrator role.
+    #[serde(default)]
     pub admin: bool,
 }
 

@@ -291,32 +291,23 @@ pub struct ClientChanges {
     pub scopes: Option<Vec<String>>,
     pub grant_types: Option<Vec<String>>,
     pub first_party: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub logo_uri: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub client_uri: Option<Option<String>>,
     pub require_pkce: Option<bool>,
     pub audience: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub access_token_ttl_secs: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub refresh_token_ttl_secs: Option<Option<u64>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub signing_alg: Option<Option<crate::jwa::SigningAlg>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::config::present")]
     pub journey: Option<Option<String>>,
     pub require_nonce: Option<bool>,
     pub token_exchange: Option<bool>,
     pub resource_server: Option<bool>,
-}
-
-/// A field that is present, `null` included: `Some(None)` clears it.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    T::deserialize(deserializer).map(Some)
 }
 
 /// The registration a stored client came from, as a `[[clients]]` entry
