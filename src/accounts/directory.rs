@@ -109,7 +109,7 @@ impl Accounts {
     pub fn update_by_id(&self, id: &str, changes: UserChanges) -> Result<User, AccountError> {
         let current = self
             .get(id)?
-            .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
+            .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
         refuse_managed(&current)?;
         // Hashed before the transaction, which must not wait for argon2.
         let password_hash = match &changes.password {
@@ -127,7 +127,7 @@ impl Accounts {
         self.ctx.store.write(|tx| {
             let mut user = tx
                 .user(id)?
-                .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
+                .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
             refuse_managed(&user)?;
             let mut end_sessions = false;
             if let Some(email) = email {
@@ -174,7 +174,7 @@ impl Accounts {
         self.ctx.store.write(|tx| {
             let user = tx
                 .user(id)?
-                .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
+                .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
             refuse_managed(&user)?;
             remove_in(tx, &user)?;
             Ok(user)

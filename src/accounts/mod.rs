@@ -54,6 +54,8 @@ pub enum AccountError {
     EmailTaken(String),
     #[error("no user named `{0}`")]
     NotFound(String),
+    #[error("no user with the id `{0}`")]
+    NoSuchId(String),
     #[error("the password must not be empty")]
     EmptyPassword,
     #[error("the cursor is not one a previous page gave")]

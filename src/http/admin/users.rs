@@ -117,7 +117,7 @@ fn user_or_404(engine: &Engine, id: &str) -> Result<User, AdminError> {
     engine
         .accounts
         .get(id)?
-        .ok_or_else(|| AccountError::NotFound(id.to_owned()).into())
+        .ok_or_else(|| AccountError::NoSuchId(id.to_owned()).into())
 }
 
 /// `GET /admin/api/users/{id}`.

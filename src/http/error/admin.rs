@@ -131,7 +131,7 @@ impl From<AccountError> for AdminError {
             AccountError::UsernameTaken(_) | AccountError::EmailTaken(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", description)
             }
-            AccountError::NotFound(_) => Self::not_found(description),
+            AccountError::NotFound(_) | AccountError::NoSuchId(_) => Self::not_found(description),
             AccountError::Hash(err) => ApiError::internal(err).into(),
             AccountError::Store(err) => ApiError::internal(err).into(),
         }
