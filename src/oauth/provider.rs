@@ -105,6 +105,23 @@ impl Provider {
         self.reload(alg)
     }
 
+    /// Takes retired keys whose tokens have all expired out of the JWKS
+    /// and the store (they are otherwise dropped at the next start);
+    /// returns how many went.
+    pub fn purge_retired_keys(&self) -> Result<usize, SigningKeyError> {
+        let now = self.ctx.now();
+        let expired = self
+            .key_statuses()?
+            .iter()
+            .filter(|key| key.published_until.is_some_and(|until| until <= now))
+            .count();
+        if expired > 0 {
+            let _one_at_a_time = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
+            self.reload(self.ctx.settings.oauth.signing_alg)?;
+        }
+        Ok(expired)
+    }
+
     /// Loads the ring again from the store, with an active key for every
     /// algorithm signed with so far and `alg` (generated when missing),
     /// dropping retired keys whose tokens have all expired; then swaps it

@@ -888,3 +888,55 @@ async fn a_rotated_key_signs_the_next_token_and_the_old_one_stays_published() {
     assert_eq!(retired["status"], "retired");
     assert!(retired["published_until"].is_string(), "{retired}");
 }
+
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    let jwks: Value = app
+        .api
+        .get(app.url("/oauth2/jwks"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retired_key_leaves_the_running_servers_jwks_once_its_tokens_expired() {
+    use reqwest::Method;
+    let app = spawn_app_with(&admin_config("[sessions]\npurge_interval_secs = 1\n")).await;
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let old = kid_of(&ops);
+    let (status, _) =
+        admin_send(&app, Auth::Bearer(&ops), Method::POST, "/keys/rotate", None).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(published_kids(&app).await.contains(&old));
+    // Past the longest access token lifetime (oauth.access_token_ttl_secs).
+    app.clock.advance(time::Duration::seconds(601));
+    let mut gone = false;
+    // The purge runs every second: wait for it, without assuming when.
+    for _ in 0..100 {
+        if !published_kids(&app).await.contains(&old) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the retired key is still published");
+    let fresh = client_token(&app, OPS, "tessera:admin").await;
+    let (_, keys) = admin_send(&app, Auth::Bearer(&fresh), Method::GET, "/keys", None).await;
+    assert!(
+        keys["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|k| k["kid"] != old.as_str()),
+        "{keys}"
+    );
+}
