@@ -242,22 +242,19 @@ pub fn timestamp(at: OffsetDateTime) -> String {
 }
 
 /// Records an administrator's action `admin.ACTION` (`user.create`,
-/// `client.secret.rotate`…) by `admin` (`Party::user(&username)`, or
-/// `Party::client(&client_id)` for a `tessera:admin` token) on `subject`,
-/// from `ip`, in a transaction of its own: for admin handlers, after the
-/// change they made. Inside the change's own transaction, record
-/// `Event::success(Kind::Admin(action), admin)` with [`record`] instead.
+/// `client.secret.rotate`…) by `admin` on `subject`, in a transaction of
+/// its own: for the admin API, pages and commands, after the change they
+/// made.
 pub fn record_admin(
     ctx: &Context,
     action: &'static str,
-    admin: Party,
+    admin: &Caller,
     subject: Party,
-    ip: Option<&str>,
 ) -> Result<(), StoreError> {
-    let event = Event::success(Kind::Admin(action), admin)
-        .about(subject)
-        .from_ip(ip);
-    record_alone(ctx, event)
+    record_alone(
+        ctx,
+        Event::success_by(Kind::Admin(action), admin).about(subject),
+    )
 }
 
 /// An event as the audit API and the JSON-lines export show it.

@@ -7,6 +7,7 @@
 //! Domain code over accounts, sessions and the OAuth provider; it never
 //! imports actix.
 
+use crate::audit;
 use crate::config::seconds;
 use crate::context::Context;
 use crate::oauth::Provider;
@@ -137,6 +138,15 @@ pub fn by_token(provider: &Provider, token: &str) -> Result<Administrator, Refus
 }
 
 impl Administrator {
+    /// The administrator as the audit log names them, asking from `ip`.
+    pub fn audited_as(&self, ip: Option<&str>) -> audit::Caller {
+        let party = match &self.actor {
+            Actor::User { username, .. } => audit::Party::user(username),
+            Actor::Client { client_id } => audit::Party::client(client_id),
+        };
+        audit::Caller::new(party, ip)
+    }
+
     /// For the most sensitive actions: a session must have authenticated
     /// within `[admin] reauth_secs`. A token has no sign-in to repeat: its
     /// short life and its scope stand for it.

@@ -378,20 +378,22 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
 }
 
 /// Removes expired sessions, journeys, push requests, lockout counters,
-/// OAuth grants and audit events past their retention, forever.
+/// OAuth grants, retired signing keys and audit events past their
+/// retention, forever.
 async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oauth::Provider>) {
     let every = seconds(engine.ctx.settings.sessions.purge_interval_secs).unsigned_abs();
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
         let (engine, provider) = (engine.clone(), provider.clone());
-        let purged = blocking(move || -> Result<_, StoreError> {
+        let purged = blocking(move || -> Result<_, crate::http::error::Failure> {
             let ctx = &engine.ctx;
             Ok(sessions::purge_expired(ctx)?
                 + engine.purge_expired()?
                 + journeys::push::purge_expired(ctx)?
                 + engine.accounts.purge_stale_throttles()?
                 + provider.purge_expired()?
+                + provider.purge_retired_keys()?
                 + audit::purge_expired(ctx)?)
         })
         .await;

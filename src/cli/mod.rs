@@ -207,13 +207,8 @@ fn offline_context(settings: Settings) -> Result<Context, Failure> {
 /// Records a change an operator made at the command line (`admin.ACTION`,
 /// by `cli`) in the audit log, as the admin API records an administrator's.
 fn audited(ctx: &Context, action: &'static str, subject: audit::Party) -> Result<(), Failure> {
-    Ok(audit::record_admin(
-        ctx,
-        action,
-        audit::Party::cli(),
-        subject,
-        None,
-    )?)
+    let operator = audit::Caller::new(audit::Party::cli(), None);
+    Ok(audit::record_admin(ctx, action, &operator, subject)?)
 }
 
 /// The first line of stdin, without its line ending.
