@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &str)] = &[
     // Leaves: plain values and settings that know no other module.
     ("clock", ""),
+    ("files", ""),
     ("secret", ""),
     ("username", ""),
     ("jwa", ""),
@@ -21,7 +22,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ("config", "jwa secret username"),
     ("telemetry", "config"),
     // The store speaks tessera's types, never the settings'.
-    ("store", "jwa secret username"),
+    ("store", "files jwa secret username"),
     // The core every domain area shares (settings, store handle, clock,
     // sealer and issuer, in `context`), and the building blocks that domain
     // services hold (the password hasher, the mailer, the signing keys).

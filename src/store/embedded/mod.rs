@@ -2,6 +2,7 @@
 //! touches redb. Each table family's file implements that family's traits
 //! of [`crate::store::tx`] for both kinds of transaction.
 
+mod backup;
 mod clients;
 mod devices;
 mod grants;
@@ -15,7 +16,7 @@ mod throttle;
 mod users;
 
 use super::tx::{ReadTx, Transaction};
-use super::{Backend, Rekey, StoragePath, StoreError};
+use super::{Backend, BackupSummary, Rekey, StoragePath, StoreError};
 use redb::{
     Database, Durability, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, Value,
@@ -184,6 +185,10 @@ impl Backend for Embedded {
             tx.set_durability(Durability::None)?;
         }
         Ok(Box::new(Write(tx)))
+    }
+
+    fn backup(&self, to: &Path) -> Result<BackupSummary, StoreError> {
+        backup::copy(&self.db.begin_read()?, to)
     }
 
     /// One version at a time, in one write transaction: a crash leaves the
