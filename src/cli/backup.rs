@@ -3,7 +3,9 @@
 //! through its admin API (the file is then held by the server).
 
 use super::Failure;
+use super::remote::{AdminApi, RemoteArgs};
 use crate::config::Settings;
+use crate::http::paths;
 use crate::store::{BackupSummary, StoragePath, Store, StoreError};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,8 @@ pub(super) struct BackupArgs {
     /// Replace FILE if it exists.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 /// Runs `tessera backup` against the configured store.
@@ -26,9 +30,42 @@ pub(super) fn run(settings: &Settings, args: &BackupArgs) -> Result<(), Failure>
             args.to.display()
         )));
     }
-    let summary = from_stopped_store(settings, &args.to, args.force)?;
+    let summary = match args.remote.admin_api()? {
+        Some(api) => from_running_server(&api, &args.to, args.force)?,
+        None => from_stopped_store(settings, &args.to, args.force)?,
+    };
     report(&args.to, summary);
     Ok(())
+}
+
+/// Downloads a backup the running server takes of its store.
+fn from_running_server(
+    api: &AdminApi,
+    to: &Path,
+    overwrite: bool,
+) -> Result<BackupSummary, Failure> {
+    let download = api.download(paths::ADMIN_BACKUP, to, overwrite, |file| {
+        // A proxy's error page, saved as a backup, would be found out only
+        // on the day of the restore.
+        match Store::inspect(file, |_| Ok(())) {
+            Ok(Some(())) => Ok(()),
+            _ => Err(Failure::Runtime(
+                "the server's answer is not a tessera store; nothing was written".into(),
+            )),
+        }
+    })?;
+    let count = |name: &str| {
+        download
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok()?.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(BackupSummary {
+        bytes: download.bytes,
+        users: count(paths::BACKUP_USERS_HEADER),
+        clients: count(paths::BACKUP_CLIENTS_HEADER),
+    })
 }
 
 /// Copies the configured store's file, which no server may hold.

@@ -8,6 +8,7 @@ mod backup;
 mod clients;
 mod config;
 mod keys;
+mod remote;
 mod users;
 
 use crate::accounts;

@@ -49,3 +49,10 @@ pub const API_PREFIX: &str = "/api/";
 pub const JOURNEY_COOKIE: &str = "tessera_journey";
 /// The header native apps send their session token in.
 pub const SESSION_HEADER: &str = "X-Session-Token";
+
+/// A fresh backup of the store, under the admin API's prefix.
+pub const ADMIN_BACKUP: &str = "/backup";
+/// Response headers of a backup: how many users and clients it holds, for
+/// the result line of `tessera backup --url`.
+pub const BACKUP_USERS_HEADER: &str = "tessera-backup-users";
+pub const BACKUP_CLIENTS_HEADER: &str = "tessera-backup-clients";

@@ -171,11 +171,23 @@ impl Store {
         Ok(summary)
     }
 
-    /// Writes a consistent copy of the whole store into `to`, an empty file
-    /// that the caller owns (and removes): for a backup that is sent
-    /// elsewhere rather than kept here.
-    pub fn backup_into(&self, to: &Path) -> Result<BackupSummary, StoreError> {
-        self.backend.backup(to)
+    /// A consistent copy of the whole store (see [`Backend::backup`]) in a
+    /// temporary file of `folder`, to be sent elsewhere: the file leaves
+    /// the folder at once and lives as long as the returned handle, so
+    /// nothing is left behind, whatever becomes of the sending.
+    pub fn backup_to_send(
+        &self,
+        folder: &Path,
+    ) -> Result<(std::fs::File, BackupSummary), StoreError> {
+        let temp = |source| StoreError::BackupTarget {
+            path: folder.to_owned(),
+            source,
+        };
+        let staged = Staged::beside(&folder.join("tessera-backup.redb")).map_err(temp)?;
+        let summary = self.backend.backup(staged.path())?;
+        let file = std::fs::File::open(staged.path()).map_err(temp)?;
+        // Dropping `staged` removes the name; the open file stays readable.
+        Ok((file, summary))
     }
 
     /// Brings a store of an older schema up to date.

@@ -62,8 +62,8 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "cli",
-        "accounts app clock config context journeys jwa keys mail oauth oidc passwords seal \
-         secret sessions store telemetry username",
+        "accounts app clock config context files http journeys jwa keys mail oauth oidc passwords \
+         seal secret sessions store telemetry username",
     ),
 ];
 

@@ -369,6 +369,23 @@ fn a_backup_is_the_whole_store_at_one_instant_and_opens_as_a_store(store: &Store
     assert_eq!(store.backup(&to, true).expect("overwrite").users, 2);
 }
 
+fn a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store(store: &Store) {
+    write(store, |tx| tx.put_user(&user("u1", "alice", None)));
+    let dir = tempfile::tempdir().expect("temporary folder");
+
+    let (mut file, summary) = store.backup_to_send(dir.path()).expect("backup");
+
+    assert_eq!(std::fs::read_dir(dir.path()).expect("folder").count(), 0);
+    let received = dir.path().join("received.redb");
+    let copied = std::io::copy(
+        &mut file,
+        &mut std::fs::File::create(&received).expect("create"),
+    );
+    assert_eq!(copied.expect("copy"), summary.bytes);
+    let copy = Store::open(&StoragePath::File(received)).expect("the backup opens");
+    assert_eq!(read(&copy, |tx| tx.users()), [user("u1", "alice", None)]);
+}
+
 /// One `#[test]` per behaviour and backend: `open` makes an empty store
 /// (and whatever must outlive it, such as a temporary folder).
 macro_rules! behaviours {
@@ -398,6 +415,7 @@ macro_rules! behaviours {
                 a_rotated_token_expires_alone_and_its_family_with_the_last_token,
                 signing_keys_are_listed_replaced_and_removed,
                 a_backup_is_the_whole_store_at_one_instant_and_opens_as_a_store,
+                a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store,
             );
             behaviours!(@shared $open;
                 concurrent_writers_take_a_journey_once,
