@@ -16,6 +16,7 @@
 //! (`store::tx`); only the embedded backend (`store::embedded`) imports redb.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clock;

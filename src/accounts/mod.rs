@@ -3,6 +3,7 @@
 //! domain code: callers run it off the async executor (it hashes passwords).
 
 mod conflicts;
+mod directory;
 pub mod lockout;
 pub mod policy;
 mod seed;
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, username_conflicts};
+pub use directory::{MAX_PAGE, Page};
 pub use seed::{Bootstrapped, SeedReport};
 
 /// The accounts area's service: every operation on accounts, with the
@@ -54,6 +56,8 @@ pub enum AccountError {
     NotFound(String),
     #[error("the password must not be empty")]
     EmptyPassword,
+    #[error("the cursor is not one a previous page gave")]
+    InvalidCursor,
     #[error("`{0}` is not a plain email address (name@example.com)")]
     InvalidEmail(String),
     #[error(transparent)]
@@ -88,6 +92,8 @@ pub struct NewUser {
     pub password: Option<SecretString>,
     pub email: Option<String>,
     pub name: Option<String>,
+    /// Holds the administrator role.
+    pub admin: bool,
 }
 
 impl Accounts {
@@ -120,6 +126,8 @@ impl Accounts {
             totp: None,
             phone_number: None,
             address: None,
+            admin: new.admin,
+            managed_by_config: false,
         };
         self.ctx.store.write(|tx| {
             insert_new(tx, &user)?;
@@ -151,6 +159,8 @@ impl Accounts {
             totp: None,
             phone_number: None,
             address: None,
+            admin: false,
+            managed_by_config: false,
         };
         insert_new(tx, &user)?;
         Ok(user)

@@ -15,11 +15,18 @@ pub struct SeedReport {
 }
 
 impl Accounts {
-    /// Creates or updates the `[[users]]` of the config. Idempotent: a user that
-    /// already matches is not written, and its password hash is kept (a stored
-    /// hash that verifies the configured password is not re-salted).
+    /// Creates or updates the `[[users]]` of the config, marked as managed
+    /// by it; a user whose entry was removed is no longer managed. Idempotent:
+    /// a user that already matches is not written, and its password hash is
+    /// kept (a stored hash that verifies the configured password is not
+    /// re-salted).
     pub fn seed(&self, seeds: &[SeedUser]) -> Result<SeedReport, AccountError> {
         let mut report = SeedReport::default();
+        let declared = seeds
+            .iter()
+            .map(|seed| Ok(Username::parse(&seed.username)?.normalized().to_owned()))
+            .collect::<Result<std::collections::HashSet<_>, AccountError>>()?;
+        self.release_undeclared(&declared)?;
         for seed in seeds {
             let username = Username::parse(&seed.username)?;
             let existing = self
@@ -55,6 +62,8 @@ impl Accounts {
                 totp: None,
                 phone_number: None,
                 address: None,
+                admin: false,
+                managed_by_config: true,
             });
             user.username = username.as_str().to_owned();
             user.username_normalized = username.normalized().to_owned();
@@ -64,6 +73,8 @@ impl Accounts {
             user.address = non_empty(seed.address.clone());
             user.password_hash = password_hash;
             user.disabled = seed.disabled;
+            user.admin = seed.admin;
+            user.managed_by_config = true;
             match &existing {
                 Some(existing) if *existing == user => {
                     report.unchanged += 1;
@@ -87,6 +98,37 @@ impl Accounts {
         }
         Ok(report)
     }
+
+    /// Hands the users whose `[[users]]` entry is gone over to
+    /// administration. One pass over the accounts, like the username check
+    /// start-up makes anyway; written only when something changed.
+    fn release_undeclared(
+        &self,
+        declared: &std::collections::HashSet<String>,
+    ) -> Result<(), AccountError> {
+        let now = self.ctx.now();
+        let released: Vec<User> = self
+            .ctx
+            .store
+            .read(|tx| tx.users())?
+            .into_iter()
+            .filter(|user| user.managed_by_config && !declared.contains(&user.username_normalized))
+            .map(|user| User {
+                managed_by_config: false,
+                updated_at: now,
+                ..user
+            })
+            .collect();
+        if !released.is_empty() {
+            self.ctx.store.write(|tx| {
+                for user in &released {
+                    tx.put_user(user)?;
+                }
+                Ok::<_, crate::store::StoreError>(())
+            })?;
+        }
+        Ok(())
+    }
 }
 
 /// Credentials of an account created for a first start.
@@ -109,6 +151,7 @@ impl Accounts {
             password: Some(password.clone()),
             email: None,
             name: Some("Administrator".into()),
+            admin: true,
         })?;
         Ok(Some(Bootstrapped {
             username: user.username,

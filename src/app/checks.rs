@@ -10,11 +10,29 @@ use crate::oauth;
 
 /// Checks what only the domain can judge, after [`Settings::validate`].
 pub fn check_settings(settings: &Settings) -> Result<(), ConfigError> {
-    if let Err(err) = journeys::graph::all(settings) {
-        return Err(invalid(
+    let journeys = journeys::graph::all(settings).map_err(|err| {
+        invalid(
             format!("journeys.{}.nodes.{}", err.journey, err.node),
             err.to_string(),
-        ));
+        )
+    })?;
+    // A step-up journey makes no session of its own: an administrator's
+    // session must come from a journey that signs in.
+    let admin_journey = &settings.admin.journey;
+    match journeys.available.get(admin_journey) {
+        Some(journey) if journey.step_up => {
+            return Err(invalid(
+                "admin.journey",
+                format!("`{admin_journey}` steps up a session; name a journey that signs in"),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            return Err(invalid(
+                "admin.journey",
+                format!("there is no journey named `{admin_journey}`"),
+            ));
+        }
     }
     if let Err(err) = mail::check(settings) {
         let key = match err {

@@ -300,15 +300,16 @@ impl Drop for OpenConnection {
     }
 }
 
-/// Seeds `[[users]]`, or bootstraps an `admin` on an empty store, and names
-/// stored usernames that the username rule no longer tells apart.
+/// Seeds `[[users]]` (releasing those no longer declared), or bootstraps an
+/// administrator on an empty store, and names stored usernames that the
+/// username rule no longer tells apart.
 fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError> {
     for conflict in ctx.store.read(accounts::username_conflicts)? {
         tracing::warn!("{conflict}");
     }
     let seeds = &ctx.settings.users;
+    let report = accounts.seed(seeds)?;
     if !seeds.is_empty() {
-        let report = accounts.seed(seeds)?;
         tracing::info!(
             created = report.created,
             updated = report.updated,
@@ -322,13 +323,14 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
         && let Some(admin) = accounts.bootstrap_admin()?
     {
         // Shown once on the terminal, deliberately not through the logs.
+        // The password can be changed while the server runs: no stop.
         eprintln!(
-            "\n  First start: created user `{}` with password `{}`\n  \
-             Sign in at {}/login, then change it with `tessera users set-password {}`.\n",
-            admin.username,
-            admin.password.expose(),
-            ctx.issuer,
-            admin.username
+            "\n  First start: created administrator `{user}` with password `{password}`\n  \
+             Sign in at {issuer}/login, then change the password at {issuer}/admin\n  \
+             (or {issuer}/account) while the server runs.\n",
+            user = admin.username,
+            password = admin.password.expose(),
+            issuer = ctx.issuer,
         );
     }
     Ok(())

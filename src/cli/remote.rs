@@ -146,7 +146,7 @@ impl AdminApi {
     fn url(&self, path: &str) -> url::Url {
         let mut url = self.base.clone();
         let prefix = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{prefix}/admin/api{path}"));
+        url.set_path(&format!("{prefix}{}{path}", paths::ADMIN_API_PREFIX));
         url.set_query(None);
         url
     }

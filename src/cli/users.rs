@@ -68,6 +68,7 @@ pub(super) fn run(settings: Settings, command: UsersCommand) -> Result<(), Failu
                 password,
                 email,
                 name,
+                admin: false,
             })?;
             println!("created user `{}` (id {})", user.username, user.id);
         }

@@ -13,9 +13,9 @@ mod validate;
 
 pub use oauth::{OAuthSettings, SeedClient};
 pub use sections::{
-    AccountSettings, FixtureSettings, JourneyDefinition, JourneySettings, LockoutSettings,
-    LogFormat, LogSettings, MailSettings, NodeDefinition, PasswordSettings, SeedUser,
-    ServerSettings, SessionSettings, StorageSettings,
+    AccountSettings, AdminSettings, FixtureSettings, JourneyDefinition, JourneySettings,
+    LockoutSettings, LogFormat, LogSettings, MailSettings, NodeDefinition, PasswordSettings,
+    SeedUser, ServerSettings, SessionSettings, StorageSettings,
 };
 pub(crate) use validate::MAX_SECONDS;
 
@@ -41,6 +41,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub oauth: OAuthSettings,
     pub fixture: FixtureSettings,
+    pub admin: AdminSettings,
     /// Users created or updated at start-up (`[[users]]`).
     pub users: Vec<SeedUser>,
     /// OAuth clients created or updated at start-up (`[[clients]]`).

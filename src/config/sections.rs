@@ -188,6 +188,28 @@ pub struct FixtureSettings {
     pub enabled: bool,
 }
 
+/// `[admin]`: who may administer tessera while it runs (`/admin`,
+/// `/admin/api`), besides holding the admin role.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    /// The journey an administrator's session must come from: `login` by
+    /// default; name one that asks for a second factor to require it.
+    pub journey: String,
+    /// The most sensitive actions (deleting a user, rotating keys) need a
+    /// session that authenticated at most this long ago.
+    pub reauth_secs: u64,
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            journey: "login".into(),
+            reauth_secs: 5 * 60,
+        }
+    }
+}
+
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -203,6 +225,9 @@ pub struct SeedUser {
     pub address: Option<String>,
     #[serde(default)]
     pub disabled: bool,
+    /// Holds the administrator role (`/admin`, `/admin/api`).
+    #[serde(default)]
+    pub admin: bool,
 }
 
 impl Default for MailSettings {

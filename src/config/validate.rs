@@ -110,6 +110,7 @@ impl Settings {
             ("lockout.window_secs", self.lockout.window_secs),
             ("lockout.duration_secs", self.lockout.duration_secs),
             ("journeys.ttl_secs", self.journeys.ttl_secs),
+            ("admin.reauth_secs", self.admin.reauth_secs),
         ] {
             if value == 0 || value > MAX_SECONDS {
                 return Err(invalid(

@@ -1,6 +1,7 @@
 //! Everything actix: handlers parse the request, make one domain call and
 //! render the result. Routes are registered per surface (pages, api).
 
+pub mod admin;
 pub mod api;
 pub mod cookies;
 pub mod error;
@@ -14,7 +15,7 @@ pub mod paths;
 use crate::context::Context;
 use crate::telemetry::CpuGate;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use error::{ApiError, PageError};
+use error::{AdminError, ApiError, PageError};
 
 /// Registers every route, the shared state, the body limits and the
 /// extractor error shapes.
@@ -37,7 +38,14 @@ pub fn configure(
             .app_data(
                 web::JsonConfig::default()
                     .limit(limit)
-                    .error_handler(|err, _| ApiError::from_json(&err).into()),
+                    .error_handler(|err, req| {
+                        let err = ApiError::from_json(&err);
+                        if is_admin_api(req) {
+                            AdminError::from(err).into()
+                        } else {
+                            err.into()
+                        }
+                    }),
             )
             .app_data(
                 web::FormConfig::default()
@@ -54,7 +62,9 @@ pub fn configure(
                     }),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, req| {
-                if is_api(req) {
+                if is_admin_api(req) {
+                    AdminError::from(ApiError::from_query(&err)).into()
+                } else if is_api(req) {
                     ApiError::from_query(&err).into()
                 } else {
                     PageError::from_query(&err).into()
@@ -63,6 +73,7 @@ pub fn configure(
             .configure(pages::configure)
             .configure(api::configure)
             .configure(oauth::configure)
+            .configure(admin::configure)
             .default_service(web::to(not_found));
     }
 }
@@ -81,15 +92,20 @@ pub(crate) fn is_api(req: &HttpRequest) -> bool {
     req.path().starts_with(paths::API_PREFIX)
 }
 
+/// The admin API, whose errors are `{"error", "error_description"}`.
+pub(crate) fn is_admin_api(req: &HttpRequest) -> bool {
+    let path = req.path();
+    path.strip_prefix(paths::ADMIN_API_PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// 404 in the surface's own format.
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    if is_api(&req) {
-        ApiError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "not_found",
-            format!("No endpoint {} {}.", req.method(), req.path()),
-        )
-        .error_response()
+    let missing = format!("No endpoint {} {}.", req.method(), req.path());
+    if is_admin_api(&req) {
+        AdminError::not_found(missing).error_response()
+    } else if is_api(&req) {
+        ApiError::new(actix_web::http::StatusCode::NOT_FOUND, "not_found", missing).error_response()
     } else {
         PageError::not_found().error_response()
     }

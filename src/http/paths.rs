@@ -45,10 +45,24 @@ pub const FIXTURE_OUTBOX: &str = "/fixture/outbox";
 /// Paths under this prefix answer errors in JSON; others in HTML.
 pub const API_PREFIX: &str = "/api/";
 
+/// The admin API: JSON, errors as `{"error", "error_description"}`.
+pub const ADMIN_API_PREFIX: &str = "/admin/api";
+/// Users: search (`?q=&cursor=&limit=`) and create.
+pub const ADMIN_USERS: &str = "/users";
+/// One user.
+pub const ADMIN_USER: &str = "/users/{id}";
+/// A user's sessions.
+pub const ADMIN_USER_SESSIONS: &str = "/users/{id}/sessions";
+/// One of a user's sessions.
+pub const ADMIN_USER_SESSION: &str = "/users/{id}/sessions/{sid}";
+
 /// The journey cookie: the `auth_id` of a journey run in the browser.
 pub const JOURNEY_COOKIE: &str = "tessera_journey";
 /// The header native apps send their session token in.
 pub const SESSION_HEADER: &str = "X-Session-Token";
+/// The header a script on tessera's own pages sends the session's CSRF
+/// token in, for the admin API.
+pub const CSRF_HEADER: &str = "X-CSRF-Token";
 
 /// A fresh backup of the store, under the admin API's prefix.
 pub const ADMIN_BACKUP: &str = "/backup";

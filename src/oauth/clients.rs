@@ -75,6 +75,7 @@ fn record(
         require_nonce: seed.require_nonce,
         token_exchange: seed.token_exchange,
         resource_server: seed.resource_server,
+        managed_by_config: false,
         created_at: created_at.min(ctx.now()),
     }
 }
@@ -103,6 +104,7 @@ pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
         require_nonce: false,
         token_exchange: false,
         resource_server: false,
+        managed_by_config: false,
         created_at: ctx.now(),
     }
 }
@@ -124,10 +126,23 @@ fn warn_undeclared_scopes(settings: &Settings, seed: &SeedClient) {
     }
 }
 
-/// Creates or updates the `[[clients]]` of the config; returns how many
-/// were written (an unchanged client is not).
+/// Creates or updates the `[[clients]]` of the config, marked as managed
+/// by it, and hands those whose entry is gone over to administration;
+/// returns how many were written (an unchanged client is not).
 pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
-    let mut written = 0;
+    let released: Vec<Client> = list(ctx)?
+        .into_iter()
+        .filter(|c| c.managed_by_config && !seeds.iter().any(|s| s.client_id == c.client_id))
+        .map(|client| Client {
+            managed_by_config: false,
+            ..client
+        })
+        .collect();
+    if !released.is_empty() {
+        ctx.store
+            .write(|tx| released.iter().try_for_each(|client| tx.put_client(client)))?;
+    }
+    let mut written = released.len();
     for seed in seeds {
         warn_undeclared_scopes(&ctx.settings, seed);
         if let Some(secret) = &seed.client_secret
@@ -148,7 +163,10 @@ pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
             let created_at = existing
                 .as_ref()
                 .map_or_else(|| ctx.now(), |c| c.created_at);
-            let client = record(ctx, seed, hash.clone(), created_at);
+            let client = Client {
+                managed_by_config: true,
+                ..record(ctx, seed, hash.clone(), created_at)
+            };
             if existing.as_ref() != Some(&client) {
                 tx.put_client(&client)?;
                 written += 1;

@@ -13,6 +13,10 @@ const BUILTIN: [(&str, &str); 6] = [
     ("offline_access", "Stay connected when you are not using it"),
 ];
 
+/// The scope that lets an access token use the admin API (`admin`).
+pub const ADMIN: &str = "tessera:admin";
+const ADMIN_DESCRIPTION: &str = "Administer tessera: users, clients and keys";
+
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(scope: &str) -> bool {
     !scope.is_empty()
@@ -29,7 +33,9 @@ pub fn is_about_user(scope: &str) -> bool {
 
 /// Whether the scope is built in or declared under `[oauth.scopes]`.
 fn is_declared(settings: &Settings, scope: &str) -> bool {
-    BUILTIN.iter().any(|(name, _)| *name == scope) || settings.oauth.scopes.contains_key(scope)
+    BUILTIN.iter().any(|(name, _)| *name == scope)
+        || scope == ADMIN
+        || settings.oauth.scopes.contains_key(scope)
 }
 
 /// The scopes of `scopes` that are neither built in nor declared: allowed
@@ -50,6 +56,7 @@ pub fn describe(settings: &Settings, scope: &str) -> String {
         .find(|(name, _)| *name == scope)
         .map(|(_, text)| (*text).to_owned())
         .or_else(|| settings.oauth.scopes.get(scope).cloned())
+        .or_else(|| (scope == ADMIN).then(|| ADMIN_DESCRIPTION.to_owned()))
         .unwrap_or_else(|| scope.to_owned())
 }
 

@@ -80,7 +80,39 @@ impl Provider {
     }
 }
 
+/// Why a protected resource refuses an access token (RFC 6750 §3.1
+/// `invalid_token`), or could not tell.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessTokenError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Provider {
+    /// The claims of an access token this server issued that is still good:
+    /// signature, `iss`, `typ`, `exp` by the server's clock, and not revoked.
+    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
+        let claims: AccessClaims = self
+            .keys()
+            .verify(token, &self.ctx.issuer, self.ctx.now())
+            .ok_or(AccessTokenError::Invalid(
+                "the access token is invalid or expired",
+            ))?;
+        if self.ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))? {
+            return Err(AccessTokenError::Invalid("the access token was revoked"));
+        }
+        Ok(claims)
+    }
+}
+
 impl AccessClaims {
+    /// The scopes granted.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|scope| !scope.is_empty())
+    }
+
     /// When the token expires.
     pub fn expires_at(&self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp(self.exp).unwrap_or(OffsetDateTime::UNIX_EPOCH)

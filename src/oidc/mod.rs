@@ -8,7 +8,7 @@ pub mod logout;
 
 use crate::oauth::Provider;
 use crate::oauth::id_token::user_claims;
-use crate::oauth::tokens::AccessClaims;
+use crate::oauth::tokens::AccessTokenError;
 use crate::store::StoreError;
 use serde_json::{Map, Value};
 
@@ -30,19 +30,10 @@ pub enum UserInfoError {
 
 /// OpenID Connect Core §5.3: the claims an access token may read.
 pub fn userinfo(provider: &Provider, token: &str) -> Result<Map<String, Value>, UserInfoError> {
-    let claims: AccessClaims = provider
-        .keys()
-        .verify(token, &provider.ctx.issuer, provider.ctx.now())
-        .ok_or(UserInfoError::InvalidToken(
-            "the access token is invalid or expired",
-        ))?;
-    if provider
-        .ctx
-        .store
-        .read(|tx| tx.is_jti_revoked(&claims.jti))?
-    {
-        return Err(UserInfoError::InvalidToken("the access token was revoked"));
-    }
+    let claims = provider.verify_access(token).map_err(|err| match err {
+        AccessTokenError::Invalid(why) => UserInfoError::InvalidToken(why),
+        AccessTokenError::Store(err) => UserInfoError::Store(err),
+    })?;
     let scopes: Vec<String> = claims.scope.split(' ').map(str::to_owned).collect();
     if !scopes.iter().any(|s| s == "openid") {
         return Err(UserInfoError::InsufficientScope);

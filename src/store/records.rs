@@ -36,6 +36,14 @@ pub struct User {
     /// Optional OpenID Connect `address` scope attribute, as one text.
     #[serde(default)]
     pub address: Option<String>,
+    /// Holds the administrator role: may use `/admin` and `/admin/api`.
+    #[serde(default)]
+    pub admin: bool,
+    /// Declared by a `[[users]]` entry of the config, which is its source
+    /// of truth: administration refuses to change it, so that a restart
+    /// never silently undoes an edit. Cleared when the entry goes.
+    #[serde(default)]
+    pub managed_by_config: bool,
 }
 
 /// A TOTP (RFC 6238) enrollment.
@@ -229,6 +237,10 @@ pub struct Client {
     /// May introspect any access token.
     #[serde(default)]
     pub resource_server: bool,
+    /// Declared by a `[[clients]]` entry of the config (see
+    /// [`User::managed_by_config`]).
+    #[serde(default)]
+    pub managed_by_config: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }

@@ -45,6 +45,10 @@ pub trait UserReads {
     fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     /// Every user, ordered by normalised username (byte order).
     fn users(&self) -> Result<Vec<User>>;
+    /// At most `limit` users in normalised-username order, starting after
+    /// the normalised username `after` (from the first without it): a page
+    /// of a long list.
+    fn users_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>>;
     /// Whether any user exists.
     fn any_user(&self) -> Result<bool>;
 }

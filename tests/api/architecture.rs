@@ -49,21 +49,26 @@ const ALLOWED: &[(&str, &str)] = &[
         "oidc",
         "accounts config context jwa keys oauth secret sessions store",
     ),
+    // Who may administer: over accounts, sessions and the OAuth provider.
+    (
+        "admin",
+        "accounts config context keys oauth secret sessions store",
+    ),
     // The edges: HTTP, the composition root that builds everything, the CLI.
     (
         "http",
-        "accounts clock config context journeys jwa keys mail oauth oidc passwords seal secret \
+        "accounts admin clock config context journeys jwa keys mail oauth oidc passwords seal secret \
          sessions store telemetry username",
     ),
     (
         "app",
-        "accounts clock config context http journeys jwa keys mail oauth oidc passwords seal \
+        "accounts admin clock config context http journeys jwa keys mail oauth oidc passwords seal \
          secret sessions store telemetry username",
     ),
     (
         "cli",
-        "accounts app clock config context files http journeys jwa keys mail oauth oidc passwords \
-         seal secret sessions store telemetry username",
+        "accounts admin app clock config context files http journeys jwa keys mail oauth oidc \
+         passwords seal secret sessions store telemetry username",
     ),
 ];
 

@@ -4,6 +4,7 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod admin_api;
 mod architecture;
 mod attacks;
 mod bad_input;

@@ -14,13 +14,13 @@ use std::fmt;
 /// An error answered in JSON.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
+    pub(super) status: StatusCode,
+    pub(super) code: &'static str,
+    pub(super) message: String,
     /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429.
-    retry_after: Option<u64>,
+    pub(super) retry_after: Option<u64>,
     /// The internal cause of a 500, logged and not shown.
-    cause: Option<Cause>,
+    pub(super) cause: Option<Cause>,
 }
 
 #[derive(Serialize)]

@@ -1,14 +1,16 @@
 //! The one mapping from errors to responses, a file per surface: JSON for
 //! the REST API (`{"error", "message"}`), an HTML page for browsers, and
-//! the RFCs' JSON for OAuth and OpenID Connect. The client sees the
+//! the RFCs' JSON for OAuth and OpenID Connect and for the admin API. The client sees the
 //! external message; the internal cause travels in the response's
 //! extensions as a [`Cause`], and `middleware::request_log` writes it once,
 //! in the request's log line, with the request id.
 
+mod admin;
 mod api;
 mod oauth;
 mod page;
 
+pub use admin::AdminError;
 pub use api::ApiError;
 pub use page::{JourneyRecovery, PageError, mime_html, render};
 

@@ -1,12 +1,15 @@
 //! Extractors that make a handler's requirements show in its signature:
 //! the caller's session (`SessionAuth`, `MaybeSession`) and forms whose
 //! CSRF token is checked (`CsrfForm`, `JourneyForm`), API calls from
-//! tessera's own origin (`SameOrigin`); and facts about the caller (its
+//! tessera's own origin (`SameOrigin`), administrators (`AdminCaller`,
+//! `RecentAdmin`); and facts about the caller (its
 //! address, the token it presents).
 
+mod admin;
 mod csrf;
 mod session;
 
+pub use admin::{AdminCaller, RecentAdmin};
 pub use csrf::{CsrfForm, JourneyForm, PageForm, SameOrigin, journey_cookie};
 pub use session::{MaybeSession, SessionAuth};
 

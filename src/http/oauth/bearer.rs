@@ -79,7 +79,8 @@ struct BodyToken {
     access_token: Option<Token>,
 }
 
-fn header_token(req: &HttpRequest) -> Option<Token> {
+/// The access token of an `Authorization: Bearer` header, if any.
+pub(crate) fn header_token(req: &HttpRequest) -> Option<Token> {
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())

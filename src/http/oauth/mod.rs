@@ -13,6 +13,7 @@ mod token;
 
 use super::paths;
 use actix_web::web;
+pub(crate) use bearer::header_token;
 
 /// Registers the OAuth routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -117,6 +117,31 @@ fn users_are_listed_in_username_order(store: &Store) {
     assert_eq!(names, ["alice", "bob", "carol"]);
 }
 
+fn users_are_paged_in_username_order(store: &Store) {
+    write(store, |tx| {
+        for (id, name) in [
+            ("u1", "dave"),
+            ("u2", "alice"),
+            ("u3", "carol"),
+            ("u4", "bob"),
+        ] {
+            tx.put_user(&user(id, name, None))?;
+        }
+        Ok(())
+    });
+    let names = |after, limit| -> Vec<String> {
+        read(store, |tx| tx.users_after(after, limit))
+            .into_iter()
+            .map(|user| user.username)
+            .collect()
+    };
+    assert_eq!(names(None, 2), ["alice", "bob"]);
+    assert_eq!(names(Some("bob"), 2), ["carol", "dave"]);
+    // A cursor that names no user still starts after it.
+    assert_eq!(names(Some("bz"), 10), ["carol", "dave"]);
+    assert!(names(Some("dave"), 10).is_empty());
+}
+
 fn sessions_are_listed_per_user_and_deleted_one_by_one_or_once_ended(store: &Store) {
     write(store, |tx| {
         // Put twice: still one session, listed once.
@@ -409,6 +434,7 @@ macro_rules! behaviours {
                 failure_counters_are_kept_forgotten_and_purged_once_stale,
                 push_requests_are_listed_per_user_and_deleted,
                 remembered_devices_are_replaced_as_a_list,
+                users_are_paged_in_username_order,
                 clients_and_the_consents_of_exactly_one_user,
                 revoking_a_family_takes_its_refresh_and_access_tokens_and_no_other,
                 expired_grants_are_purged_and_used_codes_kept_for_their_grace,

@@ -28,6 +28,8 @@ pub(super) fn user(id: &str, username: &str, email: Option<&str>) -> User {
         totp: None,
         phone_number: None,
         address: None,
+        admin: false,
+        managed_by_config: false,
     }
 }
 
@@ -116,6 +118,7 @@ pub(super) fn client(client_id: &str) -> Client {
         require_nonce: false,
         token_exchange: false,
         resource_server: false,
+        managed_by_config: false,
         created_at: now(),
     }
 }

@@ -165,6 +165,8 @@ mod tests {
             totp: None,
             phone_number: None,
             address: None,
+            admin: false,
+            managed_by_config: false,
         }
     }
 

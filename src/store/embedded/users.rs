@@ -47,6 +47,23 @@ impl<T: Tables> UserReads for T {
         Ok(users)
     }
 
+    fn users_after(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
+        use std::ops::Bound;
+        let usernames = self.table(USERNAMES)?;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut users = Vec::new();
+        for entry in usernames.range::<&str>((from, Bound::Unbounded))? {
+            if users.len() >= limit {
+                break;
+            }
+            let (_, id) = entry?;
+            if let Some(user) = self.user(id.value())? {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
+
     fn any_user(&self) -> Result<bool, StoreError> {
         Ok(self.table(USERS)?.first()?.is_some())
     }

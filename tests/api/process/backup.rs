@@ -140,3 +140,104 @@ async fn a_store_held_by_a_running_server_is_backed_up_only_through_its_url() {
     assert!(!copy.exists());
     server.stop().await;
 }
+
+/// A workspace whose alice administers; bob does not.
+fn with_an_admin() -> Workspace {
+    Workspace::new(&format!(
+        "[[users]]\nusername = \"{}\"\npassword = \"{}\"\nadmin = true\n[[users]]\nusername = \"{}\"\npassword = \"{}\"\n",
+        ALICE.0, ALICE.1, BOB.0, BOB.1
+    ))
+}
+
+/// Runs `tessera backup --to to` with the server's URL and `token` in the
+/// environment (TESSERA_URL, TESSERA_TOKEN); returns (exit code, stderr).
+async fn backup_through(workspace: &Workspace, url: &str, token: &str, to: &Path) -> (i32, String) {
+    let output = workspace
+        .command(&["backup", "--to", to.to_str().expect("path")])
+        .env("TESSERA_URL", url)
+        .env("TESSERA_TOKEN", token)
+        .output()
+        .await
+        .expect("run");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_running_server_is_backed_up_through_its_admin_api_into_a_copy_that_serves_the_same_data()
+{
+    let workspace = with_an_admin();
+    let (secret, session) = populate(&workspace).await;
+    let server = workspace.start().await;
+    let admin = server.token(ALICE).await;
+    let copy = workspace.dir.path().join("copy.redb");
+
+    let (code, out, err) = workspace
+        .run(
+            &[
+                "backup",
+                "--to",
+                copy.to_str().expect("path"),
+                "--url",
+                &server.url,
+                "--token",
+                &admin,
+            ],
+            "",
+        )
+        .await;
+
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "the result goes to stderr: {out}");
+    assert!(err.contains("2 users, 1 clients"), "{err}");
+    assert_eq!(
+        server.login(BOB).await.status(),
+        200,
+        "the server goes on serving"
+    );
+    let (code, err) = backup_through(&workspace, &server.url, &admin, &copy).await;
+    assert_eq!(code, 2, "an existing file is kept without --force");
+    assert!(err.contains("--force"), "{err}");
+    server.stop().await;
+    let leftovers: Vec<_> = std::fs::read_dir(workspace.dir.path())
+        .expect("folder")
+        .map(|entry| entry.expect("entry").file_name())
+        .filter(|name| name.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    check_restored(&workspace, &copy, &secret, &session).await;
+}
+
+#[tokio::test]
+async fn a_backup_through_the_api_is_refused_to_a_non_admin_and_a_bad_token() {
+    let workspace = with_an_admin();
+    let server = workspace.start().await;
+    let bob = server.token(BOB).await;
+    let copy = workspace.dir.path().join("copy.redb");
+
+    let (code, err) = backup_through(&workspace, &server.url, &bob, &copy).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("403"), "{err}");
+    let (code, err) = backup_through(&workspace, &server.url, "not-a-session", &copy).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("401"), "{err}");
+    let (code, _, err) = workspace
+        .run(
+            &[
+                "backup",
+                "--to",
+                copy.to_str().expect("path"),
+                "--url",
+                &server.url,
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(code, 2, "--url without a token");
+    assert!(err.contains("--token"), "{err}");
+
+    assert!(!copy.exists());
+    server.stop().await;
+}
