@@ -141,6 +141,9 @@ async fn a_store_held_by_a_running_server_is_backed_up_only_through_its_url() {
     server.stop().await;
 }
 
+/// The secret of a client allowed the scope `tessera:admin`.
+const OPS_SECRET: &str = "ops-secret-that-is-long-enough-0123456789";
+
 /// A workspace whose alice administers; bob does not.
 fn with_an_admin() -> Workspace {
     Workspace::new(&format!(
@@ -211,11 +214,33 @@ async fn a_running_server_is_backed_up_through_its_admin_api_into_a_copy_that_se
 }
 
 #[tokio::test]
-async fn a_backup_through_the_api_is_refused_to_a_non_admin_and_a_bad_token() {
-    let workspace = with_an_admin();
+async fn a_backup_through_the_api_takes_an_admin_access_token_and_refuses_others() {
+    let workspace = Workspace::new(&format!(
+        "[[users]]\nusername = \"{}\"\npassword = \"{}\"\n[[clients]]\nclient_id = \"ops\"\nclient_secret = \"{OPS_SECRET}\"\nscopes = [\"tessera:admin\"]\ngrant_types = [\"client_credentials\"]\n",
+        BOB.0, BOB.1
+    ));
     let server = workspace.start().await;
     let bob = server.token(BOB).await;
     let copy = workspace.dir.path().join("copy.redb");
+    let ops: Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", server.url))
+        .basic_auth("ops", Some(OPS_SECRET))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "tessera:admin"),
+        ])
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("json");
+    let ops = ops["access_token"].as_str().expect("access token");
+
+    let (code, err) = backup_through(&workspace, &server.url, ops, &copy).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 users, 1 clients"), "{err}");
+    std::fs::remove_file(&copy).expect("remove");
 
     let (code, err) = backup_through(&workspace, &server.url, &bob, &copy).await;
     assert_eq!(code, 1);
