@@ -23,6 +23,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod files;
 pub mod http;
 pub mod journeys;
 pub mod jwa;

@@ -4,9 +4,11 @@
 //! module parses, dispatches and turns failures into exit codes; each
 //! command group is a submodule.
 
+mod backup;
 mod clients;
 mod config;
 mod keys;
+mod remote;
 mod users;
 
 use crate::accounts;
@@ -57,6 +59,9 @@ enum Command {
     /// List and rotate signing keys (stop the server first).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Write a consistent copy of the store that `tessera serve` opens:
+    /// from the stopped store, or from a running server with --url/--token.
+    Backup(backup::BackupArgs),
     /// Validate the configuration and print the effective settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -156,6 +161,7 @@ pub fn run() -> ExitCode {
                 Command::Users(command) => users::run(settings, command),
                 Command::Clients(command) => clients::run(settings, command),
                 Command::Keys(command) => keys::run(settings, command),
+                Command::Backup(args) => backup::run(&settings, &args),
                 Command::Config(config::ConfigCommand::Check) => config::check(&settings),
                 Command::HashPassword => config::hash_password(&settings),
             }

@@ -82,3 +82,10 @@ pub const SESSION_HEADER: &str = "X-Session-Token";
 /// The header a script on tessera's own pages sends the session's CSRF
 /// token in, for the admin API.
 pub const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// A fresh backup of the store, under the admin API's prefix.
+pub const ADMIN_BACKUP: &str = "/backup";
+/// Response headers of a backup: how many users and clients it holds, for
+/// the result line of `tessera backup --url`.
+pub const BACKUP_USERS_HEADER: &str = "tessera-backup-users";
+pub const BACKUP_CLIENTS_HEADER: &str = "tessera-backup-clients";

@@ -13,6 +13,7 @@ mod embedded;
 pub mod records;
 pub mod tx;
 
+use crate::files::Staged;
 use embedded::Embedded;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +62,12 @@ pub enum StoreError {
          restore the key file that belongs to this store"
     )]
     Unsealable { kind: &'static str, id: String },
+    /// The backup file cannot be written (or exists, without overwrite).
+    #[error("cannot write the backup {path}: {source}")]
+    BackupTarget {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("a stored {kind} record cannot be read: {source}")]
     Corrupt {
         kind: &'static str,
@@ -80,6 +87,20 @@ pub trait Backend: Send + Sync {
     fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError>;
     /// The bytes the store takes on disk; `None` for one in memory.
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError>;
+    /// Writes a copy of the whole store, taken from one snapshot while
+    /// writers go on, into the empty file `to` as an embedded store (the
+    /// form `tessera serve` opens), schema version included. A backend that
+    /// cannot write one returns an error saying so.
+    fn backup(&self, to: &Path) -> Result<BackupSummary, StoreError>;
+}
+
+/// What a backup holds, for the operator to check at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackupSummary {
+    /// The size of the backup file.
+    pub bytes: u64,
+    pub users: u64,
+    pub clients: u64,
 }
 
 /// What a migration needs from the sealing key: values sealed or hashed
@@ -135,6 +156,40 @@ impl Store {
         f: impl FnOnce(&dyn ReadTx) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         Embedded::inspect(path, f)
+    }
+
+    /// Writes a consistent copy of the whole store to `to` (see
+    /// [`Backend::backup`]): first to a temporary file in the same folder,
+    /// synced and then renamed, so that `to` is never half a backup. An
+    /// existing `to` is replaced only with `overwrite`.
+    pub fn backup(&self, to: &Path, overwrite: bool) -> Result<BackupSummary, StoreError> {
+        let target = |source| StoreError::BackupTarget {
+            path: to.to_owned(),
+            source,
+        };
+        let staged = Staged::beside(to).map_err(target)?;
+        let summary = self.backend.backup(staged.path())?;
+        staged.publish(overwrite).map_err(target)?;
+        Ok(summary)
+    }
+
+    /// A consistent copy of the whole store (see [`Backend::backup`]) in a
+    /// temporary file of `folder`, to be sent elsewhere: the file leaves
+    /// the folder at once and lives as long as the returned handle, so
+    /// nothing is left behind, whatever becomes of the sending.
+    pub fn backup_to_send(
+        &self,
+        folder: &Path,
+    ) -> Result<(std::fs::File, BackupSummary), StoreError> {
+        let temp = |source| StoreError::BackupTarget {
+            path: folder.to_owned(),
+            source,
+        };
+        let staged = Staged::beside(&folder.join("tessera-backup.redb")).map_err(temp)?;
+        let summary = self.backend.backup(staged.path())?;
+        let file = std::fs::File::open(staged.path()).map_err(temp)?;
+        // Dropping `staged` removes the name; the open file stays readable.
+        Ok((file, summary))
     }
 
     /// Brings a store of an older schema up to date.

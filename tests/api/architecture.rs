@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &str)] = &[
     // Leaves: plain values and settings that know no other module.
     ("clock", ""),
+    ("files", ""),
     ("secret", ""),
     ("username", ""),
     ("jwa", ""),
@@ -25,7 +26,7 @@ const ALLOWED: &[(&str, &str)] = &[
     // atomic add, without knowing HTTP.
     ("metrics", ""),
     // The store speaks tessera's types, never the settings'.
-    ("store", "jwa secret username"),
+    ("store", "files jwa secret username"),
     // The core every domain area shares (settings, store handle, clock,
     // sealer and issuer, in `context`), and the building blocks that domain
     // services hold (the password hasher, the mailer, the signing keys).
@@ -73,8 +74,8 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "cli",
-        "accounts admin app audit clock config context journeys jwa keys mail oauth oidc \
-         passwords seal secret sessions store telemetry username",
+        "accounts admin app audit clock config context files http journeys jwa keys mail oauth \
+         oidc passwords seal secret sessions store telemetry username",
     ),
 ];
 

@@ -5,6 +5,7 @@
 //! domain call off the executor and renders.
 
 mod audit;
+mod backup;
 mod clients;
 mod keys;
 mod users;
@@ -20,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(users::configure)
             .configure(clients::configure)
             .configure(keys::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .route(paths::ADMIN_BACKUP, web::get().to(backup::get_backup)),
     );
 }
 

@@ -348,6 +348,75 @@ fn signing_keys_are_listed_replaced_and_removed(store: &Store) {
     assert_eq!(read(store, |tx| tx.signing_keys()), [retired]);
 }
 
+fn a_backup_is_the_whole_store_at_one_instant_and_opens_as_a_store(store: &Store) {
+    let later = now() + Duration::hours(1);
+    write(store, |tx| {
+        tx.put_user(&user("u1", "alice", Some("alice@example.com")))?;
+        tx.put_session(&hash(1), &session("s1", "u1"))?;
+        tx.put_client(&client("app"))?;
+        tx.put_consent(&consent("u1", "app"))?;
+        tx.put_refresh_token(&hash(2), &refresh("f1", "u1", later))?;
+        tx.record_access("f1", "jti-1", later)?;
+        tx.put_devices("u1", &[device("d1")])
+    });
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let to = dir.path().join("backup.redb");
+
+    let summary = store.backup(&to, false).expect("backup");
+    write(store, |tx| tx.put_user(&user("u2", "bob", None)));
+
+    assert_eq!((summary.users, summary.clients), (1, 1));
+    assert_eq!(summary.bytes, std::fs::metadata(&to).expect("file").len());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("folder").count(),
+        1,
+        "no temporary file is left"
+    );
+    let copy = Store::open(&StoragePath::File(to.clone())).expect("the backup opens");
+    assert_eq!(
+        read(&copy, |tx| tx.users()),
+        [user("u1", "alice", Some("alice@example.com"))],
+        "the copy is the store as it was when the backup began"
+    );
+    assert!(read(&copy, |tx| tx.user_by_email("alice@example.com")).is_some());
+    assert_eq!(read(&copy, |tx| tx.sessions_of("u1")).len(), 1);
+    assert_eq!(read(&copy, |tx| tx.client("app")), Some(client("app")));
+    assert!(read(&copy, |tx| tx.consent("u1", "app")).is_some());
+    assert_eq!(read(&copy, |tx| tx.families_of("u1", "app")), ["f1"]);
+    assert_eq!(read(&copy, |tx| tx.devices_of("u1")), [device("d1")]);
+    write(&copy, |tx| tx.delete_family("f1").map(|_| ()));
+    assert!(
+        read(&copy, |tx| tx.is_jti_revoked("jti-1")),
+        "the family's access tokens came along"
+    );
+    drop(copy);
+
+    let refused = store.backup(&to, false);
+    assert!(
+        matches!(&refused, Err(StoreError::BackupTarget { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{refused:?}"
+    );
+    assert_eq!(store.backup(&to, true).expect("overwrite").users, 2);
+}
+
+fn a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store(store: &Store) {
+    write(store, |tx| tx.put_user(&user("u1", "alice", None)));
+    let dir = tempfile::tempdir().expect("temporary folder");
+
+    let (mut file, summary) = store.backup_to_send(dir.path()).expect("backup");
+
+    assert_eq!(std::fs::read_dir(dir.path()).expect("folder").count(), 0);
+    let received = dir.path().join("received.redb");
+    let copied = std::io::copy(
+        &mut file,
+        &mut std::fs::File::create(&received).expect("create"),
+    );
+    assert_eq!(copied.expect("copy"), summary.bytes);
+    let copy = Store::open(&StoragePath::File(received)).expect("the backup opens");
+    assert_eq!(read(&copy, |tx| tx.users()), [user("u1", "alice", None)]);
+}
+
 /// One `#[test]` per behaviour and backend: `open` makes an empty store
 /// (and whatever must outlive it, such as a temporary folder).
 macro_rules! behaviours {
@@ -380,6 +449,8 @@ macro_rules! behaviours {
                 audit_events_come_back_newest_first_in_order_of_recording,
                 audit_events_are_filtered_and_paged_by_position,
                 audit_events_before_a_time_are_purged_and_no_later_one,
+                a_backup_is_the_whole_store_at_one_instant_and_opens_as_a_store,
+                a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store,
             );
             behaviours!(@shared $open;
                 concurrent_writers_take_a_journey_once,

@@ -3,6 +3,7 @@
 //! of [`crate::store::tx`] for both kinds of transaction.
 
 mod audit;
+mod backup;
 mod clients;
 mod devices;
 mod grants;
@@ -16,7 +17,7 @@ mod throttle;
 mod users;
 
 use super::tx::{ReadTx, Transaction};
-use super::{Backend, Rekey, StoragePath, StoreError};
+use super::{Backend, BackupSummary, Rekey, StoragePath, StoreError};
 use redb::{
     Database, Durability, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, Value,
@@ -191,6 +192,10 @@ impl Backend for Embedded {
             tx.set_durability(Durability::None)?;
         }
         Ok(Box::new(Write(tx)))
+    }
+
+    fn backup(&self, to: &Path) -> Result<BackupSummary, StoreError> {
+        backup::copy(&self.db.begin_read()?, to)
     }
 
     /// One version at a time, in one write transaction: a crash leaves the

@@ -8,7 +8,8 @@
 //!
 //! Keys that are tokens are SHA-256 digests of the token, never the token.
 
-use redb::{MultimapTableDefinition, TableDefinition};
+use crate::store::StoreError;
+use redb::{Key, MultimapTableDefinition, TableDefinition, Value};
 
 /// Bumped when a release changes how existing records must be read; `open`
 /// refuses files from a newer release, `migrate` brings older ones up to
@@ -81,28 +82,66 @@ pub const AUDIT_EVENTS: TableDefinition<(i64, u64), &[u8]> = TableDefinition::ne
 /// The key in [`META`] of the last sequence number given to an audit event.
 pub const AUDIT_SEQUENCE: &str = "audit_sequence";
 
-/// Creates every table that does not exist yet.
-pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), redb::TableError> {
-    tx.open_table(META)?;
-    tx.open_table(USERS)?;
-    tx.open_table(USERNAMES)?;
-    tx.open_table(EMAILS)?;
-    tx.open_table(SESSIONS)?;
-    tx.open_multimap_table(USER_SESSIONS)?;
-    tx.open_table(JOURNEYS)?;
-    tx.open_table(LOGIN_THROTTLE)?;
-    tx.open_table(CLIENTS)?;
-    tx.open_table(CONSENTS)?;
-    tx.open_table(CODES)?;
-    tx.open_table(REFRESH_TOKENS)?;
-    tx.open_multimap_table(REFRESH_FAMILIES)?;
-    tx.open_multimap_table(GRANT_FAMILIES)?;
-    tx.open_multimap_table(FAMILY_ACCESS)?;
-    tx.open_table(REVOKED_JTIS)?;
-    tx.open_table(SIGNING_KEYS)?;
-    tx.open_table(PUSH_REQUESTS)?;
-    tx.open_multimap_table(USER_PUSH_REQUESTS)?;
-    tx.open_table(DEVICES)?;
-    tx.open_table(AUDIT_EVENTS)?;
+/// Something done to every table: creating them, copying them. Every
+/// table is listed once, in [`each`], so that a new table is created and
+/// backed up alike.
+pub(super) trait EachTable {
+    /// Visits a table.
+    fn table<K: Key + 'static, V: Value + 'static>(
+        &mut self,
+        def: TableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError>;
+    /// Visits a multimap table.
+    fn multimap<K: Key + 'static, V: Key + 'static>(
+        &mut self,
+        def: MultimapTableDefinition<'static, K, V>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Visits every table of the store.
+pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
+    visit.table(META)?;
+    visit.table(USERS)?;
+    visit.table(USERNAMES)?;
+    visit.table(EMAILS)?;
+    visit.table(SESSIONS)?;
+    visit.multimap(USER_SESSIONS)?;
+    visit.table(JOURNEYS)?;
+    visit.table(LOGIN_THROTTLE)?;
+    visit.table(CLIENTS)?;
+    visit.table(CONSENTS)?;
+    visit.table(CODES)?;
+    visit.table(REFRESH_TOKENS)?;
+    visit.multimap(REFRESH_FAMILIES)?;
+    visit.multimap(GRANT_FAMILIES)?;
+    visit.multimap(FAMILY_ACCESS)?;
+    visit.table(REVOKED_JTIS)?;
+    visit.table(SIGNING_KEYS)?;
+    visit.table(PUSH_REQUESTS)?;
+    visit.multimap(USER_PUSH_REQUESTS)?;
+    visit.table(DEVICES)?;
+    visit.table(AUDIT_EVENTS)?;
     Ok(())
+}
+
+/// Creates every table that does not exist yet.
+pub(super) fn create_all(tx: &redb::WriteTransaction) -> Result<(), StoreError> {
+    struct Create<'a>(&'a redb::WriteTransaction);
+    impl EachTable for Create<'_> {
+        fn table<K: Key + 'static, V: Value + 'static>(
+            &mut self,
+            def: TableDefinition<'static, K, V>,
+        ) -> Result<(), StoreError> {
+            self.0.open_table(def)?;
+            Ok(())
+        }
+        fn multimap<K: Key + 'static, V: Key + 'static>(
+            &mut self,
+            def: MultimapTableDefinition<'static, K, V>,
+        ) -> Result<(), StoreError> {
+            self.0.open_multimap_table(def)?;
+            Ok(())
+        }
+    }
+    each(&mut Create(tx))
 }

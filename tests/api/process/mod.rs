@@ -2,6 +2,7 @@
 //! (ready line, shutdown, restarts), the configurations it refuses, its
 //! commands, and the migration of older stores.
 
+mod backup;
 mod commands;
 mod lifecycle;
 mod migration;
@@ -52,11 +53,16 @@ impl Workspace {
     }
 
     fn command(&self, args: &[&str]) -> Command {
+        self.command_with(&self.config(), args)
+    }
+
+    /// A command on another config file than the workspace's own.
+    fn command_with(&self, config: &Path, args: &[&str]) -> Command {
         let mut command = Command::new(BINARY);
         command
             .args(args)
             .arg("--config")
-            .arg(self.config())
+            .arg(config)
             .env_remove("TESSERA_CONFIG")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
