@@ -89,3 +89,18 @@ pub const ADMIN_BACKUP: &str = "/backup";
 /// the result line of `tessera backup --url`.
 pub const BACKUP_USERS_HEADER: &str = "tessera-backup-users";
 pub const BACKUP_CLIENTS_HEADER: &str = "tessera-backup-clients";
+/// The admin pages (HTML): users, clients, signing keys.
+pub const ADMIN_HOME: &str = "/admin";
+pub const ADMIN_USERS_PAGE: &str = "/admin/users";
+pub const ADMIN_USER_PAGE: &str = "/admin/users/{id}";
+pub const ADMIN_USER_PROFILE: &str = "/admin/users/{id}/profile";
+pub const ADMIN_USER_STATUS: &str = "/admin/users/{id}/status";
+pub const ADMIN_USER_PASSWORD: &str = "/admin/users/{id}/password";
+pub const ADMIN_USER_DELETE: &str = "/admin/users/{id}/delete";
+pub const ADMIN_USER_END_SESSION: &str = "/admin/users/{id}/sessions/end";
+pub const ADMIN_CLIENTS_PAGE: &str = "/admin/clients";
+pub const ADMIN_CLIENT_PAGE: &str = "/admin/clients/{id}";
+pub const ADMIN_CLIENT_SECRET_PAGE: &str = "/admin/clients/{id}/secret";
+pub const ADMIN_CLIENT_DELETE: &str = "/admin/clients/{id}/delete";
+pub const ADMIN_KEYS_PAGE: &str = "/admin/keys";
+pub const ADMIN_KEYS_ROTATE_PAGE: &str = "/admin/keys/rotate";

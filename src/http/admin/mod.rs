@@ -1,13 +1,15 @@
-//! The admin surface: `/admin/api/` answers JSON (users, clients, keys),
-//! with errors as `{"error", "error_description"}`. Every handler takes
-//! `AdminCaller` (or `RecentAdmin` for the most sensitive actions), so
-//! nothing runs for a caller who may not administer; each parses, makes one
-//! domain call off the executor and renders.
+//! The admin surface: `/admin/api/` answers JSON (users, clients, keys,
+//! audit, backup), with errors as `{"error", "error_description"}`. Every
+//! handler takes `AdminCaller` (or `RecentAdmin` for the most sensitive
+//! actions), so nothing runs for a caller who may not administer; each
+//! parses, makes one domain call off the executor and renders. The
+//! `/admin` pages (`pages`) answer HTML over the same domain calls.
 
 mod audit;
 mod backup;
 mod clients;
 mod keys;
+mod pages;
 mod users;
 
 use super::paths;
@@ -23,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(keys::configure)
             .configure(audit::configure)
             .route(paths::ADMIN_BACKUP, web::get().to(backup::get_backup)),
-    );
+    )
+    .configure(pages::configure);
 }
 
 /// A list, and where its next page starts (`null` on the last one).
