@@ -292,9 +292,22 @@ impl KeyRing {
 
     /// The algorithms tessera signs with (those with an active key).
     pub fn algorithms(&self) -> Vec<&'static str> {
+        self.signing_algs()
+            .into_iter()
+            .map(SigningAlg::as_str)
+            .collect()
+    }
+
+    /// The algorithms with an active key, in order.
+    pub fn signing_algs(&self) -> Vec<SigningAlg> {
         let mut algs: Vec<SigningAlg> = self.active.keys().copied().collect();
         algs.sort();
-        algs.into_iter().map(SigningAlg::as_str).collect()
+        algs
+    }
+
+    /// Whether the key `kid` is published.
+    pub fn publishes(&self, kid: &str) -> bool {
+        self.by_kid.contains_key(kid)
     }
 
     /// Signs `claims` with the active key of `alg`, with `typ` and `kid`.
@@ -358,14 +371,15 @@ impl KeyRing {
 }
 
 /// Retires the active key of `alg` and makes a new one: the new key signs
-/// from the next start on; the old one stays published until its tokens
-/// have expired. Returns the new kid.
+/// once the ring is loaded again (the running server's `Provider` does so
+/// at once, another process at its next start); the old one stays published
+/// until its tokens have expired. Returns the new key.
 pub fn rotate(
     store: &Store,
     sealer: &Sealer,
     now: OffsetDateTime,
     alg: SigningAlg,
-) -> Result<String, SigningKeyError> {
+) -> Result<SigningKey, SigningKeyError> {
     let key = new_key(sealer, alg, now)?;
     store.write(|tx| {
         for mut old in tx.signing_keys()? {
@@ -377,12 +391,61 @@ pub fn rotate(
         tx.put_signing_key(&key)?;
         Ok::<_, StoreError>(())
     })?;
-    Ok(key.kid)
+    Ok(key)
 }
 
 /// Every stored key, for `tessera keys list`.
 pub fn list(store: &Store) -> Result<Vec<SigningKey>, StoreError> {
     store.read(|tx| tx.signing_keys())
+}
+
+/// Whether a key signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyStatus {
+    /// Signs new tokens of its algorithm.
+    Active,
+    /// Replaced; published until the tokens it signed have expired.
+    Retired,
+}
+
+/// A key as administrators see it: never its private half.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: SigningAlg,
+    pub status: KeyStatus,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+    /// When a retired key leaves the JWKS: `keep_retired` after it retired.
+    pub published_until: Option<OffsetDateTime>,
+}
+
+impl KeyInfo {
+    /// What `key` is, given how long retired keys stay published.
+    pub fn of(key: &SigningKey, keep_retired: Duration) -> Self {
+        KeyInfo {
+            kid: key.kid.clone(),
+            alg: key.alg,
+            status: match key.retired_at {
+                None => KeyStatus::Active,
+                Some(_) => KeyStatus::Retired,
+            },
+            created_at: key.created_at,
+            retired_at: key.retired_at,
+            published_until: key.retired_at.map(|at| at + keep_retired),
+        }
+    }
+}
+
+/// Every stored key with its status, newest first.
+pub fn statuses(store: &Store, keep_retired: Duration) -> Result<Vec<KeyInfo>, StoreError> {
+    let mut keys = list(store)?;
+    keys.sort_by_key(|key| std::cmp::Reverse(key.created_at));
+    Ok(keys
+        .iter()
+        .map(|key| KeyInfo::of(key, keep_retired))
+        .collect())
 }
 
 #[cfg(test)]

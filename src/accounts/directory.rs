@@ -1,7 +1,12 @@
-//! Accounts as administrators see them: a searchable list paged through by
-//! cursor, so that a store with many users is never read whole for a page.
+//! Accounts as administrators see and change them: a searchable list paged
+//! through by cursor (a store with many users is never read whole for a
+//! page), changes and deletion. Accounts the config file declares are the
+//! file's: changing them is refused.
 
-use super::{AccountError, Accounts};
+use super::{
+    AccountError, Accounts, Username, checked_email, end_all_sessions, non_empty, remove_in,
+};
+use crate::secret::SecretString;
 use crate::store::User;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -80,4 +85,106 @@ impl Accounts {
         let next_cursor = more.then(|| items.last().map(cursor_after)).flatten();
         Ok(Page { items, next_cursor })
     }
+}
+
+/// Changes an administrator makes to an account; `None` leaves a field as
+/// it is, `Some(None)` clears an optional one.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChanges {
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub name: Option<Option<String>>,
+    pub disabled: Option<bool>,
+    pub admin: Option<bool>,
+    /// A new password, which must pass the password policy.
+    pub password: Option<SecretString>,
+}
+
+impl Accounts {
+    /// Applies an administrator's `changes` to the account `id`, in one
+    /// transaction. Disabling the account or setting its password ends its
+    /// sessions. Refused for an account the config file manages.
+    pub fn update_by_id(&self, id: &str, changes: UserChanges) -> Result<User, AccountError> {
+        let current = self
+            .get(id)?
+            .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
+        refuse_managed(&current)?;
+        // Hashed before the transaction, which must not wait for argon2.
+        let password_hash = match &changes.password {
+            Some(password) => {
+                let username = Username::parse(&current.username)?;
+                Some(self.chosen_password(&username, password)?)
+            }
+            None => None,
+        };
+        let email = match changes.email {
+            Some(email) => Some(non_empty(email).map(|e| checked_email(&e)).transpose()?),
+            None => None,
+        };
+        let now = self.ctx.now();
+        self.ctx.store.write(|tx| {
+            let mut user = tx
+                .user(id)?
+                .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
+            refuse_managed(&user)?;
+            let mut end_sessions = false;
+            if let Some(email) = email {
+                if let Some(address) = &email
+                    && tx
+                        .user_by_email(address)?
+                        .is_some_and(|other| other.id != user.id)
+                {
+                    return Err(AccountError::EmailTaken(address.clone()));
+                }
+                if email != user.email {
+                    // An address set by an administrator is one they vouch for.
+                    user.email_verified = email.is_some();
+                    user.email = email;
+                }
+            }
+            if let Some(name) = changes.name {
+                user.name = non_empty(name);
+            }
+            if let Some(admin) = changes.admin {
+                user.admin = admin;
+            }
+            if let Some(disabled) = changes.disabled {
+                end_sessions |= disabled && !user.disabled;
+                user.disabled = disabled;
+            }
+            if let Some(hash) = password_hash {
+                user.password_hash = Some(hash);
+                end_sessions = true;
+            }
+            if end_sessions {
+                end_all_sessions(tx, &user.id)?;
+            }
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            Ok(user)
+        })
+    }
+
+    /// Deletes the account `id` with everything it holds: its sessions end
+    /// and its refresh tokens (with the access tokens they issued) are
+    /// revoked. Refused for an account the config file manages.
+    pub fn delete_by_id(&self, id: &str) -> Result<User, AccountError> {
+        self.ctx.store.write(|tx| {
+            let user = tx
+                .user(id)?
+                .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
+            refuse_managed(&user)?;
+            remove_in(tx, &user)?;
+            Ok(user)
+        })
+    }
+}
+
+fn refuse_managed(user: &User) -> Result<(), AccountError> {
+    if user.managed_by_config {
+        return Err(AccountError::ManagedByConfig(user.username.clone()));
+    }
+    Ok(())
 }

@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, username_conflicts};
-pub use directory::{MAX_PAGE, Page};
+pub use directory::{MAX_PAGE, Page, UserChanges};
 pub use seed::{Bootstrapped, SeedReport};
 
 /// The accounts area's service: every operation on accounts, with the
@@ -54,10 +54,18 @@ pub enum AccountError {
     EmailTaken(String),
     #[error("no user named `{0}`")]
     NotFound(String),
+    #[error("no user with the id `{0}`")]
+    NoSuchId(String),
     #[error("the password must not be empty")]
     EmptyPassword,
     #[error("the cursor is not one a previous page gave")]
     InvalidCursor,
+    #[error("password refused: {0}")]
+    WeakPassword(String),
+    /// A `[[users]]` entry of the config declares the account: the file
+    /// manages it, so that a restart never silently undoes an edit.
+    #[error("the user `{0}` is declared in the config file, which manages it")]
+    ManagedByConfig(String),
     #[error("`{0}` is not a plain email address (name@example.com)")]
     InvalidEmail(String),
     #[error(transparent)]
@@ -86,25 +94,25 @@ pub enum LoginError {
 }
 
 /// A new account.
-#[derive(Debug)]
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewUser {
     pub username: String,
     pub password: Option<SecretString>,
     pub email: Option<String>,
     pub name: Option<String>,
     /// Holds the administrator role.
+    #[serde(default)]
     pub admin: bool,
 }
 
 impl Accounts {
-    /// Creates an account; the password is hashed before the write transaction.
+    /// Creates an account; the password must pass the password policy and
+    /// is hashed before the write transaction.
     pub fn create(&self, new: NewUser) -> Result<User, AccountError> {
         let username = Username::parse(&new.username)?;
         let password_hash = match &new.password {
-            Some(password) if password.expose().is_empty() => {
-                return Err(AccountError::EmptyPassword);
-            }
-            Some(password) => Some(self.passwords.hash(password)?),
+            Some(password) => Some(self.chosen_password(&username, password)?),
             None => None,
         };
         let email = non_empty(new.email)
@@ -252,20 +260,14 @@ impl Accounts {
         })
     }
 
-    /// Removes an account with its sessions, push requests and remembered
-    /// devices.
+    /// Removes an account with everything it holds (see [`remove_in`]).
     pub fn remove(&self, username: &str) -> Result<User, AccountError> {
         let username = Username::parse(username)?;
         self.ctx.store.write(|tx| {
             let user = tx
                 .user_by_username(username.normalized())?
                 .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
-            end_all_sessions(tx, &user.id)?;
-            for request in tx.push_requests_of(&user.id)? {
-                tx.delete_push_request(&request.id)?;
-            }
-            tx.put_devices(&user.id, &[])?;
-            tx.delete_user(&user)?;
+            remove_in(tx, &user)?;
             Ok(user)
         })
     }
@@ -377,6 +379,25 @@ impl Accounts {
     }
 }
 
+impl Accounts {
+    /// The hash of a password chosen for `username`, if the password
+    /// policy (`policy::refusal`) accepts it.
+    fn chosen_password(
+        &self,
+        username: &Username,
+        password: &SecretString,
+    ) -> Result<String, AccountError> {
+        if password.expose().is_empty() {
+            return Err(AccountError::EmptyPassword);
+        }
+        let min_length = self.ctx.settings.passwords.min_length;
+        if let Some(refusal) = policy::refusal(password.expose(), Some(username), min_length) {
+            return Err(AccountError::WeakPassword(refusal));
+        }
+        Ok(self.passwords.hash(password)?)
+    }
+}
+
 /// A plain address, as the mailer will use it.
 fn checked_email(email: &str) -> Result<String, AccountError> {
     crate::mail::Address::parse(email)
@@ -400,6 +421,27 @@ fn insert_new(tx: &dyn store::WriteTx, user: &User) -> Result<(), AccountError> 
     }
     tx.put_user(user)?;
     Ok(())
+}
+
+/// Removes `user` with their sessions, push requests, remembered devices,
+/// consents and refresh tokens (whose access tokens go on the deny-list):
+/// nothing they were signed in to keeps working.
+fn remove_in(tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
+    end_all_sessions(tx, &user.id)?;
+    for request in tx.push_requests_of(&user.id)? {
+        tx.delete_push_request(&request.id)?;
+    }
+    tx.put_devices(&user.id, &[])?;
+    for consent in tx.consents_of(&user.id)? {
+        tx.delete_consent(&user.id, &consent.client_id)?;
+    }
+    // First-party clients hold refresh tokens without a consent record.
+    for client in tx.clients()? {
+        for family in tx.families_of(&user.id, &client.client_id)? {
+            tx.delete_family(&family)?;
+        }
+    }
+    tx.delete_user(user)
 }
 
 pub(crate) fn end_all_sessions(tx: &dyn store::WriteTx, user_id: &str) -> Result<(), StoreError> {

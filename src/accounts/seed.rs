@@ -145,7 +145,16 @@ impl Accounts {
         if self.ctx.store.read(|tx| tx.any_user())? {
             return Ok(None);
         }
-        let password = SecretString::new(random_id());
+        // 128 random bits pass the password policy, unless (about once in
+        // two million) they happen to spell the username: then draw again.
+        let password = loop {
+            let candidate = random_id();
+            if super::policy::refusal(&candidate, Username::parse("admin").ok().as_ref(), 0)
+                .is_none()
+            {
+                break SecretString::new(candidate);
+            }
+        };
         let user = self.create(NewUser {
             username: "admin".into(),
             password: Some(password.clone()),

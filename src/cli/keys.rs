@@ -49,7 +49,8 @@ pub(super) fn run(settings: Settings, command: KeysCommand) -> Result<(), Failur
                 _ => SigningAlg::RS256,
             };
             let kid = crate::keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)
-                .map_err(|err| err.to_string())?;
+                .map_err(|err| err.to_string())?
+                .kid;
             println!(
                 "new {} key {kid}: it signs from the next start of the server",
                 alg.as_str()

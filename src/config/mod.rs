@@ -261,6 +261,17 @@ impl Settings {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an
+/// `Option<Option<T>>`: a field given (`null` included, as `Some(None)`),
+/// told apart from one left out (`None`), as a partial update needs.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Seconds to a `Duration`; `validate` has capped them at [`MAX_SECONDS`].
 pub fn seconds(secs: u64) -> Duration {
     Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))

@@ -55,6 +55,20 @@ pub const ADMIN_USER: &str = "/users/{id}";
 pub const ADMIN_USER_SESSIONS: &str = "/users/{id}/sessions";
 /// One of a user's sessions.
 pub const ADMIN_USER_SESSION: &str = "/users/{id}/sessions/{sid}";
+/// What a user granted clients.
+pub const ADMIN_USER_CONSENTS: &str = "/users/{id}/consents";
+/// The devices a user's journeys remembered.
+pub const ADMIN_USER_DEVICES: &str = "/users/{id}/devices";
+/// Clients: list and create.
+pub const ADMIN_CLIENTS: &str = "/clients";
+/// One client.
+pub const ADMIN_CLIENT: &str = "/clients/{client_id}";
+/// Rotates a client's secret.
+pub const ADMIN_CLIENT_SECRET: &str = "/clients/{client_id}/secret";
+/// Signing keys, with their status.
+pub const ADMIN_KEYS: &str = "/keys";
+/// Retires the active key of an algorithm and signs with a new one.
+pub const ADMIN_KEYS_ROTATE: &str = "/keys/rotate";
 
 /// The journey cookie: the `auth_id` of a journey run in the browser.
 pub const JOURNEY_COOKIE: &str = "tessera_journey";

@@ -37,6 +37,12 @@ pub enum ClientError {
         field: &'static str,
         message: String,
     },
+    /// A `[[clients]]` entry of the config declares the client: the file
+    /// manages it, so that a restart never silently undoes an edit.
+    #[error("the client `{0}` is declared in the config file, which manages it")]
+    ManagedByConfig(String),
+    #[error("the client `{0}` is public: it has no secret to rotate")]
+    Public(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -177,13 +183,16 @@ pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
     Ok(written)
 }
 
-/// Creates a client from the command line. A confidential client gets a
-/// generated 256-bit secret, returned once and stored only hashed.
-pub fn create(
+/// Checks what an administrator registers (from the command line or the
+/// admin API) exactly as a `[[clients]]` entry, with a placeholder for the
+/// secret of a confidential client; and that its access tokens live no
+/// longer than the retired signing keys stay published (the longest
+/// lifetime the config sets).
+fn check_registered(
     ctx: &Context,
     seed: &SeedClient,
     confidential: bool,
-) -> Result<(Client, Option<SecretString>), ClientError> {
+) -> Result<(), ClientError> {
     check_seed(
         &ctx.settings,
         &SeedClient {
@@ -192,6 +201,30 @@ pub fn create(
         },
     )
     .map_err(|(field, message)| ClientError::Invalid { field, message })?;
+    let longest = ctx.settings.longest_access_token();
+    if let Some(ttl) = seed.access_token_ttl_secs
+        && (ttl == 0 || crate::config::seconds(ttl) > longest)
+    {
+        return Err(ClientError::Invalid {
+            field: "access_token_ttl_secs",
+            message: format!(
+                "must be between 1 and {} seconds (oauth.access_token_ttl_secs, or the longest a [[clients]] entry sets), so that retired signing keys outlive its tokens",
+                longest.whole_seconds()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Creates a client (from the command line or the admin API). A
+/// confidential client gets a generated 256-bit secret, returned once and
+/// stored only hashed.
+pub fn create(
+    ctx: &Context,
+    seed: &SeedClient,
+    confidential: bool,
+) -> Result<(Client, Option<SecretString>), ClientError> {
+    check_registered(ctx, seed, confidential)?;
     warn_undeclared_scopes(&ctx.settings, seed);
     let secret = confidential.then(|| SecretString::new(Token::generate().expose()));
     let hash = secret.as_ref().map(|s| secret_hash(ctx, s.expose()));
@@ -213,7 +246,8 @@ pub fn list(ctx: &Context) -> Result<Vec<Client>, StoreError> {
     ctx.store.read(|tx| tx.clients())
 }
 
-/// Removes a client.
+/// Removes a client from the command line, managed by the config or not
+/// (the next start seeds a declared one again).
 pub fn remove(ctx: &Context, client_id: &str) -> Result<(), ClientError> {
     let removed = ctx.store.write(|tx| tx.delete_client(client_id))?;
     if removed {
@@ -221,6 +255,158 @@ pub fn remove(ctx: &Context, client_id: &str) -> Result<(), ClientError> {
     } else {
         Err(ClientError::NotFound(client_id.to_owned()))
     }
+}
+
+/// Deletes a client for an administrator: refused for one the config
+/// manages. It stops authenticating at once, so its refresh tokens and
+/// codes are of no more use.
+pub fn delete(ctx: &Context, client_id: &str) -> Result<Client, ClientError> {
+    ctx.store.write(|tx| {
+        let client = administered(tx, client_id)?;
+        tx.delete_client(client_id)?;
+        Ok(client)
+    })
+}
+
+/// The client `client_id` if an administrator may change it.
+fn administered(tx: &dyn crate::store::WriteTx, client_id: &str) -> Result<Client, ClientError> {
+    let client = tx
+        .client(client_id)?
+        .ok_or_else(|| ClientError::NotFound(client_id.to_owned()))?;
+    if client.managed_by_config {
+        return Err(ClientError::ManagedByConfig(client.client_id));
+    }
+    Ok(client)
+}
+
+/// Changes an administrator makes to a client's metadata; `None` leaves a
+/// field as it is, `Some(None)` clears an optional one. The client_id and
+/// whether it is confidential do not change (see [`rotate_secret`]).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub logo_uri: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub client_uri: Option<Option<String>>,
+    pub require_pkce: Option<bool>,
+    pub audience: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub access_token_ttl_secs: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub refresh_token_ttl_secs: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub signing_alg: Option<Option<crate::jwa::SigningAlg>>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub journey: Option<Option<String>>,
+    pub require_nonce: Option<bool>,
+    pub token_exchange: Option<bool>,
+    pub resource_server: Option<bool>,
+}
+
+/// The registration a stored client came from, as a `[[clients]]` entry
+/// (without its secret).
+fn seed_of(client: &Client) -> SeedClient {
+    SeedClient {
+        client_id: client.client_id.clone(),
+        client_secret: None,
+        name: Some(client.name.clone()),
+        redirect_uris: client.redirect_uris.clone(),
+        post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+        scopes: client.scopes.clone(),
+        grant_types: client.grant_types.clone(),
+        first_party: client.first_party,
+        logo_uri: client.logo_uri.clone(),
+        client_uri: client.client_uri.clone(),
+        require_pkce: client.require_pkce,
+        audience: client.audience.clone(),
+        access_token_ttl_secs: client.access_token_ttl_secs,
+        refresh_token_ttl_secs: client.refresh_token_ttl_secs,
+        signing_alg: client.signing_alg,
+        journey: client.journey.clone(),
+        require_nonce: client.require_nonce,
+        token_exchange: client.token_exchange,
+        resource_server: client.resource_server,
+    }
+}
+
+impl ClientChanges {
+    fn apply(self, seed: &mut SeedClient) {
+        fn set<T>(field: &mut T, value: Option<T>) {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+        set(&mut seed.name, self.name.map(Some));
+        set(&mut seed.redirect_uris, self.redirect_uris);
+        set(
+            &mut seed.post_logout_redirect_uris,
+            self.post_logout_redirect_uris,
+        );
+        set(&mut seed.scopes, self.scopes);
+        set(&mut seed.grant_types, self.grant_types);
+        set(&mut seed.first_party, self.first_party);
+        set(&mut seed.logo_uri, self.logo_uri);
+        set(&mut seed.client_uri, self.client_uri);
+        set(&mut seed.require_pkce, self.require_pkce);
+        set(&mut seed.audience, self.audience);
+        set(&mut seed.access_token_ttl_secs, self.access_token_ttl_secs);
+        set(
+            &mut seed.refresh_token_ttl_secs,
+            self.refresh_token_ttl_secs,
+        );
+        set(&mut seed.signing_alg, self.signing_alg);
+        set(&mut seed.journey, self.journey);
+        set(&mut seed.require_nonce, self.require_nonce);
+        set(&mut seed.token_exchange, self.token_exchange);
+        set(&mut seed.resource_server, self.resource_server);
+    }
+}
+
+/// Applies an administrator's `changes` to a client, checked as a
+/// `[[clients]]` entry would be; it works so on the next request. Refused
+/// for a client the config manages.
+pub fn update(
+    ctx: &Context,
+    client_id: &str,
+    changes: ClientChanges,
+) -> Result<Client, ClientError> {
+    ctx.store.write(|tx| {
+        let current = administered(tx, client_id)?;
+        let confidential = current.secret_hash.is_some();
+        let mut seed = seed_of(&current);
+        changes.apply(&mut seed);
+        check_registered(ctx, &seed, confidential)?;
+        // `record` reads a confidential client's secret only to know it has one.
+        seed.client_secret = confidential.then(|| SecretString::new("stored"));
+        let client = record(ctx, &seed, current.secret_hash.clone(), current.created_at);
+        tx.put_client(&client)?;
+        Ok(client)
+    })
+}
+
+/// Replaces a confidential client's secret with a generated one, returned
+/// once: the old secret stops working at once. Refused for a public client
+/// and for one the config manages.
+pub fn rotate_secret(ctx: &Context, client_id: &str) -> Result<SecretString, ClientError> {
+    let secret = SecretString::new(Token::generate().expose());
+    let hash = secret_hash(ctx, secret.expose());
+    ctx.store.write(|tx| {
+        let mut client = administered(tx, client_id)?;
+        if client.secret_hash.is_none() {
+            return Err(ClientError::Public(client.client_id));
+        }
+        client.secret_hash = Some(hash);
+        tx.put_client(&client)?;
+        Ok(())
+    })?;
+    Ok(secret)
 }
 
 /// The client with this id.

@@ -1,17 +1,27 @@
 //! The OAuth area's service: the authorization server's entry points, with
 //! the signing keys only it uses. Built once by the composition root.
+//!
+//! The key ring can be replaced while the server runs (a rotation through
+//! the admin API): each use takes the current ring, an `Arc` read under a
+//! lock held for a pointer copy, so token issuance never waits for a
+//! rotation, and a request keeps the ring it started with.
 
 use crate::context::Context;
 use crate::jwa::SigningAlg;
-use crate::keys::{KeyRing, SigningKeyError};
+use crate::keys::{self, KeyInfo, KeyRing, SigningKeyError};
+use crate::store::StoreError;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 /// Issues, verifies and revokes tokens over the core, signing with its
 /// key ring.
 pub struct Provider {
     pub ctx: Arc<Context>,
-    keys: Arc<OnceLock<KeyRing>>,
+    /// Set once the first keys exist (see [`Provider::new`]), then swapped
+    /// whole when the keys change.
+    keys: Arc<OnceLock<RwLock<Arc<KeyRing>>>>,
+    /// One change of keys at a time: each reloads the ring from the store.
+    changing: Mutex<()>,
 }
 
 impl Provider {
@@ -28,7 +38,7 @@ impl Provider {
             KeyRing::load(&ctx.store, &ctx.sealer, ctx.now(), keep_retired, algs)?;
         let keys = Arc::new(OnceLock::new());
         if missing.is_empty() {
-            let _ = keys.set(ring);
+            let _ = keys.set(RwLock::new(Arc::new(ring)));
         } else {
             let (pending, core) = (keys.clone(), ctx.clone());
             std::thread::Builder::new()
@@ -46,15 +56,76 @@ impl Provider {
                         }
                         Err(_) => tracing::error!("signing key generation panicked"),
                     }
-                    let _ = pending.set(ring);
+                    let _ = pending.set(RwLock::new(Arc::new(ring)));
                 })
                 .map_err(|err| SigningKeyError::Generate("signing", err.to_string()))?;
         }
-        Ok(Self { ctx, keys })
+        Ok(Self {
+            ctx,
+            keys,
+            changing: Mutex::new(()),
+        })
     }
 
-    /// The signing keys, once generated (see [`Provider::new`]).
-    pub fn keys(&self) -> &KeyRing {
-        self.keys.wait()
+    /// The current signing keys, once generated (see [`Provider::new`]).
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys
+            .wait()
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every stored key with its status, newest first.
+    pub fn key_statuses(&self) -> Result<Vec<KeyInfo>, StoreError> {
+        keys::statuses(&self.ctx.store, self.ctx.settings.longest_access_token())
+    }
+
+    /// Retires the active key of `alg` (the configured algorithm when
+    /// `None`) and signs the next token with a new one; the old key stays
+    /// in the JWKS until the tokens it signed have expired. Returns the
+    /// new key.
+    pub fn rotate_key(&self, alg: Option<SigningAlg>) -> Result<KeyInfo, SigningKeyError> {
+        let alg = alg.unwrap_or(self.ctx.settings.oauth.signing_alg);
+        let _one_at_a_time = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
+        let ctx = &self.ctx;
+        let key = keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)?;
+        self.reload(alg)?;
+        Ok(KeyInfo::of(&key, ctx.settings.longest_access_token()))
+    }
+
+    /// Makes sure tokens of `alg` can be signed (a client registered while
+    /// the server runs may name an algorithm no other client uses),
+    /// generating its key if there is none.
+    pub fn ensure_signing_key(&self, alg: SigningAlg) -> Result<(), SigningKeyError> {
+        if self.keys().signing_algs().contains(&alg) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
+        self.reload(alg)
+    }
+
+    /// Loads the ring again from the store, with an active key for every
+    /// algorithm signed with so far and `alg` (generated when missing),
+    /// dropping retired keys whose tokens have all expired; then swaps it
+    /// in. The caller holds `changing`.
+    fn reload(&self, alg: SigningAlg) -> Result<(), SigningKeyError> {
+        let ctx = &self.ctx;
+        let mut algs = self.keys().signing_algs();
+        algs.push(alg);
+        algs.sort();
+        algs.dedup();
+        let keep_retired = ctx.settings.longest_access_token();
+        let (mut ring, missing) =
+            KeyRing::load(&ctx.store, &ctx.sealer, ctx.now(), keep_retired, &algs)?;
+        if !missing.is_empty() {
+            ring.generate(&ctx.store, &ctx.sealer, ctx.now(), &missing)?;
+        }
+        *self
+            .keys
+            .wait()
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(ring);
+        Ok(())
     }
 }

@@ -309,3 +309,582 @@ async fn config_entries_are_managed_by_the_file_until_they_leave_it() {
         .expect("ops");
     assert!(!ops.managed_by_config);
 }
+
+/// A request to `/admin/api{path}` with a JSON body.
+pub async fn admin_send(
+    app: &TestApp,
+    auth: Auth<'_>,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = auth.apply(
+        app.api
+            .request(method, app.url(&format!("/admin/api{path}"))),
+    );
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).expect("json")
+    };
+    (status, body)
+}
+
+/// Creates `username` with `password` through the API; returns its id.
+async fn create_user(app: &TestApp, root: &str, username: &str, password: &str) -> String {
+    let (status, user) = admin_send(
+        app,
+        Auth::Session(root),
+        reqwest::Method::POST,
+        "/users",
+        Some(json!({"username": username, "password": password, "email": format!("{username}@example.org")})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    user["id"].as_str().expect("id").to_owned()
+}
+
+/// Signs in over REST; returns the status of the attempt.
+async fn sign_in_status(app: &TestApp, (username, password): (&str, &str)) -> u16 {
+    let started = app.start_journey().await;
+    app.submit(
+        &started["auth_id"],
+        json!({"username": username, "password": password}),
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn an_administrator_creates_reads_changes_and_deletes_a_user() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let root = app.login_rest(ROOT).await;
+    let (status, created) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::POST,
+        "/users",
+        Some(json!({"username": "Carol", "password": "a long enough passphrase", "name": "Carol C", "admin": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["username"], "Carol");
+    assert_eq!(created["admin"], true);
+    assert_eq!(created["managed_by_config"], false);
+    assert!(created.get("password").is_none() && created.get("password_hash").is_none());
+    let id = created["id"].as_str().expect("id");
+    let user_path = format!("/users/{id}");
+
+    let (status, read) =
+        admin_send(&app, Auth::Session(&root), Method::GET, &user_path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["name"], "Carol C");
+
+    let (status, changed) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::PATCH,
+        &user_path,
+        Some(json!({"email": "carol@example.org", "name": null, "admin": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["email"], "carol@example.org");
+    assert_eq!(changed["name"], Value::Null);
+    assert_eq!(changed["admin"], false);
+
+    // A new password works on the next sign-in.
+    let weak = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::PATCH,
+        &user_path,
+        Some(json!({"password": "password"})),
+    )
+    .await;
+    assert_refused(&weak, StatusCode::BAD_REQUEST, "invalid_request");
+    let (status, _) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::PATCH,
+        &user_path,
+        Some(json!({"password": "another long passphrase"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        sign_in_status(&app, ("carol", "a long enough passphrase")).await,
+        401
+    );
+    let carol = app.login_rest(("carol", "another long passphrase")).await;
+
+    let (status, _) =
+        admin_send(&app, Auth::Session(&root), Method::DELETE, &user_path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.validate(&carol).await["valid"],
+        false,
+        "her session ended"
+    );
+    let gone = admin_send(&app, Auth::Session(&root), Method::GET, &user_path, None).await;
+    assert_refused(&gone, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_sign_in_and_their_sessions_end() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let root = app.login_rest(ROOT).await;
+    let id = create_user(&app, &root, "dave", "a passphrase long enough").await;
+    let dave = app.login_rest(("dave", "a passphrase long enough")).await;
+    let (status, _) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(app.validate(&dave).await["valid"], false);
+    assert_eq!(
+        sign_in_status(&app, ("dave", "a passphrase long enough")).await,
+        401
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_lists_and_ends_a_users_sessions() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let root = app.login_rest(ROOT).await;
+    let id = create_user(&app, &root, "erin", "a passphrase long enough").await;
+    let erin = app.login_rest(("erin", "a passphrase long enough")).await;
+    let sessions = format!("/users/{id}/sessions");
+    let (status, listed) =
+        admin_send(&app, Auth::Session(&root), Method::GET, &sessions, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{listed}");
+    assert!(items[0].get("token").is_none());
+    let sid = items[0]["id"].as_str().expect("id");
+    assert_eq!(sid, app.session_id(&erin).await);
+
+    let one = format!("{sessions}/{sid}");
+    let (status, _) = admin_send(&app, Auth::Session(&root), Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.validate(&erin).await["valid"], false);
+    let again = admin_send(&app, Auth::Session(&root), Method::DELETE, &one, None).await;
+    assert_refused(&again, StatusCode::NOT_FOUND, "not_found");
+    for path in [
+        format!("/users/{id}/consents"),
+        format!("/users/{id}/devices"),
+    ] {
+        let (status, listed) =
+            admin_send(&app, Auth::Session(&root), Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(listed["items"], json!([]), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn users_and_clients_the_config_declares_are_refused_with_409() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let alice = app.engine.accounts.get_by_username("alice").expect("alice");
+    let path = format!("/users/{}", alice.id);
+    for (method, body) in [
+        (Method::PATCH, Some(json!({"name": "Mallory"}))),
+        (Method::DELETE, None),
+    ] {
+        let refused = admin_send(&app, Auth::Bearer(&ops), method, &path, body).await;
+        assert_refused(&refused, StatusCode::CONFLICT, "managed_by_config");
+    }
+    for (method, path, body) in [
+        (Method::PATCH, "/clients/ops", Some(json!({"scopes": []}))),
+        (Method::DELETE, "/clients/ops", None),
+        (Method::POST, "/clients/ops/secret", None),
+    ] {
+        let refused = admin_send(&app, Auth::Bearer(&ops), method, path, body).await;
+        assert_refused(&refused, StatusCode::CONFLICT, "managed_by_config");
+    }
+    let (_, read) = admin_send(&app, Auth::Bearer(&ops), Method::GET, "/clients/ops", None).await;
+    assert_eq!(read["managed_by_config"], true);
+}
+
+#[tokio::test]
+async fn deleting_a_user_needs_a_recent_sign_in_but_not_from_a_token() {
+    use reqwest::Method;
+    let app = spawn_app_with(&admin_config("[admin]\nreauth_secs = 60\n")).await;
+    let root = app.login_rest(ROOT).await;
+    let first = create_user(&app, &root, "frank", "a passphrase long enough").await;
+    let second = create_user(&app, &root, "grace", "a passphrase long enough").await;
+    app.clock.advance(time::Duration::seconds(61));
+
+    let refused = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::DELETE,
+        &format!("/users/{first}"),
+        None,
+    )
+    .await;
+    assert_refused(&refused, StatusCode::FORBIDDEN, "reauth_required");
+    assert!(
+        refused.1["error_description"]
+            .as_str()
+            .is_some_and(|d| d.contains("journey=login")),
+        "{}",
+        refused.1
+    );
+    let rotate = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::POST,
+        "/keys/rotate",
+        None,
+    )
+    .await;
+    assert_refused(&rotate, StatusCode::FORBIDDEN, "reauth_required");
+    // Less sensitive actions go on.
+    let (status, _) = admin_send(&app, Auth::Session(&root), Method::GET, "/users", None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let fresh = app.login_rest(ROOT).await;
+    let (status, _) = admin_send(
+        &app,
+        Auth::Session(&fresh),
+        Method::DELETE,
+        &format!("/users/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let (status, _) = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::DELETE,
+        &format!("/users/{second}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn a_cookie_session_changes_nothing_without_the_issuers_origin_or_csrf_token() {
+    let app = admin_app().await;
+    let cookie = crate::helpers::oauth::sign_in(&app, ROOT).await;
+    let create = |origin: Option<&str>, csrf: Option<&str>, name: &str| {
+        let mut request = app
+            .browser
+            .post(app.url("/admin/api/users"))
+            .json(&json!({"username": name}));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request.send()
+    };
+    let refused = answer(create(None, None, "henry").await.expect("request")).await;
+    assert_refused(&refused, StatusCode::FORBIDDEN, "cross_origin_request");
+    let refused = answer(
+        create(Some("http://127.0.0.1:1"), None, "henry")
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_refused(&refused, StatusCode::FORBIDDEN, "cross_origin_request");
+    let refused = answer(
+        create(None, Some("forged"), "henry")
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_refused(&refused, StatusCode::FORBIDDEN, "cross_origin_request");
+
+    let (status, _) = answer(
+        create(Some(&app.address), None, "henry")
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let csrf = app
+        .ctx
+        .csrf_token(&tessera::secret::Token::from_presented(cookie));
+    let (status, _) = answer(create(None, Some(&csrf), "irene").await.expect("request")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Reading needs no proof: another site cannot read the answer.
+    let (status, _) = answer(
+        app.browser
+            .get(app.url("/admin/api/users"))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_registered_through_the_api_works_on_the_next_request() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let (status, created) = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::POST,
+        "/clients",
+        Some(json!({
+            "client_id": "billing",
+            "scopes": ["reports:read"],
+            "grant_types": ["client_credentials"],
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["confidential"], true);
+    let secret: &'static str = Box::leak(
+        created["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned()
+            .into_boxed_str(),
+    );
+    let billing = Cred::Basic("billing", secret);
+    client_token(&app, billing, "reports:read").await;
+
+    let (status, listed) =
+        admin_send(&app, Auth::Bearer(&ops), Method::GET, "/clients", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|c| c.get("client_secret").is_none())
+    );
+
+    // A narrower scope list applies to the next token request.
+    let (status, changed) = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::PATCH,
+        "/clients/billing",
+        Some(json!({"scopes": ["reports:write"], "name": "Billing"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (status, _) = token(
+        &app,
+        billing,
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "reports:read"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A rotated secret replaces the old one at once.
+    let (status, rotated) = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::POST,
+        "/clients/billing/secret",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = token(&app, billing, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let fresh: &'static str = Box::leak(
+        rotated["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned()
+            .into_boxed_str(),
+    );
+    client_token(&app, Cred::Basic("billing", fresh), "reports:write").await;
+
+    let (status, _) = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::DELETE,
+        "/clients/billing",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = token(
+        &app,
+        Cred::Basic("billing", fresh),
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_400_in_the_rfc_shape() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    for (path, body, error) in [
+        (
+            "/clients",
+            json!({"client_id": "x", "client_secret": "mine"}),
+            "invalid_client_metadata",
+        ),
+        (
+            "/clients",
+            json!({"client_id": "x", "redirect_uris": ["http://evil.example/cb"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            "/clients",
+            json!({"client_id": "x", "colour": "red"}),
+            "invalid_client_metadata",
+        ),
+        (
+            "/clients",
+            json!(["not", "an", "object"]),
+            "invalid_client_metadata",
+        ),
+        (
+            "/users",
+            json!({"username": "has space"}),
+            "invalid_request",
+        ),
+        (
+            "/users",
+            json!({"username": "jo", "role": "admin"}),
+            "invalid_request",
+        ),
+        (
+            "/users",
+            json!({"username": "jo", "password": "short"}),
+            "invalid_request",
+        ),
+        ("/keys/rotate", json!({"alg": "HS256"}), "invalid_request"),
+    ] {
+        let refused = admin_send(
+            &app,
+            Auth::Bearer(&ops),
+            Method::POST,
+            path,
+            Some(body.clone()),
+        )
+        .await;
+        assert_refused(&refused, StatusCode::BAD_REQUEST, error);
+    }
+    let taken = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::POST,
+        "/users",
+        Some(json!({"username": "ALICE"})),
+    )
+    .await;
+    assert_refused(&taken, StatusCode::CONFLICT, "conflict");
+    let response = app
+        .api
+        .post(app.url("/admin/api/users"))
+        .bearer_auth(&ops)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_refused(
+        &answer(response).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    );
+    let missing = admin_send(&app, Auth::Bearer(&ops), Method::GET, "/nothing-here", None).await;
+    assert_refused(&missing, StatusCode::NOT_FOUND, "not_found");
+    let missing = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::GET,
+        "/clients/nobody",
+        None,
+    )
+    .await;
+    assert_refused(&missing, StatusCode::NOT_FOUND, "not_found");
+}
+
+fn kid_of(token: &str) -> String {
+    jsonwebtoken::decode_header(token)
+        .expect("header")
+        .kid
+        .expect("kid")
+}
+
+#[tokio::test]
+async fn a_rotated_key_signs_the_next_token_and_the_old_one_stays_published() {
+    use reqwest::Method;
+    let app = admin_app().await;
+    let root = app.login_rest(ROOT).await;
+    let before = client_token(&app, REPORTER, "reports:read").await;
+    let old = kid_of(&before);
+
+    let (status, key) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::POST,
+        "/keys/rotate",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    assert_eq!(key["alg"], "EdDSA");
+    assert_eq!(key["status"], "active");
+    let new = key["kid"].as_str().expect("kid").to_owned();
+    assert_ne!(new, old);
+
+    let after = client_token(&app, REPORTER, "reports:read").await;
+    assert_eq!(kid_of(&after), new);
+    let jwks: Value = app
+        .api
+        .get(app.url("/oauth2/jwks"))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let published: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(
+        published.contains(&old.as_str()) && published.contains(&new.as_str()),
+        "{jwks}"
+    );
+
+    let (_, keys) = admin_send(&app, Auth::Session(&root), Method::GET, "/keys", None).await;
+    let retired = keys["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|k| k["kid"] == old.as_str())
+        .expect("the old key is listed");
+    assert_eq!(retired["status"], "retired");
+    assert!(retired["published_until"].is_string(), "{retired}");
+}

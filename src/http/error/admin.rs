@@ -5,6 +5,8 @@
 use super::{ApiError, Cause};
 use crate::accounts::AccountError;
 use crate::admin::{Refusal, SCOPE};
+use crate::keys::SigningKeyError;
+use crate::oauth::clients::ClientError;
 use crate::store::StoreError;
 use crate::telemetry::BlockingError;
 use actix_web::http::{StatusCode, header};
@@ -55,14 +57,13 @@ impl AdminError {
         Self::new(StatusCode::NOT_FOUND, "not_found", description)
     }
 
-    /// 409 `managed_by_config`: the config file declares `what`.
-    pub fn managed_by_config(what: &str) -> Self {
+    /// 409 `managed_by_config`: the config file declares what `refusal`
+    /// names.
+    fn managed(refusal: String) -> Self {
         Self::new(
             StatusCode::CONFLICT,
             "managed_by_config",
-            format!(
-                "{what} is declared in the config file, which manages it: change it there (it applies at the next start)."
-            ),
+            format!("{refusal}: change it there (it applies at the next start)."),
         )
     }
 
@@ -124,14 +125,41 @@ impl From<AccountError> for AdminError {
             AccountError::InvalidUsername(_)
             | AccountError::EmptyPassword
             | AccountError::InvalidEmail(_)
-            | AccountError::InvalidCursor => Self::bad_request(description),
+            | AccountError::InvalidCursor
+            | AccountError::WeakPassword(_) => Self::bad_request(description),
+            AccountError::ManagedByConfig(_) => Self::managed(description),
             AccountError::UsernameTaken(_) | AccountError::EmailTaken(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", description)
             }
-            AccountError::NotFound(_) => Self::not_found(description),
+            AccountError::NotFound(_) | AccountError::NoSuchId(_) => Self::not_found(description),
             AccountError::Hash(err) => ApiError::internal(err).into(),
             AccountError::Store(err) => ApiError::internal(err).into(),
         }
+    }
+}
+
+impl From<ClientError> for AdminError {
+    fn from(err: ClientError) -> Self {
+        let description = err.to_string();
+        match err {
+            // RFC 7591 §3.2.2's code for metadata that is not acceptable.
+            ClientError::Invalid { .. } => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_metadata",
+                description,
+            ),
+            ClientError::Public(_) => Self::bad_request(description),
+            ClientError::Exists(_) => Self::new(StatusCode::CONFLICT, "conflict", description),
+            ClientError::NotFound(_) => Self::not_found(description),
+            ClientError::ManagedByConfig(_) => Self::managed(description),
+            ClientError::Store(err) => ApiError::internal(err).into(),
+        }
+    }
+}
+
+impl From<SigningKeyError> for AdminError {
+    fn from(err: SigningKeyError) -> Self {
+        ApiError::internal(err).into()
     }
 }
 
