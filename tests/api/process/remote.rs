@@ -78,6 +78,42 @@ async fn users_are_added_listed_and_disabled_on_a_running_server() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "disabled `carol` and ended their sessions\n");
     assert_ne!(server.login(CAROL).await.status(), 200, "carol is disabled");
+    let (code, out, _) = through(
+        &workspace,
+        &server,
+        &admin,
+        &["users", "enable", "carol"],
+        "",
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(out, "enabled `carol`\n");
+    let renewed = ("carol", "another fine long password");
+    let (code, _, err) = through(
+        &workspace,
+        &server,
+        &admin,
+        &["users", "set-password", "carol"],
+        &format!("{}\n", renewed.1),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        server.login(renewed).await.status(),
+        200,
+        "the new password"
+    );
+    let (code, out, _) = through(
+        &workspace,
+        &server,
+        &admin,
+        &["users", "remove", "carol"],
+        "",
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(out, "removed `carol`\n");
+    assert_ne!(server.login(renewed).await.status(), 200, "carol is gone");
 
     let (code, _, err) = through(
         &workspace,
