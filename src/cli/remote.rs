@@ -124,12 +124,12 @@ impl AdminApi {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<T, Failure> {
-        self.json(self.send(Method::GET, path, query, None)?)
+        json(self.send(Method::GET, path, query, None)?)
     }
 
     /// `POST` of `body` to `path`, its JSON answer.
     pub(super) fn post<T: DeserializeOwned>(&self, path: &str, body: &Value) -> Result<T, Failure> {
-        self.json(self.send(Method::POST, path, &[], Some(body))?)
+        json(self.send(Method::POST, path, &[], Some(body))?)
     }
 
     /// `PATCH` of `body` to `path`, its JSON answer.
@@ -138,21 +138,12 @@ impl AdminApi {
         path: &str,
         body: &Value,
     ) -> Result<T, Failure> {
-        self.json(self.send(Method::PATCH, path, &[], Some(body))?)
+        json(self.send(Method::PATCH, path, &[], Some(body))?)
     }
 
     /// `DELETE` of `path`.
     pub(super) fn delete(&self, path: &str) -> Result<(), Failure> {
         self.send(Method::DELETE, path, &[], None).map(drop)
-    }
-
-    fn json<T: DeserializeOwned>(&self, mut response: Response<ureq::Body>) -> Result<T, Failure> {
-        let body = response
-            .body_mut()
-            .read_to_string()
-            .map_err(|err| Failure::Runtime(format!("the answer broke off: {err}")))?;
-        serde_json::from_str(&body)
-            .map_err(|err| Failure::Runtime(format!("the server's answer is unexpected: {err}")))
     }
 
     /// One request; an error answer becomes a failure that shows the API's
@@ -221,6 +212,16 @@ impl AdminApi {
         url.set_query(None);
         url
     }
+}
+
+/// The JSON body of a successful answer.
+fn json<T: DeserializeOwned>(mut response: Response<ureq::Body>) -> Result<T, Failure> {
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|err| Failure::Runtime(format!("the answer broke off: {err}")))?;
+    serde_json::from_str(&body)
+        .map_err(|err| Failure::Runtime(format!("the server's answer is unexpected: {err}")))
 }
 
 /// `value` as one segment of a URL path: every byte but the unreserved
