@@ -3,10 +3,10 @@
 //! through its admin API (the file is then held by the server).
 
 use super::Failure;
-use super::remote::{AdminApi, RemoteArgs};
+use super::remote::{self, AdminApi, RemoteArgs};
 use crate::config::Settings;
 use crate::http::paths;
-use crate::store::{BackupSummary, StoragePath, Store, StoreError};
+use crate::store::{BackupSummary, StoragePath, Store};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -87,20 +87,8 @@ fn from_stopped_store(
             file.display()
         )));
     }
-    let store = Store::open(&StoragePath::File(file)).map_err(locked)?;
+    let store = Store::open(&StoragePath::File(file)).map_err(|err| remote::locked(err, true))?;
     Ok(store.backup(to, overwrite)?)
-}
-
-/// A store held by a running server is reached through its admin API.
-fn locked(err: StoreError) -> Failure {
-    match err {
-        StoreError::InUse(file) => Failure::Runtime(format!(
-            "the store file {} is held by a running tessera server; pass --url URL --token \
-             TOKEN (or set TESSERA_URL and TESSERA_TOKEN) to do this through its admin API",
-            file.display()
-        )),
-        other => other.into(),
-    }
 }
 
 /// The result line, on stderr: stdout stays free for scripts.

@@ -1,10 +1,17 @@
-//! `tessera clients`: OAuth clients in the store, administered offline.
+//! `tessera clients`: OAuth clients in the store, administered offline or
+//! through a running server's admin API.
 
+use super::remote::{self, AdminApi, RemoteArgs};
 use super::{Failure, audited, offline_context};
 use crate::audit::Party;
 use crate::config::{SeedClient, Settings};
+use crate::http::paths;
 use crate::oauth;
-use clap::Subcommand;
+use crate::secret::SecretString;
+use crate::store::Client;
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::json;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ClientsCommand {
@@ -43,10 +50,62 @@ pub(super) enum ClientsCommand {
     Remove { client_id: String },
 }
 
-/// Runs a `clients` command against the configured store.
-pub(super) fn run(settings: Settings, command: ClientsCommand) -> Result<(), Failure> {
-    let ctx = offline_context(settings)?;
-    match command {
+/// `tessera clients`: a command, and where it runs.
+#[derive(Debug, Args)]
+pub(super) struct ClientsArgs {
+    #[command(subcommand)]
+    command: ClientsCommand,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
+/// What a command did, printed the same whichever way it went.
+enum Outcome {
+    Created {
+        client_id: String,
+        secret: Option<SecretString>,
+    },
+    Listed(Vec<Row>),
+    Removed(String),
+}
+
+/// A client as `clients list` shows one, from the store or from the API.
+#[derive(Deserialize)]
+struct Row {
+    client_id: String,
+    confidential: bool,
+    first_party: bool,
+    redirect_uris: Vec<String>,
+    scopes: Vec<String>,
+}
+
+impl From<Client> for Row {
+    fn from(client: Client) -> Self {
+        Self {
+            confidential: client.secret_hash.is_some(),
+            client_id: client.client_id,
+            first_party: client.first_party,
+            redirect_uris: client.redirect_uris,
+            scopes: client.scopes,
+        }
+    }
+}
+
+/// Runs a `clients` command against the configured store, or through a
+/// running server's admin API with `--url`.
+pub(super) fn run(settings: Settings, args: ClientsArgs) -> Result<(), Failure> {
+    let outcome = match args.remote.admin_api()? {
+        Some(api) => through_api(&api, args.command)?,
+        None => offline(settings, args.command)?,
+    };
+    print(outcome);
+    Ok(())
+}
+
+/// Runs `command` on the store file, which no server may hold.
+fn offline(settings: Settings, command: ClientsCommand) -> Result<Outcome, Failure> {
+    let ctx = offline_context(settings, true)?;
+    Ok(match command {
         ClientsCommand::Add {
             client_id,
             name,
@@ -79,7 +138,91 @@ pub(super) fn run(settings: Settings, command: ClientsCommand) -> Result<(), Fai
             };
             let (client, secret) = oauth::clients::create(&ctx, &seed, !public)?;
             audited(&ctx, "client.create", Party::client(&client.client_id))?;
-            println!("created client `{}`", client.client_id);
+            Outcome::Created {
+                client_id: client.client_id,
+                secret,
+            }
+        }
+        ClientsCommand::List => Outcome::Listed(
+            oauth::clients::list(&ctx)?
+                .into_iter()
+                .map(Row::from)
+                .collect(),
+        ),
+        ClientsCommand::Remove { client_id } => {
+            oauth::clients::remove(&ctx, &client_id)?;
+            audited(&ctx, "client.remove", Party::client(&client_id))?;
+            Outcome::Removed(client_id)
+        }
+    })
+}
+
+/// Runs `command` through the admin API.
+fn through_api(api: &AdminApi, command: ClientsCommand) -> Result<Outcome, Failure> {
+    Ok(match command {
+        ClientsCommand::Add {
+            client_id,
+            name,
+            redirect_uris,
+            scopes,
+            grants,
+            public,
+            first_party,
+            logo_uri,
+            client_uri,
+        } => {
+            // The metadata of a `[[clients]]` entry; what is left out takes
+            // its default there, as in the store.
+            let mut metadata = json!({
+                "client_id": client_id,
+                "name": name,
+                "redirect_uris": redirect_uris,
+                "public": public,
+                "first_party": first_party,
+                "logo_uri": logo_uri,
+                "client_uri": client_uri,
+            });
+            if !scopes.is_empty() {
+                metadata["scopes"] = json!(scopes);
+            }
+            if !grants.is_empty() {
+                metadata["grant_types"] = json!(grants);
+            }
+            #[derive(Deserialize)]
+            struct Created {
+                client_id: String,
+                client_secret: Option<SecretString>,
+            }
+            let created: Created = api.post(paths::ADMIN_CLIENTS, &metadata)?;
+            Outcome::Created {
+                client_id: created.client_id,
+                secret: created.client_secret,
+            }
+        }
+        ClientsCommand::List => {
+            #[derive(Deserialize)]
+            struct Items {
+                items: Vec<Row>,
+            }
+            let all: Items = api.get(paths::ADMIN_CLIENTS, &[])?;
+            Outcome::Listed(all.items)
+        }
+        ClientsCommand::Remove { client_id } => {
+            api.delete(&format!(
+                "{}/{}",
+                paths::ADMIN_CLIENTS,
+                remote::segment(&client_id)
+            ))?;
+            Outcome::Removed(client_id)
+        }
+    })
+}
+
+/// What happened, on stdout.
+fn print(outcome: Outcome) {
+    match outcome {
+        Outcome::Created { client_id, secret } => {
+            println!("created client `{client_id}`");
             match secret {
                 Some(secret) => {
                     println!("client_secret: {}", secret.expose());
@@ -88,14 +231,13 @@ pub(super) fn run(settings: Settings, command: ClientsCommand) -> Result<(), Fai
                 None => println!("public client: no secret; it must use PKCE (S256)"),
             }
         }
-        ClientsCommand::List => {
-            let clients = oauth::clients::list(&ctx)?;
+        Outcome::Listed(clients) => {
             println!(
                 "{:<24} {:<13} {:<40} SCOPES",
                 "CLIENT_ID", "TYPE", "REDIRECT_URIS"
             );
             for client in &clients {
-                let kind = match (client.secret_hash.is_some(), client.first_party) {
+                let kind = match (client.confidential, client.first_party) {
                     (true, true) => "confidential*",
                     (true, false) => "confidential",
                     (false, true) => "public*",
@@ -114,13 +256,8 @@ pub(super) fn run(settings: Settings, command: ClientsCommand) -> Result<(), Fai
                 clients.len()
             );
         }
-        ClientsCommand::Remove { client_id } => {
-            oauth::clients::remove(&ctx, &client_id)?;
-            audited(&ctx, "client.remove", Party::client(&client_id))?;
-            println!("removed client `{client_id}`");
-        }
+        Outcome::Removed(client_id) => println!("removed client `{client_id}`"),
     }
-    Ok(())
 }
 
 /// A `[[clients]]` entry with every default, as if written in the config.

@@ -1,5 +1,6 @@
-//! The command line: `serve` (the default), user administration, config
-//! check and password hashing. Passwords are read from a prompt or stdin,
+//! The command line: `serve` (the default), user, client and key
+//! administration (offline, or through a running server's admin API),
+//! backup, config check and password hashing. Passwords are read from a prompt or stdin,
 //! never from argv, where other users of the machine could see them. This
 //! module parses, dispatches and turns failures into exit codes; each
 //! command group is a submodule.
@@ -50,15 +51,15 @@ pub struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve,
-    /// Manage user accounts in the store (stop the server first).
-    #[command(subcommand)]
-    Users(users::UsersCommand),
-    /// Manage OAuth clients in the store (stop the server first).
-    #[command(subcommand)]
-    Clients(clients::ClientsCommand),
-    /// List and rotate signing keys (stop the server first).
-    #[command(subcommand)]
-    Keys(keys::KeysCommand),
+    /// Manage user accounts in the store, or a running server's with
+    /// --url/--token.
+    Users(users::UsersArgs),
+    /// Manage OAuth clients in the store, or a running server's with
+    /// --url/--token.
+    Clients(clients::ClientsArgs),
+    /// List and rotate signing keys in the store, or a running server's
+    /// with --url/--token.
+    Keys(keys::KeysArgs),
     /// Write a consistent copy of the store that `tessera serve` opens:
     /// from the stopped store, or from a running server with --url/--token.
     Backup(backup::BackupArgs),
@@ -195,9 +196,12 @@ fn serve(settings: Settings) -> Result<(), Failure> {
     })
 }
 
-/// A context for offline commands, on the configured store.
-fn offline_context(settings: Settings) -> Result<Context, Failure> {
-    let store = Store::open(&settings.store_file().into())?;
+/// A context for offline commands, on the configured store; a store held
+/// by a running server is refused with the way through its admin API, when
+/// the command has one.
+fn offline_context(settings: Settings, through_api: bool) -> Result<Context, Failure> {
+    let store = Store::open(&settings.store_file().into())
+        .map_err(|err| remote::locked(err, through_api))?;
     let issuer = settings
         .issuer
         .clone()

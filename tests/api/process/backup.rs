@@ -144,14 +144,6 @@ async fn a_store_held_by_a_running_server_is_backed_up_only_through_its_url() {
 /// The secret of a client allowed the scope `tessera:admin`.
 const OPS_SECRET: &str = "ops-secret-that-is-long-enough-0123456789";
 
-/// A workspace whose alice administers; bob does not.
-fn with_an_admin() -> Workspace {
-    Workspace::new(&format!(
-        "[[users]]\nusername = \"{}\"\npassword = \"{}\"\nadmin = true\n[[users]]\nusername = \"{}\"\npassword = \"{}\"\n",
-        ALICE.0, ALICE.1, BOB.0, BOB.1
-    ))
-}
-
 /// Runs `tessera backup --to to` with the server's URL and `token` in the
 /// environment (TESSERA_URL, TESSERA_TOKEN); returns (exit code, stderr).
 async fn backup_through(workspace: &Workspace, url: &str, token: &str, to: &Path) -> (i32, String) {

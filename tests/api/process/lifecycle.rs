@@ -64,7 +64,10 @@ async fn a_second_process_on_the_same_store_is_refused_with_a_clear_message() {
     let server = workspace.start().await;
     let (code, _, stderr) = workspace.run(&["users", "list"], "").await;
     assert_eq!(code, 1);
-    assert!(stderr.contains("open in another process"), "{stderr}");
+    assert!(
+        stderr.contains("held by a running tessera server"),
+        "{stderr}"
+    );
     assert!(!server.validate("x").await, "the server still serves");
     server.stop().await;
 }

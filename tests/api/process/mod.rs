@@ -7,6 +7,7 @@ mod commands;
 mod lifecycle;
 mod migration;
 mod refusals;
+mod remote;
 
 use crate::helpers::http::connect;
 use crate::helpers::{ALICE, BOB};
@@ -103,6 +104,14 @@ impl Workspace {
             String::from_utf8_lossy(&output.stderr).into_owned(),
         )
     }
+}
+
+/// A workspace whose alice administers; bob does not.
+fn with_an_admin() -> Workspace {
+    Workspace::new(&format!(
+        "[[users]]\nusername = \"{}\"\npassword = \"{}\"\nadmin = true\n[[users]]\nusername = \"{}\"\npassword = \"{}\"\n",
+        ALICE.0, ALICE.1, BOB.0, BOB.1
+    ))
 }
 
 /// A running server process.
