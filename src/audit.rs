@@ -148,6 +148,16 @@ impl Caller {
             ip: ip.map(str::to_owned),
         }
     }
+
+    /// An operator at the command line.
+    pub fn cli() -> Self {
+        Self::new(Party::cli(), None)
+    }
+
+    /// tessera itself.
+    pub fn system() -> Self {
+        Self::new(Party::system(), None)
+    }
 }
 
 /// An event about to be recorded; its time is the clock's when recorded.
@@ -170,6 +180,12 @@ impl Event {
     /// Something `caller` did, which worked, from the caller's address.
     pub fn success_by(kind: Kind, caller: &Caller) -> Self {
         Self::success(kind, caller.actor.clone()).from_ip(caller.ip.as_deref())
+    }
+
+    /// An administrator's action `admin.ACTION` (`user.create`,
+    /// `client.secret.rotate`…) by `by` on `subject`.
+    pub fn admin(action: &'static str, by: &Caller, subject: Party) -> Self {
+        Self::success_by(Kind::Admin(action), by).about(subject)
     }
 
     /// Something `actor` tried, which was refused.
@@ -241,20 +257,16 @@ pub fn timestamp(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Records an administrator's action `admin.ACTION` (`user.create`,
-/// `client.secret.rotate`…) by `admin` on `subject`, in a transaction of
-/// its own: for the admin API, pages and commands, after the change they
-/// made.
+/// Records an administrator's action `admin.ACTION` by `admin` on
+/// `subject` in a transaction of its own, after a change that has its own
+/// (a key rotation, written by the key store).
 pub fn record_admin(
     ctx: &Context,
     action: &'static str,
     admin: &Caller,
     subject: Party,
 ) -> Result<(), StoreError> {
-    record_alone(
-        ctx,
-        Event::success_by(Kind::Admin(action), admin).about(subject),
-    )
+    record_alone(ctx, Event::admin(action, admin, subject))
 }
 
 /// An event as the audit API and the JSON-lines export show it.

@@ -5,6 +5,7 @@
 //! `tessera users rename --by-id` settles each one.
 
 use super::{AccountError, Accounts, Username, UsernameError};
+use crate::audit;
 use crate::store::{self, StoreError, User};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -58,7 +59,12 @@ impl Accounts {
     /// Gives the account with this id a new username (which must be free), so
     /// that an account the username rule left unreachable by name can sign in
     /// again, or be managed by name.
-    pub fn rename(&self, user_id: &str, new_username: &str) -> Result<User, AccountError> {
+    pub fn rename(
+        &self,
+        user_id: &str,
+        new_username: &str,
+        by: &audit::Caller,
+    ) -> Result<User, AccountError> {
         let username = Username::parse(new_username)?;
         let now = self.ctx.now();
         self.ctx.store.write(|tx| {
@@ -70,10 +76,13 @@ impl Accounts {
             {
                 return Err(AccountError::UsernameTaken(username.as_str().to_owned()));
             }
-            user.username = username.as_str().to_owned();
+            let old = std::mem::replace(&mut user.username, username.as_str().to_owned());
             user.username_normalized = username.normalized().to_owned();
             user.updated_at = now;
             tx.put_user(&user)?;
+            let event = audit::Event::admin("user.rename", by, audit::Party::user(&user.username))
+                .with("from", old);
+            audit::record(&self.ctx, tx, event)?;
             Ok(user)
         })
     }

@@ -4,12 +4,15 @@
 //! file's: changing them is refused.
 
 use super::{
-    AccountError, Accounts, Username, checked_email, end_all_sessions, non_empty, remove_in,
+    AccountError, Accounts, Username, checked_email, end_all_sessions, lockout, non_empty,
+    remove_in,
 };
+use crate::audit::{self, Caller, Event, Party};
 use crate::secret::SecretString;
-use crate::store::User;
+use crate::store::{StoreError, User};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use time::OffsetDateTime;
 
 /// A page of a long list, and where the next one starts.
 #[derive(Debug)]
@@ -103,10 +106,16 @@ pub struct UserChanges {
 }
 
 impl Accounts {
-    /// Applies an administrator's `changes` to the account `id`, in one
-    /// transaction. Disabling the account or setting its password ends its
+    /// Applies `by`'s `changes` to the account `id`, in one transaction
+    /// that also records them (`admin.user.update`, naming the fields that
+    /// changed). Disabling the account or setting its password ends its
     /// sessions. Refused for an account the config file manages.
-    pub fn update_by_id(&self, id: &str, changes: UserChanges) -> Result<User, AccountError> {
+    pub fn update_by_id(
+        &self,
+        id: &str,
+        changes: UserChanges,
+        by: &Caller,
+    ) -> Result<User, AccountError> {
         let current = self
             .get(id)?
             .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
@@ -129,8 +138,10 @@ impl Accounts {
                 .user(id)?
                 .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
             refuse_managed(&user)?;
-            let mut end_sessions = false;
-            if let Some(email) = email {
+            let mut changed = Vec::new();
+            if let Some(email) = email
+                && email != user.email
+            {
                 if let Some(address) = &email
                     && tx
                         .user_by_email(address)?
@@ -138,45 +149,104 @@ impl Accounts {
                 {
                     return Err(AccountError::EmailTaken(address.clone()));
                 }
-                if email != user.email {
-                    // An address set by an administrator is one they vouch for.
-                    user.email_verified = email.is_some();
-                    user.email = email;
-                }
+                // An address set by an administrator is one they vouch for.
+                user.email_verified = email.is_some();
+                user.email = email;
+                changed.push("email");
             }
-            if let Some(name) = changes.name {
-                user.name = non_empty(name);
+            if let Some(name) = changes.name.map(non_empty)
+                && name != user.name
+            {
+                user.name = name;
+                changed.push("name");
             }
-            if let Some(admin) = changes.admin {
+            if let Some(admin) = changes.admin
+                && admin != user.admin
+            {
                 user.admin = admin;
+                changed.push("admin");
             }
-            if let Some(disabled) = changes.disabled {
-                end_sessions |= disabled && !user.disabled;
+            let mut end_sessions = false;
+            if let Some(disabled) = changes.disabled
+                && disabled != user.disabled
+            {
+                end_sessions |= disabled;
                 user.disabled = disabled;
+                changed.push("disabled");
             }
             if let Some(hash) = password_hash {
                 user.password_hash = Some(hash);
                 end_sessions = true;
+                changed.push("password");
             }
             if end_sessions {
                 end_all_sessions(tx, &user.id)?;
             }
             user.updated_at = now;
             tx.put_user(&user)?;
+            let event = Event::admin("user.update", by, Party::user(&user.username))
+                .with("changed", changed.join(","));
+            audit::record(&self.ctx, tx, event)?;
             Ok(user)
         })
     }
 
-    /// Deletes the account `id` with everything it holds: its sessions end
-    /// and its refresh tokens (with the access tokens they issued) are
-    /// revoked. Refused for an account the config file manages.
-    pub fn delete_by_id(&self, id: &str) -> Result<User, AccountError> {
+    /// Deletes the account `id` with everything it holds, and records it
+    /// (`admin.user.delete`): its sessions end and its refresh tokens (with
+    /// the access tokens they issued) are revoked. Refused for an account
+    /// the config file manages.
+    pub fn delete_by_id(&self, id: &str, by: &Caller) -> Result<User, AccountError> {
         self.ctx.store.write(|tx| {
             let user = tx
                 .user(id)?
                 .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
             refuse_managed(&user)?;
             remove_in(tx, &user)?;
+            let event = Event::admin("user.delete", by, Party::user(&user.username));
+            audit::record(&self.ctx, tx, event)?;
+            Ok(user)
+        })
+    }
+
+    /// Until when failed sign-ins keep the account `user` locked: its
+    /// username's counter or its second factor's, whichever ends later.
+    /// Locks of client addresses are not the account's.
+    pub fn locked_until(&self, user: &User) -> Result<Option<OffsetDateTime>, StoreError> {
+        let now = self.ctx.now();
+        self.ctx.store.read(|tx| {
+            let mut until = None;
+            for key in [
+                user.username_normalized.clone(),
+                lockout::totp_key(&user.id),
+            ] {
+                until = until.max(lockout::locked_until(tx.throttle(&key)?.as_ref(), now));
+            }
+            Ok(until)
+        })
+    }
+
+    /// Forgets the failed sign-ins and second-factor codes counted against
+    /// the account `id`, so that a locked account can sign in at once, and
+    /// records it (`admin.user.unlock`, saying whether it was locked).
+    /// Allowed for an account the config file manages: its counters are not
+    /// in the file.
+    pub fn unlock_by_id(&self, id: &str, by: &Caller) -> Result<User, AccountError> {
+        let now = self.ctx.now();
+        self.ctx.store.write(|tx| {
+            let user = tx
+                .user(id)?
+                .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
+            let mut was_locked = false;
+            for key in [
+                user.username_normalized.clone(),
+                lockout::totp_key(&user.id),
+            ] {
+                was_locked |= lockout::locked_until(tx.throttle(&key)?.as_ref(), now).is_some();
+                tx.delete_throttle(&key)?;
+            }
+            let event = Event::admin("user.unlock", by, Party::user(&user.username))
+                .with("was_locked", was_locked.to_string());
+            audit::record(&self.ctx, tx, event)?;
             Ok(user)
         })
     }

@@ -150,9 +150,10 @@ pub struct NewUser {
 }
 
 impl Accounts {
-    /// Creates an account; the password must pass the password policy and
-    /// is hashed before the write transaction.
-    pub fn create(&self, new: NewUser) -> Result<User, AccountError> {
+    /// Creates an account for `by`, and records it (`admin.user.create`);
+    /// the password must pass the password policy and is hashed before the
+    /// write transaction.
+    pub fn create(&self, new: NewUser, by: &audit::Caller) -> Result<User, AccountError> {
         let username = Username::parse(&new.username)?;
         let password_hash = match &new.password {
             Some(password) => Some(self.chosen_password(&username, password)?),
@@ -182,6 +183,8 @@ impl Accounts {
         };
         self.ctx.store.write(|tx| {
             insert_new(tx, &user)?;
+            let event = audit::Event::admin("user.create", by, audit::Party::user(&user.username));
+            audit::record(&self.ctx, tx, event)?;
             Ok(user.clone())
         })
     }
@@ -236,44 +239,27 @@ impl Accounts {
         self.ctx.store.read(|tx| tx.user(id))
     }
 
-    /// Disables or re-enables an account. Disabling ends its sessions.
-    pub fn set_disabled(&self, username: &str, disabled: bool) -> Result<User, AccountError> {
-        self.update(username, |tx, user| {
-            user.disabled = disabled;
-            if disabled {
-                end_all_sessions(tx, &user.id)?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Forgets a user's authenticator app (a lost phone): their next journey
-    /// with a `totp` node leaves by `not_enrolled` and can enrol a new one.
-    /// Their sessions end, as after any change of credentials. Returns
-    /// whether an app was enrolled.
-    pub fn reset_totp(&self, username: &str) -> Result<bool, AccountError> {
-        let mut had = false;
-        self.update(username, |tx, user| {
-            had = user.totp.take().is_some();
-            end_all_sessions(tx, &user.id)
-        })?;
-        Ok(had)
-    }
-
-    /// Sets a new password and ends every session of the account.
-    pub fn set_password(
-        &self,
-        username: &str,
-        password: &SecretString,
-    ) -> Result<User, AccountError> {
-        if password.expose().is_empty() {
-            return Err(AccountError::EmptyPassword);
-        }
-        let hash = self.passwords.hash(password)?;
-        self.update(username, |tx, user| {
-            user.password_hash = Some(hash);
+    /// Forgets a user's authenticator app (a lost phone), for `by`, who is
+    /// recorded (`admin.user.totp.reset`): their next journey with a `totp`
+    /// node leaves by `not_enrolled` and can enrol a new one. Their sessions
+    /// end, as after any change of credentials. Returns whether an app was
+    /// enrolled.
+    pub fn reset_totp(&self, username: &str, by: &audit::Caller) -> Result<bool, AccountError> {
+        let username = Username::parse(username)?;
+        let now = self.ctx.now();
+        self.ctx.store.write(|tx| {
+            let mut user = tx
+                .user_by_username(username.normalized())?
+                .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
+            let had = user.totp.take().is_some();
             end_all_sessions(tx, &user.id)?;
-            Ok(())
+            user.updated_at = now;
+            tx.put_user(&user)?;
+            let event =
+                audit::Event::admin("user.totp.reset", by, audit::Party::user(&user.username))
+                    .with("was_enrolled", had.to_string());
+            audit::record(&self.ctx, tx, event)?;
+            Ok(had)
         })
     }
 
@@ -311,37 +297,6 @@ impl Accounts {
                 .with("sessions_ended", ended.to_string());
             audit::record(&self.ctx, tx, event)?;
             Ok(())
-        })
-    }
-
-    /// Removes an account with everything it holds (see [`remove_in`]).
-    pub fn remove(&self, username: &str) -> Result<User, AccountError> {
-        let username = Username::parse(username)?;
-        self.ctx.store.write(|tx| {
-            let user = tx
-                .user_by_username(username.normalized())?
-                .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
-            remove_in(tx, &user)?;
-            Ok(user)
-        })
-    }
-
-    /// Loads a user by username, applies `change` and saves it, in one transaction.
-    fn update(
-        &self,
-        username: &str,
-        change: impl FnOnce(&dyn store::WriteTx, &mut User) -> Result<(), StoreError>,
-    ) -> Result<User, AccountError> {
-        let username = Username::parse(username)?;
-        let now = self.ctx.now();
-        self.ctx.store.write(|tx| {
-            let mut user = tx
-                .user_by_username(username.normalized())?
-                .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
-            change(tx, &mut user)?;
-            user.updated_at = now;
-            tx.put_user(&user)?;
-            Ok(user)
         })
     }
 

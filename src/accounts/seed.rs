@@ -85,7 +85,7 @@ impl Accounts {
             }
             user.updated_at = now;
             // A new password or a disabled account ends the sessions made
-            // before, as `set_password` and `set_disabled` do.
+            // before, as an administrator's change does.
             let revoke = existing.as_ref().is_some_and(|old| {
                 old.password_hash != user.password_hash || (user.disabled && !old.disabled)
             });
@@ -155,13 +155,16 @@ impl Accounts {
                 break SecretString::new(candidate);
             }
         };
-        let user = self.create(NewUser {
-            username: "admin".into(),
-            password: Some(password.clone()),
-            email: None,
-            name: Some("Administrator".into()),
-            admin: true,
-        })?;
+        let user = self.create(
+            NewUser {
+                username: "admin".into(),
+                password: Some(password.clone()),
+                email: None,
+                name: Some("Administrator".into()),
+                admin: true,
+            },
+            &crate::audit::Caller::system(),
+        )?;
         Ok(Some(Bootstrapped {
             username: user.username,
             password,

@@ -2,8 +2,8 @@
 //! through a running server's admin API.
 
 use super::remote::{self, AdminApi, RemoteArgs};
-use super::{Failure, audited, offline_context};
-use crate::audit::Party;
+use super::{Failure, offline_context};
+use crate::audit::Caller;
 use crate::config::{SeedClient, Settings};
 use crate::http::paths;
 use crate::oauth;
@@ -136,8 +136,7 @@ fn offline(settings: Settings, command: ClientsCommand) -> Result<Outcome, Failu
                 client_uri,
                 ..defaults
             };
-            let (client, secret) = oauth::clients::create(&ctx, &seed, !public)?;
-            audited(&ctx, "client.create", Party::client(&client.client_id))?;
+            let (client, secret) = oauth::clients::create(&ctx, &seed, !public, &Caller::cli())?;
             Outcome::Created {
                 client_id: client.client_id,
                 secret,
@@ -150,8 +149,7 @@ fn offline(settings: Settings, command: ClientsCommand) -> Result<Outcome, Failu
                 .collect(),
         ),
         ClientsCommand::Remove { client_id } => {
-            oauth::clients::remove(&ctx, &client_id)?;
-            audited(&ctx, "client.remove", Party::client(&client_id))?;
+            oauth::clients::remove(&ctx, &client_id, &Caller::cli())?;
             Outcome::Removed(client_id)
         }
     })

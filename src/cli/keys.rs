@@ -2,8 +2,8 @@
 //! offline or through a running server's admin API.
 
 use super::remote::{AdminApi, RemoteArgs};
-use super::{Failure, audited, offline_context};
-use crate::audit::Party;
+use super::{Failure, offline_context};
+use crate::audit::{self, Caller, Party};
 use crate::config::Settings;
 use crate::http::paths;
 use crate::jwa::SigningAlg;
@@ -93,7 +93,7 @@ fn offline(settings: Settings, command: KeysCommand) -> Result<Outcome, Failure>
             let kid = crate::keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)
                 .map_err(|err| err.to_string())?
                 .kid;
-            audited(&ctx, "key.rotate", Party::key(&kid))?;
+            audit::record_admin(&ctx, "key.rotate", &Caller::cli(), Party::key(&kid))?;
             Outcome::Rotated {
                 alg: alg.as_str().to_owned(),
                 kid,

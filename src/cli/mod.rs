@@ -14,7 +14,6 @@ mod users;
 
 use crate::accounts;
 use crate::app::{Application, StartError, check_settings};
-use crate::audit;
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, Settings};
 use crate::context::{Context, ContextError};
@@ -212,13 +211,6 @@ fn offline_context(settings: Settings, through_api: bool) -> Result<Context, Fai
         Arc::new(SystemClock),
         issuer,
     )?)
-}
-
-/// Records a change an operator made at the command line (`admin.ACTION`,
-/// by `cli`) in the audit log, as the admin API records an administrator's.
-fn audited(ctx: &Context, action: &'static str, subject: audit::Party) -> Result<(), Failure> {
-    let operator = audit::Caller::new(audit::Party::cli(), None);
-    Ok(audit::record_admin(ctx, action, &operator, subject)?)
 }
 
 /// The first line of stdin, without its line ending.

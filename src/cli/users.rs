@@ -3,9 +3,9 @@
 //! (never from argv).
 
 use super::remote::{self, AdminApi, RemoteArgs};
-use super::{Failure, audited, offline_context, read_stdin_line};
-use crate::accounts::{self, AccountError, Accounts, NewUser};
-use crate::audit::Party;
+use super::{Failure, offline_context, read_stdin_line};
+use crate::accounts::{self, AccountError, Accounts, NewUser, UserChanges};
+use crate::audit::Caller;
 use crate::config::Settings;
 use crate::http::paths;
 use crate::secret::SecretString;
@@ -115,8 +115,18 @@ fn offline(settings: Settings, command: UsersCommand) -> Result<Outcome, Failure
         UsersCommand::Rename { .. } | UsersCommand::ResetTotp { .. }
     );
     let ctx = Arc::new(offline_context(settings, through_api)?);
-    let accounts = Accounts::new(ctx.clone()).map_err(AccountError::from)?;
-    let outcome = match command {
+    let accounts = Accounts::new(ctx).map_err(AccountError::from)?;
+    let operator = Caller::cli();
+    // The same changes as the admin API's, recorded the same way.
+    let change = |username: &str, changes: UserChanges| {
+        let id = accounts.get_by_username(username)?.id;
+        Ok::<_, AccountError>(accounts.update_by_id(&id, changes, &operator)?.username)
+    };
+    let disabled = |disabled| UserChanges {
+        disabled: Some(disabled),
+        ..UserChanges::default()
+    };
+    Ok(match command {
         UsersCommand::Add {
             username,
             email,
@@ -128,13 +138,14 @@ fn offline(settings: Settings, command: UsersCommand) -> Result<Outcome, Failure
             } else {
                 Some(read_new_password(&username, min_length)?)
             };
-            let user = accounts.create(NewUser {
+            let new = NewUser {
                 username,
                 password,
                 email,
                 name,
                 admin: false,
-            })?;
+            };
+            let user = accounts.create(new, &operator)?;
             Outcome::Created {
                 username: user.username,
                 id: user.id,
@@ -143,13 +154,12 @@ fn offline(settings: Settings, command: UsersCommand) -> Result<Outcome, Failure
         UsersCommand::List => {
             Outcome::Listed(accounts.list()?.into_iter().map(Row::from).collect())
         }
-        UsersCommand::Disable { username } => {
-            Outcome::Disabled(accounts.set_disabled(&username, true)?.username)
+        UsersCommand::Disable { username } => Outcome::Disabled(change(&username, disabled(true))?),
+        UsersCommand::Enable { username } => Outcome::Enabled(change(&username, disabled(false))?),
+        UsersCommand::Remove { username } => {
+            let id = accounts.get_by_username(&username)?.id;
+            Outcome::Removed(accounts.delete_by_id(&id, &operator)?.username)
         }
-        UsersCommand::Enable { username } => {
-            Outcome::Enabled(accounts.set_disabled(&username, false)?.username)
-        }
-        UsersCommand::Remove { username } => Outcome::Removed(accounts.remove(&username)?.username),
         UsersCommand::Rename {
             account,
             new_username,
@@ -160,56 +170,25 @@ fn offline(settings: Settings, command: UsersCommand) -> Result<Outcome, Failure
             } else {
                 accounts.get_by_username(&account)?.id
             };
-            let user = accounts.rename(&id, &new_username)?;
+            let user = accounts.rename(&id, &new_username, &operator)?;
             Outcome::Renamed {
                 id: user.id,
                 username: user.username,
             }
         }
         UsersCommand::ResetTotp { username } => Outcome::TotpReset {
-            had: accounts.reset_totp(&username)?,
+            had: accounts.reset_totp(&username, &operator)?,
             username,
         },
         UsersCommand::SetPassword { username } => {
             let password = read_new_password(&username, min_length)?;
-            Outcome::PasswordSet(accounts.set_password(&username, &password)?.username)
+            let changes = UserChanges {
+                password: Some(password),
+                ..UserChanges::default()
+            };
+            Outcome::PasswordSet(change(&username, changes)?)
         }
-    };
-    if let Some(action) = outcome.change() {
-        audited(&ctx, action, Party::user(outcome.username()))?;
-    }
-    Ok(outcome)
-}
-
-impl Outcome {
-    /// The change made, as the audit log names it (`admin.ACTION`); the
-    /// admin API records its own.
-    fn change(&self) -> Option<&'static str> {
-        Some(match self {
-            Outcome::Listed(_) => return None,
-            Outcome::Created { .. } => "user.create",
-            Outcome::Disabled(_) => "user.disable",
-            Outcome::Enabled(_) => "user.enable",
-            Outcome::Removed(_) => "user.remove",
-            Outcome::PasswordSet(_) => "user.password.set",
-            Outcome::Renamed { .. } => "user.rename",
-            Outcome::TotpReset { .. } => "user.totp.reset",
-        })
-    }
-
-    /// The user it is about (empty for a list).
-    fn username(&self) -> &str {
-        match self {
-            Outcome::Listed(_) => "",
-            Outcome::Created { username, .. }
-            | Outcome::Renamed { username, .. }
-            | Outcome::TotpReset { username, .. }
-            | Outcome::Disabled(username)
-            | Outcome::Enabled(username)
-            | Outcome::Removed(username)
-            | Outcome::PasswordSet(username) => username,
-        }
-    }
+    })
 }
 
 /// A user as the admin API answers with one: the fields the commands use.

@@ -53,6 +53,10 @@ pub const ADMIN_API_PREFIX: &str = "/admin/api";
 pub const ADMIN_USERS: &str = "/users";
 /// One user.
 pub const ADMIN_USER: &str = "/users/{id}";
+/// Forgets the failed sign-ins that lock a user out.
+pub const ADMIN_USER_UNLOCK: &str = "/users/{id}/unlock";
+/// Mails a user a link to reset their password.
+pub const ADMIN_USER_RESET_PASSWORD: &str = "/users/{id}/reset-password";
 /// A user's sessions.
 pub const ADMIN_USER_SESSIONS: &str = "/users/{id}/sessions";
 /// One of a user's sessions.
@@ -97,6 +101,8 @@ pub const ADMIN_USER_PROFILE: &str = "/admin/users/{id}/profile";
 pub const ADMIN_USER_STATUS: &str = "/admin/users/{id}/status";
 pub const ADMIN_USER_PASSWORD: &str = "/admin/users/{id}/password";
 pub const ADMIN_USER_DELETE: &str = "/admin/users/{id}/delete";
+pub const ADMIN_USER_UNLOCK_PAGE: &str = "/admin/users/{id}/unlock";
+pub const ADMIN_USER_RESET_PASSWORD_PAGE: &str = "/admin/users/{id}/reset-password";
 pub const ADMIN_USER_END_SESSION: &str = "/admin/users/{id}/sessions/end";
 pub const ADMIN_CLIENTS_PAGE: &str = "/admin/clients";
 pub const ADMIN_CLIENT_PAGE: &str = "/admin/clients/{id}";

@@ -13,8 +13,10 @@ pub mod goto;
 pub mod graph;
 pub mod nodes;
 pub mod push;
+mod reset_link;
 
 pub use engine::Engine;
+pub use reset_link::{ResetLinkError, reset_page};
 
 use crate::accounts;
 use crate::config::Settings;

@@ -13,6 +13,7 @@
 //! (see [`authenticate`]).
 
 use crate::accounts::lockout;
+use crate::audit::{self, Caller};
 use crate::config::{SeedClient, Settings};
 use crate::context::Context;
 use crate::oauth::client_metadata::check_seed;
@@ -216,13 +217,14 @@ fn check_registered(
     Ok(())
 }
 
-/// Creates a client (from the command line or the admin API). A
-/// confidential client gets a generated 256-bit secret, returned once and
-/// stored only hashed.
+/// Creates a client for `by` (at the command line, or an administrator),
+/// recorded in the audit log with it. A confidential client gets a
+/// generated 256-bit secret, returned once and stored only hashed.
 pub fn create(
     ctx: &Context,
     seed: &SeedClient,
     confidential: bool,
+    by: &Caller,
 ) -> Result<(Client, Option<SecretString>), ClientError> {
     check_registered(ctx, seed, confidential)?;
     warn_undeclared_scopes(&ctx.settings, seed);
@@ -236,6 +238,7 @@ pub fn create(
             return Err(ClientError::Exists(client.client_id.clone()));
         }
         tx.put_client(&client)?;
+        audit::record(ctx, tx, admin_event("client.create", by, &client.client_id))?;
         Ok(())
     })?;
     Ok((client, secret))
@@ -247,25 +250,32 @@ pub fn list(ctx: &Context) -> Result<Vec<Client>, StoreError> {
 }
 
 /// Removes a client from the command line, managed by the config or not
-/// (the next start seeds a declared one again).
-pub fn remove(ctx: &Context, client_id: &str) -> Result<(), ClientError> {
-    let removed = ctx.store.write(|tx| tx.delete_client(client_id))?;
-    if removed {
+/// (the next start seeds a declared one again), and records it.
+pub fn remove(ctx: &Context, client_id: &str, by: &Caller) -> Result<(), ClientError> {
+    ctx.store.write(|tx| {
+        if !tx.delete_client(client_id)? {
+            return Err(ClientError::NotFound(client_id.to_owned()));
+        }
+        audit::record(ctx, tx, admin_event("client.delete", by, client_id))?;
         Ok(())
-    } else {
-        Err(ClientError::NotFound(client_id.to_owned()))
-    }
+    })
 }
 
-/// Deletes a client for an administrator: refused for one the config
-/// manages. It stops authenticating at once, so its refresh tokens and
+/// Deletes a client for an administrator `by`, and records it: refused
+/// for one the config manages. It stops authenticating at once, so its refresh tokens and
 /// codes are of no more use.
-pub fn delete(ctx: &Context, client_id: &str) -> Result<Client, ClientError> {
+pub fn delete(ctx: &Context, client_id: &str, by: &Caller) -> Result<Client, ClientError> {
     ctx.store.write(|tx| {
         let client = administered(tx, client_id)?;
         tx.delete_client(client_id)?;
+        audit::record(ctx, tx, admin_event("client.delete", by, client_id))?;
         Ok(client)
     })
+}
+
+/// The record of `by`'s `action` on the client `client_id`.
+fn admin_event(action: &'static str, by: &Caller, client_id: &str) -> audit::Event {
+    audit::Event::admin(action, by, audit::Party::client(client_id))
 }
 
 /// The client `client_id` if an administrator may change it.
@@ -370,12 +380,13 @@ impl ClientChanges {
 }
 
 /// Applies an administrator's `changes` to a client, checked as a
-/// `[[clients]]` entry would be; it works so on the next request. Refused
-/// for a client the config manages.
+/// `[[clients]]` entry would be, and records them; it works so on the next
+/// request. Refused for a client the config manages.
 pub fn update(
     ctx: &Context,
     client_id: &str,
     changes: ClientChanges,
+    by: &Caller,
 ) -> Result<Client, ClientError> {
     ctx.store.write(|tx| {
         let current = administered(tx, client_id)?;
@@ -387,14 +398,19 @@ pub fn update(
         seed.client_secret = confidential.then(|| SecretString::new("stored"));
         let client = record(ctx, &seed, current.secret_hash.clone(), current.created_at);
         tx.put_client(&client)?;
+        audit::record(ctx, tx, admin_event("client.update", by, client_id))?;
         Ok(client)
     })
 }
 
 /// Replaces a confidential client's secret with a generated one, returned
-/// once: the old secret stops working at once. Refused for a public client
-/// and for one the config manages.
-pub fn rotate_secret(ctx: &Context, client_id: &str) -> Result<SecretString, ClientError> {
+/// once, and records it: the old secret stops working at once. Refused for
+/// a public client and for one the config manages.
+pub fn rotate_secret(
+    ctx: &Context,
+    client_id: &str,
+    by: &Caller,
+) -> Result<SecretString, ClientError> {
     let secret = SecretString::new(Token::generate().expose());
     let hash = secret_hash(ctx, secret.expose());
     ctx.store.write(|tx| {
@@ -404,6 +420,7 @@ pub fn rotate_secret(ctx: &Context, client_id: &str) -> Result<SecretString, Cli
         }
         client.secret_hash = Some(hash);
         tx.put_client(&client)?;
+        audit::record(ctx, tx, admin_event("client.secret.rotate", by, client_id))?;
         Ok(())
     })?;
     Ok(secret)

@@ -6,6 +6,7 @@
 //! lock held for a pointer copy, so token issuance never waits for a
 //! rotation, and a request keeps the ring it started with.
 
+use crate::audit::{self, Caller, Party};
 use crate::context::Context;
 use crate::jwa::SigningAlg;
 use crate::keys::{self, KeyInfo, KeyRing, SigningKeyError};
@@ -90,13 +91,18 @@ impl Provider {
 
     /// Retires the active key of `alg` (the configured algorithm when
     /// `None`) and signs the next token with a new one; the old key stays
-    /// in the JWKS until the tokens it signed have expired. Returns the
-    /// new key.
-    pub fn rotate_key(&self, alg: Option<SigningAlg>) -> Result<KeyInfo, SigningKeyError> {
+    /// in the JWKS until the tokens it signed have expired. Records it as
+    /// `by`'s. Returns the new key.
+    pub fn rotate_key(
+        &self,
+        alg: Option<SigningAlg>,
+        by: &Caller,
+    ) -> Result<KeyInfo, SigningKeyError> {
         let alg = alg.unwrap_or(self.ctx.settings.oauth.signing_alg);
         let _one_at_a_time = self.changing.lock().unwrap_or_else(PoisonError::into_inner);
         let ctx = &self.ctx;
         let key = keys::rotate(&ctx.store, &ctx.sealer, ctx.now(), alg)?;
+        audit::record_admin(ctx, "key.rotate", by, Party::key(&key.kid))?;
         self.reload(alg)?;
         Ok(KeyInfo::of(&key, ctx.settings.longest_access_token()))
     }

@@ -14,7 +14,7 @@ pub const ROOT: (&str, &str) = ("root", "root password that is long enough");
 const OPS: Cred = Cred::Basic("ops", "ops-secret-that-is-long-enough-0123456789");
 const REPORTER: Cred = Cred::Basic("reporter", "reporter-secret-that-is-long-enough-01234");
 
-fn admin_config(extra: &str) -> String {
+pub fn admin_config(extra: &str) -> String {
     format!(
         r#"
 {extra}
@@ -46,7 +46,7 @@ grant_types = ["client_credentials"]
     )
 }
 
-async fn admin_app() -> TestApp {
+pub async fn admin_app() -> TestApp {
     spawn_app_with(&admin_config("")).await
 }
 
@@ -148,13 +148,16 @@ async fn an_administrator_pages_through_users_and_searches_them() {
     for name in ["carol", "dave", "erin"] {
         app.engine
             .accounts
-            .create(tessera::accounts::NewUser {
-                username: name.into(),
-                password: None,
-                email: Some(format!("{name}@corp.example")),
-                name: None,
-                admin: false,
-            })
+            .create(
+                tessera::accounts::NewUser {
+                    username: name.into(),
+                    password: None,
+                    email: Some(format!("{name}@corp.example")),
+                    name: None,
+                    admin: false,
+                },
+                &tessera::audit::Caller::cli(),
+            )
             .expect("created");
     }
     let root = app.login_rest(ROOT).await;
@@ -337,7 +340,7 @@ pub async fn admin_send(
 }
 
 /// Creates `username` with `password` through the API; returns its id.
-async fn create_user(app: &TestApp, root: &str, username: &str, password: &str) -> String {
+pub async fn create_user(app: &TestApp, root: &str, username: &str, password: &str) -> String {
     let (status, user) = admin_send(
         app,
         Auth::Session(root),

@@ -9,14 +9,22 @@ use crate::helpers::oauth::{Cred, token};
 use crate::helpers::{ALICE, TestApp, csrf_token, location, spawn_app_with};
 use reqwest::{Response, StatusCode};
 use tessera::accounts::NewUser;
+use tessera::audit::Caller;
 use tessera::secret::SecretString;
 
 const ROOT: (&str, &str) = ("root", "root password that is long enough");
 const CAROL_PASSWORD: &str = "a password long enough for tests";
 
 async fn admin_app() -> TestApp {
+    admin_app_with("").await
+}
+
+/// The admin pages' app, with `extra` config.
+async fn admin_app_with(extra: &str) -> TestApp {
     spawn_app_with(&format!(
         r#"
+{extra}
+
 [oauth]
 signing_alg = "EdDSA"
 
@@ -37,36 +45,44 @@ grant_types = ["client_credentials"]
 
 /// The admin app with its browser signed in as root.
 async fn signed_in_admin() -> TestApp {
-    let app = admin_app().await;
+    signed_in_admin_with("").await
+}
+
+/// The admin app with `extra` config and its browser signed in as root.
+pub async fn signed_in_admin_with(extra: &str) -> TestApp {
+    let app = admin_app_with(extra).await;
     let response = app.login_html("", ROOT).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     app
 }
 
-async fn page(app: &TestApp, path: &str) -> String {
+pub async fn page(app: &TestApp, path: &str) -> String {
     let response = app.get_page(path).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.text().await.expect("html")
 }
 
 /// Posts `fields` to `path` with the CSRF token of the page at `from`.
-async fn act(app: &TestApp, from: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+pub async fn act(app: &TestApp, from: &str, path: &str, fields: &[(&str, &str)]) -> Response {
     let csrf = csrf_token(&page(app, from).await);
     let mut form = vec![("csrf_token", csrf.as_str())];
     form.extend_from_slice(fields);
     app.post_form(path, &form).await
 }
 
-fn create_user(app: &TestApp, username: &str) -> String {
+pub fn create_user(app: &TestApp, username: &str) -> String {
     app.engine
         .accounts
-        .create(NewUser {
-            username: username.into(),
-            password: Some(SecretString::new(CAROL_PASSWORD)),
-            email: None,
-            name: None,
-            admin: false,
-        })
+        .create(
+            NewUser {
+                username: username.into(),
+                password: Some(SecretString::new(CAROL_PASSWORD)),
+                email: None,
+                name: None,
+                admin: false,
+            },
+            &Caller::cli(),
+        )
         .expect("user created")
         .id
 }
@@ -472,7 +488,7 @@ async fn the_users_and_clients_lists_page_past_the_first_page() {
             "grant_types": ["client_credentials"],
         }))
         .unwrap();
-        tessera::oauth::clients::create(&app.ctx, &seed, true).unwrap();
+        tessera::oauth::clients::create(&app.ctx, &seed, true, &Caller::cli()).unwrap();
     }
     for (first, word) in [
         ("/admin/users?q=user", "user"),

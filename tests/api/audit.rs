@@ -476,6 +476,8 @@ async fn every_administrators_action_through_the_api_is_recorded_with_who_and_on
     for (event, (kind, subject)) in actions.iter().zip(expected) {
         assert_event(event, kind, "success", "user:root", subject);
     }
+    // The update names what it changed, and never the values.
+    assert_eq!(actions[6]["details"], json!({"changed": "name"}));
 }
 
 #[tokio::test]

@@ -330,6 +330,17 @@ async fn removing_a_user_removes_their_devices_and_push_requests() {
             .expect("read")
     };
     assert_eq!(stored(), (1, 1));
-    app.engine.accounts.remove(ALICE.0).expect("removed");
+    // alice is declared in the config, which would refuse her deletion.
+    let mut alice = app.engine.accounts.get_by_username(ALICE.0).expect("alice");
+    alice.managed_by_config = false;
+    app.ctx
+        .store
+        .write(|tx| tx.put_user(&alice))
+        .expect("unmanaged");
+    let by = tessera::audit::Caller::cli();
+    app.engine
+        .accounts
+        .delete_by_id(&alice.id, &by)
+        .expect("removed");
     assert_eq!(stored(), (0, 0));
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod admin_api;
+mod admin_help;
 mod admin_pages;
 mod architecture;
 mod attacks;

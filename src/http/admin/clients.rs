@@ -4,7 +4,6 @@
 //! request.
 
 use super::Items;
-use crate::audit::{self, Party};
 use crate::config::SeedClient;
 use crate::http::error::AdminError;
 use crate::http::extract::{AdminCaller, ClientIp};
@@ -154,12 +153,10 @@ pub async fn post_clients(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AdminError> {
     let (seed, confidential) = new_client(body.into_inner())?;
+    let by = admin.audited_as(ip.as_deref());
     let (client, secret) = blocking(move || {
-        let created = clients::create(&provider.ctx, &seed, confidential)?;
+        let created = clients::create(&provider.ctx, &seed, confidential, &by)?;
         signable(&provider, &created.0)?;
-        let by = admin.audited_as(ip.as_deref());
-        let subject = Party::client(&created.0.client_id);
-        audit::record_admin(&provider.ctx, "client.create", &by, subject)?;
         Ok::<_, AdminError>(created)
     })
     .await??;
@@ -194,16 +191,10 @@ pub async fn patch_client(
     client_id: web::Path<String>,
     changes: web::Json<ClientChanges>,
 ) -> Result<HttpResponse, AdminError> {
+    let by = admin.audited_as(ip.as_deref());
     let client = blocking(move || {
-        let client = clients::update(&provider.ctx, &client_id, changes.into_inner())?;
+        let client = clients::update(&provider.ctx, &client_id, changes.into_inner(), &by)?;
         signable(&provider, &client)?;
-        let by = admin.audited_as(ip.as_deref());
-        audit::record_admin(
-            &provider.ctx,
-            "client.update",
-            &by,
-            Party::client(&client_id),
-        )?;
         Ok::<_, AdminError>(client)
     })
     .await??;
@@ -218,18 +209,8 @@ pub async fn delete_client(
     provider: web::Data<Provider>,
     client_id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    blocking(move || {
-        clients::delete(&provider.ctx, &client_id)?;
-        let by = admin.audited_as(ip.as_deref());
-        audit::record_admin(
-            &provider.ctx,
-            "client.delete",
-            &by,
-            Party::client(&client_id),
-        )?;
-        Ok::<_, AdminError>(())
-    })
-    .await??;
+    let by = admin.audited_as(ip.as_deref());
+    blocking(move || clients::delete(&provider.ctx, &client_id, &by)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -246,14 +227,8 @@ pub async fn post_client_secret(
     provider: web::Data<Provider>,
     client_id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let secret = blocking(move || {
-        let secret = clients::rotate_secret(&provider.ctx, &client_id)?;
-        let by = admin.audited_as(ip.as_deref());
-        let subject = Party::client(&client_id);
-        audit::record_admin(&provider.ctx, "client.secret.rotate", &by, subject)?;
-        Ok::<_, AdminError>(secret)
-    })
-    .await??;
+    let by = admin.audited_as(ip.as_deref());
+    let secret = blocking(move || clients::rotate_secret(&provider.ctx, &client_id, &by)).await??;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
         .json(SecretResponse {

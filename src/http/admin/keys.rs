@@ -2,7 +2,6 @@
 //! which signs the next token with the new key.
 
 use super::Items;
-use crate::audit::{self, Party};
 use crate::http::error::AdminError;
 use crate::http::extract::{AdminCaller, ClientIp, RecentAdmin};
 use crate::http::paths;
@@ -82,12 +81,7 @@ pub async fn post_rotate(
             ))
         })?
     };
-    let key = blocking(move || {
-        let key = provider.rotate_key(alg)?;
-        let by = admin.audited_as(ip.as_deref());
-        audit::record_admin(&provider.ctx, "key.rotate", &by, Party::key(&key.kid))?;
-        Ok::<_, AdminError>(key)
-    })
-    .await??;
+    let by = admin.audited_as(ip.as_deref());
+    let key = blocking(move || provider.rotate_key(alg, &by)).await??;
     Ok(HttpResponse::Created().json(KeyResponse::from(key)))
 }

@@ -2,8 +2,7 @@
 //! their sessions, consents and remembered devices.
 
 use super::Items;
-use crate::accounts::{AccountError, NewUser, UserChanges};
-use crate::audit::{self, Party};
+use crate::accounts::{AccountError, Accounts, NewUser, UserChanges};
 use crate::context::Context;
 use crate::http::error::AdminError;
 use crate::http::extract::{AdminCaller, ClientIp, RecentAdmin};
@@ -24,6 +23,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::ADMIN_USER, web::get().to(get_user))
         .route(paths::ADMIN_USER, web::patch().to(patch_user))
         .route(paths::ADMIN_USER, web::delete().to(delete_user))
+        .route(paths::ADMIN_USER_UNLOCK, web::post().to(post_unlock))
+        .route(
+            paths::ADMIN_USER_RESET_PASSWORD,
+            web::post().to(post_reset_password),
+        )
         .route(paths::ADMIN_USER_SESSIONS, web::get().to(get_user_sessions))
         .route(
             paths::ADMIN_USER_SESSION,
@@ -46,15 +50,20 @@ struct UserResponse {
     /// Declared in the config file: changes are refused (409).
     managed_by_config: bool,
     totp_enrolled: bool,
+    /// Until when failed sign-ins lock the account out, if they do.
+    #[serde(with = "time::serde::rfc3339::option")]
+    locked_until: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     updated_at: OffsetDateTime,
 }
 
-impl From<User> for UserResponse {
-    fn from(user: User) -> Self {
-        Self {
+impl UserResponse {
+    /// `user` with their lock, read from the store.
+    fn of(accounts: &Accounts, user: User) -> Result<Self, AdminError> {
+        Ok(Self {
+            locked_until: accounts.locked_until(&user)?,
             id: user.id,
             username: user.username,
             email: user.email,
@@ -66,7 +75,15 @@ impl From<User> for UserResponse {
             totp_enrolled: user.totp.is_some(),
             created_at: user.created_at,
             updated_at: user.updated_at,
-        }
+        })
+    }
+
+    /// Each of `users`, with their locks.
+    fn all(accounts: &Accounts, users: Vec<User>) -> Result<Vec<Self>, AdminError> {
+        users
+            .into_iter()
+            .map(|user| Self::of(accounts, user))
+            .collect()
     }
 }
 
@@ -92,15 +109,15 @@ pub async fn get_users(
     let UsersQuery { q, cursor, limit } = query.into_inner();
     let cursor = cursor.filter(|cursor| !cursor.is_empty());
     let page = blocking(move || {
-        engine
-            .accounts
-            .search(&q, cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
+        let accounts = &engine.accounts;
+        let page = accounts.search(&q, cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?;
+        Ok::<_, AdminError>(Items {
+            items: UserResponse::all(accounts, page.items)?,
+            next_cursor: Some(page.next_cursor),
+        })
     })
     .await??;
-    Ok(HttpResponse::Ok().json(Items::<UserResponse> {
-        items: page.items.into_iter().map(UserResponse::from).collect(),
-        next_cursor: Some(page.next_cursor),
-    }))
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// `POST /admin/api/users`: 201 with the new account.
@@ -110,14 +127,13 @@ pub async fn post_users(
     engine: web::Data<Engine>,
     new: web::Json<NewUser>,
 ) -> Result<HttpResponse, AdminError> {
+    let by = admin.audited_as(ip.as_deref());
     let user = blocking(move || {
-        let user = engine.accounts.create(new.into_inner())?;
-        let by = admin.audited_as(ip.as_deref());
-        audit::record_admin(&engine.ctx, "user.create", &by, Party::user(&user.username))?;
-        Ok::<_, AdminError>(user)
+        let user = engine.accounts.create(new.into_inner(), &by)?;
+        UserResponse::of(&engine.accounts, user)
     })
     .await??;
-    Ok(HttpResponse::Created().json(UserResponse::from(user)))
+    Ok(HttpResponse::Created().json(user))
 }
 
 /// The account `id`, or 404.
@@ -134,8 +150,9 @@ pub async fn get_user(
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let user = blocking(move || user_or_404(&engine, &id)).await??;
-    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+    let user =
+        blocking(move || UserResponse::of(&engine.accounts, user_or_404(&engine, &id)?)).await??;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// `PATCH /admin/api/users/{id}`: email, name, disabled, admin, password.
@@ -146,14 +163,15 @@ pub async fn patch_user(
     id: web::Path<String>,
     changes: web::Json<UserChanges>,
 ) -> Result<HttpResponse, AdminError> {
+    let by = admin.audited_as(ip.as_deref());
     let user = blocking(move || {
-        let user = engine.accounts.update_by_id(&id, changes.into_inner())?;
-        let by = admin.audited_as(ip.as_deref());
-        audit::record_admin(&engine.ctx, "user.update", &by, Party::user(&user.username))?;
-        Ok::<_, AdminError>(user)
+        let user = engine
+            .accounts
+            .update_by_id(&id, changes.into_inner(), &by)?;
+        UserResponse::of(&engine.accounts, user)
     })
     .await??;
-    Ok(HttpResponse::Ok().json(UserResponse::from(user)))
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// `DELETE /admin/api/users/{id}`: 204; the user's sessions and tokens
@@ -164,14 +182,47 @@ pub async fn delete_user(
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    blocking(move || {
-        let user = engine.accounts.delete_by_id(&id)?;
-        let by = admin.audited_as(ip.as_deref());
-        audit::record_admin(&engine.ctx, "user.delete", &by, Party::user(&user.username))?;
-        Ok::<_, AdminError>(())
+    let by = admin.audited_as(ip.as_deref());
+    blocking(move || engine.accounts.delete_by_id(&id, &by)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /admin/api/users/{id}/unlock`: 200 with the user, whose failed
+/// sign-ins and second-factor codes no longer lock them out.
+pub async fn post_unlock(
+    AdminCaller(admin): AdminCaller,
+    ip: ClientIp,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let by = admin.audited_as(ip.as_deref());
+    let user = blocking(move || {
+        let user = engine.accounts.unlock_by_id(&id, &by)?;
+        UserResponse::of(&engine.accounts, user)
     })
     .await??;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(HttpResponse::Ok().json(user))
+}
+
+#[derive(Serialize)]
+struct ResetSent {
+    sent_to: String,
+}
+
+/// `POST /admin/api/users/{id}/reset-password`: 202 once a link to the
+/// `reset_password` journey is mailed to the user's address; 409 when
+/// they have none or are disabled.
+pub async fn post_reset_password(
+    AdminCaller(admin): AdminCaller,
+    ip: ClientIp,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let by = admin.audited_as(ip.as_deref());
+    let user = blocking(move || engine.send_reset_link(&id, &by)).await??;
+    Ok(HttpResponse::Accepted().json(ResetSent {
+        sent_to: user.email.unwrap_or_default(),
+    }))
 }
 
 /// A session as the API shows one: never its token.

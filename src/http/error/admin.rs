@@ -5,6 +5,7 @@
 use super::{ApiError, Cause};
 use crate::accounts::AccountError;
 use crate::admin::{Refusal, SCOPE};
+use crate::journeys::ResetLinkError;
 use crate::keys::SigningKeyError;
 use crate::oauth::clients::ClientError;
 use crate::store::StoreError;
@@ -134,6 +135,20 @@ impl From<AccountError> for AdminError {
             AccountError::NotFound(_) | AccountError::NoSuchId(_) => Self::not_found(description),
             AccountError::Hash(err) => ApiError::internal(err).into(),
             AccountError::Store(err) => ApiError::internal(err).into(),
+        }
+    }
+}
+
+impl From<ResetLinkError> for AdminError {
+    fn from(err: ResetLinkError) -> Self {
+        let description = err.to_string();
+        match err {
+            ResetLinkError::NoSuchId(_) => Self::not_found(description),
+            ResetLinkError::ManagedByConfig(_) => Self::managed(description),
+            ResetLinkError::NoEmail(_)
+            | ResetLinkError::Disabled(_)
+            | ResetLinkError::NoJourney => Self::new(StatusCode::CONFLICT, "conflict", description),
+            ResetLinkError::Store(err) => ApiError::internal(err).into(),
         }
     }
 }

@@ -95,16 +95,17 @@ impl OneTimeCode {
             .is_some();
         let mut hash = None;
         if let Some(to) = address.clone().filter(|_| !limited) {
+            let issuer = engine.ctx.issuer.as_str();
             let message = if existing_account {
                 Message {
                     kind: "registration notice",
                     to,
                     subject: "You already have an account".into(),
                     body: format!(
-                        "Someone tried to create an account with this address at {}.\n\n\
-                         You already have one: sign in at {0}/login, or reset your password at \
-                         {0}/reset-password. If this was not you, ignore this message.\n",
-                        engine.ctx.issuer
+                        "Someone tried to create an account with this address at {issuer}.\n\n\
+                         You already have one: sign in at {issuer}/login, or reset your password \
+                         at {}. If this was not you, ignore this message.\n",
+                        crate::journeys::reset_page(issuer, None),
                     ),
                 }
             } else {

@@ -277,9 +277,11 @@ async fn changes_made_at_the_command_line_are_audited_as_the_cli() {
     assert_eq!(
         kinds,
         [
-            ("admin.user.disable", "cli", Some("user:dave")),
+            ("admin.user.update", "cli", Some("user:dave")),
             ("admin.user.create", "cli", Some("user:dave")),
         ]
     );
+    let changed = events[0].event.details.get("changed");
+    assert_eq!(changed.map(String::as_str), Some("disabled"));
     assert!(!format!("{events:?}").contains("a secret first password"));
 }

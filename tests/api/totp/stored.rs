@@ -53,10 +53,14 @@ async fn an_administrator_reset_lets_the_user_enrol_a_new_app() {
     enroll(&app).await;
     assert!(alice(&app).totp.is_some());
     let engine = app.engine.clone();
-    let had =
-        tokio::task::spawn_blocking(move || engine.accounts.reset_totp(ALICE.0).expect("reset"))
-            .await
-            .expect("join");
+    let had = tokio::task::spawn_blocking(move || {
+        engine
+            .accounts
+            .reset_totp(ALICE.0, &tessera::audit::Caller::cli())
+            .expect("reset")
+    })
+    .await
+    .expect("join");
     assert!(had);
     assert!(alice(&app).totp.is_none());
     app.clock.advance(Duration::seconds(30));

@@ -3,7 +3,6 @@
 //! delete.
 
 use super::{ADVICE, ActionForm, AdminPage, Done, DoneQuery, managed, refused};
-use crate::audit::Party;
 use crate::config::SeedClient;
 use crate::context::Context;
 use crate::http::error::{PageError, render};
@@ -218,12 +217,9 @@ pub async fn post_create(
 ) -> Result<HttpResponse, PageError> {
     let seed = seed(&form)?;
     let confidential = form.public.is_none();
-    let core = ctx.clone().into_inner();
-    let (client, secret) = blocking(move || clients::create(&ctx, &seed, confidential))
+    let (client, secret) = blocking(move || clients::create(&ctx, &seed, confidential, &page.by))
         .await?
         .map_err(client_refusal)?;
-    let subject = Party::client(&client.client_id);
-    page.audited(core, "client.create", subject).await?;
     match secret {
         Some(secret) => secret_page(&client.client_id, &secret, true),
         None => Ok(Done::ClientSaved.at(&client_path(&client.client_id))),
@@ -302,12 +298,9 @@ pub async fn post_edit(
         first_party: Some(form.first_party.is_some()),
         ..ClientChanges::default()
     };
-    let core = ctx.clone().into_inner();
-    let subject = Party::client(&id);
-    blocking(move || clients::update(&ctx, &id, changes))
+    blocking(move || clients::update(&ctx, &id, changes, &page.by))
         .await?
         .map_err(client_refusal)?;
-    page.audited(core, "client.update", subject).await?;
     Ok(Done::ClientSaved.at(&path))
 }
 
@@ -320,15 +313,12 @@ pub async fn post_rotate_secret(
     _: CsrfForm<ActionForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
-    let core = ctx.clone().into_inner();
     let secret = {
         let id = id.clone();
-        blocking(move || clients::rotate_secret(&ctx, &id))
+        blocking(move || clients::rotate_secret(&ctx, &id, &page.by))
             .await?
             .map_err(client_refusal)?
     };
-    page.audited(core, "client.secret.rotate", Party::client(&id))
-        .await?;
     secret_page(&id, &secret, false)
 }
 
@@ -339,11 +329,8 @@ pub async fn post_delete(
     id: web::Path<String>,
     _: CsrfForm<ActionForm>,
 ) -> Result<HttpResponse, PageError> {
-    let core = ctx.clone().into_inner();
-    let subject = Party::client(&id);
-    blocking(move || clients::delete(&ctx, &id))
+    blocking(move || clients::delete(&ctx, &id, &page.by))
         .await?
         .map_err(client_refusal)?;
-    page.audited(core, "client.delete", subject).await?;
     Ok(Done::ClientDeleted.at(paths::ADMIN_CLIENTS_PAGE))
 }

@@ -1,7 +1,6 @@
 //! `/admin/keys`: the signing keys with their status, and rotation.
 
 use super::{ActionForm, AdminPage, Done, DoneQuery};
-use crate::audit::Party;
 use crate::context::Context;
 use crate::http::error::{PageError, render};
 use crate::http::extract::CsrfForm;
@@ -78,12 +77,9 @@ pub async fn post_rotate(
     _: CsrfForm<ActionForm>,
 ) -> actix_web::Result<HttpResponse> {
     page.check_recent(&ctx, paths::ADMIN_KEYS_PAGE)?;
-    let key = blocking(move || provider.rotate_key(None))
+    blocking(move || provider.rotate_key(None, &page.by))
         .await
         .map_err(PageError::from)?
         .map_err(PageError::internal)?;
-    let subject = Party::key(&key.kid);
-    page.audited(ctx.into_inner(), "key.rotate", subject)
-        .await?;
     Ok(Done::KeyRotated.at(paths::ADMIN_KEYS_PAGE))
 }

@@ -15,7 +15,6 @@ use crate::context::Context;
 use crate::http::error::PageError;
 use crate::http::extract::{PageForm, SessionAuth, client_address};
 use crate::http::paths;
-use crate::telemetry::blocking;
 use actix_web::dev::Payload;
 use actix_web::error::InternalError;
 use actix_web::http::{StatusCode, header};
@@ -23,7 +22,6 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
 /// Registers the pages under `/admin`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -45,7 +43,7 @@ pub struct AdminPage {
     /// The session's CSRF token, for the page's forms.
     pub csrf_token: String,
     /// The administrator as the audit log names them, with their address.
-    by: audit::Caller,
+    pub by: audit::Caller,
 }
 
 impl FromRequest for AdminPage {
@@ -83,20 +81,6 @@ impl FromRequest for AdminPage {
 }
 
 impl AdminPage {
-    /// Records this administrator's `action` on `subject` in the audit
-    /// log, once the change is made (as the admin API does).
-    async fn audited(
-        &self,
-        ctx: Arc<Context>,
-        action: &'static str,
-        subject: audit::Party,
-    ) -> Result<(), PageError> {
-        let by = self.by.clone();
-        blocking(move || audit::record_admin(&ctx, action, &by, subject))
-            .await?
-            .map_err(PageError::internal)
-    }
-
     /// For the most sensitive actions: a session that signed in within
     /// `[admin] reauth_secs`. Otherwise the browser signs in again with the
     /// admin journey and comes back to `back`, whose form it submits anew.
@@ -149,6 +133,8 @@ pub enum Done {
     UserDisabled,
     UserEnabled,
     PasswordSet,
+    UserUnlocked,
+    ResetSent,
     UserDeleted,
     SessionEnded,
     ClientSaved,
@@ -165,6 +151,8 @@ impl Done {
             Done::UserDisabled => "The account was disabled and its sessions ended.",
             Done::UserEnabled => "The account was enabled.",
             Done::PasswordSet => "The password was set and the user's sessions ended.",
+            Done::UserUnlocked => "The account's failed attempts were forgotten: it can sign in.",
+            Done::ResetSent => "A link to choose a new password was mailed to the user.",
             Done::UserDeleted => "The user was deleted.",
             Done::SessionEnded => "The session was ended.",
             Done::ClientSaved => "The client was saved.",
@@ -188,6 +176,8 @@ impl Done {
             Done::UserDisabled => "user_disabled",
             Done::UserEnabled => "user_enabled",
             Done::PasswordSet => "password_set",
+            Done::UserUnlocked => "user_unlocked",
+            Done::ResetSent => "reset_sent",
             Done::UserDeleted => "user_deleted",
             Done::SessionEnded => "session_ended",
             Done::ClientSaved => "client_saved",

@@ -3,13 +3,12 @@
 
 use super::{ADVICE, ActionForm, AdminPage, Done, DoneQuery, managed, refused};
 use crate::accounts::{AccountError, NewUser, UserChanges};
-use crate::audit::Party;
 use crate::context::Context;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{CsrfForm, PageForm};
 use crate::http::pages::account::display_time;
 use crate::http::paths;
-use crate::journeys::{Engine, devices};
+use crate::journeys::{Engine, ResetLinkError, devices};
 use crate::oauth;
 use crate::secret::SecretString;
 use crate::sessions;
@@ -19,6 +18,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
+use time::OffsetDateTime;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ADMIN_USERS_PAGE, web::get().to(get_users))
@@ -28,6 +28,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::ADMIN_USER_STATUS, web::post().to(post_status))
         .route(paths::ADMIN_USER_PASSWORD, web::post().to(post_password))
         .route(paths::ADMIN_USER_DELETE, web::post().to(post_delete))
+        .route(paths::ADMIN_USER_UNLOCK_PAGE, web::post().to(post_unlock))
+        .route(
+            paths::ADMIN_USER_RESET_PASSWORD_PAGE,
+            web::post().to(post_reset_password),
+        )
         .route(
             paths::ADMIN_USER_END_SESSION,
             web::post().to(post_end_session),
@@ -181,12 +186,9 @@ pub async fn post_create(
         name: optional(form.name),
         admin: form.admin.is_some(),
     };
-    let core = engine.ctx.clone();
-    let user = blocking(move || engine.accounts.create(new))
+    let user = blocking(move || engine.accounts.create(new, &page.by))
         .await?
         .map_err(account_refusal)?;
-    let subject = Party::user(&user.username);
-    page.audited(core, "user.create", subject).await?;
     Ok(Done::UserCreated.at(&user_path(&user.id)))
 }
 
@@ -242,6 +244,7 @@ struct UserPage {
     user: UserRow,
     created: String,
     totp_enrolled: bool,
+    locked_until: Option<String>,
     sessions: Vec<SessionRow>,
     consents: Vec<ConsentRow>,
     devices: Vec<DeviceRow>,
@@ -250,6 +253,7 @@ struct UserPage {
 /// A user and what hangs off them.
 struct Found {
     user: User,
+    locked_until: Option<OffsetDateTime>,
     sessions: Vec<Session>,
     consents: Vec<(Consent, Option<Client>)>,
     devices: Vec<KnownDevice>,
@@ -260,6 +264,7 @@ fn find(engine: &Engine, ctx: &Context, id: &str) -> Result<Option<Found>, PageE
         return Ok(None);
     };
     Ok(Some(Found {
+        locked_until: engine.accounts.locked_until(&user)?,
         sessions: sessions::list_for_user(ctx, id)?,
         consents: oauth::consents::list(ctx, id)?,
         devices: devices::list(ctx, id)?,
@@ -281,6 +286,7 @@ pub async fn get_user(
     };
     let Found {
         user,
+        locked_until,
         sessions,
         consents,
         devices,
@@ -300,6 +306,7 @@ pub async fn get_user(
             done: done.message(),
             created: display_time(user.created_at),
             totp_enrolled: user.totp.is_some(),
+            locked_until: locked_until.map(display_time),
             user: user.into(),
             sessions: sessions.into_iter().map(SessionRow::from).collect(),
             consents,
@@ -318,12 +325,9 @@ async fn change(
     done: Done,
 ) -> Result<HttpResponse, PageError> {
     let path = user_path(&id);
-    let core = engine.ctx.clone();
-    let user = blocking(move || engine.accounts.update_by_id(&id, changes))
+    blocking(move || engine.accounts.update_by_id(&id, changes, &page.by))
         .await?
         .map_err(account_refusal)?;
-    let subject = Party::user(&user.username);
-    page.audited(core, "user.update", subject).await?;
     Ok(done.at(&path))
 }
 
@@ -432,14 +436,50 @@ pub async fn post_delete(
 ) -> actix_web::Result<HttpResponse> {
     let id = id.into_inner();
     page.check_recent(&ctx, &user_path(&id))?;
-    let user = blocking(move || engine.accounts.delete_by_id(&id))
+    blocking(move || engine.accounts.delete_by_id(&id, &page.by))
         .await
         .map_err(PageError::from)?
         .map_err(account_refusal)?;
-    let subject = Party::user(&user.username);
-    page.audited(ctx.into_inner(), "user.delete", subject)
-        .await?;
     Ok(Done::UserDeleted.at(paths::ADMIN_USERS_PAGE))
+}
+
+/// `POST /admin/users/{id}/unlock`: forgets the failed attempts that lock
+/// the user out.
+pub async fn post_unlock(
+    page: AdminPage,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+    _: CsrfForm<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let path = user_path(&id);
+    blocking(move || engine.accounts.unlock_by_id(&id, &page.by))
+        .await?
+        .map_err(account_refusal)?;
+    Ok(Done::UserUnlocked.at(&path))
+}
+
+/// `POST /admin/users/{id}/reset-password`: mails the user a link to the
+/// `reset_password` journey.
+pub async fn post_reset_password(
+    page: AdminPage,
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+    _: CsrfForm<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let path = user_path(&id);
+    blocking(move || engine.send_reset_link(&id, &page.by))
+        .await?
+        .map_err(|err| match err {
+            ResetLinkError::NoSuchId(_) => not_found(),
+            ResetLinkError::ManagedByConfig(_) => managed(err.to_string()),
+            ResetLinkError::NoEmail(_)
+            | ResetLinkError::Disabled(_)
+            | ResetLinkError::NoJourney => refused(StatusCode::CONFLICT, err.to_string()),
+            ResetLinkError::Store(err) => PageError::internal(err),
+        })?;
+    Ok(Done::ResetSent.at(&path))
 }
 
 #[derive(Deserialize)]
