@@ -285,3 +285,27 @@ async fn changes_made_at_the_command_line_are_audited_as_the_cli() {
     assert_eq!(changed.map(String::as_str), Some("disabled"));
     assert!(!format!("{events:?}").contains("a secret first password"));
 }
+
+#[tokio::test]
+async fn the_users_command_leaves_users_the_config_declares_to_the_file() {
+    let workspace = Workspace::new(
+        "[accounts]\nbootstrap_admin = false\n[[users]]\nusername = \"carol\"\npassword = \"carol's long password\"\n",
+    );
+    // The server seeds the declared user into the store.
+    workspace.start().await.stop().await;
+    for command in [
+        &["users", "disable", "carol"][..],
+        &["users", "remove", "carol"],
+        &["users", "set-password", "carol"],
+    ] {
+        let (code, _, err) = workspace.run(command, "a new long password\n").await;
+        assert_eq!(code, 1, "{command:?}");
+        assert!(err.contains("declared in the config file"), "{err}");
+    }
+    let (code, _, err) = workspace.run(&["users", "reset-totp", "carol"], "").await;
+    assert_eq!(code, 0, "{err}");
+    let server = workspace.start().await;
+    let signed_in = server.login(("carol", "carol's long password")).await;
+    assert_eq!(signed_in.status(), 200);
+    server.stop().await;
+}
