@@ -10,7 +10,8 @@
 //! binary), then, in about a minute, with progress on stderr and the table
 //! on stdout:
 //! - start-up: 20 starts of the fixture config (in memory, RS256, two users
-//!   with default argon2 parameters, two clients), spawn to ready line;
+//!   hashed as cheaply as fixture mode does, two clients), spawn to ready
+//!   line;
 //! - one server, with a client per signing algorithm, under closed-loop
 //!   load (`--connections` keep-alive connections, a 1 s warm-up, then a
 //!   `--seconds` window, the server's CPU time read from `/proc`): `/healthz`,

@@ -6,7 +6,7 @@
 //! server into a load generator against tessera. No request to tessera is
 //! ever made per token.
 //!
-//! Web-framework free on purpose, so that the benchmark (`examples/bench.rs`)
+//! Web-framework free on purpose, so that the benchmark (`examples/bench`)
 //! can include this very file (`#[path]`) and measure validation as the
 //! example server does it.
 
