@@ -4,7 +4,7 @@
 use super::remote::{self, AdminApi, RemoteArgs};
 use super::{Failure, offline_context};
 use crate::audit::Caller;
-use crate::config::{SeedClient, Settings};
+use crate::config::Settings;
 use crate::http::paths;
 use crate::oauth;
 use crate::secret::SecretString;
@@ -16,38 +16,65 @@ use serde_json::json;
 #[derive(Debug, Subcommand)]
 pub(super) enum ClientsCommand {
     /// Register a client; a confidential client's secret is shown once.
-    Add {
-        client_id: String,
-        /// Shown on the consent page.
-        #[arg(long)]
-        name: Option<String>,
-        /// Repeat for each redirect URI.
-        #[arg(long = "redirect-uri", value_name = "URI")]
-        redirect_uris: Vec<String>,
-        /// Repeat for each scope it may ask for (default: openid profile email).
-        #[arg(long = "scope", value_name = "SCOPE")]
-        scopes: Vec<String>,
-        /// Repeat for each grant (default: authorization_code refresh_token).
-        #[arg(long = "grant", value_name = "GRANT")]
-        grants: Vec<String>,
-        /// A public client (native or single-page app): no secret, PKCE.
-        #[arg(long)]
-        public: bool,
-        /// Part of the same service: consent is implied.
-        #[arg(long)]
-        first_party: bool,
-        /// Its logo on the consent page (https; http on loopback only).
-        #[arg(long, value_name = "URL")]
-        logo_uri: Option<String>,
-        /// Its home page, linked from the consent page (https; http on
-        /// loopback only).
-        #[arg(long, value_name = "URL")]
-        client_uri: Option<String>,
-    },
+    Add(NewClient),
     /// List clients.
     List,
     /// Delete a client.
     Remove { client_id: String },
+}
+
+/// `tessera clients add`: a new client's metadata.
+#[derive(Debug, Args)]
+pub(super) struct NewClient {
+    client_id: String,
+    /// Shown on the consent page.
+    #[arg(long)]
+    name: Option<String>,
+    /// Repeat for each redirect URI.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    redirect_uris: Vec<String>,
+    /// Repeat for each scope it may ask for (default: openid profile email).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
+    /// Repeat for each grant (default: authorization_code refresh_token).
+    #[arg(long = "grant", value_name = "GRANT")]
+    grants: Vec<String>,
+    /// A public client (native or single-page app): no secret, PKCE.
+    #[arg(long)]
+    public: bool,
+    /// Part of the same service: consent is implied.
+    #[arg(long)]
+    first_party: bool,
+    /// Its logo on the consent page (https; http on loopback only).
+    #[arg(long, value_name = "URL")]
+    logo_uri: Option<String>,
+    /// Its home page, linked from the consent page (https; http on
+    /// loopback only).
+    #[arg(long, value_name = "URL")]
+    client_uri: Option<String>,
+}
+
+impl NewClient {
+    /// The metadata of a `[[clients]]` entry, as the admin API takes it;
+    /// what is left out takes its default there.
+    fn metadata(self) -> serde_json::Value {
+        let mut metadata = json!({
+            "client_id": self.client_id,
+            "name": self.name,
+            "redirect_uris": self.redirect_uris,
+            "public": self.public,
+            "first_party": self.first_party,
+            "logo_uri": self.logo_uri,
+            "client_uri": self.client_uri,
+        });
+        if !self.scopes.is_empty() {
+            metadata["scopes"] = json!(self.scopes);
+        }
+        if !self.grants.is_empty() {
+            metadata["grant_types"] = json!(self.grants);
+        }
+        metadata
+    }
 }
 
 /// `tessera clients`: a command, and where it runs.
@@ -106,37 +133,10 @@ pub(super) fn run(settings: Settings, args: ClientsArgs) -> Result<(), Failure> 
 fn offline(settings: Settings, command: ClientsCommand) -> Result<Outcome, Failure> {
     let ctx = offline_context(settings, true)?;
     Ok(match command {
-        ClientsCommand::Add {
-            client_id,
-            name,
-            redirect_uris,
-            scopes,
-            grants,
-            public,
-            first_party,
-            logo_uri,
-            client_uri,
-        } => {
-            let defaults: SeedClient = toml_seed(&client_id)?;
-            let seed = SeedClient {
-                name,
-                redirect_uris,
-                scopes: if scopes.is_empty() {
-                    defaults.scopes
-                } else {
-                    scopes
-                },
-                grant_types: if grants.is_empty() {
-                    defaults.grant_types
-                } else {
-                    grants
-                },
-                first_party,
-                logo_uri,
-                client_uri,
-                ..defaults
-            };
-            let (client, secret) = oauth::clients::create(&ctx, &seed, !public, &Caller::cli())?;
+        ClientsCommand::Add(new) => {
+            let (seed, confidential) = oauth::clients::new_metadata(new.metadata())?;
+            let (client, secret) =
+                oauth::clients::create(&ctx, &seed, confidential, &Caller::cli())?;
             Outcome::Created {
                 client_id: client.client_id,
                 secret,
@@ -158,40 +158,13 @@ fn offline(settings: Settings, command: ClientsCommand) -> Result<Outcome, Failu
 /// Runs `command` through the admin API.
 fn through_api(api: &AdminApi, command: ClientsCommand) -> Result<Outcome, Failure> {
     Ok(match command {
-        ClientsCommand::Add {
-            client_id,
-            name,
-            redirect_uris,
-            scopes,
-            grants,
-            public,
-            first_party,
-            logo_uri,
-            client_uri,
-        } => {
-            // The metadata of a `[[clients]]` entry; what is left out takes
-            // its default there, as in the store.
-            let mut metadata = json!({
-                "client_id": client_id,
-                "name": name,
-                "redirect_uris": redirect_uris,
-                "public": public,
-                "first_party": first_party,
-                "logo_uri": logo_uri,
-                "client_uri": client_uri,
-            });
-            if !scopes.is_empty() {
-                metadata["scopes"] = json!(scopes);
-            }
-            if !grants.is_empty() {
-                metadata["grant_types"] = json!(grants);
-            }
+        ClientsCommand::Add(new) => {
             #[derive(Deserialize)]
             struct Created {
                 client_id: String,
                 client_secret: Option<SecretString>,
             }
-            let created: Created = api.post(paths::ADMIN_CLIENTS, &metadata)?;
+            let created: Created = api.post(paths::ADMIN_CLIENTS, &new.metadata())?;
             Outcome::Created {
                 client_id: created.client_id,
                 secret: created.client_secret,
@@ -256,22 +229,4 @@ fn print(outcome: Outcome) {
         }
         Outcome::Removed(client_id) => println!("removed client `{client_id}`"),
     }
-}
-
-/// A `[[clients]]` entry with every default, as if written in the config.
-fn toml_seed(client_id: &str) -> Result<SeedClient, String> {
-    #[derive(serde::Deserialize)]
-    struct One {
-        clients: Vec<SeedClient>,
-    }
-    let toml = format!("[[clients]]\nclient_id = {client_id:?}\n");
-    // The `config` crate, as `Settings::load` reads a config file.
-    config::Config::builder()
-        .add_source(config::File::from_str(&toml, config::FileFormat::Toml))
-        .build()
-        .and_then(|c| c.try_deserialize::<One>())
-        .map_err(|err| err.to_string())?
-        .clients
-        .pop()
-        .ok_or_else(|| "no client".to_owned())
 }

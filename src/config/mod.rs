@@ -301,8 +301,8 @@ mod tests {
             (fixture.passwords.memory_kib, fixture.passwords.iterations),
             (FIXTURE_MEMORY_KIB, 1)
         );
-        let set = Settings::from_toml(&format!("{FIXTURE}[passwords]\niterations = 3"))
-            .expect("valid");
+        let set =
+            Settings::from_toml(&format!("{FIXTURE}[passwords]\niterations = 3")).expect("valid");
         assert_eq!(
             (set.passwords.memory_kib, set.passwords.iterations),
             (FIXTURE_MEMORY_KIB, 3)
@@ -316,7 +316,10 @@ mod tests {
         let on_file = Settings::from_toml("[fixture]\nenabled = true").expect("valid");
         assert_eq!(
             (on_file.passwords.memory_kib, on_file.passwords.iterations),
-            (argon2::Params::DEFAULT_M_COST, argon2::Params::DEFAULT_T_COST)
+            (
+                argon2::Params::DEFAULT_M_COST,
+                argon2::Params::DEFAULT_T_COST
+            )
         );
     }
 

@@ -33,6 +33,9 @@ pub enum ClientError {
     Exists(String),
     #[error("no client `{0}`")]
     NotFound(String),
+    /// Metadata that is not a `[[clients]]` entry at all.
+    #[error("{0}")]
+    Unreadable(String),
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -215,6 +218,32 @@ fn check_registered(
         });
     }
     Ok(())
+}
+
+/// Reads the metadata of a new client, as the admin API and `tessera
+/// clients add` take it: a `[[clients]]` entry as JSON, without
+/// `client_secret` (secrets are generated), and `"public": true` for a
+/// client without one. Returns the entry and whether the client is
+/// confidential.
+pub fn new_metadata(metadata: serde_json::Value) -> Result<(SeedClient, bool), ClientError> {
+    let unreadable = |message: &str| Err(ClientError::Unreadable(message.to_owned()));
+    let serde_json::Value::Object(mut fields) = metadata else {
+        return unreadable("The body must be a JSON object of client metadata.");
+    };
+    if fields.contains_key("client_secret") {
+        return unreadable(
+            "client_secret is generated, and shown once in the answer: leave it out (\"public\": true for a client without one).",
+        );
+    }
+    let public = match fields.remove("public") {
+        None => false,
+        Some(serde_json::Value::Bool(public)) => public,
+        Some(_) => return unreadable("public must be true or false."),
+    };
+    let seed = serde_json::from_value(serde_json::Value::Object(fields)).map_err(|err| {
+        ClientError::Unreadable(format!("The client metadata cannot be read: {err}."))
+    })?;
+    Ok((seed, !public))
 }
 
 /// Creates a client for `by` (at the command line, or an administrator),

@@ -4,7 +4,6 @@
 //! request.
 
 use super::Items;
-use crate::config::SeedClient;
 use crate::http::error::AdminError;
 use crate::http::extract::{AdminCaller, ClientIp};
 use crate::http::paths;
@@ -13,7 +12,6 @@ use crate::oauth::Provider;
 use crate::oauth::clients::{self, ClientChanges, ClientError};
 use crate::store::Client;
 use crate::telemetry::blocking;
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
@@ -108,33 +106,6 @@ pub async fn get_clients(
     Ok(HttpResponse::Ok().json(Items::<ClientResponse>::all(all)))
 }
 
-/// The metadata of a new client: a `[[clients]]` entry without
-/// `client_secret` (secrets are generated), and `"public": true` for a
-/// client without one.
-fn new_client(body: Value) -> Result<(SeedClient, bool), AdminError> {
-    let invalid = |message: String| {
-        AdminError::new(StatusCode::BAD_REQUEST, "invalid_client_metadata", message)
-    };
-    let Value::Object(mut fields) = body else {
-        return Err(invalid(
-            "The body must be a JSON object of client metadata.".into(),
-        ));
-    };
-    if fields.contains_key("client_secret") {
-        return Err(invalid(
-            "client_secret is generated, and shown once in the answer: leave it out (\"public\": true for a client without one).".into(),
-        ));
-    }
-    let public = match fields.remove("public") {
-        None => false,
-        Some(Value::Bool(public)) => public,
-        Some(_) => return Err(invalid("public must be true or false.".into())),
-    };
-    let seed = serde_json::from_value(Value::Object(fields))
-        .map_err(|err| invalid(format!("The client metadata cannot be read: {err}.")))?;
-    Ok((seed, !public))
-}
-
 /// Makes sure the running server can sign for a client that names an
 /// algorithm no other client used.
 fn signable(provider: &Provider, client: &Client) -> Result<(), AdminError> {
@@ -152,7 +123,7 @@ pub async fn post_clients(
     provider: web::Data<Provider>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AdminError> {
-    let (seed, confidential) = new_client(body.into_inner())?;
+    let (seed, confidential) = clients::new_metadata(body.into_inner())?;
     let by = admin.audited_as(ip.as_deref());
     let (client, secret) = blocking(move || {
         let created = clients::create(&provider.ctx, &seed, confidential, &by)?;

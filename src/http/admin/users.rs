@@ -10,7 +10,7 @@ use crate::http::paths;
 use crate::journeys::{Engine, devices};
 use crate::oauth::consents;
 use crate::sessions;
-use crate::store::{Consent, KnownDevice, Session, User};
+use crate::store::{Consent, KnownDevice, Session, StoreError, User};
 use crate::telemetry::blocking;
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -316,18 +316,28 @@ impl From<(Consent, Option<crate::store::Client>)> for ConsentResponse {
     }
 }
 
+/// `200 {"items"}`: what `list` finds of the user `id` (404 when there
+/// is no such user), each shown as `R`.
+async fn of_user<T: Send + 'static, R: From<T> + Serialize>(
+    engine: web::Data<Engine>,
+    id: web::Path<String>,
+    list: fn(&Context, &str) -> Result<Vec<T>, StoreError>,
+) -> Result<HttpResponse, AdminError> {
+    let found = blocking(move || {
+        let user = user_or_404(&engine, &id)?;
+        Ok::<_, AdminError>(list(&engine.ctx, &user.id)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(Items::<R>::all(found)))
+}
+
 /// `GET /admin/api/users/{id}/consents`: what the user granted clients.
 pub async fn get_user_consents(
     _: AdminCaller,
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let granted = blocking(move || {
-        let user = user_or_404(&engine, &id)?;
-        Ok::<_, AdminError>(consents::list(&engine.ctx, &user.id)?)
-    })
-    .await??;
-    Ok(HttpResponse::Ok().json(Items::<ConsentResponse>::all(granted)))
+    of_user::<_, ConsentResponse>(engine, id, consents::list).await
 }
 
 /// A remembered device as the API shows one.
@@ -359,10 +369,5 @@ pub async fn get_user_devices(
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let known = blocking(move || {
-        let user = user_or_404(&engine, &id)?;
-        Ok::<_, AdminError>(devices::list(&engine.ctx, &user.id)?)
-    })
-    .await??;
-    Ok(HttpResponse::Ok().json(Items::<DeviceResponse>::all(known)))
+    of_user::<_, DeviceResponse>(engine, id, devices::list).await
 }

@@ -158,7 +158,7 @@ impl From<ClientError> for AdminError {
         let description = err.to_string();
         match err {
             // RFC 7591 §3.2.2's code for metadata that is not acceptable.
-            ClientError::Invalid { .. } => Self::new(
+            ClientError::Invalid { .. } | ClientError::Unreadable(_) => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_client_metadata",
                 description,

@@ -44,7 +44,7 @@ fn client_refusal(err: ClientError) -> PageError {
     match err {
         ClientError::ManagedByConfig(_) => managed(message),
         ClientError::NotFound(_) => not_found(),
-        ClientError::Invalid { .. } | ClientError::Public(_) => {
+        ClientError::Invalid { .. } | ClientError::Unreadable(_) | ClientError::Public(_) => {
             refused(StatusCode::BAD_REQUEST, message)
         }
         ClientError::Exists(_) => refused(StatusCode::CONFLICT, message),
@@ -189,9 +189,9 @@ impl PageForm for CreateForm {
     const ADVICE: &'static str = ADVICE;
 }
 
-/// A `[[clients]]` entry from the form, with the defaults of the config
-/// file for what it leaves empty.
-fn seed(form: &CreateForm) -> Result<SeedClient, PageError> {
+/// The new client's metadata from the form (what it leaves empty takes the
+/// config file's default), and whether the client is confidential.
+fn new_client(form: &CreateForm) -> Result<(SeedClient, bool), ClientError> {
     let mut fields = serde_json::Map::new();
     fields.insert("client_id".into(), form.client_id.trim().into());
     if !form.name.trim().is_empty() {
@@ -204,8 +204,8 @@ fn seed(form: &CreateForm) -> Result<SeedClient, PageError> {
         }
     }
     fields.insert("first_party".into(), form.first_party.is_some().into());
-    serde_json::from_value(fields.into())
-        .map_err(|err| refused(StatusCode::BAD_REQUEST, err.to_string()))
+    fields.insert("public".into(), form.public.is_some().into());
+    clients::new_metadata(fields.into())
 }
 
 /// `POST /admin/clients`: creates a client; a confidential one's secret is
@@ -215,8 +215,7 @@ pub async fn post_create(
     ctx: web::Data<Context>,
     CsrfForm(form): CsrfForm<CreateForm>,
 ) -> Result<HttpResponse, PageError> {
-    let seed = seed(&form)?;
-    let confidential = form.public.is_none();
+    let (seed, confidential) = new_client(&form).map_err(client_refusal)?;
     let (client, secret) = blocking(move || clients::create(&ctx, &seed, confidential, &page.by))
         .await?
         .map_err(client_refusal)?;
