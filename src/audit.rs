@@ -20,9 +20,11 @@
 
 use crate::context::Context;
 use crate::store::{AuditEntry, AuditEvent, AuditFilter, AuditPosition, StoreError, WriteTx};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 /// What happened: the event's `type`, a stable dotted name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,8 +255,7 @@ pub fn record_alone(ctx: &Context, event: Event) -> Result<(), StoreError> {
 /// A time as event details give it (RFC 3339).
 pub fn timestamp(at: OffsetDateTime) -> String {
     // Every time the clock gives has an RFC 3339 form.
-    at.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    at.format(&Rfc3339).unwrap_or_default()
 }
 
 /// Records an administrator's action `admin.ACTION` by `admin` on
@@ -344,6 +345,69 @@ pub struct Query {
     pub limit: Option<usize>,
 }
 
+/// A query's conditions as a request gives them, as text: the admin API's
+/// parameters, the admin page's form and links. An empty value counts as
+/// absent, as an empty form field sends it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Filters {
+    /// An RFC 3339 time, or a date and time read as UTC ([`parse_since`]).
+    pub since: Option<String>,
+    /// The event type, or a dotted prefix of it.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    /// A [`Page::next_cursor`].
+    pub cursor: Option<String>,
+}
+
+/// Why [`Filters`] do not make a query; the message says what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error(
+        "since must be an RFC 3339 time (2026-11-30T12:00:00Z) or a date and time read as UTC (2026-11-30T12:00)"
+    )]
+    Since,
+    #[error("cursor must be a next_cursor the audit log gave; start again from the newest events")]
+    Cursor,
+}
+
+impl Filters {
+    /// The query these filters ask for, `limit` events a page.
+    pub fn query(&self, limit: Option<usize>) -> Result<Query, FilterError> {
+        let given = |value: &Option<String>| value.clone().filter(|value| !value.is_empty());
+        let since = given(&self.since)
+            .map(|since| parse_since(&since))
+            .transpose()?;
+        let cursor = given(&self.cursor)
+            .map(|cursor| Cursor::parse(&cursor).ok_or(FilterError::Cursor))
+            .transpose()?;
+        Ok(Query {
+            since,
+            kind: given(&self.kind),
+            actor: given(&self.actor),
+            subject: given(&self.subject),
+            cursor,
+            limit,
+        })
+    }
+}
+
+/// Reads a `since`: an RFC 3339 time, or a date and time without an offset
+/// (`2026-11-30T12:00`, what an HTML `datetime-local` field sends), read as
+/// UTC.
+pub fn parse_since(text: &str) -> Result<OffsetDateTime, FilterError> {
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(at);
+    }
+    let local = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute][optional [:[second][optional [.[subsecond]]]]]"
+    );
+    PrimitiveDateTime::parse(text, local)
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|_| FilterError::Since)
+}
+
 /// One page of events, newest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
@@ -416,6 +480,63 @@ mod tests {
         ] {
             assert_eq!(Cursor::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn since_is_rfc_3339_or_a_date_and_time_read_as_utc() {
+        let noon = time::macros::datetime!(2026-11-30 12:00 UTC);
+        for text in [
+            "2026-11-30T12:00:00Z",
+            "2026-11-30T13:00:00+01:00",
+            "2026-11-30T12:00",
+            "2026-11-30T12:00:00",
+            "2026-11-30T12:00:00.000",
+        ] {
+            assert_eq!(parse_since(text), Ok(noon), "{text}");
+        }
+        for bad in [
+            "yesterday",
+            "2026-11-30",
+            "2026-11-30 12:00",
+            "2026-13-30T12:00",
+            "12:00",
+        ] {
+            assert_eq!(parse_since(bad), Err(FilterError::Since), "{bad}");
+        }
+    }
+
+    #[test]
+    fn filters_left_empty_ask_for_nothing_and_bad_ones_say_which() {
+        let empty = || Some(String::new());
+        let blank = Filters {
+            since: empty(),
+            kind: empty(),
+            actor: empty(),
+            subject: empty(),
+            cursor: empty(),
+        };
+        let query = blank.query(Some(50)).expect("no condition");
+        assert_eq!(
+            (
+                query.since,
+                query.kind,
+                query.actor,
+                query.subject,
+                query.cursor
+            ),
+            (None, None, None, None, None)
+        );
+        assert_eq!(query.limit, Some(50));
+        let since = Filters {
+            since: Some("soon".into()),
+            ..Filters::default()
+        };
+        assert_eq!(since.query(None).err(), Some(FilterError::Since));
+        let cursor = Filters {
+            cursor: Some("12".into()),
+            ..Filters::default()
+        };
+        assert_eq!(cursor.query(None).err(), Some(FilterError::Cursor));
     }
 
     #[test]

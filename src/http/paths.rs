@@ -93,7 +93,7 @@ pub const ADMIN_BACKUP: &str = "/backup";
 /// the result line of `tessera backup --url`.
 pub const BACKUP_USERS_HEADER: &str = "tessera-backup-users";
 pub const BACKUP_CLIENTS_HEADER: &str = "tessera-backup-clients";
-/// The admin pages (HTML): users, clients, signing keys.
+/// The admin pages (HTML): users, clients, signing keys, the audit log.
 pub const ADMIN_HOME: &str = "/admin";
 pub const ADMIN_USERS_PAGE: &str = "/admin/users";
 pub const ADMIN_USER_PAGE: &str = "/admin/users/{id}";
@@ -110,3 +110,4 @@ pub const ADMIN_CLIENT_SECRET_PAGE: &str = "/admin/clients/{id}/secret";
 pub const ADMIN_CLIENT_DELETE: &str = "/admin/clients/{id}/delete";
 pub const ADMIN_KEYS_PAGE: &str = "/admin/keys";
 pub const ADMIN_KEYS_ROTATE_PAGE: &str = "/admin/keys/rotate";
+pub const ADMIN_AUDIT_PAGE: &str = "/admin/audit";

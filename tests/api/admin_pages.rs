@@ -4,6 +4,8 @@
 //! for deleting a user and rotating keys, config-managed records shown
 //! read-only, and paging.
 
+mod audit;
+
 use crate::helpers::html::unescape;
 use crate::helpers::oauth::{Cred, token};
 use crate::helpers::{ALICE, TestApp, csrf_token, location, spawn_app_with};

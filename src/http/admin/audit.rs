@@ -2,7 +2,7 @@
 //! of it as JSON Lines (`format=jsonl`), streamed a page at a time so that
 //! a long log never sits in memory whole.
 
-use crate::audit::{self, Cursor, Page, Query};
+use crate::audit::{self, Cursor, Filters, Page, Query};
 use crate::context::Context;
 use crate::http::error::AdminError;
 use crate::http::extract::AdminCaller;
@@ -16,27 +16,19 @@ use serde::Deserialize;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Registers the route under `/admin/api`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(paths::ADMIN_AUDIT, web::get().to(get_audit));
 }
 
-/// `GET /admin/api/audit` parameters; an empty value counts as absent.
+/// `GET /admin/api/audit` parameters besides the filters
+/// ([`audit::Filters`]).
 #[derive(Deserialize)]
 pub struct AuditQuery {
-    /// RFC 3339: events at or after this time.
-    since: Option<String>,
-    /// The event type, or a dotted prefix of it.
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    actor: Option<String>,
-    subject: Option<String>,
-    cursor: Option<String>,
     limit: Option<usize>,
-    /// `json` (the default: one page) or `jsonl` (every event, streamed).
+    /// `json` (the default: one page, also when empty) or `jsonl` (every
+    /// event, streamed).
     format: Option<String>,
 }
 
@@ -49,41 +41,14 @@ const JSON_LINES: &str = "application/jsonl; charset=utf-8";
 pub async fn get_audit(
     _: AdminCaller,
     ctx: web::Data<Context>,
+    filters: web::Query<Filters>,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AdminError> {
-    let AuditQuery {
-        since,
-        kind,
-        actor,
-        subject,
-        cursor,
-        limit,
-        format,
-    } = query.into_inner();
-    let given = |value: Option<String>| value.filter(|value| !value.is_empty());
-    let since = given(since)
-        .map(|since| {
-            OffsetDateTime::parse(&since, &Rfc3339).map_err(|_| {
-                AdminError::bad_request("since must be an RFC 3339 time (2026-11-30T12:00:00Z)")
-            })
-        })
-        .transpose()?;
-    let cursor = given(cursor)
-        .map(|cursor| {
-            Cursor::parse(&cursor).ok_or_else(|| {
-                AdminError::bad_request("cursor must be a next_cursor this endpoint returned")
-            })
-        })
-        .transpose()?;
-    let query = Query {
-        since,
-        kind: given(kind),
-        actor: given(actor),
-        subject: given(subject),
-        cursor,
-        limit,
-    };
-    match given(format).as_deref() {
+    let AuditQuery { limit, format } = query.into_inner();
+    let query = filters
+        .query(limit)
+        .map_err(|err| AdminError::bad_request(err.to_string()))?;
+    match format.as_deref().filter(|format| !format.is_empty()) {
         None | Some("json") => {
             let page = blocking(move || audit::query(&ctx, &query)).await??;
             Ok(HttpResponse::Ok().json(page))

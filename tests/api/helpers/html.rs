@@ -19,6 +19,54 @@ pub fn form_action(html: &str) -> String {
     unescape(&attribute_after(html, r#"<form method="post" action=""#).expect("form in page"))
 }
 
+/// The `href` of the page's first link whose text is `text`, unescaped.
+pub fn link_to(html: &str, text: &str) -> Option<String> {
+    let end = html.find(&format!(">{text}</a>"))?;
+    let start = html[..end].rfind("<a ")?;
+    attribute_after(&html[start..end], r#"href=""#).map(|href| unescape(&href))
+}
+
+/// The cells of each row of the page's first table body, as text: tags
+/// dropped (a `<br>` as a line break), entities unescaped.
+pub fn table_rows(html: &str) -> Vec<Vec<String>> {
+    let Some(start) = html.find("<tbody>") else {
+        return Vec::new();
+    };
+    let end = html[start..]
+        .find("</tbody>")
+        .expect("end of the table body")
+        + start;
+    html[start..end]
+        .split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<td")
+                .skip(1)
+                .map(|cell| {
+                    let open = cell.find('>').expect("end of <td>") + 1;
+                    let close = cell.find("</td>").expect("</td>");
+                    unescape(&text_of(&cell[open..close].replace("<br>", "\n")))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `html` without its tags.
+fn text_of(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
 fn attribute_after(html: &str, marker: &str) -> Option<String> {
     let start = html.find(marker)? + marker.len();
     let end = html[start..].find('"')? + start;

@@ -5,6 +5,7 @@
 //! and every action answers with a redirect to a page that says what
 //! happened ([`Done`]), so a reload never repeats it.
 
+mod audit_log;
 mod clients;
 mod keys;
 mod users;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     clients::configure(cfg);
     keys::configure(cfg);
+    audit_log::configure(cfg);
 }
 
 /// `GET /admin`: the users page, where administration usually starts.
