@@ -5,7 +5,7 @@
 
 use super::Items;
 use crate::http::error::AdminError;
-use crate::http::extract::{AdminCaller, ClientIp};
+use crate::http::extract::AdminCaller;
 use crate::http::paths;
 use crate::jwa::SigningAlg;
 use crate::oauth::Provider;
@@ -118,13 +118,11 @@ fn signable(provider: &Provider, client: &Client) -> Result<(), AdminError> {
 /// `POST /admin/api/clients`: 201 with the client and, for a confidential
 /// one, its generated `client_secret`, shown this once.
 pub async fn post_clients(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     provider: web::Data<Provider>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, AdminError> {
     let (seed, confidential) = clients::new_metadata(body.into_inner())?;
-    let by = admin.audited_as(ip.as_deref());
     let (client, secret) = blocking(move || {
         let created = clients::create(&provider.ctx, &seed, confidential, &by)?;
         signable(&provider, &created.0)?;
@@ -156,13 +154,11 @@ pub async fn get_client(
 /// `PATCH /admin/api/clients/{client_id}`: any metadata but the client_id
 /// and the secret.
 pub async fn patch_client(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     provider: web::Data<Provider>,
     client_id: web::Path<String>,
     changes: web::Json<ClientChanges>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     let client = blocking(move || {
         let client = clients::update(&provider.ctx, &client_id, changes.into_inner(), &by)?;
         signable(&provider, &client)?;
@@ -175,12 +171,10 @@ pub async fn patch_client(
 /// `DELETE /admin/api/clients/{client_id}`: 204; the client stops
 /// authenticating at once.
 pub async fn delete_client(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     provider: web::Data<Provider>,
     client_id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     blocking(move || clients::delete(&provider.ctx, &client_id, &by)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -193,12 +187,10 @@ struct SecretResponse {
 /// `POST /admin/api/clients/{client_id}/secret`: a new generated secret,
 /// shown this once; the old one stops working.
 pub async fn post_client_secret(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     provider: web::Data<Provider>,
     client_id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     let secret = blocking(move || clients::rotate_secret(&provider.ctx, &client_id, &by)).await??;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))

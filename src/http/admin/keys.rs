@@ -3,7 +3,7 @@
 
 use super::Items;
 use crate::http::error::AdminError;
-use crate::http::extract::{AdminCaller, ClientIp, RecentAdmin};
+use crate::http::extract::{AdminCaller, RecentAdmin};
 use crate::http::paths;
 use crate::jwa::SigningAlg;
 use crate::keys::{KeyInfo, KeyStatus};
@@ -67,8 +67,7 @@ pub struct RotateBody {
 /// `POST /admin/api/keys/rotate`: 201 with the new key. A sensitive
 /// action: a session must have signed in recently. The body may be empty.
 pub async fn post_rotate(
-    RecentAdmin(admin): RecentAdmin,
-    ip: ClientIp,
+    RecentAdmin(by): RecentAdmin,
     provider: web::Data<Provider>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AdminError> {
@@ -81,7 +80,6 @@ pub async fn post_rotate(
             ))
         })?
     };
-    let by = admin.audited_as(ip.as_deref());
     let key = blocking(move || provider.rotate_key(alg, &by)).await??;
     Ok(HttpResponse::Created().json(KeyResponse::from(key)))
 }

@@ -5,7 +5,7 @@ use super::Items;
 use crate::accounts::{AccountError, Accounts, NewUser, UserChanges};
 use crate::context::Context;
 use crate::http::error::AdminError;
-use crate::http::extract::{AdminCaller, ClientIp, RecentAdmin};
+use crate::http::extract::{AdminCaller, RecentAdmin};
 use crate::http::paths;
 use crate::journeys::{Engine, devices};
 use crate::oauth::consents;
@@ -122,12 +122,10 @@ pub async fn get_users(
 
 /// `POST /admin/api/users`: 201 with the new account.
 pub async fn post_users(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     engine: web::Data<Engine>,
     new: web::Json<NewUser>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     let user = blocking(move || {
         let user = engine.accounts.create(new.into_inner(), &by)?;
         UserResponse::of(&engine.accounts, user)
@@ -157,13 +155,11 @@ pub async fn get_user(
 
 /// `PATCH /admin/api/users/{id}`: email, name, disabled, admin, password.
 pub async fn patch_user(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     engine: web::Data<Engine>,
     id: web::Path<String>,
     changes: web::Json<UserChanges>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     let user = blocking(move || {
         let user = engine
             .accounts
@@ -177,12 +173,10 @@ pub async fn patch_user(
 /// `DELETE /admin/api/users/{id}`: 204; the user's sessions and tokens
 /// end. A sensitive action: a session must have signed in recently.
 pub async fn delete_user(
-    RecentAdmin(admin): RecentAdmin,
-    ip: ClientIp,
+    RecentAdmin(by): RecentAdmin,
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     blocking(move || engine.accounts.delete_by_id(&id, &by)).await??;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -190,12 +184,10 @@ pub async fn delete_user(
 /// `POST /admin/api/users/{id}/unlock`: 200 with the user, whose failed
 /// sign-ins and second-factor codes no longer lock them out.
 pub async fn post_unlock(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     let user = blocking(move || {
         let user = engine.accounts.unlock_by_id(&id, &by)?;
         UserResponse::of(&engine.accounts, user)
@@ -213,12 +205,10 @@ struct ResetSent {
 /// `reset_password` journey is mailed to the user's address; 409 when
 /// they have none or are disabled.
 pub async fn post_reset_password(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     engine: web::Data<Engine>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AdminError> {
-    let by = admin.audited_as(ip.as_deref());
     let user = blocking(move || engine.send_reset_link(&id, &by)).await??;
     Ok(HttpResponse::Accepted().json(ResetSent {
         sent_to: user.email.unwrap_or_default(),
@@ -281,13 +271,11 @@ pub async fn get_user_sessions(
 /// `DELETE /admin/api/users/{id}/sessions/{sid}`: 204, or 404 when the
 /// user has no such session.
 pub async fn delete_user_session(
-    AdminCaller(admin): AdminCaller,
-    ip: ClientIp,
+    AdminCaller(by): AdminCaller,
     engine: web::Data<Engine>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AdminError> {
     let (id, sid) = path.into_inner();
-    let by = admin.audited_as(ip.as_deref());
     let ended = blocking(move || sessions::revoke_by_id(&engine.ctx, &id, &sid, &by)).await??;
     if !ended {
         return Err(AdminError::not_found("The user has no such session."));

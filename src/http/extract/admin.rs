@@ -14,8 +14,9 @@
 //! call with neither is refused: administration is worth the stricter rule.
 
 use super::session::session_of;
-use super::{Boxed, context};
+use super::{Boxed, client_address, context};
 use crate::admin::{self, Administrator};
+use crate::audit;
 use crate::context::Context;
 use crate::http::error::{AdminError, ApiError};
 use crate::http::oauth::header_token;
@@ -27,14 +28,14 @@ use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, web};
 
-/// An administrator: see the module docs for how a caller proves it.
-/// Who they are (`.0.actor`) is for the audit log.
-pub struct AdminCaller(pub Administrator);
+/// An administrator (see the module docs for how a caller proves it), as
+/// the audit log names them, with their address.
+pub struct AdminCaller(pub audit::Caller);
 
 /// An administrator whose session authenticated within
 /// `[admin] reauth_secs` (a Bearer token passes: it has no sign-in to
 /// repeat); 403 `reauth_required` otherwise.
-pub struct RecentAdmin(pub Administrator);
+pub struct RecentAdmin(pub audit::Caller);
 
 impl FromRequest for AdminCaller {
     type Error = AdminError;
@@ -42,7 +43,10 @@ impl FromRequest for AdminCaller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move { Ok(AdminCaller(administrator(&req).await?)) })
+        Box::pin(async move {
+            let administrator = administrator(&req).await?;
+            Ok(AdminCaller(audited_admin(&req, &administrator)))
+        })
     }
 }
 
@@ -55,9 +59,17 @@ impl FromRequest for RecentAdmin {
         Box::pin(async move {
             let administrator = administrator(&req).await?;
             administrator.check_recent(&*core(&req)?)?;
-            Ok(RecentAdmin(administrator))
+            Ok(RecentAdmin(audited_admin(&req, &administrator)))
         })
     }
+}
+
+/// `admin` as the audit log names them, asking from the client's address.
+pub fn audited_admin(req: &HttpRequest, admin: &Administrator) -> audit::Caller {
+    let ip = context(req)
+        .and_then(|ctx| client_address(req, &ctx.settings.server.trusted_proxies))
+        .map(|ip| ip.to_string());
+    admin.audited_as(ip.as_deref())
 }
 
 fn core(req: &HttpRequest) -> Result<web::Data<Context>, AdminError> {

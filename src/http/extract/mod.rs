@@ -9,7 +9,7 @@ mod admin;
 mod csrf;
 mod session;
 
-pub use admin::{AdminCaller, RecentAdmin};
+pub use admin::{AdminCaller, RecentAdmin, audited_admin};
 pub use csrf::{CsrfForm, JourneyForm, PageForm, SameOrigin, journey_cookie};
 pub use session::{MaybeSession, SessionAuth};
 

@@ -14,7 +14,7 @@ use crate::admin::{self, Administrator, Refusal};
 use crate::audit;
 use crate::context::Context;
 use crate::http::error::PageError;
-use crate::http::extract::{PageForm, SessionAuth, client_address};
+use crate::http::extract::{PageForm, SessionAuth, audited_admin};
 use crate::http::paths;
 use actix_web::dev::Payload;
 use actix_web::error::InternalError;
@@ -59,14 +59,11 @@ impl FromRequest for AdminPage {
             let auth = auth.await?;
             let ctx = context(&req)?;
             match admin::by_session(&ctx, &auth.active) {
-                Ok(admin) => {
-                    let ip = client_address(&req, &ctx.settings.server.trusted_proxies);
-                    Ok(AdminPage {
-                        by: admin.audited_as(ip.map(|ip| ip.to_string()).as_deref()),
-                        admin,
-                        csrf_token: ctx.csrf_token(&auth.token),
-                    })
-                }
+                Ok(admin) => Ok(AdminPage {
+                    by: audited_admin(&req, &admin),
+                    admin,
+                    csrf_token: ctx.csrf_token(&auth.token),
+                }),
                 Err(Refusal::WrongJourney { required, .. }) => {
                     Err(sign_in_again(&required, &back_here(&req)))
                 }
