@@ -9,7 +9,7 @@ use super::{
 };
 use crate::audit::{self, Caller, Event, Party};
 use crate::secret::SecretString;
-use crate::store::{StoreError, User};
+use crate::store::{StoreError, User, WriteTx};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
@@ -138,6 +138,7 @@ impl Accounts {
                 .user(id)?
                 .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
             refuse_managed(&user)?;
+            let administered = administers(&user);
             let mut changed = Vec::new();
             if let Some(email) = email
                 && email != user.email
@@ -179,6 +180,9 @@ impl Accounts {
                 end_sessions = true;
                 changed.push("password");
             }
+            if administered && !administers(&user) {
+                refuse_last_administrator(tx, &user)?;
+            }
             if end_sessions {
                 end_all_sessions(tx, &user.id)?;
             }
@@ -201,6 +205,9 @@ impl Accounts {
                 .user(id)?
                 .ok_or_else(|| AccountError::NoSuchId(id.to_owned()))?;
             refuse_managed(&user)?;
+            if administers(&user) {
+                refuse_last_administrator(tx, &user)?;
+            }
             remove_in(tx, &user)?;
             let event = Event::admin("user.delete", by, Party::user(&user.username));
             audit::record(&self.ctx, tx, event)?;
@@ -249,6 +256,26 @@ impl Accounts {
             audit::record(&self.ctx, tx, event)?;
             Ok(user)
         })
+    }
+}
+
+/// Whether `user` can administer tessera: an enabled administrator.
+fn administers(user: &User) -> bool {
+    user.admin && !user.disabled
+}
+
+/// Refuses to take away the role of `user`, an enabled administrator
+/// (revoking it, disabling or deleting them), when no other enabled
+/// administrator is left: nobody could administer tessera while it runs.
+fn refuse_last_administrator(tx: &dyn WriteTx, user: &User) -> Result<(), AccountError> {
+    let others = tx
+        .users()?
+        .iter()
+        .any(|other| other.id != user.id && administers(other));
+    if others {
+        Ok(())
+    } else {
+        Err(AccountError::LastAdministrator(user.username.clone()))
     }
 }
 

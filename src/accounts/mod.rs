@@ -74,6 +74,9 @@ pub enum AccountError {
     /// manages it, so that a restart never silently undoes an edit.
     #[error("the user `{0}` is declared in the config file, which manages it")]
     ManagedByConfig(String),
+    /// The change would leave nobody who can administer tessera.
+    #[error("`{0}` is the last enabled administrator: make another user an administrator first")]
+    LastAdministrator(String),
     #[error("`{0}` is not a plain email address (name@example.com)")]
     InvalidEmail(String),
     #[error(transparent)]

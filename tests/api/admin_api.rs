@@ -943,3 +943,72 @@ async fn a_retired_key_leaves_the_running_servers_jwks_once_its_tokens_expired()
         "{keys}"
     );
 }
+
+#[tokio::test]
+async fn the_last_enabled_administrator_cannot_lose_the_role() {
+    use reqwest::Method;
+    const CAROL: (&str, &str) = ("carol", "a long enough passphrase");
+    let app = crate::helpers::spawn_app().await;
+    let new = tessera::accounts::NewUser {
+        username: CAROL.0.into(),
+        password: Some(tessera::secret::SecretString::new(CAROL.1)),
+        email: None,
+        name: None,
+        admin: true,
+    };
+    let by = tessera::audit::Caller::cli();
+    let carol = app.engine.accounts.create(new, &by).expect("created").id;
+    let session = app.login_rest(CAROL).await;
+    let carol_path = format!("/users/{carol}");
+    for change in [json!({"admin": false}), json!({"disabled": true})] {
+        let refused = admin_send(
+            &app,
+            Auth::Session(&session),
+            Method::PATCH,
+            &carol_path,
+            Some(change),
+        )
+        .await;
+        assert_refused(&refused, StatusCode::CONFLICT, "conflict");
+    }
+    let refused = admin_send(
+        &app,
+        Auth::Session(&session),
+        Method::DELETE,
+        &carol_path,
+        None,
+    )
+    .await;
+    assert_refused(&refused, StatusCode::CONFLICT, "conflict");
+    assert!(
+        refused.1["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("last enabled administrator")
+    );
+
+    // With another administrator, the role can go.
+    let dave = create_user(&app, &session, "dave", "a long enough passphrase").await;
+    let grant = Some(json!({"admin": true}));
+    let dave_path = format!("/users/{dave}");
+    let (status, _) = admin_send(
+        &app,
+        Auth::Session(&session),
+        Method::PATCH,
+        &dave_path,
+        grant,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let drop = Some(json!({"admin": false}));
+    let (status, carol) = admin_send(
+        &app,
+        Auth::Session(&session),
+        Method::PATCH,
+        &carol_path,
+        drop,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{carol}");
+    assert_eq!(carol["admin"], false);
+}

@@ -129,7 +129,9 @@ impl From<AccountError> for AdminError {
             | AccountError::InvalidCursor
             | AccountError::WeakPassword(_) => Self::bad_request(description),
             AccountError::ManagedByConfig(_) => Self::managed(description),
-            AccountError::UsernameTaken(_) | AccountError::EmailTaken(_) => {
+            AccountError::UsernameTaken(_)
+            | AccountError::EmailTaken(_)
+            | AccountError::LastAdministrator(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", description)
             }
             AccountError::NotFound(_) | AccountError::NoSuchId(_) => Self::not_found(description),

@@ -58,9 +58,9 @@ fn account_refusal(err: AccountError) -> PageError {
         | AccountError::InvalidEmail(_)
         | AccountError::InvalidCursor
         | AccountError::WeakPassword(_) => refused(StatusCode::BAD_REQUEST, message),
-        AccountError::UsernameTaken(_) | AccountError::EmailTaken(_) => {
-            refused(StatusCode::CONFLICT, message)
-        }
+        AccountError::UsernameTaken(_)
+        | AccountError::EmailTaken(_)
+        | AccountError::LastAdministrator(_) => refused(StatusCode::CONFLICT, message),
         err @ (AccountError::Hash(_) | AccountError::Store(_)) => PageError::internal(err),
     }
 }
