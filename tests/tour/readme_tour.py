@@ -7,7 +7,8 @@ The README's address, http://127.0.0.1:8080, is then replaced by the real
 one everywhere in the tour; nothing else is changed. Every other ```sh block
 of the tour sections runs, in order, in one bash session (`set -euo
 pipefail`: a failing command or an unset variable fails the tour), except
-blocks marked SKIP. When a ```json or ```text block follows a command block,
+blocks marked SKIP. The administration examples are a second tour (TOURS),
+on a fresh server of their own. When a ```json or ```text block follows a command block,
 it is what that block must print:
 
 - json: the same keys and shape; fixed values are equal, and values that
@@ -34,7 +35,8 @@ from collections import namedtuple
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TOUR_SECTIONS = ("A short tour", "OAuth 2.0", "OpenID Connect")
+# Each tour runs on a fresh server, in one bash session of its own.
+TOURS = (("A short tour", "OAuth 2.0", "OpenID Connect"), ("Administration while running",))
 SKIP = "<!-- not run by the tour test -->"
 SERVER = "<!-- the tour test starts this server itself, on a free port -->"
 README_ADDRESS = "http://127.0.0.1:8080"
@@ -53,8 +55,8 @@ Block = namedtuple("Block", "line language text marker")
 Step = namedtuple("Step", "line commands language expected")
 
 
-def tour_blocks(readme):
-    """The fenced blocks of the tour sections, in order."""
+def tour_blocks(readme, sections):
+    """The fenced blocks of `sections`, in order."""
     lines = readme.splitlines()
     blocks, section, i = [], None, 0
     while i < len(lines):
@@ -70,7 +72,7 @@ def tour_blocks(readme):
             i += 1
         text = "\n".join(line[len(indent):] for line in lines[start + 1:i])
         marker = next((line.strip() for line in reversed(lines[:start]) if line.strip()), "")
-        if section in TOUR_SECTIONS:
+        if section in sections:
             blocks.append(Block(start + 1, language, text, marker))
         i += 1
     return blocks
@@ -140,16 +142,19 @@ def main():
         sys.exit(f"cannot run the tour: missing {missing or binary} (install it, or cargo build)")
     env = dict(os.environ, PATH=f"{binary.resolve().parent}{os.pathsep}{os.environ['PATH']}")
 
-    blocks = tour_blocks((ROOT / "README.md").read_text())
-    servers = [block.text for block in blocks if block.marker == SERVER]
+    readme = (ROOT / "README.md").read_text()
+    tours = [tour_blocks(readme, sections) for sections in TOURS]
+    servers = [block.text for blocks in tours for block in blocks if block.marker == SERVER]
     if len(servers) != 1:
         sys.exit(f"README.md must mark one server block with {SERVER}")
-    server, url = start_server(servers[0], env)
-    try:
-        failures = run(steps(blocks, url), env)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    failures = []
+    for blocks in tours:
+        server, url = start_server(servers[0], env)
+        try:
+            failures += run(steps(blocks, url), env)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
     for failure in failures:
         print(failure, file=sys.stderr)
     if failures:
