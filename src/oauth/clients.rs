@@ -285,21 +285,37 @@ pub fn remove(ctx: &Context, client_id: &str, by: &Caller) -> Result<(), ClientE
         if !tx.delete_client(client_id)? {
             return Err(ClientError::NotFound(client_id.to_owned()));
         }
+        revoke_grants(tx, client_id)?;
         audit::record(ctx, tx, admin_event("client.delete", by, client_id))?;
         Ok(())
     })
 }
 
-/// Deletes a client for an administrator `by`, and records it: refused
-/// for one the config manages. It stops authenticating at once, so its refresh tokens and
-/// codes are of no more use.
+/// Deletes a client for an administrator `by`, with the consents and
+/// refresh tokens users granted it, and records it: refused for one the
+/// config manages. It stops authenticating at once.
 pub fn delete(ctx: &Context, client_id: &str, by: &Caller) -> Result<Client, ClientError> {
     ctx.store.write(|tx| {
         let client = administered(tx, client_id)?;
         tx.delete_client(client_id)?;
+        revoke_grants(tx, client_id)?;
         audit::record(ctx, tx, admin_event("client.delete", by, client_id))?;
         Ok(client)
     })
+}
+
+/// Withdraws what users granted a deleted client: their consents, and its
+/// refresh tokens with the access tokens they issued, so that a client
+/// registered again under the same id starts with nothing. A rare
+/// administrator's action: it reads every user.
+fn revoke_grants(tx: &dyn crate::store::WriteTx, client_id: &str) -> Result<(), StoreError> {
+    for user in tx.users()? {
+        tx.delete_consent(&user.id, client_id)?;
+        for family in tx.families_of(&user.id, client_id)? {
+            tx.delete_family(&family)?;
+        }
+    }
+    Ok(())
 }
 
 /// The record of `by`'s `action` on the client `client_id`.

@@ -1012,3 +1012,66 @@ async fn the_last_enabled_administrator_cannot_lose_the_role() {
     assert_eq!(status, StatusCode::OK, "{carol}");
     assert_eq!(carol["admin"], false);
 }
+
+#[tokio::test]
+async fn deleting_a_client_withdraws_the_consents_and_tokens_users_granted_it() {
+    use crate::helpers::oauth::{AuthRequest, is_active, refresh, tokens_for};
+    use reqwest::Method;
+    const REDIRECT: &str = "http://127.0.0.1:9000/callback";
+    let app = admin_app().await;
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let register = async || {
+        let metadata = json!({"client_id": "notes", "redirect_uris": [REDIRECT],
+            "scopes": ["openid", "reports:read"]});
+        let (status, created) = admin_send(
+            &app,
+            Auth::Bearer(&ops),
+            Method::POST,
+            "/clients",
+            Some(metadata),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned()
+    };
+    // Cred takes 'static texts, as the tests' constants are.
+    let secret = register().await.leak();
+    app.login_html("", crate::helpers::ALICE).await;
+    let request = AuthRequest::new("notes", REDIRECT, "openid reports:read");
+    let (access, refresh_token) = tokens_for(&app, Cred::Basic("notes", secret), &request).await;
+    let alice = app
+        .engine
+        .accounts
+        .get_by_username("alice")
+        .expect("alice")
+        .id;
+    let consents = format!("/users/{alice}/consents");
+    let (_, granted) = admin_send(&app, Auth::Bearer(&ops), Method::GET, &consents, None).await;
+    assert_eq!(
+        granted["items"].as_array().map(Vec::len),
+        Some(1),
+        "{granted}"
+    );
+
+    let (status, _) = admin_send(
+        &app,
+        Auth::Bearer(&ops),
+        Method::DELETE,
+        "/clients/notes",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, granted) = admin_send(&app, Auth::Bearer(&ops), Method::GET, &consents, None).await;
+    assert_eq!(granted["items"], json!([]));
+
+    // A client registered again under the id inherits nothing.
+    let again = Cred::Basic("notes", register().await.leak());
+    let refreshed = refresh(&app, again, &refresh_token).await;
+    assert_eq!(refreshed.0, StatusCode::BAD_REQUEST, "{}", refreshed.1);
+    assert_eq!(refreshed.1["error"], "invalid_grant");
+    assert!(!is_active(&app, again, &access).await);
+}
