@@ -15,6 +15,8 @@ pub const JOURNEY_SCRIPT: &str = "/static/journey.js";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = crate::journeys::goto::ACCOUNT_PATH;
 pub const ACCOUNT_END_SESSION: &str = "/account/sessions/end";
+/// Changes the signed-in user's password.
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_REVOKE_CONSENT: &str = "/account/consents/revoke";
 pub const ACCOUNT_PUSH: &str = "/account/push";
 pub const ACCOUNT_FORGET_DEVICE: &str = "/account/devices/forget";

@@ -423,6 +423,13 @@ impl Session {
     pub fn expires_at(&self, idle: Duration) -> OffsetDateTime {
         (self.last_used_at + idle).min(self.absolute_expires_at)
     }
+
+    /// Whether its user authenticated (signed in, or stepped up) at most
+    /// `window` before `now`: what actions that ask for a recent sign-in
+    /// instead of the password accept.
+    pub fn authenticated_within(&self, window: Duration, now: OffsetDateTime) -> bool {
+        self.auth_time + window >= now
+    }
 }
 
 impl LoginThrottle {

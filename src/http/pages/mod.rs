@@ -35,6 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::LOGOUT, web::post().to(logout::post_logout))
         .route(paths::ACCOUNT, web::get().to(account::get_account))
         .route(
+            paths::ACCOUNT_PASSWORD,
+            web::post().to(account::post_change_password),
+        )
+        .route(
             paths::ACCOUNT_END_SESSION,
             web::post().to(account::post_end_session),
         )
