@@ -323,3 +323,45 @@ async fn a_user_declared_in_the_config_is_sent_to_the_file_for_the_password() {
     assert_refused(refused, StatusCode::CONFLICT, "config file").await;
     assert_eq!(sign_in(&app, ALICE).await, 200);
 }
+
+#[tokio::test]
+async fn ending_all_other_sessions_keeps_this_one_and_records_each() {
+    let app = spawn_app().await;
+    let phone = app.login_rest(ALICE).await;
+    let tablet = app.login_rest(ALICE).await;
+    let bob = app.login_rest(crate::helpers::BOB).await;
+    let mut others = vec![app.session_id(&phone).await, app.session_id(&tablet).await];
+    others.sort_unstable();
+    let browser = Browser::sign_in(&app, ALICE).await;
+    assert!(browser.account().await.contains("End all other sessions"));
+
+    let forged = browser
+        .post_raw("/account/sessions/end-others", &[("csrf_token", "forged")])
+        .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.validate(&phone).await["valid"], true);
+
+    let ended = browser.post("/account/sessions/end-others", &[]).await;
+    assert_eq!(ended.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&ended), "/account?done=others_ended");
+    for other in [&phone, &tablet] {
+        assert_eq!(app.validate(other).await["valid"], false);
+    }
+    assert_eq!(app.validate(&browser.token).await["valid"], true);
+    assert_eq!(app.validate(&bob).await["valid"], true, "another user's");
+    let account = browser.account().await;
+    assert!(!account.contains("End all other sessions"), "none left");
+
+    let revoked = events(&app, "session.revoke");
+    let mut ids: Vec<String> = revoked
+        .iter()
+        .map(|event| event.details["session"].clone())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, others);
+    assert!(
+        revoked
+            .iter()
+            .all(|e| e.actor == "user:alice" && e.subject.as_deref() == Some("user:alice"))
+    );
+}

@@ -175,6 +175,7 @@ fn consent_view(ctx: &Context, (consent, client): (Consent, Option<Client>)) -> 
 pub enum Done {
     PasswordChanged,
     PasswordChangedOthersEnded,
+    OthersEnded,
 }
 
 impl Done {
@@ -185,6 +186,7 @@ impl Done {
             Done::PasswordChangedOthersEnded => {
                 "Your password was changed, and your other sessions were ended."
             }
+            Done::OthersEnded => "Your other sessions were ended.",
         }
     }
 
@@ -193,6 +195,7 @@ impl Done {
         let name = match self {
             Done::PasswordChanged => "password_changed",
             Done::PasswordChangedOthersEnded => "password_changed_others_ended",
+            Done::OthersEnded => "others_ended",
         };
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{}?done={name}", paths::ACCOUNT)))
@@ -392,6 +395,29 @@ pub async fn post_end_session(
         response.insert_header((header::LOCATION, paths::ACCOUNT));
     }
     Ok(response.finish())
+}
+
+/// A form with nothing but its CSRF token: the action is in its path.
+#[derive(Deserialize)]
+pub struct ActionForm {}
+
+impl PageForm for ActionForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
+}
+
+/// `POST /account/sessions/end-others`: ends every session of the user but
+/// the one asking.
+pub async fn post_end_other_sessions(
+    ctx: web::Data<Context>,
+    auth: SessionAuth,
+    _: CsrfForm<ActionForm>,
+    ip: ClientIp,
+) -> Result<HttpResponse, PageError> {
+    let caller = caller(&auth, &ip);
+    let user_id = auth.active.user.id;
+    let keep = auth.active.session.id;
+    blocking(move || sessions::revoke_others(&ctx, &user_id, &keep, &caller)).await??;
+    Ok(Done::OthersEnded.back())
 }
 
 #[derive(Deserialize)]

@@ -43,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(account::post_end_session),
         )
         .route(
+            paths::ACCOUNT_END_OTHER_SESSIONS,
+            web::post().to(account::post_end_other_sessions),
+        )
+        .route(
             paths::ACCOUNT_PUSH,
             web::post().to(account::post_push_answer),
         )
