@@ -130,7 +130,7 @@ pub struct JourneyState {
 pub struct ProfiledDevice {
     /// See `journeys::devices::fingerprint`.
     pub fingerprint: String,
-    /// Browser and platform in words ("Chrome on Linux").
+    /// Browser and system in words ("Chrome 120 on Linux").
     pub label: String,
 }
 
@@ -199,7 +199,7 @@ pub struct KnownDevice {
     /// Public identifier, used to forget the device from /account.
     pub id: String,
     pub fingerprint: String,
-    /// Browser and platform in words ("Chrome on Linux").
+    /// Browser and system in words ("Chrome 120 on Linux").
     pub label: String,
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,

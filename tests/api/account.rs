@@ -365,3 +365,31 @@ async fn ending_all_other_sessions_keeps_this_one_and_records_each() {
             .all(|e| e.actor == "user:alice" && e.subject.as_deref() == Some("user:alice"))
     );
 }
+
+#[tokio::test]
+async fn sessions_tell_devices_apart_by_browser_system_address_and_times() {
+    let app = spawn_app().await;
+    let phone_ua = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1";
+    let started = app
+        .authenticate_from(
+            "login",
+            phone_ua,
+            json!({"input": {"username": ALICE.0, "password": ALICE.1}}),
+        )
+        .await;
+    assert!(started["session_token"].is_string(), "{started}");
+    let signed_in = app.clock_now();
+    app.clock.advance(Duration::minutes(5));
+    let browser = Browser::sign_in(&app, ALICE).await;
+    let account = browser.account().await;
+    let shown = tessera::http::pages::account::display_time;
+    assert!(
+        account.contains("<strong>Safari 17 on iOS 17</strong>"),
+        "{account}"
+    );
+    assert!(account.contains(&format!(
+        "Signed in {} with password from 127.0.0.1 · last active {}",
+        shown(signed_in),
+        shown(signed_in)
+    )));
+}

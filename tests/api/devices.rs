@@ -206,8 +206,8 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
 
     let account = page(&app, &laptop_browser, "/account").await;
     assert!(account.contains("Remembered devices"));
-    assert!(account.contains("<strong>Chrome on Linux</strong>"));
-    assert!(account.contains(r#"aria-label="Forget Chrome on Linux"#));
+    assert!(account.contains("<strong>Chrome 120 on Linux</strong>"));
+    assert!(account.contains(r#"aria-label="Forget Chrome 120 on Linux"#));
 
     // The same browser, the same answers: known, signed in after the
     // device step.
