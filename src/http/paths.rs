@@ -22,6 +22,8 @@ pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_REVOKE_CONSENT: &str = "/account/consents/revoke";
 pub const ACCOUNT_PUSH: &str = "/account/push";
 pub const ACCOUNT_FORGET_DEVICE: &str = "/account/devices/forget";
+/// Names a remembered device.
+pub const ACCOUNT_RENAME_DEVICE: &str = "/account/devices/rename";
 
 pub const API_AUTHENTICATE: &str = "/api/authenticate";
 pub const API_SESSION: &str = "/api/session";

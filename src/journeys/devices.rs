@@ -1,7 +1,7 @@
 //! Devices a user signs in from: the characteristics `device_profile`
-//! reads, the fingerprint derived from them, and the devices
-//! `remember_device` keeps for each user (listed and forgotten on
-//! /account).
+//! reads, the fingerprint derived from them, the label people read, and
+//! the devices `remember_device` keeps for each user (listed, named and
+//! forgotten on /account).
 //!
 //! The fingerprint is SHA-256 (base64url) over a versioned, normalised
 //! text of five characteristics: the user agent with every run of digits
@@ -261,6 +261,7 @@ pub fn remember(ctx: &Context, user_id: &str, device: &ProfiledDevice) -> Result
                 id: random_id(),
                 fingerprint: device.fingerprint.clone(),
                 label: device.label.clone(),
+                name: None,
                 first_seen: now,
                 last_seen: now,
             }),
@@ -294,6 +295,44 @@ pub fn forget(ctx: &Context, user_id: &str, device_id: &str) -> Result<bool, Sto
         }
         tx.put_devices(user_id, &devices)?;
         Ok(true)
+    })
+}
+
+/// Longest name a user may give a device.
+pub const MAX_NAME_CHARS: usize = 60;
+
+/// Why a device was not renamed.
+#[derive(Debug, thiserror::Error)]
+pub enum RenameError {
+    #[error("a device name has at most {MAX_NAME_CHARS} characters")]
+    TooLong,
+    #[error("no remembered device with this id")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Names one of a user's remembered devices (trimmed, without control
+/// characters); an empty name clears it, and the label shows again.
+pub fn rename(
+    ctx: &Context,
+    user_id: &str,
+    device_id: &str,
+    name: &str,
+) -> Result<(), RenameError> {
+    let name: String = name.trim().chars().filter(|c| !c.is_control()).collect();
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(RenameError::TooLong);
+    }
+    ctx.store.write(|tx| {
+        let mut devices = tx.devices_of(user_id)?;
+        let device = devices
+            .iter_mut()
+            .find(|device| device.id == device_id)
+            .ok_or(RenameError::NotFound)?;
+        device.name = Some(name).filter(|name| !name.is_empty());
+        tx.put_devices(user_id, &devices)?;
+        Ok(())
     })
 }
 
@@ -419,13 +458,21 @@ mod tests {
     }
 
     #[test]
+    fn a_device_stored_before_names_existed_loads_without_one() {
+        let old = r#"{"id":"d1","fingerprint":"f","label":"curl","first_seen":"2026-01-01T00:00:00Z","last_seen":"2026-01-01T00:00:00Z"}"#;
+        let device: KnownDevice = serde_json::from_str(old).expect("an old record loads");
+        assert_eq!(device.name, None);
+    }
+
+    #[test]
     fn only_the_most_recently_seen_devices_are_kept() {
         let start = OffsetDateTime::UNIX_EPOCH;
         let mut devices: Vec<KnownDevice> = (0..=MAX_DEVICES)
             .map(|i| KnownDevice {
                 id: format!("d{i}"),
                 fingerprint: format!("f{i}"),
-                label: "Chrome on Linux".into(),
+                label: "Chrome 120 on Linux".into(),
+                name: None,
                 first_seen: start,
                 last_seen: start + Duration::minutes(i64::try_from(i).unwrap_or_default()),
             })

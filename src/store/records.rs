@@ -201,6 +201,9 @@ pub struct KnownDevice {
     pub fingerprint: String,
     /// Browser and system in words ("Chrome 120 on Linux").
     pub label: String,
+    /// The name the user gave it on /account, shown instead of the label.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,
     /// When a journey last recognised or remembered the device.

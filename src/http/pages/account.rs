@@ -1,6 +1,6 @@
 //! `/account`: who is signed in, sign-in requests waiting for their
 //! approval, their sessions and remembered devices; changing the password,
-//! answering a request, ending a session (or all the others) and
+//! answering a request, ending a session (or all the others), naming and
 //! forgetting a device. Each action redirects back with a message named
 //! in the query (`?done=`), so a reload repeats nothing.
 
@@ -12,6 +12,7 @@ use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
+use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
 use crate::journeys::push::{self, Reply};
 use crate::journeys::{Engine, devices};
 use crate::oauth;
@@ -43,6 +44,8 @@ struct AccountPage {
     push_requests: Vec<PushView>,
     sessions: Vec<SessionView>,
     devices: Vec<DeviceView>,
+    /// Longest name a device may be given.
+    max_device_name: usize,
     consents: Vec<ConsentView>,
 }
 
@@ -63,7 +66,12 @@ struct PushView {
 
 struct DeviceView {
     id: String,
-    label: String,
+    /// The user's name for it, else the label.
+    shown: String,
+    /// The label, when a name is shown instead.
+    label: Option<String>,
+    /// The name, to edit.
+    name: String,
     first_seen: String,
     last_seen: String,
 }
@@ -132,7 +140,9 @@ fn device_view(known: KnownDevice) -> DeviceView {
     DeviceView {
         first_seen: display_time(known.first_seen),
         last_seen: display_time(known.last_seen),
-        label: known.label,
+        shown: known.name.clone().unwrap_or_else(|| known.label.clone()),
+        label: known.name.is_some().then_some(known.label),
+        name: known.name.unwrap_or_default(),
         id: known.id,
     }
 }
@@ -176,6 +186,7 @@ pub enum Done {
     PasswordChanged,
     PasswordChangedOthersEnded,
     OthersEnded,
+    DeviceRenamed,
 }
 
 impl Done {
@@ -187,6 +198,7 @@ impl Done {
                 "Your password was changed, and your other sessions were ended."
             }
             Done::OthersEnded => "Your other sessions were ended.",
+            Done::DeviceRenamed => "The device's name was saved.",
         }
     }
 
@@ -196,6 +208,7 @@ impl Done {
             Done::PasswordChanged => "password_changed",
             Done::PasswordChangedOthersEnded => "password_changed_others_ended",
             Done::OthersEnded => "others_ended",
+            Done::DeviceRenamed => "device_renamed",
         };
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{}?done={name}", paths::ACCOUNT)))
@@ -247,6 +260,7 @@ pub async fn get_account(
             .map(|session| session_view(session, &current_id))
             .collect(),
         devices: listed.devices.into_iter().map(device_view).collect(),
+        max_device_name: MAX_NAME_CHARS,
         consents: listed
             .consents
             .into_iter()
@@ -469,6 +483,46 @@ pub async fn post_forget_device(
     let user_id = auth.active.user.id;
     blocking(move || devices::forget(&ctx, &user_id, &form.device_id)).await??;
     Ok(back_to_account())
+}
+
+#[derive(Deserialize)]
+pub struct RenameDeviceForm {
+    device_id: String,
+    /// Empty clears the name.
+    #[serde(default)]
+    name: String,
+}
+
+impl PageForm for RenameDeviceForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
+}
+
+/// `POST /account/devices/rename`: names a remembered device, so that the
+/// user can tell it from their others.
+pub async fn post_rename_device(
+    ctx: web::Data<Context>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<RenameDeviceForm>,
+) -> Result<HttpResponse, PageError> {
+    let user_id = auth.active.user.id;
+    blocking(move || devices::rename(&ctx, &user_id, &form.device_id, &form.name))
+        .await?
+        .map_err(|err| match err {
+            RenameError::TooLong => PageError::new(
+                StatusCode::BAD_REQUEST,
+                "Device name too long",
+                format!(
+                    "Give the device a name of at most {MAX_NAME_CHARS} characters. Go back to your account page and try again."
+                ),
+            ),
+            RenameError::NotFound => PageError::new(
+                StatusCode::NOT_FOUND,
+                "Device not found",
+                "This device is no longer remembered. Go back to your account page.",
+            ),
+            RenameError::Store(err) => PageError::internal(err),
+        })?;
+    Ok(Done::DeviceRenamed.back())
 }
 
 #[derive(Deserialize)]

@@ -51,6 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(account::post_push_answer),
         )
         .route(
+            paths::ACCOUNT_RENAME_DEVICE,
+            web::post().to(account::post_rename_device),
+        )
+        .route(
             paths::ACCOUNT_FORGET_DEVICE,
             web::post().to(account::post_forget_device),
         )
