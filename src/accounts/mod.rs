@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, username_conflicts};
 pub use directory::{MAX_PAGE, Page, UserChanges};
-pub use own_password::{OwnPasswordChange, PasswordChangeError, PasswordChanged};
+pub use own_password::{OwnPasswordChange, PasswordChangeError};
 pub use seed::{Bootstrapped, SeedReport};
 
 /// The accounts area's service: every operation on accounts, with the
@@ -289,14 +289,14 @@ impl Accounts {
 
     /// Sets a new password for a user who proved who they are (a journey,
     /// or their account page), ends their other sessions as `how` says, and
-    /// records it in the same write. Returns the user and how many sessions
-    /// ended.
+    /// records it in the same write (with how many sessions ended).
+    /// Returns the user.
     pub fn set_password(
         &self,
         user_id: &str,
         password: &SecretString,
         how: &PasswordSet<'_>,
-    ) -> Result<(User, usize), AccountError> {
+    ) -> Result<User, AccountError> {
         let hash = self.passwords.hash(password)?;
         let now = self.ctx.now();
         self.ctx.store.write(|tx| {
@@ -325,7 +325,7 @@ impl Accounts {
                 None => event,
             };
             audit::record(&self.ctx, tx, event)?;
-            Ok((user, ended))
+            Ok(user)
         })
     }
 

@@ -63,13 +63,6 @@ pub enum PasswordChangeError {
     Store(#[from] StoreError),
 }
 
-/// A password change that was made.
-#[derive(Debug)]
-pub struct PasswordChanged {
-    /// How many other sessions ended.
-    pub sessions_ended: usize,
-}
-
 impl Accounts {
     /// Changes a signed-in user's password (see the module documentation),
     /// then mails them a notice through `mailer` if they have an address.
@@ -77,12 +70,12 @@ impl Accounts {
         &self,
         change: &OwnPasswordChange<'_>,
         mailer: &Mailer,
-    ) -> Result<PasswordChanged, PasswordChangeError> {
+    ) -> Result<(), PasswordChangeError> {
         let user = change.user;
         if user.managed_by_config {
             return Err(PasswordChangeError::ManagedByConfig);
         }
-        if change.new.expose() != change.confirm.expose() {
+        if change.new != change.confirm {
             return Err(PasswordChangeError::Mismatch);
         }
         let username = Username::parse(&user.username).map_err(AccountError::from)?;
@@ -100,11 +93,11 @@ impl Accounts {
             address: change.address,
             proof: Some(proof),
         };
-        let (user, sessions_ended) = self.set_password(&user.id, change.new, &how)?;
+        let user = self.set_password(&user.id, change.new, &how)?;
         if let Some(to) = user.email.as_deref().and_then(Address::parse) {
             mailer.send(self.change_notice(&user, to, change.address));
         }
-        Ok(PasswordChanged { sessions_ended })
+        Ok(())
     }
 
     /// How the user proves it is them: the current password when typed
