@@ -1,10 +1,12 @@
 //! User accounts: usernames, creation and administration, password
-//! authentication with lockout, TOTP, and declarative seeding. Synchronous
-//! domain code: callers run it off the async executor (it hashes passwords).
+//! authentication with lockout, a user's own password change, TOTP, and
+//! declarative seeding. Synchronous domain code: callers run it off the
+//! async executor (it hashes passwords).
 
 mod conflicts;
 mod directory;
 pub mod lockout;
+mod own_password;
 pub mod policy;
 mod seed;
 pub mod totp;
@@ -13,7 +15,7 @@ use crate::audit;
 use crate::context::Context;
 use crate::metrics::{Counter, Metrics};
 use crate::passwords::{HashError, Passwords};
-use crate::secret::{SecretString, random_id};
+use crate::secret::{SecretString, TokenHash, random_id};
 use crate::store::{self, PendingUser, StoreError, User};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -21,6 +23,7 @@ use time::OffsetDateTime;
 pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, username_conflicts};
 pub use directory::{MAX_PAGE, Page, UserChanges};
+pub use own_password::{OwnPasswordChange, PasswordChangeError};
 pub use seed::{Bootstrapped, SeedReport};
 
 /// The accounts area's service: every operation on accounts, with the
@@ -137,6 +140,24 @@ impl LoginCounters {
         };
         counter.inc();
     }
+}
+
+/// How a new password is set ([`Accounts::set_password`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordSet<'a> {
+    /// `password.change` (the user proved their current password or a
+    /// recent sign-in) or `password.reset` (something else, such as a code
+    /// by mail).
+    pub kind: audit::Kind,
+    /// The session asking, which stays whatever else ends.
+    pub keep: Option<&'a TokenHash>,
+    /// Whether every other session of the user ends.
+    pub end_other_sessions: bool,
+    /// The client's address, for the audit log.
+    pub address: Option<&'a str>,
+    /// How the user proved it is them, for the audit log (`password`,
+    /// `recent_sign_in`), when it is not the journey's to say.
+    pub proof: Option<&'static str>,
 }
 
 /// A new account.
@@ -266,17 +287,16 @@ impl Accounts {
         })
     }
 
-    /// Sets a new password for a user proven by a journey and ends their
-    /// sessions, except `keep` (the session stepping up, if any). Audited
-    /// as `kind` (a password change or reset), from the client's `address`.
-    pub fn reset_password(
+    /// Sets a new password for a user who proved who they are (a journey,
+    /// or their account page), ends their other sessions as `how` says, and
+    /// records it in the same write (with how many sessions ended).
+    /// Returns the user.
+    pub fn set_password(
         &self,
         user_id: &str,
         password: &SecretString,
-        keep: Option<&crate::secret::TokenHash>,
-        kind: audit::Kind,
-        address: Option<&str>,
-    ) -> Result<(), AccountError> {
+        how: &PasswordSet<'_>,
+    ) -> Result<User, AccountError> {
         let hash = self.passwords.hash(password)?;
         let now = self.ctx.now();
         self.ctx.store.write(|tx| {
@@ -287,19 +307,25 @@ impl Accounts {
             user.updated_at = now;
             tx.put_user(&user)?;
             let mut ended = 0;
-            for (session, _) in tx.sessions_of(user_id)? {
-                if Some(&session) != keep {
-                    tx.delete_session(&session)?;
-                    ended += 1;
+            if how.end_other_sessions {
+                for (session, _) in tx.sessions_of(user_id)? {
+                    if Some(&session) != how.keep {
+                        tx.delete_session(&session)?;
+                        ended += 1;
+                    }
                 }
             }
             let party = audit::Party::user(&user.username);
-            let event = audit::Event::success(kind, party.clone())
+            let event = audit::Event::success(how.kind, party.clone())
                 .about(party)
-                .from_ip(address)
+                .from_ip(how.address)
                 .with("sessions_ended", ended.to_string());
+            let event = match how.proof {
+                Some(proof) => event.with("proof", proof),
+                None => event,
+            };
             audit::record(&self.ctx, tx, event)?;
-            Ok(())
+            Ok(user)
         })
     }
 

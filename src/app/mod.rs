@@ -367,8 +367,8 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
         // The password can be changed while the server runs: no stop.
         eprintln!(
             "\n  First start: created administrator `{user}` with password `{password}`\n  \
-             Sign in at {issuer}/login, then change the password at {issuer}/admin\n  \
-             (or {issuer}/account) while the server runs.\n",
+             Sign in at {issuer}/login, then change the password at {issuer}/account\n  \
+             (an administrator sets any user's at {issuer}/admin) while the server runs.\n",
             user = admin.username,
             password = admin.password.expose(),
             issuer = ctx.issuer,

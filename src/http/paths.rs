@@ -15,9 +15,15 @@ pub const JOURNEY_SCRIPT: &str = "/static/journey.js";
 pub const LOGOUT: &str = "/logout";
 pub const ACCOUNT: &str = crate::journeys::goto::ACCOUNT_PATH;
 pub const ACCOUNT_END_SESSION: &str = "/account/sessions/end";
+/// Ends every session of the user but the one asking.
+pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";
+/// Changes the signed-in user's password.
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_REVOKE_CONSENT: &str = "/account/consents/revoke";
 pub const ACCOUNT_PUSH: &str = "/account/push";
 pub const ACCOUNT_FORGET_DEVICE: &str = "/account/devices/forget";
+/// Names a remembered device.
+pub const ACCOUNT_RENAME_DEVICE: &str = "/account/devices/rename";
 
 pub const API_AUTHENTICATE: &str = "/api/authenticate";
 pub const API_SESSION: &str = "/api/session";

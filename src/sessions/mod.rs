@@ -217,6 +217,40 @@ pub fn revoke_by_id(
     })
 }
 
+/// Ends every session of a user but `keep` (by public id), as `caller`
+/// asks; returns how many ended. Each is audited as a `session.revoke`,
+/// as when one is ended alone.
+pub fn revoke_others(
+    ctx: &Context,
+    user_id: &str,
+    keep: &str,
+    caller: &audit::Caller,
+) -> Result<usize, StoreError> {
+    let now = ctx.now();
+    ctx.store.write(|tx| {
+        let Some(user) = tx.user(user_id)? else {
+            return Ok(0);
+        };
+        let mut ended = 0;
+        for (hash, session) in tx.sessions_of(user_id)? {
+            if session.id == keep {
+                continue;
+            }
+            tx.delete_session(&hash)?;
+            // One that had expired was over already: nothing to record.
+            if expires_at(ctx, &session) <= now {
+                continue;
+            }
+            let event = audit::Event::success_by(audit::Kind::SessionRevoke, caller)
+                .about(audit::Party::user(&user.username))
+                .with("session", &session.id);
+            audit::record(ctx, tx, event)?;
+            ended += 1;
+        }
+        Ok(ended)
+    })
+}
+
 /// A user's live sessions, most recently used first.
 pub fn list_for_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, StoreError> {
     let now = ctx.now();

@@ -130,7 +130,7 @@ pub struct JourneyState {
 pub struct ProfiledDevice {
     /// See `journeys::devices::fingerprint`.
     pub fingerprint: String,
-    /// Browser and platform in words ("Chrome on Linux").
+    /// Browser and system in words ("Chrome 120 on Linux").
     pub label: String,
 }
 
@@ -199,8 +199,11 @@ pub struct KnownDevice {
     /// Public identifier, used to forget the device from /account.
     pub id: String,
     pub fingerprint: String,
-    /// Browser and platform in words ("Chrome on Linux").
+    /// Browser and system in words ("Chrome 120 on Linux").
     pub label: String,
+    /// The name the user gave it on /account, shown instead of the label.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,
     /// When a journey last recognised or remembered the device.
@@ -422,6 +425,13 @@ impl Session {
     /// absolute expiry, whichever comes first.
     pub fn expires_at(&self, idle: Duration) -> OffsetDateTime {
         (self.last_used_at + idle).min(self.absolute_expires_at)
+    }
+
+    /// Whether its user authenticated (signed in, or stepped up) at most
+    /// `window` before `now`: what actions that ask for a recent sign-in
+    /// instead of the password accept.
+    pub fn authenticated_within(&self, window: Duration, now: OffsetDateTime) -> bool {
+        self.auth_time + window >= now
     }
 }
 

@@ -206,8 +206,8 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
 
     let account = page(&app, &laptop_browser, "/account").await;
     assert!(account.contains("Remembered devices"));
-    assert!(account.contains("<strong>Chrome on Linux</strong>"));
-    assert!(account.contains(r#"aria-label="Forget Chrome on Linux"#));
+    assert!(account.contains("<strong>Chrome 120 on Linux</strong>"));
+    assert!(account.contains(r#"aria-label="Forget Chrome 120 on Linux"#));
 
     // The same browser, the same answers: known, signed in after the
     // device step.
@@ -343,4 +343,81 @@ async fn removing_a_user_removes_their_devices_and_push_requests() {
         .delete_by_id(&alice.id, &by)
         .expect("removed");
     assert_eq!(stored(), (0, 0));
+}
+
+/// `POST /account/devices/rename` from `app.browser`.
+async fn rename_device(
+    app: &TestApp,
+    csrf: &str,
+    device_id: &str,
+    name: &str,
+) -> reqwest::Response {
+    app.browser
+        .post(app.url("/account/devices/rename"))
+        .form(&[
+            ("csrf_token", csrf),
+            ("device_id", device_id),
+            ("name", name),
+        ])
+        .send()
+        .await
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_remembered_device_shows_the_name_its_user_gives_it() {
+    let app = spawn_app_with(DEVICE_CHECK).await;
+    let phone = app.login_rest(ALICE).await;
+    remember_laptop(&app, &phone).await;
+    app.login_html("", ALICE).await;
+    let account = app.get_page("/account").await.text().await.expect("html");
+    let device_id = input_value(&account, "device_id");
+    let csrf = csrf_token(&account);
+    assert_eq!(
+        rename_device(&app, "forged", &device_id, "Work laptop")
+            .await
+            .status(),
+        403
+    );
+    let too_long = rename_device(&app, &csrf, &device_id, &"x".repeat(61)).await;
+    assert_eq!(too_long.status(), 400);
+    assert!(
+        too_long
+            .text()
+            .await
+            .expect("html")
+            .contains("at most 60 characters")
+    );
+
+    let renamed = rename_device(&app, &csrf, &device_id, "  Work laptop ").await;
+    assert_eq!(renamed.status(), 303);
+    assert_eq!(location(&renamed), "/account?done=device_renamed");
+    let account = app
+        .get_page("/account?done=device_renamed")
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        account.contains("The device&#39;s name was saved.")
+            || account.contains("The device's name was saved.")
+    );
+    assert!(account.contains("<strong>Work laptop</strong>"));
+    assert!(account.contains("Chrome 120 on Linux · First seen"));
+    assert!(account.contains(r#"name="name" value="Work laptop""#));
+
+    // Signing in from it again keeps the name.
+    assert!(device_check(&app, CHROME_121, laptop()).await["session_token"].is_string());
+    let account = app.get_page("/account").await.text().await.expect("html");
+    assert!(account.contains("<strong>Work laptop</strong>"));
+
+    assert_eq!(
+        rename_device(&app, &csrf, &device_id, "").await.status(),
+        303
+    );
+    let account = app.get_page("/account").await.text().await.expect("html");
+    assert!(
+        account.contains("<strong>Chrome 120 on Linux</strong>"),
+        "an empty name shows the label again"
+    );
 }

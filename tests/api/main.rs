@@ -4,6 +4,7 @@
 // Tests fail by panicking.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod account;
 mod admin_api;
 mod admin_help;
 mod admin_pages;

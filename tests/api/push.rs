@@ -128,8 +128,8 @@ async fn a_push_approved_on_the_account_page_finishes_the_sign_in_in_the_browser
 
     let account = app.get_page("/account").await.text().await.expect("html");
     assert!(account.contains("Sign-in requests waiting for you"));
-    assert!(account.contains("<strong>Chrome on Linux</strong> from 127.0.0.1"));
-    assert!(account.contains(r#"aria-label="Approve the sign-in on Chrome on Linux"#));
+    assert!(account.contains("<strong>Chrome 120 on Linux</strong> from 127.0.0.1"));
+    assert!(account.contains(r#"aria-label="Approve the sign-in on Chrome 120 on Linux"#));
     let approved = app
         .post_form(
             "/account/push",

@@ -1,16 +1,22 @@
 //! `/account`: who is signed in, sign-in requests waiting for their
-//! approval, their sessions and remembered devices; answering a request,
-//! ending a session and forgetting a device.
+//! approval, their sessions and remembered devices; changing the password,
+//! answering a request, ending a session (or all the others), naming and
+//! forgetting a device. Each action redirects back with a message named
+//! in the query (`?done=`), so a reload repeats nothing.
 
+use crate::accounts::{OwnPasswordChange, PasswordChangeError};
 use crate::audit;
+use crate::config::seconds;
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
-use crate::journeys::devices;
+use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
 use crate::journeys::push::{self, Reply};
+use crate::journeys::{Engine, devices};
 use crate::oauth;
+use crate::secret::SecretString;
 use crate::sessions;
 use crate::store::{Client, Consent, KnownDevice, PushRequest, Session, StoreError};
 use crate::telemetry::blocking;
@@ -28,9 +34,18 @@ struct AccountPage {
     name: Option<String>,
     email: Option<String>,
     csrf_token: String,
+    /// What the action that led here did.
+    message: Option<&'static str>,
+    /// The config file sets the password: no form to change it.
+    managed_by_config: bool,
+    /// The session signed in (or stepped up) recently enough that the
+    /// current password is not needed: until when.
+    fresh_until: Option<String>,
     push_requests: Vec<PushView>,
     sessions: Vec<SessionView>,
     devices: Vec<DeviceView>,
+    /// Longest name a device may be given.
+    max_device_name: usize,
     consents: Vec<ConsentView>,
 }
 
@@ -51,7 +66,12 @@ struct PushView {
 
 struct DeviceView {
     id: String,
-    label: String,
+    /// The user's name for it, else the label.
+    shown: String,
+    /// The label, when a name is shown instead.
+    label: Option<String>,
+    /// The name, to edit.
+    name: String,
     first_seen: String,
     last_seen: String,
 }
@@ -120,7 +140,9 @@ fn device_view(known: KnownDevice) -> DeviceView {
     DeviceView {
         first_seen: display_time(known.first_seen),
         last_seen: display_time(known.last_seen),
-        label: known.label,
+        shown: known.name.clone().unwrap_or_else(|| known.label.clone()),
+        label: known.name.is_some().then_some(known.label),
+        name: known.name.unwrap_or_default(),
         id: known.id,
     }
 }
@@ -156,11 +178,66 @@ fn consent_view(ctx: &Context, (consent, client): (Consent, Option<Client>)) -> 
     }
 }
 
+/// What an account action did, shown on the page it redirects to. A
+/// fixed set, so that a link cannot make the page say anything else.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Done {
+    PasswordChanged,
+    PasswordChangedOthersEnded,
+    OthersEnded,
+    DeviceRenamed,
+}
+
+impl Done {
+    /// The sentence shown.
+    fn message(self) -> &'static str {
+        match self {
+            Done::PasswordChanged => "Your password was changed.",
+            Done::PasswordChangedOthersEnded => {
+                "Your password was changed, and your other sessions were ended."
+            }
+            Done::OthersEnded => "Your other sessions were ended.",
+            Done::DeviceRenamed => "The device's name was saved.",
+        }
+    }
+
+    /// Back to the account page, with this message to show.
+    fn back(self) -> HttpResponse {
+        let name = match self {
+            Done::PasswordChanged => "password_changed",
+            Done::PasswordChangedOthersEnded => "password_changed_others_ended",
+            Done::OthersEnded => "others_ended",
+            Done::DeviceRenamed => "device_renamed",
+        };
+        HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("{}?done={name}", paths::ACCOUNT)))
+            .finish()
+    }
+}
+
+/// `?done=` on the account page.
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<Done>,
+}
+
+/// Until when the session may change the password without the current
+/// one; `None` once it may not.
+fn fresh_until(ctx: &Context, session: &Session) -> Option<String> {
+    let window = seconds(ctx.settings.admin.reauth_secs);
+    session
+        .authenticated_within(window, ctx.now())
+        .then(|| display_time(session.auth_time + window))
+}
+
 /// `GET /account`.
 pub async fn get_account(
     ctx: web::Data<Context>,
     auth: SessionAuth,
+    query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
+    let fresh_until = fresh_until(&ctx, &auth.active.session);
     let user = auth.active.user;
     let current_id = auth.active.session.id;
     let user_id = user.id.clone();
@@ -173,6 +250,9 @@ pub async fn get_account(
         name: user.name,
         email: user.email,
         csrf_token: ctx.csrf_token(&auth.token),
+        message: query.done.map(Done::message),
+        managed_by_config: user.managed_by_config,
+        fresh_until,
         push_requests: listed.push_requests.into_iter().map(push_view).collect(),
         sessions: listed
             .sessions
@@ -180,6 +260,7 @@ pub async fn get_account(
             .map(|session| session_view(session, &current_id))
             .collect(),
         devices: listed.devices.into_iter().map(device_view).collect(),
+        max_device_name: MAX_NAME_CHARS,
         consents: listed
             .consents
             .into_iter()
@@ -196,6 +277,103 @@ fn back_to_account() -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, paths::ACCOUNT))
         .finish()
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    /// Empty when a recent sign-in stands for it.
+    #[serde(default)]
+    current_password: Option<SecretString>,
+    new_password: SecretString,
+    /// The new password typed again: the form works without script, so a
+    /// typo cannot be seen, and one would lock the user out.
+    new_password_confirm: SecretString,
+    /// A checkbox, checked on the page: absent when the user unchecked it.
+    #[serde(default)]
+    end_other_sessions: Option<String>,
+}
+
+impl PageForm for ChangePasswordForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
+}
+
+/// `POST /account/password`: changes the user's password, proven by the
+/// current one or a recent sign-in; the other sessions end if asked.
+pub async fn post_change_password(
+    engine: web::Data<Engine>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<ChangePasswordForm>,
+    ip: ClientIp,
+) -> Result<HttpResponse, PageError> {
+    let end_other_sessions = form.end_other_sessions.is_some();
+    let changed = blocking(move || {
+        let change = OwnPasswordChange {
+            user: &auth.active.user,
+            session: &auth.active.session,
+            session_hash: &auth.token.hash(),
+            current: form.current_password.as_ref(),
+            new: &form.new_password,
+            confirm: &form.new_password_confirm,
+            end_other_sessions,
+            address: ip.as_deref(),
+        };
+        engine.accounts.change_own_password(&change, &engine.mailer)
+    })
+    .await?;
+    changed.map_err(password_refusal)?;
+    Ok(match end_other_sessions {
+        true => Done::PasswordChangedOthersEnded.back(),
+        false => Done::PasswordChanged.back(),
+    })
+}
+
+/// The page for a refused password change: what to do about it.
+fn password_refusal(err: PasswordChangeError) -> PageError {
+    let again = "Go back to your account page and try again.";
+    match err {
+        PasswordChangeError::Mismatch => PageError::new(
+            StatusCode::BAD_REQUEST,
+            "The new passwords differ",
+            format!("Type the same new password in both fields. {again}"),
+        ),
+        PasswordChangeError::Weak(refusal) => PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Password refused",
+            format!("{refusal} {again}"),
+        ),
+        PasswordChangeError::ProofRequired { max_age_secs } => PageError::new(
+            StatusCode::FORBIDDEN,
+            "Your current password is needed",
+            format!(
+                "You signed in more than {} minutes ago: enter your current password, or sign in again (or confirm it's you) and change it within {} minutes. {again}",
+                max_age_secs / 60,
+                max_age_secs / 60,
+            ),
+        ),
+        PasswordChangeError::WrongPassword => PageError::new(
+            StatusCode::FORBIDDEN,
+            "Wrong current password",
+            format!(
+                "The current password you entered is not your password. Repeated wrong passwords lock your account for a while, as at sign-in. {again}"
+            ),
+        ),
+        PasswordChangeError::Locked(until) => PageError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many wrong passwords",
+            format!(
+                "Your account (or this address) is locked after too many wrong passwords until {}. Try again then.",
+                display_time(until)
+            ),
+        ),
+        PasswordChangeError::ManagedByConfig => PageError::new(
+            StatusCode::CONFLICT,
+            "Password set by the config file",
+            "Your account is declared in tessera's config file, which sets its password: a change here would be undone at the next start. Ask whoever runs tessera to change it there.",
+        ),
+        err @ (PasswordChangeError::Account(_) | PasswordChangeError::Store(_)) => {
+            PageError::internal(err)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -231,6 +409,29 @@ pub async fn post_end_session(
         response.insert_header((header::LOCATION, paths::ACCOUNT));
     }
     Ok(response.finish())
+}
+
+/// A form with nothing but its CSRF token: the action is in its path.
+#[derive(Deserialize)]
+pub struct ActionForm {}
+
+impl PageForm for ActionForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
+}
+
+/// `POST /account/sessions/end-others`: ends every session of the user but
+/// the one asking.
+pub async fn post_end_other_sessions(
+    ctx: web::Data<Context>,
+    auth: SessionAuth,
+    _: CsrfForm<ActionForm>,
+    ip: ClientIp,
+) -> Result<HttpResponse, PageError> {
+    let caller = caller(&auth, &ip);
+    let user_id = auth.active.user.id;
+    let keep = auth.active.session.id;
+    blocking(move || sessions::revoke_others(&ctx, &user_id, &keep, &caller)).await??;
+    Ok(Done::OthersEnded.back())
 }
 
 #[derive(Deserialize)]
@@ -282,6 +483,46 @@ pub async fn post_forget_device(
     let user_id = auth.active.user.id;
     blocking(move || devices::forget(&ctx, &user_id, &form.device_id)).await??;
     Ok(back_to_account())
+}
+
+#[derive(Deserialize)]
+pub struct RenameDeviceForm {
+    device_id: String,
+    /// Empty clears the name.
+    #[serde(default)]
+    name: String,
+}
+
+impl PageForm for RenameDeviceForm {
+    const ADVICE: &'static str = ACCOUNT_ADVICE;
+}
+
+/// `POST /account/devices/rename`: names a remembered device, so that the
+/// user can tell it from their others.
+pub async fn post_rename_device(
+    ctx: web::Data<Context>,
+    auth: SessionAuth,
+    CsrfForm(form): CsrfForm<RenameDeviceForm>,
+) -> Result<HttpResponse, PageError> {
+    let user_id = auth.active.user.id;
+    blocking(move || devices::rename(&ctx, &user_id, &form.device_id, &form.name))
+        .await?
+        .map_err(|err| match err {
+            RenameError::TooLong => PageError::new(
+                StatusCode::BAD_REQUEST,
+                "Device name too long",
+                format!(
+                    "Give the device a name of at most {MAX_NAME_CHARS} characters. Go back to your account page and try again."
+                ),
+            ),
+            RenameError::NotFound => PageError::new(
+                StatusCode::NOT_FOUND,
+                "Device not found",
+                "This device is no longer remembered. Go back to your account page.",
+            ),
+            RenameError::Store(err) => PageError::internal(err),
+        })?;
+    Ok(Done::DeviceRenamed.back())
 }
 
 #[derive(Deserialize)]

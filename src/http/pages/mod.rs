@@ -35,12 +35,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(paths::LOGOUT, web::post().to(logout::post_logout))
         .route(paths::ACCOUNT, web::get().to(account::get_account))
         .route(
+            paths::ACCOUNT_PASSWORD,
+            web::post().to(account::post_change_password),
+        )
+        .route(
             paths::ACCOUNT_END_SESSION,
             web::post().to(account::post_end_session),
         )
         .route(
+            paths::ACCOUNT_END_OTHER_SESSIONS,
+            web::post().to(account::post_end_other_sessions),
+        )
+        .route(
             paths::ACCOUNT_PUSH,
             web::post().to(account::post_push_answer),
+        )
+        .route(
+            paths::ACCOUNT_RENAME_DEVICE,
+            web::post().to(account::post_rename_device),
         )
         .route(
             paths::ACCOUNT_FORGET_DEVICE,

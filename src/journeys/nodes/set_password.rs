@@ -86,10 +86,14 @@ impl Node for SetPassword {
             true => audit::Kind::PasswordChange,
             false => audit::Kind::PasswordReset,
         };
-        let address = turn.client.ip.as_deref();
-        engine
-            .accounts
-            .reset_password(&user_id, password, keep.as_ref(), kind, address)?;
+        let how = accounts::PasswordSet {
+            kind,
+            keep: keep.as_ref(),
+            end_other_sessions: true,
+            address: turn.client.ip.as_deref(),
+            proof: None,
+        };
+        engine.accounts.set_password(&user_id, password, &how)?;
         Ok(Decision::Outcome("success"))
     }
 }

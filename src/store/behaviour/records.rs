@@ -91,7 +91,8 @@ pub(super) fn device(id: &str) -> KnownDevice {
     KnownDevice {
         id: id.into(),
         fingerprint: format!("fp-{id}"),
-        label: "Firefox on Linux".into(),
+        label: "Firefox 121 on Linux".into(),
+        name: Some("Work laptop".into()),
         first_seen: now(),
         last_seen: now(),
     }
