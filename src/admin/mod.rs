@@ -153,7 +153,9 @@ impl Administrator {
     pub fn check_recent(&self, ctx: &Context) -> Result<(), Refusal> {
         let admin = &ctx.settings.admin;
         match &self.session {
-            Some(session) if session.auth_time + seconds(admin.reauth_secs) < ctx.now() => {
+            Some(session)
+                if !session.authenticated_within(seconds(admin.reauth_secs), ctx.now()) =>
+            {
                 Err(Refusal::ReauthRequired {
                     journey: admin.journey.clone(),
                     max_age_secs: admin.reauth_secs,

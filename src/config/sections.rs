@@ -209,7 +209,8 @@ pub struct AdminSettings {
     /// default; name one that asks for a second factor to require it.
     pub journey: String,
     /// The most sensitive actions (deleting a user, rotating keys) need a
-    /// session that authenticated at most this long ago.
+    /// session that authenticated at most this long ago; so does changing
+    /// one's own password on /account without typing the current one.
     pub reauth_secs: u64,
 }
 
