@@ -220,7 +220,11 @@ mod tests {
         assert!(!passwords.verify(&SecretString::new("wrong"), Some(&theirs)));
         let ours = passwords.hash(&secret).expect("hash");
         let parsed = PasswordHash::new(&ours).expect("phc");
-        assert!(Argon2::default().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
     }
 
     #[test]
