@@ -62,16 +62,31 @@ impl Passwords {
         Ok(hash.to_string())
     }
 
-    /// Runs `work` on a buffer of `blocks` argon2 blocks from the pool (a
-    /// new one when all are in use), then puts it back. Its content is
-    /// whatever the last hash left: argon2 writes every block before it
-    /// reads one.
-    fn with_memory<T>(&self, blocks: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    /// Runs `work` on a buffer of `blocks` argon2 blocks. Of the configured
+    /// size, it comes from the pool (a new one when all are in use) and
+    /// goes back to it; its content is whatever the last hash left, as
+    /// argon2 writes every block before it reads one. A hash of other
+    /// parameters (older, or declared in the config) gets a buffer of its
+    /// own, so the pool never keeps an outsized one. Allocation failures
+    /// are errors, as in argon2's own allocation.
+    fn with_memory<T>(
+        &self,
+        blocks: usize,
+        work: impl FnOnce(&mut [Block]) -> argon2::Result<T>,
+    ) -> argon2::Result<T> {
         let pool = || self.memory.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut memory = pool().pop().unwrap_or_default();
-        memory.resize(blocks, Block::default());
+        let pooled = blocks == self.params.block_count();
+        let mut memory = if pooled { pool().pop() } else { None }.unwrap_or_default();
+        if memory.len() != blocks {
+            memory
+                .try_reserve_exact(blocks)
+                .map_err(|_| argon2::Error::OutOfMemory)?;
+            memory.resize(blocks, Block::default());
+        }
         let done = work(&mut memory);
-        pool().push(memory);
+        if pooled {
+            pool().push(memory);
+        }
         done
     }
 
@@ -218,6 +233,8 @@ mod tests {
             .to_string();
         assert!(passwords.verify(&secret, Some(&theirs)), "{theirs}");
         assert!(!passwords.verify(&SecretString::new("wrong"), Some(&theirs)));
+        // Other parameters than the configured ones: no buffer kept.
+        assert!(passwords.memory.lock().unwrap().is_empty());
         let ours = passwords.hash(&secret).expect("hash");
         let parsed = PasswordHash::new(&ours).expect("phc");
         assert!(
