@@ -65,6 +65,9 @@ impl Engine {
         let Some(to) = user.email.as_deref().and_then(Address::parse) else {
             return Err(ResetLinkError::NoEmail(user.username));
         };
+        // Recorded before it goes: a mail that leaves is always on record.
+        let event = Event::admin("user.password.reset_link", by, Party::user(&user.username));
+        audit::record_alone(&self.ctx, event)?;
         let issuer = &self.ctx.issuer;
         self.mailer.send(Message {
             kind: "password reset link",
@@ -83,8 +86,6 @@ impl Engine {
                 reset_page(issuer, Some(&user.username)),
             ),
         });
-        let event = Event::admin("user.password.reset_link", by, Party::user(&user.username));
-        audit::record_alone(&self.ctx, event)?;
         Ok(user)
     }
 }

@@ -19,7 +19,7 @@ use crate::oauth;
 use crate::secret::SecretString;
 use crate::sessions;
 use crate::store::{Client, Consent, KnownDevice, PushRequest, Session, StoreError};
-use crate::telemetry::blocking;
+use crate::telemetry::{CpuGate, blocking};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -298,28 +298,32 @@ impl PageForm for ChangePasswordForm {
 }
 
 /// `POST /account/password`: changes the user's password, proven by the
-/// current one or a recent sign-in; the other sessions end if asked.
+/// current one or a recent sign-in; the other sessions end if asked. It
+/// hashes, so it waits for the gate that bounds concurrent hashes, as a
+/// sign-in does.
 pub async fn post_change_password(
     engine: web::Data<Engine>,
+    gate: web::Data<CpuGate>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<ChangePasswordForm>,
     ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
     let end_other_sessions = form.end_other_sessions.is_some();
-    let changed = blocking(move || {
-        let change = OwnPasswordChange {
-            user: &auth.active.user,
-            session: &auth.active.session,
-            session_hash: &auth.token.hash(),
-            current: form.current_password.as_ref(),
-            new: &form.new_password,
-            confirm: &form.new_password_confirm,
-            end_other_sessions,
-            address: ip.as_deref(),
-        };
-        engine.accounts.change_own_password(&change, &engine.mailer)
-    })
-    .await?;
+    let changed = gate
+        .run(move || {
+            let change = OwnPasswordChange {
+                user: &auth.active.user,
+                session: &auth.active.session,
+                session_hash: &auth.token.hash(),
+                current: form.current_password.as_ref(),
+                new: &form.new_password,
+                confirm: &form.new_password_confirm,
+                end_other_sessions,
+                address: ip.as_deref(),
+            };
+            engine.accounts.change_own_password(&change, &engine.mailer)
+        })
+        .await?;
     changed.map_err(password_refusal)?;
     Ok(match end_other_sessions {
         true => Done::PasswordChangedOthersEnded.back(),
