@@ -30,6 +30,8 @@ pub struct Passwords {
     /// argon2's working memory, one buffer per hash in progress, kept for
     /// the next ones (see the module docs).
     memory: Mutex<Vec<Vec<Block>>>,
+    /// The most buffers kept: as many as hashes the gate lets run at once.
+    kept: usize,
 }
 
 /// Why a password could not be hashed.
@@ -51,6 +53,7 @@ impl Passwords {
             params,
             dummy_hash: OnceLock::new(),
             memory: Mutex::new(Vec::new()),
+            kept: settings.concurrent_hashes(),
         })
     }
 
@@ -67,7 +70,8 @@ impl Passwords {
     /// goes back to it; its content is whatever the last hash left, as
     /// argon2 writes every block before it reads one. A hash of other
     /// parameters (older, or declared in the config) gets a buffer of its
-    /// own, so the pool never keeps an outsized one. Allocation failures
+    /// own, so the pool never keeps an outsized one, and the pool keeps no
+    /// more buffers than hashes may run at once. Allocation failures
     /// are errors, as in argon2's own allocation.
     fn with_memory<T>(
         &self,
@@ -84,8 +88,9 @@ impl Passwords {
             memory.resize(blocks, Block::default());
         }
         let done = work(&mut memory);
-        if pooled {
-            pool().push(memory);
+        let mut pool = pool();
+        if pooled && pool.len() < self.kept {
+            pool.push(memory);
         }
         done
     }
@@ -245,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn hashing_reuses_one_buffer_per_hash_in_progress() {
+    fn hashing_keeps_at_most_one_buffer_per_hash_the_gate_lets_run() {
         let passwords = cheap();
         let secret = SecretString::new("correct horse");
         std::thread::scope(|threads| {
@@ -253,8 +258,8 @@ mod tests {
                 threads.spawn(|| passwords.hash(&secret).expect("hash"));
             }
         });
-        let kept = passwords.memory.lock().unwrap().len();
-        assert!((1..=4).contains(&kept), "{kept}");
+        // However many ran at once, no more than max_concurrent (1) stay.
+        assert_eq!(passwords.memory.lock().unwrap().len(), 1);
         // One after another, on threads that come and go: one buffer.
         let sequential = cheap();
         for _ in 0..4 {

@@ -50,12 +50,8 @@ pub struct CpuGate {
 }
 
 impl CpuGate {
-    /// A gate for `max` concurrent jobs; 0 means one per CPU core.
+    /// A gate for `max` concurrent jobs.
     pub fn new(max: usize) -> Self {
-        let max = match max {
-            0 => std::thread::available_parallelism().map_or(2, usize::from),
-            n => n,
-        };
         Self {
             permits: tokio::sync::Semaphore::new(max),
         }

@@ -118,7 +118,7 @@ impl Application {
             journeys::Registry::from_settings(&settings)?,
         )?);
         // One gate for all workers: the limit is per process.
-        let gate = web::Data::new(CpuGate::new(settings.passwords.max_concurrent));
+        let gate = web::Data::new(CpuGate::new(settings.passwords.concurrent_hashes()));
         let app_ctx = ctx.clone();
         let app_engine = engine.clone();
         let app_provider = provider.clone();

@@ -318,6 +318,17 @@ impl Default for SessionSettings {
     }
 }
 
+impl PasswordSettings {
+    /// How many hashes may run at once: `max_concurrent`, or one per CPU
+    /// core when it is 0.
+    pub fn concurrent_hashes(&self) -> usize {
+        match self.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            n => n,
+        }
+    }
+}
+
 impl Default for PasswordSettings {
     fn default() -> Self {
         Self {
