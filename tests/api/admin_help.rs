@@ -20,6 +20,15 @@ async fn strict_app() -> TestApp {
     .await
 }
 
+/// alice's account id (she is declared in the config).
+fn alice_id(app: &TestApp) -> String {
+    app.engine
+        .accounts
+        .get_by_username(ALICE.0)
+        .expect("alice")
+        .id
+}
+
 /// The status of a REST sign-in.
 async fn sign_in(app: &TestApp, (username, password): (&str, &str)) -> StatusCode {
     app.authenticate(json!({"input": {"username": username, "password": password}}))
@@ -56,12 +65,7 @@ async fn an_administrator_unlocks_an_account_that_failed_sign_ins_locked() {
     let app = strict_app().await;
     let root = app.login_rest(ROOT).await;
     // alice is declared in the config: her lock is not, so it can be lifted.
-    let id = app
-        .engine
-        .accounts
-        .get_by_username(ALICE.0)
-        .expect("alice")
-        .id;
+    let id = alice_id(&app);
     assert_eq!(user(&app, &root, &id).await["locked_until"], Value::Null);
     lock_out(&app, ALICE.0).await;
     assert_eq!(sign_in(&app, ALICE).await, 401, "locked out");
@@ -85,12 +89,7 @@ async fn an_administrator_unlocks_an_account_that_failed_sign_ins_locked() {
 async fn unlocking_also_forgets_failed_authenticator_codes() {
     let app = strict_app().await;
     let root = app.login_rest(ROOT).await;
-    let id = app
-        .engine
-        .accounts
-        .get_by_username(ALICE.0)
-        .expect("alice")
-        .id;
+    let id = alice_id(&app);
     let until = app.clock_now() + time::Duration::minutes(5);
     let throttle = LoginThrottle {
         failures: 3,
@@ -129,12 +128,7 @@ async fn unlocking_an_unknown_user_is_a_404_and_needs_an_administrator() {
     .await;
     assert_refused(&unknown, StatusCode::NOT_FOUND, "not_found");
     let alice = app.login_rest(ALICE).await;
-    let id = app
-        .engine
-        .accounts
-        .get_by_username(ALICE.0)
-        .expect("alice")
-        .id;
+    let id = alice_id(&app);
     let path = format!("/users/{id}/unlock");
     let refused = admin_send(&app, Auth::Session(&alice), Method::POST, &path, None).await;
     assert_refused(&refused, StatusCode::FORBIDDEN, "forbidden");
@@ -217,12 +211,7 @@ async fn no_reset_link_goes_to_a_user_without_an_address_disabled_or_declared_in
     assert_eq!(status, StatusCode::OK);
     assert_refused(&send(&id).await, StatusCode::CONFLICT, "conflict");
 
-    let alice = app
-        .engine
-        .accounts
-        .get_by_username(ALICE.0)
-        .expect("alice")
-        .id;
+    let alice = alice_id(&app);
     assert_refused(
         &send(&alice).await,
         StatusCode::CONFLICT,
@@ -236,12 +225,7 @@ async fn no_reset_link_goes_to_a_user_without_an_address_disabled_or_declared_in
 #[tokio::test]
 async fn the_user_page_shows_a_lock_and_its_unlock_button_lifts_it() {
     let app = admin_pages::signed_in_admin_with("[lockout]\nmax_failures = 3").await;
-    let id = app
-        .engine
-        .accounts
-        .get_by_username(ALICE.0)
-        .expect("alice")
-        .id;
+    let id = alice_id(&app);
     let user_page = format!("/admin/users/{id}");
     let unlock = format!("/admin/users/{id}/unlock");
     assert!(!admin_pages::page(&app, &user_page).await.contains(&unlock));
