@@ -181,6 +181,15 @@ pub struct PushRequest {
     /// Where the sign-in comes from, so the user can judge it.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The number the signing-in page shows, which the approver must pick.
+    /// Requests stored before number matching have none and cannot be
+    /// approved (they expire within minutes).
+    #[serde(default)]
+    pub number: u8,
+    /// The numbers the approver picks from: `number` and decoys, in the
+    /// order shown. Fixed at creation, so a reload reveals nothing.
+    #[serde(default)]
+    pub choices: Vec<u8>,
 }
 
 /// Where a push request stands.

@@ -3,7 +3,8 @@
 //! lists remembered devices and forgets them.
 
 use crate::helpers::{
-    ALICE, TestApp, csrf_token, input_value, location, new_browser, set_cookie, spawn_app_with,
+    ALICE, TestApp, approve_with, csrf_token, input_value, location, new_browser, set_cookie,
+    shown_number, shown_number_in, spawn_app_with,
 };
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -59,7 +60,8 @@ async fn approve(app: &TestApp, phone: &str, step: &Value) -> Value {
     assert_eq!(step["step"], "push_approval", "{step}");
     let requests = app.push_requests(phone).await;
     let id = requests[0]["id"].as_str().expect("id");
-    assert_eq!(app.answer_push(phone, id, "approve").await.status(), 204);
+    let approve = approve_with(shown_number(step));
+    assert_eq!(app.answer_push(phone, id, approve).await.status(), 204);
     let done = app
         .authenticate_journey("device_check", json!({"auth_id": step["auth_id"]}))
         .await
@@ -199,7 +201,8 @@ async fn in_the_browser_the_device_step_is_a_self_submitting_hidden_form_and_the
         .as_str()
         .expect("id")
         .to_owned();
-    app.answer_push(&phone, &id, "approve").await;
+    let approve = approve_with(shown_number_in(&waiting));
+    app.answer_push(&phone, &id, approve).await;
     let done = app.submit_form_from(&laptop_browser, &waiting, &[]).await;
     assert_eq!(done.status(), 303);
     assert!(set_cookie(done.headers(), "tessera_session").is_some());

@@ -3,8 +3,8 @@
 //! polled over REST and by the page.
 
 use crate::helpers::{
-    ALICE, BOB, TestApp, csrf_token, form_action, input_value, location, new_browser, set_cookie,
-    spawn_app_with,
+    ALICE, BOB, TestApp, approve_with, csrf_token, form_action, input_value, location, new_browser,
+    set_cookie, shown_number, shown_number_in, spawn_app_with,
 };
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -105,8 +105,25 @@ async fn a_push_approved_from_another_session_over_rest_finishes_the_sign_in() {
     };
     assert_eq!(at("expires_at") - at("created_at"), Duration::seconds(120));
 
+    // The approver picks among numbers, one of which only the signing-in
+    // side shows; the request does not say which.
+    let number = shown_number(&step);
+    let choices = request["choices"].as_array().expect("choices");
+    assert_eq!(choices.len(), 3);
+    assert!(choices.contains(&json!(number)), "{choices:?}");
+    assert!(request.get("number").is_none(), "{request}");
+    assert_eq!(
+        app.push_requests(&phone).await[0]["choices"],
+        json!(choices)
+    );
+
     let id = request["id"].as_str().expect("id");
-    assert_eq!(app.answer_push(&phone, id, "approve").await.status(), 204);
+    assert_eq!(
+        app.answer_push(&phone, id, approve_with(number))
+            .await
+            .status(),
+        204
+    );
     assert!(app.push_requests(&phone).await.is_empty());
 
     let (status, done) = poll_rest(&app, &step).await;
@@ -126,10 +143,14 @@ async fn a_push_approved_on_the_account_page_finishes_the_sign_in_in_the_browser
     assert!(waiting.contains(r#"<script src="/static/journey.js" defer></script>"#));
     assert!(!app.poll(&laptop).await);
 
+    let number = shown_number_in(&waiting);
     let account = app.get_page("/account").await.text().await.expect("html");
     assert!(account.contains("Sign-in requests waiting for you"));
     assert!(account.contains("<strong>Chrome 120 on Linux</strong> from 127.0.0.1"));
-    assert!(account.contains(r#"aria-label="Approve the sign-in on Chrome 120 on Linux"#));
+    assert!(account.contains(&format!(
+        r#"name="number" value="{number}" class="approve" aria-label="Approve with number {number} the sign-in on Chrome 120 on Linux"#
+    )));
+    assert_eq!(account.matches(r#"name="number" value=""#).count(), 3);
     let approved = app
         .post_form(
             "/account/push",
@@ -137,11 +158,12 @@ async fn a_push_approved_on_the_account_page_finishes_the_sign_in_in_the_browser
                 ("csrf_token", &csrf_token(&account)),
                 ("request_id", &input_value(&account, "request_id")),
                 ("decision", "approve"),
+                ("number", &number.to_string()),
             ],
         )
         .await;
     assert_eq!(approved.status(), 303);
-    assert_eq!(location(&approved), "/account");
+    assert_eq!(location(&approved), "/account?done=push_approved");
     let account = app.get_page("/account").await.text().await.expect("html");
     assert!(!account.contains("Sign-in requests waiting for you"));
 
@@ -166,7 +188,8 @@ async fn the_waiting_page_works_without_javascript_and_polling_never_moves_the_j
     assert!(html.contains("I approved it, continue"));
 
     let id = only_request(&app, &phone).await;
-    app.answer_push(&phone, &id, "approve").await;
+    let number = shown_number_in(&html);
+    app.answer_push(&phone, &id, approve_with(number)).await;
     // Polled twice: had a poll finished the journey, the submit below
     // would find it gone.
     assert!(app.poll(&laptop).await);
@@ -182,7 +205,12 @@ async fn a_denied_push_fails_the_sign_in_with_a_clear_message() {
     let phone = app.login_rest(ALICE).await;
     let step = start_rest(&app).await;
     let id = only_request(&app, &phone).await;
-    assert_eq!(app.answer_push(&phone, &id, "deny").await.status(), 204);
+    assert_eq!(
+        app.answer_push(&phone, &id, json!({"decision": "deny"}))
+            .await
+            .status(),
+        204
+    );
 
     let (status, failed) = poll_rest(&app, &step).await;
     assert_eq!(status, 401);
@@ -202,7 +230,8 @@ async fn a_denied_push_sends_the_browser_back_to_the_start_with_the_message() {
     let laptop = new_browser(LAPTOP);
     let waiting = start_html(&app, &laptop).await;
     let id = only_request(&app, &phone).await;
-    app.answer_push(&phone, &id, "deny").await;
+    app.answer_push(&phone, &id, json!({"decision": "deny"}))
+        .await;
     assert!(app.poll(&laptop).await);
 
     let failed = submit_waiting(&app, &laptop, &waiting).await;
@@ -225,7 +254,9 @@ async fn an_unanswered_push_expires_and_can_no_longer_be_approved() {
 
     app.clock.advance(Duration::seconds(121));
     assert!(app.push_requests(&phone).await.is_empty());
-    let late = app.answer_push(&phone, &id, "approve").await;
+    let late = app
+        .answer_push(&phone, &id, approve_with(shown_number(&step)))
+        .await;
     assert_eq!(late.status(), 404);
     let body: Value = late.json().await.expect("json");
     assert_eq!(body["error"], "not_found");
@@ -252,7 +283,8 @@ async fn the_request_lifetime_follows_the_ttl_option() {
     // Past the default 120 s, within the journey's own 300 s.
     app.clock.advance(Duration::seconds(200));
     let id = only_request(&app, &phone).await;
-    assert_eq!(app.answer_push(&phone, &id, "approve").await.status(), 204);
+    let approve = approve_with(shown_number(&step));
+    assert_eq!(app.answer_push(&phone, &id, approve).await.status(), 204);
     let (status, done) = poll_rest(&app, &step).await;
     assert_eq!(status, 200);
     assert!(done["session_token"].is_string());
@@ -266,12 +298,16 @@ async fn only_the_requests_own_user_can_see_and_answer_it() {
     let step = start_rest(&app).await;
     let id = only_request(&app, &phone).await;
 
+    let approve = approve_with(shown_number(&step));
     assert!(app.push_requests(&bob).await.is_empty());
-    assert_eq!(app.answer_push(&bob, &id, "approve").await.status(), 404);
+    assert_eq!(
+        app.answer_push(&bob, &id, approve.clone()).await.status(),
+        404
+    );
     let anonymous = app
         .api
         .post(app.url(&format!("/api/push/{id}")))
-        .json(&json!({"decision": "approve"}))
+        .json(&approve)
         .send()
         .await
         .expect("request");
@@ -288,11 +324,117 @@ async fn an_answered_push_cannot_be_answered_again() {
     let phone = app.login_rest(ALICE).await;
     let step = start_rest(&app).await;
     let id = only_request(&app, &phone).await;
-    assert_eq!(app.answer_push(&phone, &id, "approve").await.status(), 204);
-    assert_eq!(app.answer_push(&phone, &id, "deny").await.status(), 404);
+    let approve = approve_with(shown_number(&step));
+    assert_eq!(app.answer_push(&phone, &id, approve).await.status(), 204);
+    let deny = json!({"decision": "deny"});
+    assert_eq!(app.answer_push(&phone, &id, deny).await.status(), 404);
     let (status, done) = poll_rest(&app, &step).await;
     assert_eq!(status, 200);
     assert!(done["session_token"].is_string());
+}
+
+/// A number offered to the approver other than the one the signing-in
+/// side shows.
+fn a_decoy(request: &Value, shown: u64) -> u64 {
+    request["choices"]
+        .as_array()
+        .expect("choices")
+        .iter()
+        .filter_map(Value::as_u64)
+        .find(|&number| number != shown)
+        .expect("a decoy")
+}
+
+#[tokio::test]
+async fn picking_the_wrong_number_denies_the_sign_in() {
+    let app = spawn_app_with(PUSH_JOURNEY).await;
+    let phone = app.login_rest(ALICE).await;
+    let step = start_rest(&app).await;
+    let request = app.push_requests(&phone).await.remove(0);
+    let id = request["id"].as_str().expect("id");
+    let wrong = a_decoy(&request, shown_number(&step));
+
+    let answer = app.answer_push(&phone, id, approve_with(wrong)).await;
+    assert_eq!(answer.status(), 409);
+    let body: Value = answer.json().await.expect("json");
+    assert_eq!(body["error"], "wrong_number");
+    // The request is settled: the right number comes too late.
+    let right = approve_with(shown_number(&step));
+    assert_eq!(app.answer_push(&phone, id, right).await.status(), 404);
+
+    let (status, failed) = poll_rest(&app, &step).await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        failed["message"],
+        "This sign-in was denied from one of your signed-in devices."
+    );
+}
+
+#[tokio::test]
+async fn an_approval_without_a_number_is_refused_and_changes_nothing() {
+    let app = spawn_app_with(PUSH_JOURNEY).await;
+    let phone = app.login_rest(ALICE).await;
+    let step = start_rest(&app).await;
+    let id = only_request(&app, &phone).await;
+
+    let blind = app
+        .answer_push(&phone, &id, json!({"decision": "approve"}))
+        .await;
+    assert_eq!(blind.status(), 400);
+    let body: Value = blind.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_request");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("number")
+    );
+    let (_, waiting) = poll_rest(&app, &step).await;
+    assert_eq!(waiting["step"], "push_approval", "still waiting");
+}
+
+/// Approves the one request on `account`, picking `number` if any.
+async fn approve_on_page(app: &TestApp, account: &str, number: Option<u64>) -> reqwest::Response {
+    let (csrf, request_id) = (csrf_token(account), input_value(account, "request_id"));
+    let number = number.map(|number| number.to_string());
+    let mut fields = vec![
+        ("csrf_token", csrf.as_str()),
+        ("request_id", request_id.as_str()),
+        ("decision", "approve"),
+    ];
+    fields.extend(number.as_deref().map(|number| ("number", number)));
+    app.post_form("/account/push", &fields).await
+}
+
+#[tokio::test]
+async fn the_account_page_denies_a_sign_in_approved_with_the_wrong_number() {
+    let app = spawn_app_with(PUSH_JOURNEY).await;
+    let phone = app.login_rest(ALICE).await;
+    app.login_html("", ALICE).await;
+    let laptop = new_browser(LAPTOP);
+    let waiting = start_html(&app, &laptop).await;
+    let request = app.push_requests(&phone).await.remove(0);
+    let account = app.get_page("/account").await.text().await.expect("html");
+    let blind = approve_on_page(&app, &account, None).await;
+    assert_eq!(blind.status(), 400);
+    assert!(!app.poll(&laptop).await, "still pending");
+
+    let decoy = a_decoy(&request, shown_number_in(&waiting));
+    let wrong = approve_on_page(&app, &account, Some(decoy)).await;
+    assert_eq!(wrong.status(), 303);
+    assert_eq!(location(&wrong), "/account?done=push_wrong_number");
+    let account = app
+        .get_page(&location(&wrong))
+        .await
+        .text()
+        .await
+        .expect("html");
+    assert!(account.contains("That was not the number shown where you are signing in"));
+    assert!(!account.contains("Sign-in requests waiting for you"));
+
+    assert!(app.poll(&laptop).await);
+    let failed = submit_waiting(&app, &laptop, &waiting).await;
+    assert_eq!(failed.status(), 401);
 }
 
 #[tokio::test]
@@ -301,7 +443,8 @@ async fn an_answer_other_than_approve_or_deny_is_refused() {
     let phone = app.login_rest(ALICE).await;
     start_rest(&app).await;
     let id = only_request(&app, &phone).await;
-    assert_eq!(app.answer_push(&phone, &id, "maybe").await.status(), 400);
+    let maybe = json!({"decision": "maybe", "number": 42});
+    assert_eq!(app.answer_push(&phone, &id, maybe).await.status(), 400);
     assert_eq!(app.push_requests(&phone).await.len(), 1);
 }
 
@@ -310,7 +453,7 @@ async fn answering_on_the_account_page_needs_the_csrf_token() {
     let app = spawn_app_with(PUSH_JOURNEY).await;
     app.login_html("", ALICE).await;
     let laptop = new_browser(LAPTOP);
-    start_html(&app, &laptop).await;
+    let waiting = start_html(&app, &laptop).await;
     let account = app.get_page("/account").await.text().await.expect("html");
     let forged = app
         .post_form(
@@ -319,6 +462,7 @@ async fn answering_on_the_account_page_needs_the_csrf_token() {
                 ("csrf_token", "forged"),
                 ("request_id", &input_value(&account, "request_id")),
                 ("decision", "approve"),
+                ("number", &shown_number_in(&waiting).to_string()),
             ],
         )
         .await;
@@ -331,14 +475,15 @@ async fn a_cookie_authenticated_answer_from_another_origin_is_refused() {
     let app = spawn_app_with(PUSH_JOURNEY).await;
     app.login_html("", ALICE).await;
     let laptop = new_browser(LAPTOP);
-    start_html(&app, &laptop).await;
+    let waiting = start_html(&app, &laptop).await;
     let account = app.get_page("/account").await.text().await.expect("html");
     let id = input_value(&account, "request_id");
+    let approve = approve_with(shown_number_in(&waiting));
     let answer = |origin: String| {
         app.browser
             .post(app.url(&format!("/api/push/{id}")))
             .header("origin", origin)
-            .json(&json!({"decision": "approve"}))
+            .json(&approve)
             .send()
     };
 

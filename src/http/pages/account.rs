@@ -13,7 +13,7 @@ use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
-use crate::journeys::push::{self, Reply};
+use crate::journeys::push::{self, Answered, Decision, Reply};
 use crate::journeys::{Engine, devices};
 use crate::oauth;
 use crate::secret::SecretString;
@@ -58,6 +58,8 @@ struct ConsentView {
 
 struct PushView {
     id: String,
+    /// The numbers to pick from, one of which the signing-in page shows.
+    choices: Vec<u8>,
     device: String,
     ip: Option<String>,
     created: String,
@@ -128,6 +130,7 @@ fn session_view(session: Session, current_id: &str) -> SessionView {
 
 fn push_view(request: PushRequest) -> PushView {
     PushView {
+        choices: request.choices,
         device: devices::label(request.user_agent.as_deref()),
         created: display_time(request.created_at),
         expires: display_time(request.expires_at),
@@ -187,6 +190,9 @@ pub enum Done {
     PasswordChangedOthersEnded,
     OthersEnded,
     DeviceRenamed,
+    PushApproved,
+    PushDenied,
+    PushWrongNumber,
 }
 
 impl Done {
@@ -199,6 +205,12 @@ impl Done {
             }
             Done::OthersEnded => "Your other sessions were ended.",
             Done::DeviceRenamed => "The device's name was saved.",
+            Done::PushApproved => "You approved the sign-in.",
+            Done::PushDenied => "You denied the sign-in.",
+            Done::PushWrongNumber => {
+                "That was not the number shown where you are signing in, so the sign-in was \
+                 denied. If it was you, start signing in again."
+            }
         }
     }
 
@@ -209,6 +221,9 @@ impl Done {
             Done::PasswordChangedOthersEnded => "password_changed_others_ended",
             Done::OthersEnded => "others_ended",
             Done::DeviceRenamed => "device_renamed",
+            Done::PushApproved => "push_approved",
+            Done::PushDenied => "push_denied",
+            Done::PushWrongNumber => "push_wrong_number",
         };
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{}?done={name}", paths::ACCOUNT)))
@@ -441,31 +456,49 @@ pub async fn post_end_other_sessions(
 #[derive(Deserialize)]
 pub struct PushAnswerForm {
     request_id: String,
-    decision: Reply,
+    decision: Decision,
+    /// The number picked, with `approve`. Text: the CSRF wrapper reads the
+    /// form through `serde(flatten)`, which hands numbers over as strings.
+    #[serde(default)]
+    number: Option<String>,
 }
 
 impl PageForm for PushAnswerForm {
     const ADVICE: &'static str = ACCOUNT_ADVICE;
 }
 
-/// `POST /account/push`: approves or denies a sign-in request waiting for
-/// this user; any of their live sessions may answer.
+/// `POST /account/push`: approves (picking the number the signing-in page
+/// shows) or denies a sign-in request waiting for this user; any of their
+/// live sessions may answer.
 pub async fn post_push_answer(
     ctx: web::Data<Context>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<PushAnswerForm>,
 ) -> Result<HttpResponse, PageError> {
+    let number = form
+        .number
+        .as_deref()
+        .and_then(|number| number.parse().ok());
+    let Some(reply) = Reply::new(form.decision, number) else {
+        return Err(PageError::new(
+            StatusCode::BAD_REQUEST,
+            "Pick a number",
+            "To approve a sign-in, pick the number shown where you are signing in. Go back to your account page.",
+        ));
+    };
     let user_id = auth.active.user.id;
     let answered =
-        blocking(move || push::answer(&ctx, &user_id, &form.request_id, form.decision)).await??;
-    if !answered {
-        return Err(PageError::new(
+        blocking(move || push::answer(&ctx, &user_id, &form.request_id, reply)).await??;
+    match answered {
+        Answered::Approved => Ok(Done::PushApproved.back()),
+        Answered::Denied => Ok(Done::PushDenied.back()),
+        Answered::WrongNumber => Ok(Done::PushWrongNumber.back()),
+        Answered::NotWaiting => Err(PageError::new(
             StatusCode::NOT_FOUND,
             "Sign-in request not found",
             "This sign-in request was already answered or has expired. Go back to your account page.",
-        ));
+        )),
     }
-    Ok(back_to_account())
 }
 
 #[derive(Deserialize)]

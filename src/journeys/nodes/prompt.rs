@@ -136,6 +136,8 @@ pub enum Display {
         uri: String,
         secret: String,
     },
+    /// The number to pick on the device that approves a push request.
+    MatchNumber { number: u8 },
 }
 
 /// Longest value accepted for one field.

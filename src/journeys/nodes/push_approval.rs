@@ -1,9 +1,10 @@
 //! `push_approval`: asks the user, already identified, to approve this
 //! sign-in from a device where they are signed in (see
-//! [`crate::journeys::push`]). The step has no fields: the page checks back
-//! by itself, REST clients poll by submitting it empty, and "I approved it,
-//! continue" works without JavaScript. Outcomes: `approved` (method
-//! `push`), `denied`, `expired`.
+//! [`crate::journeys::push`]), picking there the number this step shows.
+//! The step has no fields: the page checks back by itself, REST clients
+//! poll by submitting it empty, and "I approved it, continue" works without
+//! JavaScript. Outcomes: `approved` (method `push`), `denied` (also when
+//! the wrong number was picked), `expired`.
 
 use super::{
     Decision, Display, Input, Node, OptionReader, Prompt, Turn, add_method, data, identified_user,
@@ -11,21 +12,13 @@ use super::{
 };
 use crate::journeys::Engine;
 use crate::journeys::JourneyError;
-use crate::journeys::push::{self, State};
+use crate::journeys::push::{self, Opened, State};
 use crate::store::JourneyState;
-use serde::{Deserialize, Serialize};
 use time::Duration;
 
 /// The push approval step.
 pub struct PushApproval {
     ttl: Duration,
-}
-
-/// What the node keeps between requests: the request it opened. Its id is
-/// never shown to the journey's client, only to the user's sessions.
-#[derive(Debug, Serialize, Deserialize)]
-struct Opened {
-    request_id: String,
 }
 
 impl PushApproval {
@@ -58,20 +51,27 @@ impl Node for PushApproval {
         turn: &Turn<'_>,
     ) -> Result<(), JourneyError> {
         let user_id = identified_user(state)?;
-        let request_id = push::open(&engine.ctx, &user_id, turn.client, self.ttl)?;
-        set_data(state, &Opened { request_id });
+        let opened = push::open(&engine.ctx, &user_id, turn.client, self.ttl)?;
+        set_data(state, &opened);
         Ok(())
     }
 
-    fn prompt(&self, _engine: &Engine, _state: &JourneyState) -> Prompt {
+    fn prompt(&self, _engine: &Engine, state: &JourneyState) -> Prompt {
+        let mut display = vec![Display::Text {
+            text: format!(
+                "Approve this sign-in on a device where you are signed in (open your \
+                 account page there) by picking the number below, then continue. The \
+                 request expires in {} minutes.",
+                self.ttl.whole_minutes().max(1)
+            ),
+        }];
+        if let Some(opened) = data::<Opened>(state) {
+            display.push(Display::MatchNumber {
+                number: opened.number,
+            });
+        }
         Prompt {
-            display: vec![Display::Text {
-                text: format!(
-                    "Approve this sign-in on a device where you are signed in (open your \
-                     account page there), then continue. The request expires in {} minutes.",
-                    self.ttl.whole_minutes().max(1)
-                ),
-            }],
+            display,
             submit: Some("I approved it, continue".into()),
             poll: true,
             ..Prompt::default()

@@ -84,6 +84,8 @@ pub(super) fn push_request(id: &str, user_id: &str, expires_at: OffsetDateTime) 
         status: PushStatus::Pending,
         ip: None,
         user_agent: None,
+        number: 42,
+        choices: vec![17, 42, 85],
     }
 }
 

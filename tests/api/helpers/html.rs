@@ -9,6 +9,16 @@ pub fn input_value(html: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("input {name} in page"))
 }
 
+/// The number a `push_approval` page shows, to pick where it is approved.
+pub fn shown_number_in(html: &str) -> u64 {
+    let start = html
+        .find(r#"class="match-number""#)
+        .and_then(|at| html[at..].find('>').map(|end| at + end + 1))
+        .expect("a number to match on the page");
+    let end = start + html[start..].find('<').expect("end of the number");
+    html[start..end].trim().parse().expect("a number")
+}
+
 /// The value of the page's hidden `csrf_token` input.
 pub fn csrf_token(html: &str) -> String {
     attribute_after(html, r#"name="csrf_token" value=""#).expect("csrf_token in page")

@@ -9,7 +9,7 @@ pub mod http;
 pub mod oauth;
 pub mod oidc;
 
-pub use html::{csrf_token, form_action, input_value};
+pub use html::{csrf_token, form_action, input_value, shown_number_in};
 pub use http::{location, new_browser, set_cookie};
 
 use reqwest::redirect::Policy;
@@ -314,12 +314,13 @@ impl TestApp {
         body["requests"].as_array().expect("requests").clone()
     }
 
-    /// `POST /api/push/{id}` with the token in `X-Session-Token`.
-    pub async fn answer_push(&self, token: &str, id: &str, decision: &str) -> Response {
+    /// `POST /api/push/{id}` with `answer` and the token in
+    /// `X-Session-Token`.
+    pub async fn answer_push(&self, token: &str, id: &str, answer: Value) -> Response {
         self.api
             .post(self.url(&format!("/api/push/{id}")))
             .header("X-Session-Token", token)
-            .json(&json!({ "decision": decision }))
+            .json(&answer)
             .send()
             .await
             .expect("request")
@@ -412,4 +413,18 @@ impl TestApp {
             .await
             .expect("request")
     }
+}
+
+/// A push answer that approves, picking `number`.
+pub fn approve_with(number: u64) -> Value {
+    json!({"decision": "approve", "number": number})
+}
+
+/// The number a REST `push_approval` step shows.
+pub fn shown_number(step: &Value) -> u64 {
+    step["display"]
+        .as_array()
+        .and_then(|items| items.iter().find(|item| item["kind"] == "match_number"))
+        .and_then(|item| item["number"].as_u64())
+        .unwrap_or_else(|| panic!("a number to match in {step}"))
 }
