@@ -60,6 +60,9 @@ pub enum Kind {
     SessionRevoke,
     /// An administrator's action, `admin.ACTION` (`admin.user.create`).
     Admin(&'static str),
+    /// A client's action on its own registration, `client.ACTION`
+    /// (`client.register`, RFC 7591).
+    Client(&'static str),
 }
 
 impl Kind {
@@ -80,6 +83,7 @@ impl Kind {
             Kind::Logout => "logout",
             Kind::SessionRevoke => "session.revoke",
             Kind::Admin(action) => return format!("admin.{action}"),
+            Kind::Client(action) => return format!("client.{action}"),
         };
         name.to_owned()
     }

@@ -394,6 +394,7 @@ async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oau
                 + engine.accounts.purge_stale_throttles()?
                 + provider.purge_expired()?
                 + provider.purge_retired_keys()?
+                + oauth::registration::purge_expired(ctx)?
                 + audit::purge_expired(ctx)?)
         })
         .await;

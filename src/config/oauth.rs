@@ -31,6 +31,9 @@ pub struct OAuthSettings {
     /// revocation and introspection endpoints. Other addresses are not
     /// affected, so nobody can lock a client out from elsewhere.
     pub client_auth_max_failures: u32,
+    /// A bearer token that lets clients register themselves (RFC 7591
+    /// §3); administrators can also mint tokens of limited use.
+    pub initial_access_token: Option<SecretString>,
 }
 
 impl Default for OAuthSettings {
@@ -43,6 +46,7 @@ impl Default for OAuthSettings {
             code_ttl_secs: 60,
             scopes: BTreeMap::new(),
             client_auth_max_failures: 10,
+            initial_access_token: None,
         }
     }
 }

@@ -67,7 +67,7 @@ async fn get_outbox(
 /// Refuses a request whose `Host` is not `localhost` or a loopback
 /// address (with any port). The header itself, not a forwarded one, read
 /// by the URL parser as the authority of an `http` URL.
-fn addressed_to_loopback(req: &HttpRequest) -> Result<(), OAuthError> {
+pub(super) fn addressed_to_loopback(req: &HttpRequest) -> Result<(), OAuthError> {
     let host = req
         .headers()
         .get(header::HOST)

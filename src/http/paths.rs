@@ -43,6 +43,10 @@ pub const OAUTH_JWKS: &str = "/oauth2/jwks";
 pub const OAUTH_USERINFO: &str = "/oauth2/userinfo";
 pub const OAUTH_LOGOUT: &str = "/oauth2/logout";
 pub const OAUTH_LOGOUT_CONFIRM: &str = "/oauth2/logout/confirm";
+/// Dynamic client registration (RFC 7591).
+pub const OAUTH_REGISTER: &str = "/oauth2/register";
+/// A registered client's own registration (RFC 7592).
+pub const OAUTH_REGISTRATION: &str = "/oauth2/register/{client_id}";
 pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 
@@ -77,6 +81,8 @@ pub const ADMIN_CLIENTS: &str = "/clients";
 pub const ADMIN_CLIENT: &str = "/clients/{client_id}";
 /// Rotates a client's secret.
 pub const ADMIN_CLIENT_SECRET: &str = "/clients/{client_id}/secret";
+/// Mints initial access tokens for dynamic client registration.
+pub const ADMIN_REGISTRATION_TOKENS: &str = "/registration-tokens";
 /// Signing keys, with their status.
 pub const ADMIN_KEYS: &str = "/keys";
 /// Retires the active key of an algorithm and signs with a new one.

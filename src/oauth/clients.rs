@@ -21,7 +21,7 @@ use crate::oauth::params::{ClientId, ClientSecret};
 use crate::oauth::{OAuthError, scopes};
 use crate::seal::MacCheck;
 use crate::secret::{SecretString, Token};
-use crate::store::{Client, LoginThrottle, StoreError};
+use crate::store::{Client, ClientRegistration, LoginThrottle, StoreError};
 
 /// Shortest configured secret accepted without a warning.
 const STRONG_SECRET_LEN: usize = 32;
@@ -87,6 +87,7 @@ fn record(
         resource_server: seed.resource_server,
         managed_by_config: false,
         created_at: created_at.min(ctx.now()),
+        registration: None,
     }
 }
 
@@ -116,6 +117,7 @@ pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
         resource_server: false,
         managed_by_config: false,
         created_at: ctx.now(),
+        registration: None,
     }
 }
 
@@ -255,19 +257,41 @@ pub fn create(
     confidential: bool,
     by: &Caller,
 ) -> Result<(Client, Option<SecretString>), ClientError> {
+    insert(
+        ctx,
+        seed,
+        confidential,
+        None,
+        admin_event("client.create", by, &seed.client_id),
+    )
+}
+
+/// Checks and stores a new client with what it registered itself, if it
+/// did, and `event` in the same write; returns it with its generated
+/// secret (for a confidential client).
+pub(super) fn insert(
+    ctx: &Context,
+    seed: &SeedClient,
+    confidential: bool,
+    registration: Option<ClientRegistration>,
+    event: audit::Event,
+) -> Result<(Client, Option<SecretString>), ClientError> {
     check_registered(ctx, seed, confidential)?;
     warn_undeclared_scopes(&ctx.settings, seed);
     let secret = confidential.then(|| SecretString::new(Token::generate().expose()));
     let hash = secret.as_ref().map(|s| secret_hash(ctx, s.expose()));
     let mut seed = seed.clone();
     seed.client_secret = secret.clone();
-    let client = record(ctx, &seed, hash, ctx.now());
+    let client = Client {
+        registration,
+        ..record(ctx, &seed, hash, ctx.now())
+    };
     ctx.store.write(|tx| {
         if tx.client(&client.client_id)?.is_some() {
             return Err(ClientError::Exists(client.client_id.clone()));
         }
         tx.put_client(&client)?;
-        audit::record(ctx, tx, admin_event("client.create", by, &client.client_id))?;
+        audit::record(ctx, tx, event)?;
         Ok(())
     })?;
     Ok((client, secret))
@@ -282,10 +306,9 @@ pub fn list(ctx: &Context) -> Result<Vec<Client>, StoreError> {
 /// (the next start seeds a declared one again), and records it.
 pub fn remove(ctx: &Context, client_id: &str, by: &Caller) -> Result<(), ClientError> {
     ctx.store.write(|tx| {
-        if !tx.delete_client(client_id)? {
+        if !delete_in(tx, client_id)? {
             return Err(ClientError::NotFound(client_id.to_owned()));
         }
-        revoke_grants(tx, client_id)?;
         audit::record(ctx, tx, admin_event("client.delete", by, client_id))?;
         Ok(())
     })
@@ -297,11 +320,21 @@ pub fn remove(ctx: &Context, client_id: &str, by: &Caller) -> Result<(), ClientE
 pub fn delete(ctx: &Context, client_id: &str, by: &Caller) -> Result<Client, ClientError> {
     ctx.store.write(|tx| {
         let client = administered(tx, client_id)?;
-        tx.delete_client(client_id)?;
-        revoke_grants(tx, client_id)?;
+        delete_in(tx, client_id)?;
         audit::record(ctx, tx, admin_event("client.delete", by, client_id))?;
         Ok(client)
     })
+}
+
+/// Deletes a client in `tx` with what users granted it; returns whether it
+/// existed.
+pub(super) fn delete_in(
+    tx: &dyn crate::store::WriteTx,
+    client_id: &str,
+) -> Result<bool, StoreError> {
+    let existed = tx.delete_client(client_id)?;
+    revoke_grants(tx, client_id)?;
+    Ok(existed)
 }
 
 /// Withdraws what users granted a deleted client: their consents, and its
@@ -435,17 +468,40 @@ pub fn update(
 ) -> Result<Client, ClientError> {
     ctx.store.write(|tx| {
         let current = administered(tx, client_id)?;
-        let confidential = current.secret_hash.is_some();
         let mut seed = seed_of(&current);
         changes.apply(&mut seed);
-        check_registered(ctx, &seed, confidential)?;
-        // `record` reads a confidential client's secret only to know it has one.
-        seed.client_secret = confidential.then(|| SecretString::new("stored"));
-        let client = record(ctx, &seed, current.secret_hash.clone(), current.created_at);
-        tx.put_client(&client)?;
-        audit::record(ctx, tx, admin_event("client.update", by, client_id))?;
-        Ok(client)
+        replace(
+            ctx,
+            tx,
+            &current,
+            &seed,
+            admin_event("client.update", by, client_id),
+        )
     })
+}
+
+/// Stores `current` with the metadata of `seed`, checked as a
+/// `[[clients]]` entry would be, and `event`; its secret, creation time and
+/// registration stay.
+pub(super) fn replace(
+    ctx: &Context,
+    tx: &dyn crate::store::WriteTx,
+    current: &Client,
+    seed: &SeedClient,
+    event: audit::Event,
+) -> Result<Client, ClientError> {
+    let confidential = current.secret_hash.is_some();
+    check_registered(ctx, seed, confidential)?;
+    let mut seed = seed.clone();
+    // `record` reads a confidential client's secret only to know it has one.
+    seed.client_secret = confidential.then(|| SecretString::new("stored"));
+    let client = Client {
+        registration: current.registration.clone(),
+        ..record(ctx, &seed, current.secret_hash.clone(), current.created_at)
+    };
+    tx.put_client(&client)?;
+    audit::record(ctx, tx, event)?;
+    Ok(client)
 }
 
 /// Replaces a confidential client's secret with a generated one, returned
@@ -469,6 +525,16 @@ pub fn rotate_secret(
         Ok(())
     })?;
     Ok(secret)
+}
+
+/// Whether `secret` is the secret of the confidential `client`, compared
+/// in constant time.
+pub(super) fn secret_matches(ctx: &Context, client: &Client, secret: &SecretString) -> bool {
+    client.secret_hash.as_ref().is_some_and(|hash| {
+        ctx.sealer
+            .check_mac(SECRET_PURPOSE, secret.expose().as_bytes(), hash)
+            != MacCheck::Differs
+    })
 }
 
 /// The client with this id.

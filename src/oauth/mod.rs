@@ -17,6 +17,7 @@ pub mod params;
 pub mod pkce;
 mod provider;
 pub mod redirect;
+pub mod registration;
 pub mod scopes;
 pub mod token_request;
 pub mod tokens;

@@ -255,6 +255,33 @@ pub struct Client {
     pub managed_by_config: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Registered by the client itself (RFC 7591): how it manages its
+    /// registration.
+    #[serde(default)]
+    pub registration: Option<ClientRegistration>,
+}
+
+/// What a dynamically registered client keeps of its registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    /// Keyed hash of the registration access token (RFC 7592).
+    pub access_token_hash: String,
+    /// The `token_endpoint_auth_method` it registered, as it is answered.
+    pub token_endpoint_auth_method: String,
+}
+
+/// An initial access token an administrator minted for dynamic client
+/// registration (RFC 7591 §3), stored under its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitialAccessToken {
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Registrations it may still make.
+    pub uses_left: u32,
+    /// Who minted it, as the audit log names them.
+    pub created_by: String,
 }
 
 /// The scopes a user granted a client.

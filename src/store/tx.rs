@@ -26,8 +26,8 @@
 
 use super::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
-    JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken, Session, SigningKey,
-    StoreError, User,
+    InitialAccessToken, JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken,
+    Session, SigningKey, StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -167,6 +167,8 @@ pub trait ClientReads {
     fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>>;
     /// Every consent a user gave.
     fn consents_of(&self, user_id: &str) -> Result<Vec<Consent>>;
+    /// The initial access token whose keyed hash is `hash`.
+    fn initial_access_token(&self, hash: &str) -> Result<Option<InitialAccessToken>>;
 }
 
 /// Changes to clients and consents.
@@ -179,6 +181,12 @@ pub trait ClientWrites {
     fn put_consent(&self, consent: &Consent) -> Result<()>;
     /// Forgets a consent; returns whether there was one.
     fn delete_consent(&self, user_id: &str, client_id: &str) -> Result<bool>;
+    /// Stores an initial access token under its keyed hash.
+    fn put_initial_access_token(&self, hash: &str, token: &InitialAccessToken) -> Result<()>;
+    /// Removes an initial access token.
+    fn delete_initial_access_token(&self, hash: &str) -> Result<()>;
+    /// Removes the initial access tokens expired at `now`; returns how many.
+    fn delete_expired_initial_access_tokens(&self, now: OffsetDateTime) -> Result<usize>;
 }
 
 /// What the token endpoint issues and checks: authorization codes, refresh

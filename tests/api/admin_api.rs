@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// An administrator and a client allowed the admin scope, both declared in
 /// the config, beside the base config's alice and bob.
 pub const ROOT: (&str, &str) = ("root", "root password that is long enough");
-const OPS: Cred = Cred::Basic("ops", "ops-secret-that-is-long-enough-0123456789");
+pub const OPS: Cred = Cred::Basic("ops", "ops-secret-that-is-long-enough-0123456789");
 const REPORTER: Cred = Cred::Basic("reporter", "reporter-secret-that-is-long-enough-01234");
 
 pub fn admin_config(extra: &str) -> String {

@@ -10,6 +10,7 @@ use crate::http::paths;
 use crate::jwa::SigningAlg;
 use crate::oauth::Provider;
 use crate::oauth::clients::{self, ClientChanges, ClientError};
+use crate::oauth::registration;
 use crate::store::Client;
 use crate::telemetry::blocking;
 use actix_web::{HttpResponse, web};
@@ -27,6 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ADMIN_CLIENT_SECRET,
             web::post().to(post_client_secret),
+        )
+        .route(
+            paths::ADMIN_REGISTRATION_TOKENS,
+            web::post().to(post_registration_token),
         );
 }
 
@@ -56,6 +61,8 @@ struct ClientResponse {
     resource_server: bool,
     /// Declared in the config file: changes are refused (409).
     managed_by_config: bool,
+    /// Registered by itself (RFC 7591), at `/oauth2/register`.
+    self_registered: bool,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -83,6 +90,7 @@ impl From<Client> for ClientResponse {
             token_exchange: client.token_exchange,
             resource_server: client.resource_server,
             managed_by_config: client.managed_by_config,
+            self_registered: client.registration.is_some(),
             created_at: client.created_at,
         }
     }
@@ -197,4 +205,45 @@ pub async fn post_client_secret(
         .json(SecretResponse {
             client_secret: secret.expose().to_owned(),
         }))
+}
+
+/// What an administrator asks of a new initial access token.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegistrationToken {
+    /// Seconds it stays valid: a day unless given, at most 30 days.
+    #[serde(default = "a_day")]
+    expires_in: u32,
+    /// Registrations it allows: one unless given.
+    #[serde(default = "one")]
+    uses: u32,
+}
+
+fn a_day() -> u32 {
+    24 * 60 * 60
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /admin/api/registration-tokens`: 201 with an initial access
+/// token for `POST /oauth2/register` (RFC 7591 §3), shown this once.
+pub async fn post_registration_token(
+    AdminCaller(by): AdminCaller,
+    provider: web::Data<Provider>,
+    body: web::Json<NewRegistrationToken>,
+) -> Result<HttpResponse, AdminError> {
+    const MAX_SECS: u32 = 30 * 24 * 60 * 60;
+    let NewRegistrationToken { expires_in, uses } = body.into_inner();
+    if expires_in == 0 || expires_in > MAX_SECS || uses == 0 {
+        return Err(AdminError::bad_request(format!(
+            "expires_in must be between 1 and {MAX_SECS} seconds, and uses at least 1"
+        )));
+    }
+    let ttl = time::Duration::seconds(expires_in.into());
+    let minted = blocking(move || registration::mint(&provider.ctx, ttl, uses, &by)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header(("cache-control", "no-store"))
+        .json(minted))
 }

@@ -21,6 +21,7 @@ fn server_metadata(ctx: &Context) -> Map<String, Value> {
         "jwks_uri": url(paths::OAUTH_JWKS),
         "revocation_endpoint": url(paths::OAUTH_REVOKE),
         "introspection_endpoint": url(paths::OAUTH_INTROSPECT),
+        "registration_endpoint": url(paths::OAUTH_REGISTER),
         "scopes_supported": scopes::all(&ctx.settings),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

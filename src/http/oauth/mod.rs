@@ -9,6 +9,7 @@ mod bearer;
 mod client_auth;
 mod metadata;
 mod oidc;
+mod registration;
 mod token;
 
 use super::paths;
@@ -48,6 +49,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         paths::OAUTH_LOGOUT_CONFIRM,
         web::post().to(oidc::post_logout_confirm),
+    )
+    .route(
+        paths::OAUTH_REGISTER,
+        web::post().to(registration::post_register),
+    )
+    .service(
+        web::resource(paths::OAUTH_REGISTRATION)
+            .route(web::get().to(registration::get_registration))
+            .route(web::put().to(registration::put_registration))
+            .route(web::delete().to(registration::delete_registration)),
     );
 }
 

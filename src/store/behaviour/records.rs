@@ -123,6 +123,7 @@ pub(super) fn client(client_id: &str) -> Client {
         resource_server: false,
         managed_by_config: false,
         created_at: now(),
+        registration: None,
     }
 }
 

@@ -1,11 +1,13 @@
-//! OAuth clients, by client_id, and the consents users gave them, by
-//! [`grant_key`].
+//! OAuth clients, by client_id, the consents users gave them, by
+//! [`grant_key`], and the initial access tokens that let clients register
+//! themselves, by keyed hash.
 
-use super::tables::{CLIENTS, CONSENTS};
+use super::tables::{CLIENTS, CONSENTS, INITIAL_ACCESS_TOKENS};
 use super::{Tables, Write, decode, encode, grant_key};
 use crate::store::tx::{ClientReads, ClientWrites};
-use crate::store::{Client, Consent, StoreError};
+use crate::store::{Client, Consent, InitialAccessToken, StoreError};
 use redb::ReadableTable;
+use time::OffsetDateTime;
 
 impl<T: Tables> ClientReads for T {
     fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
@@ -45,6 +47,14 @@ impl<T: Tables> ClientReads for T {
         }
         Ok(found)
     }
+
+    fn initial_access_token(&self, hash: &str) -> Result<Option<InitialAccessToken>, StoreError> {
+        let tokens = self.table(INITIAL_ACCESS_TOKENS)?;
+        let found = tokens.get(hash)?;
+        found
+            .map(|bytes| decode("initial access token", bytes.value()))
+            .transpose()
+    }
 }
 
 impl ClientWrites for Write {
@@ -70,5 +80,39 @@ impl ClientWrites for Write {
     fn delete_consent(&self, user_id: &str, client_id: &str) -> Result<bool, StoreError> {
         let key = grant_key(user_id, client_id);
         Ok(self.0.open_table(CONSENTS)?.remove(key.as_str())?.is_some())
+    }
+
+    fn put_initial_access_token(
+        &self,
+        hash: &str,
+        token: &InitialAccessToken,
+    ) -> Result<(), StoreError> {
+        self.0
+            .open_table(INITIAL_ACCESS_TOKENS)?
+            .insert(hash, encode(token).as_slice())?;
+        Ok(())
+    }
+
+    fn delete_initial_access_token(&self, hash: &str) -> Result<(), StoreError> {
+        self.0.open_table(INITIAL_ACCESS_TOKENS)?.remove(hash)?;
+        Ok(())
+    }
+
+    fn delete_expired_initial_access_tokens(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<usize, StoreError> {
+        let mut expired = Vec::new();
+        for entry in self.table(INITIAL_ACCESS_TOKENS)?.iter()? {
+            let (hash, bytes) = entry?;
+            let token: InitialAccessToken = decode("initial access token", bytes.value())?;
+            if token.expires_at <= now {
+                expired.push(hash.value().to_owned());
+            }
+        }
+        for hash in &expired {
+            self.delete_initial_access_token(hash)?;
+        }
+        Ok(expired.len())
     }
 }

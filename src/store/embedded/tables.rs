@@ -54,6 +54,9 @@ pub const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices"
 pub const CLIENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("clients");
 /// "user id client_id" → `Consent`.
 pub const CONSENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("consents");
+/// keyed hash of an initial access token → `InitialAccessToken`.
+pub const INITIAL_ACCESS_TOKENS: TableDefinition<&str, &[u8]> =
+    TableDefinition::new("initial_access_tokens");
 /// SHA-256(code) → `AuthorizationCode`.
 pub const CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("authorization_codes");
 /// SHA-256(refresh token) → `RefreshToken`.
@@ -110,6 +113,7 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(LOGIN_THROTTLE)?;
     visit.table(CLIENTS)?;
     visit.table(CONSENTS)?;
+    visit.table(INITIAL_ACCESS_TOKENS)?;
     visit.table(CODES)?;
     visit.table(REFRESH_TOKENS)?;
     visit.multimap(REFRESH_FAMILIES)?;
