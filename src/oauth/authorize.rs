@@ -119,10 +119,16 @@ impl Provider {
             })?,
             (None, _) => return Err(Refusal::Show("The request has no redirect_uri.".into())),
         };
-        let redirect = |error: OAuthError| Refusal::Redirect {
-            redirect_uri: redirect_uri.clone(),
-            state: params.state.clone(),
-            error,
+        let redirect = |error: OAuthError| {
+            if redirects_errors(&client) {
+                Refusal::Redirect {
+                    redirect_uri: redirect_uri.clone(),
+                    state: params.state.clone(),
+                    error,
+                }
+            } else {
+                Refusal::Show(error.description)
+            }
         };
         // OpenID Connect Core §6: the parameters may all sit in the request
         // object, so the outer ones cannot be judged before it is refused.
@@ -346,4 +352,14 @@ fn check_pkce(
             "code_challenge_method must be S256 (plain is not accepted)",
         )),
     }
+}
+
+/// Whether errors of an authorization request are sent to the client's
+/// redirect URI before the user has trusted it. A client that registered
+/// itself (RFC 7591) chose its redirect URIs with no one vetting them, so
+/// its errors are shown on tessera's page until the user has consented to
+/// it: else anyone could register a client and use tessera as an open
+/// redirector (RFC 9700 §4.11.2).
+pub fn redirects_errors(client: &Client) -> bool {
+    client.registration.is_none()
 }

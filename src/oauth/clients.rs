@@ -194,7 +194,7 @@ pub fn seed(ctx: &Context, seeds: &[SeedClient]) -> Result<usize, ClientError> {
 /// secret of a confidential client; and that its access tokens live no
 /// longer than the retired signing keys stay published (the longest
 /// lifetime the config sets).
-fn check_registered(
+pub(super) fn check_registered(
     ctx: &Context,
     seed: &SeedClient,
     confidential: bool,
@@ -470,6 +470,12 @@ pub fn update(
         let current = administered(tx, client_id)?;
         let mut seed = seed_of(&current);
         changes.apply(&mut seed);
+        // A client that registered itself could put back what an
+        // administrator changed: their change ends its self-management.
+        let current = Client {
+            registration: None,
+            ..current
+        };
         replace(
             ctx,
             tx,

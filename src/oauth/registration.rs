@@ -35,6 +35,9 @@ const REGISTRATION_TOKEN_PURPOSE: &str = "registration-access-token";
 /// ask for.
 const ADMIN_SCOPE: &str = "tessera:admin";
 
+/// Longest `client_name`: the consent page shows it.
+const MAX_NAME_CHARS: usize = 100;
+
 /// Client metadata as a client sends it (RFC 7591 §2), to register or, with
 /// `client_id` (and optionally `client_secret`), to replace a registration
 /// (RFC 7592 §2.2). Fields tessera does not use are ignored.
@@ -68,7 +71,7 @@ pub struct Registered {
     /// 0: the secret does not expire.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret_expires_at: Option<i64>,
-    /// Only when registering: tessera keeps no copy.
+    /// A new one in every answer: tessera keeps no copy.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_access_token: Option<String>,
     /// Set by the handler, which knows the public URL.
@@ -177,8 +180,15 @@ pub fn register(
             "client_id and client_secret are issued by tessera: leave them out".into(),
         ));
     }
+    // The token first, so that nobody learns the metadata rules without
+    // one; it is spent only once the metadata passed every check.
+    if let Permit::Token(token) = permit {
+        check_initial_token(ctx, token)?;
+    }
     let client_id = random_id();
     let (seed, auth_method) = seed(&client_id, &metadata)?;
+    let confidential = auth_method_is_confidential(&auth_method);
+    clients::check_registered(ctx, &seed, confidential).map_err(refusal)?;
     if let Permit::Token(token) = permit {
         spend_initial_token(ctx, token)?;
     }
@@ -190,14 +200,8 @@ pub fn register(
         token_endpoint_auth_method: auth_method,
     };
     let event = event("register", &client_id, ip);
-    let (client, secret) = clients::insert(
-        ctx,
-        &seed,
-        auth_method_is_confidential(&registration.token_endpoint_auth_method),
-        Some(registration),
-        event,
-    )
-    .map_err(refusal)?;
+    let (client, secret) =
+        clients::insert(ctx, &seed, confidential, Some(registration), event).map_err(refusal)?;
     let mut registered = answer(&client);
     registered.client_secret = secret.map(|secret| secret.expose().to_owned());
     registered.registration_access_token = Some(access_token.expose().to_owned());
@@ -205,14 +209,39 @@ pub fn register(
 }
 
 /// The registration of `client_id` (RFC 7592 §2.1), for the bearer of its
-/// registration access token.
+/// registration access token, with a new one: RFC 7592 §3 asks for one in
+/// every answer, and only its hash is kept.
 pub fn read(ctx: &Context, client_id: &str, token: &str) -> Result<Registered, RegistrationError> {
-    let client = ctx.store.read(|tx| tx.client(client_id))?;
-    Ok(answer(&authorized(ctx, client, token)?))
+    ctx.store.write(|tx| {
+        let client = authorized(ctx, tx.client(client_id)?, token)?;
+        let (client, token) = with_new_token(ctx, client);
+        tx.put_client(&client)?;
+        Ok(answer_with_token(&client, &token))
+    })
+}
+
+/// `client` with a new registration access token, and the token.
+fn with_new_token(ctx: &Context, mut client: Client) -> (Client, Token) {
+    let token = Token::generate();
+    if let Some(registration) = &mut client.registration {
+        registration.access_token_hash = ctx
+            .sealer
+            .mac(REGISTRATION_TOKEN_PURPOSE, token.expose().as_bytes());
+    }
+    (client, token)
+}
+
+/// The answer about `client` with its new registration access token.
+fn answer_with_token(client: &Client, token: &Token) -> Registered {
+    Registered {
+        registration_access_token: Some(token.expose().to_owned()),
+        ..answer(client)
+    }
 }
 
 /// Replaces the registration of `client_id` with `metadata` (RFC 7592
-/// §2.2); its id, secret and registration access token stay.
+/// §2.2); its id and secret stay, and it gets a new registration access
+/// token (see [`read`]).
 pub fn replace(
     ctx: &Context,
     client_id: &str,
@@ -250,9 +279,10 @@ pub fn replace(
             }),
             ..current
         };
+        let (current, token) = with_new_token(ctx, current);
         let client = clients::replace(ctx, tx, &current, &seed, event("update", client_id, ip))
             .map_err(refusal)?;
-        Ok(answer(&client))
+        Ok(answer_with_token(&client, &token))
     })
 }
 
@@ -285,43 +315,74 @@ fn authorized(
     token: &str,
 ) -> Result<Client, RegistrationError> {
     const REFUSED: &str = "the registration access token is not valid for this client";
-    let client = client.ok_or(RegistrationError::InvalidToken(REFUSED))?;
-    let matches = client.registration.as_ref().is_some_and(|registration| {
-        ctx.sealer.check_mac(
-            REGISTRATION_TOKEN_PURPOSE,
-            token.as_bytes(),
-            &registration.access_token_hash,
-        ) == MacCheck::Matches
-    });
-    if matches {
-        Ok(client)
-    } else {
-        Err(RegistrationError::InvalidToken(REFUSED))
+    // A MAC is checked whether or not there is a registration, so that
+    // timing does not tell which client ids have one.
+    let stored = client
+        .as_ref()
+        .and_then(|client| client.registration.as_ref())
+        .map_or("", |registration| registration.access_token_hash.as_str());
+    let check = ctx
+        .sealer
+        .check_mac(REGISTRATION_TOKEN_PURPOSE, token.as_bytes(), stored);
+    match client {
+        Some(client) if check == MacCheck::Matches && !stored.is_empty() => Ok(client),
+        _ => Err(RegistrationError::InvalidToken(REFUSED)),
+    }
+}
+
+const REFUSED_INITIAL: &str = "the initial access token is not valid: ask an administrator for one (POST /admin/api/registration-tokens)";
+
+/// Whether `hash` is the configured initial access token's.
+fn is_configured(ctx: &Context, hash: &str) -> bool {
+    ctx.settings
+        .oauth
+        .initial_access_token
+        .as_ref()
+        .is_some_and(|configured| {
+            let expected = ctx
+                .sealer
+                .mac(INITIAL_TOKEN_PURPOSE, configured.expose().as_bytes());
+            crate::secret::constant_time_eq(hash.as_bytes(), expected.as_bytes())
+        })
+}
+
+/// Whether a minted token is still good at `now`.
+fn usable(minted: &InitialAccessToken, now: OffsetDateTime) -> bool {
+    minted.expires_at > now && minted.uses_left > 0
+}
+
+/// Refuses a token that is neither the configured one nor a usable
+/// minted one; reads only.
+fn check_initial_token(ctx: &Context, token: &str) -> Result<(), RegistrationError> {
+    let hash = ctx.sealer.mac(INITIAL_TOKEN_PURPOSE, token.as_bytes());
+    if is_configured(ctx, &hash) {
+        return Ok(());
+    }
+    let now = ctx.now();
+    match ctx.store.read(|tx| tx.initial_access_token(&hash))? {
+        Some(minted) if usable(&minted, now) => Ok(()),
+        _ => Err(RegistrationError::InvalidToken(REFUSED_INITIAL)),
     }
 }
 
 /// Spends one use of an initial access token: the configured one, which
-/// never runs out, or a minted one, removed when spent or expired.
+/// never runs out, or a minted one, removed once spent (the purge removes
+/// expired ones).
 fn spend_initial_token(ctx: &Context, token: &str) -> Result<(), RegistrationError> {
-    const REFUSED: &str = "the initial access token is not valid: ask an administrator for one (POST /admin/api/registration-tokens)";
     let hash = ctx.sealer.mac(INITIAL_TOKEN_PURPOSE, token.as_bytes());
-    if let Some(configured) = &ctx.settings.oauth.initial_access_token {
-        let expected = ctx
-            .sealer
-            .mac(INITIAL_TOKEN_PURPOSE, configured.expose().as_bytes());
-        if crate::secret::constant_time_eq(hash.as_bytes(), expected.as_bytes()) {
-            return Ok(());
-        }
+    if is_configured(ctx, &hash) {
+        return Ok(());
     }
     let now = ctx.now();
     ctx.store.write(|tx| {
-        let Some(mut minted) = tx.initial_access_token(&hash)? else {
-            return Err(RegistrationError::InvalidToken(REFUSED));
+        // Read again in the write: two registrations at once spend a
+        // one-use token once.
+        let Some(mut minted) = tx
+            .initial_access_token(&hash)?
+            .filter(|minted| usable(minted, now))
+        else {
+            return Err(RegistrationError::InvalidToken(REFUSED_INITIAL));
         };
-        if minted.expires_at <= now || minted.uses_left == 0 {
-            tx.delete_initial_access_token(&hash)?;
-            return Err(RegistrationError::InvalidToken(REFUSED));
-        }
         minted.uses_left -= 1;
         if minted.uses_left == 0 {
             tx.delete_initial_access_token(&hash)?;
@@ -375,6 +436,26 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
             "grant_types and response_types disagree: the authorization_code grant goes with response_type code (RFC 7591 §2.1)".into(),
         );
     }
+    if let Some(name) = &metadata.client_name
+        && (name.chars().count() > MAX_NAME_CHARS || name.chars().any(is_hidden))
+    {
+        return invalid(format!(
+            "client_name must be at most {MAX_NAME_CHARS} characters, without control or bidirectional formatting characters"
+        ));
+    }
+    // The consent page shows these: a client that registered itself may
+    // not make users' browsers fetch from their own machine.
+    for (field, uri) in [
+        ("logo_uri", &metadata.logo_uri),
+        ("client_uri", &metadata.client_uri),
+    ] {
+        if uri
+            .as_deref()
+            .is_some_and(|uri| !uri.starts_with("https://"))
+        {
+            return invalid(format!("{field} must be an https URL"));
+        }
+    }
     let scopes: Option<Vec<&str>> = metadata
         .scope
         .as_deref()
@@ -404,6 +485,13 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
     let seed = serde_json::from_value(entry)
         .map_err(|err| RegistrationError::InvalidMetadata(err.to_string()))?;
     Ok((seed, auth_method))
+}
+
+/// A control character, or one that reorders or hides text (bidi
+/// overrides, zero-width characters): a name could look like another's.
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A refusal of `clients` in the words of RFC 7591 §3.2.2.

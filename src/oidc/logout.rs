@@ -2,6 +2,7 @@
 //! requests may end the session at once, and where the browser goes after.
 
 use crate::oauth::Provider;
+use crate::oauth::authorize::redirects_errors;
 use crate::oauth::clients;
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +59,14 @@ pub fn plan(provider: &Provider, params: &LogoutParams) -> Result<LogoutPlan, St
         (None, _) => None,
         (Some(_), None) => {
             return Err("A post_logout_redirect_uri needs a client_id or an id_token_hint.".into());
+        }
+        // A client that registered itself chose its URIs unvetted: it
+        // needs the proof of an ID token it got, or tessera would redirect
+        // anywhere for anyone (RFC 9700 §4.11.2).
+        (Some(_), Some(client)) if !redirects_errors(client) && hint.is_none() => {
+            return Err(
+                "This client registered itself: a post_logout_redirect_uri needs its id_token_hint.".into(),
+            );
         }
         (Some(uri), Some(client)) if client.post_logout_redirect_uris.contains(uri) => {
             let mut url = url::Url::parse(uri).map_err(|err| err.to_string())?;

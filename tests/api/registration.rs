@@ -3,7 +3,9 @@
 //! token's read, replace and delete; a registered client works at once.
 
 use crate::admin_api::{OPS, admin_config, client_token};
-use crate::helpers::oauth::{AuthRequest, Cred, authorize, redeem, sign_in, token, tokens_for};
+use crate::helpers::oauth::{
+    AuthRequest, Cred, authorize, is_consent_page, redeem, sign_in, token, tokens_for,
+};
 use crate::helpers::{ALICE, TestApp, spawn_app_with};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -125,6 +127,7 @@ async fn a_registered_client_signs_a_user_in_at_once_with_consent_asked() {
         .await
         .expect("request");
     assert_eq!(page.status(), StatusCode::OK, "the consent page");
+    assert!(is_consent_page(&page.text().await.expect("html")));
     let (access, refresh) = tokens_for(&app, basic(&body), &request).await;
     assert!(!access.is_empty() && !refresh.is_empty());
 }
@@ -168,8 +171,10 @@ async fn a_public_client_registers_without_a_secret_and_must_use_pkce() {
         .send()
         .await
         .expect("request");
-    let location = header(&response, "location");
-    assert!(location.contains("error=invalid_request"), "{location}");
+    // Shown, not redirected: see the open-redirector test below.
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let page = response.text().await.expect("html");
+    assert!(page.contains("code_challenge"), "{page}");
 }
 
 #[tokio::test]
@@ -264,6 +269,18 @@ async fn metadata_is_checked_as_strictly_as_a_configured_client() {
             "invalid_client_metadata",
         ),
         (
+            json!({"client_name": "x".repeat(101)}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"client_name": "Notes\u{202E}evil"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"logo_uri": "http://127.0.0.1:8080/admin"}),
+            "invalid_client_metadata",
+        ),
+        (
             json!({"redirect_uris": "http://127.0.0.1/cb"}),
             "invalid_client_metadata",
         ),
@@ -295,16 +312,26 @@ async fn metadata_is_checked_as_strictly_as_a_configured_client() {
     );
 }
 
+/// The registration access token an answer carries.
+fn token_in(answer: &Value) -> String {
+    answer["registration_access_token"]
+        .as_str()
+        .expect("a registration access token in every answer")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn the_registration_access_token_reads_replaces_and_deletes_the_registration() {
+    use reqwest::Method;
     let app = spawn_app_with(&with_initial_token()).await;
     let body = registered(&app, &web_app()).await;
     let other = registered(&app, &web_app()).await;
-    let token = body["registration_access_token"].as_str().expect("token");
+    let first = token_in(&body);
     let client_id = body["client_id"].as_str().expect("id");
 
-    let read = manage(&app, reqwest::Method::GET, &body, token, None).await;
+    let read = manage(&app, Method::GET, &body, &first, None).await;
     assert_eq!(read.status(), StatusCode::OK);
+    assert_eq!(header(&read, "cache-control"), "no-store");
     let read: Value = read.json().await.expect("json");
     assert_eq!(read["client_name"], "Notes");
     assert_eq!(
@@ -315,11 +342,14 @@ async fn the_registration_access_token_reads_replaces_and_deletes_the_registrati
         read.get("client_secret").is_none(),
         "never kept, never shown"
     );
-    assert!(read.get("registration_access_token").is_none());
+    // RFC 7592 §3: every answer carries the token, so each is a new one.
+    let token = token_in(&read);
+    assert_ne!(token, first);
+    let stale = manage(&app, Method::GET, &body, &first, None).await;
+    assert_eq!(stale.status(), StatusCode::UNAUTHORIZED);
 
-    let others_token = other["registration_access_token"].as_str().expect("token");
-    for wrong in [others_token, "guess", INITIAL] {
-        let refused = manage(&app, reqwest::Method::GET, &body, wrong, None).await;
+    for wrong in [token_in(&other), "guess".into(), INITIAL.into()] {
+        let refused = manage(&app, Method::GET, &body, &wrong, None).await;
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{wrong}");
         assert!(header(&refused, "www-authenticate").contains("invalid_token"));
     }
@@ -328,36 +358,24 @@ async fn the_registration_access_token_reads_replaces_and_deletes_the_registrati
     replacement["client_id"] = json!(client_id);
     replacement["client_name"] = json!("Notes 2");
     replacement["redirect_uris"] = json!(["http://127.0.0.1:9001/callback"]);
-    let missing_id = manage(&app, reqwest::Method::PUT, &body, token, Some(&web_app())).await;
-    assert_eq!(
-        error_of(missing_id, StatusCode::BAD_REQUEST).await,
-        "invalid_client_metadata"
-    );
     let mut wrong_secret = replacement.clone();
     wrong_secret["client_secret"] = json!("not-the-secret");
-    let refused = manage(
-        &app,
-        reqwest::Method::PUT,
-        &body,
-        token,
-        Some(&wrong_secret),
-    )
-    .await;
-    assert_eq!(
-        error_of(refused, StatusCode::BAD_REQUEST).await,
-        "invalid_client_metadata"
-    );
     let mut to_public = replacement.clone();
     to_public["token_endpoint_auth_method"] = json!("none");
-    let refused = manage(&app, reqwest::Method::PUT, &body, token, Some(&to_public)).await;
-    assert_eq!(
-        error_of(refused, StatusCode::BAD_REQUEST).await,
-        "invalid_client_metadata"
-    );
+    let mut to_admin = replacement.clone();
+    to_admin["scope"] = json!("openid tessera:admin");
+    for refused in [web_app(), wrong_secret, to_public, to_admin] {
+        let response = manage(&app, Method::PUT, &body, &token, Some(&refused)).await;
+        assert_eq!(
+            error_of(response, StatusCode::BAD_REQUEST).await,
+            "invalid_client_metadata",
+            "{refused}"
+        );
+    }
 
     let mut with_secret = replacement.clone();
     with_secret["client_secret"] = body["client_secret"].clone();
-    let replaced = manage(&app, reqwest::Method::PUT, &body, token, Some(&with_secret)).await;
+    let replaced = manage(&app, Method::PUT, &body, &token, Some(&with_secret)).await;
     assert_eq!(replaced.status(), StatusCode::OK);
     let replaced: Value = replaced.json().await.expect("json");
     assert_eq!(replaced["client_name"], "Notes 2");
@@ -365,18 +383,130 @@ async fn the_registration_access_token_reads_replaces_and_deletes_the_registrati
         replaced["redirect_uris"],
         json!(["http://127.0.0.1:9001/callback"])
     );
+    let token = token_in(&replaced);
+    replacement["client_name"] = json!("Notes 3");
+    let without_secret = manage(&app, Method::PUT, &body, &token, Some(&replacement)).await;
+    assert_eq!(without_secret.status(), StatusCode::OK);
+    let token = token_in(&without_secret.json().await.expect("json"));
     let stored = tessera::oauth::clients::get(&app.ctx, client_id)
         .expect("read")
         .expect("client");
-    assert_eq!(stored.name, "Notes 2");
+    assert_eq!(stored.name, "Notes 3");
 
-    let deleted = manage(&app, reqwest::Method::DELETE, &body, token, None).await;
+    let deleted = manage(&app, Method::DELETE, &body, &token, None).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    let gone = manage(&app, reqwest::Method::GET, &body, token, None).await;
+    let gone = manage(&app, Method::GET, &body, &token, None).await;
     assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
     let (status, answer) = token_of(&app, basic(&body)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(answer["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn an_administrators_change_ends_the_clients_self_management() {
+    let app = spawn_app_with(&admin_config("[fixture]\nenabled = true\n")).await;
+    let response = register(&app, None, &web_app()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.expect("json");
+    let client_id = body["client_id"].as_str().expect("id");
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let patched = app
+        .api
+        .patch(app.url(&format!("/admin/api/clients/{client_id}")))
+        .bearer_auth(&ops)
+        .json(&json!({"scopes": ["openid"]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(patched.status(), StatusCode::OK);
+    let patched: Value = patched.json().await.expect("json");
+    assert_eq!(patched["self_registered"], false);
+
+    let read = manage(&app, reqwest::Method::GET, &body, &token_in(&body), None).await;
+    assert_eq!(
+        read.status(),
+        StatusCode::UNAUTHORIZED,
+        "it could undo the change"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_registration_spends_no_use_and_a_wrong_token_learns_nothing() {
+    let app = spawn_app_with(&admin_config("")).await;
+    let ops = client_token(&app, OPS, "tessera:admin").await;
+    let minted: Value = app
+        .api
+        .post(app.url("/admin/api/registration-tokens"))
+        .bearer_auth(&ops)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let once = minted["initial_access_token"].as_str().expect("token");
+
+    let mut bad = web_app();
+    bad["redirect_uris"] = json!(["http://app.example.com/cb"]);
+    let refused = register(&app, Some(once), &bad).await;
+    assert_eq!(
+        error_of(refused, StatusCode::BAD_REQUEST).await,
+        "invalid_redirect_uri"
+    );
+    let wrong = register(&app, Some("wrong"), &bad).await;
+    assert_eq!(
+        wrong.status(),
+        StatusCode::UNAUTHORIZED,
+        "the token comes first"
+    );
+
+    let metadata = web_app();
+    let (first, second) = tokio::join!(
+        register(&app, Some(once), &metadata),
+        register(&app, Some(once), &metadata)
+    );
+    let mut statuses = [first.status(), second.status()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::UNAUTHORIZED],
+        "one use, even at once"
+    );
+}
+
+#[tokio::test]
+async fn a_self_registered_client_cannot_make_tessera_an_open_redirector() {
+    let app = spawn_app_with(&with_initial_token()).await;
+    let mut metadata = web_app();
+    metadata["post_logout_redirect_uris"] = json!(["http://127.0.0.1:9000/bye"]);
+    let body = registered(&app, &metadata).await;
+    let client_id = body["client_id"].as_str().expect("id");
+    let authorize = |query: String| {
+        app.api
+            .get(app.url(&format!("/oauth2/authorize?{query}")))
+            .send()
+    };
+
+    let bad_scope = AuthRequest::new(client_id, REDIRECT, "openid not-registered");
+    let silent = AuthRequest::new(client_id, REDIRECT, "openid").set("prompt", "none");
+    for request in [bad_scope, silent] {
+        let query = serde_urlencoded::to_string(&request.params).expect("query");
+        let response = authorize(query).await.expect("request");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(header(&response, "location"), "", "never a redirect");
+    }
+
+    let logout = app
+        .api
+        .get(app.url(&format!(
+            "/oauth2/logout?client_id={client_id}&post_logout_redirect_uri=http://127.0.0.1:9000/bye"
+        )))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(header(&logout, "location"), "", "never a redirect");
+    assert_eq!(logout.status(), StatusCode::BAD_REQUEST);
 }
 
 /// A token request that only a known client gets past authentication
@@ -507,4 +637,29 @@ async fn discovery_names_the_registration_endpoint() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn privileges_a_registration_claims_are_ignored() {
+    let app = spawn_app_with(&with_initial_token()).await;
+    let mut metadata = web_app();
+    for (key, value) in [
+        ("first_party", json!(true)),
+        ("token_exchange", json!(true)),
+        ("resource_server", json!(true)),
+        ("require_pkce", json!(false)),
+        ("audience", json!(["payments"])),
+        ("journey", json!("register")),
+        ("access_token_ttl_secs", json!(86400)),
+    ] {
+        metadata[key] = value;
+    }
+    let body = registered(&app, &metadata).await;
+    let stored = tessera::oauth::clients::get(&app.ctx, body["client_id"].as_str().expect("id"))
+        .expect("read")
+        .expect("client");
+    assert!(!stored.first_party && !stored.token_exchange && !stored.resource_server);
+    assert!(stored.require_pkce);
+    assert!(stored.audience.is_empty() && stored.journey.is_none());
+    assert_eq!(stored.access_token_ttl_secs, None);
 }

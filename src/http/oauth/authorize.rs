@@ -9,7 +9,7 @@ use crate::http::error::{Cause, PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, MaybeSession, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Engine;
-use crate::oauth::authorize::{AuthorizationRequest, Refusal};
+use crate::oauth::authorize::{AuthorizationRequest, Refusal, redirects_errors};
 use crate::oauth::authorize_params::AuthorizeParams;
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::{Authentication, ErrorKind, OAuthError, Provider, client_metadata, scopes};
@@ -60,6 +60,11 @@ async fn authorize(
         .0
         .filter(|(_, active)| request.accepts(&active.session, now));
     let Some((token, active)) = session else {
+        if request.prompt.none && !redirects_errors(&request.client) {
+            return Err(invalid_link(
+                "The user must sign in (prompt=none), and this client registered itself, so the error is not sent to it before the user has consented to it.",
+            ));
+        }
         if request.prompt.none {
             return Ok(error_back(
                 &ctx,
@@ -75,6 +80,15 @@ async fn authorize(
         let (provider, user_id, request) = (provider.clone(), user_id.clone(), request.clone());
         blocking(move || provider.scopes_to_consent(&user_id, &request)).await??
     };
+    // A self-registered client's errors go to it once the user consented
+    // to it (some of the scopes asked for need no consent).
+    let trusted =
+        redirects_errors(&request.client) || needed.len() < request.scopes.as_slice().len();
+    if !needed.is_empty() && request.prompt.none && !trusted {
+        return Err(invalid_link(
+            "The user must consent (prompt=none), and this client registered itself, so the error is not sent to it before the user has consented to it.",
+        ));
+    }
     if !needed.is_empty() && request.prompt.none {
         return Ok(error_back(
             &ctx,
