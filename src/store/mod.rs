@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub use records::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent, Issued,
     JourneyState, KnownDevice, LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus,
-    RefreshToken, Session, SigningKey, TotpEnrollment, User,
+    RecoveryCode, RecoveryCodes, RefreshToken, Session, SigningKey, TotpEnrollment, User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 
