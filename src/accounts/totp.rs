@@ -315,11 +315,13 @@ impl Accounts {
             return Ok(Enrollment::AlreadyEnrolled);
         }
         let replaced = user.totp.is_some();
+        let now = self.ctx.now();
         user.totp = Some(TotpEnrollment {
             sealed_secret,
             last_step: step,
+            enrolled_at: Some(now),
         });
-        user.updated_at = self.ctx.now();
+        user.updated_at = now;
         tx.put_user(user)?;
         let party = audit::Party::user(&user.username);
         let event = audit::Event::success(audit::Kind::MfaEnroll, party.clone())

@@ -59,6 +59,10 @@ pub struct TotpEnrollment {
     /// The last time step whose code was accepted: RFC 6238 §5.2, a code is
     /// accepted once, so only later steps pass.
     pub last_step: u64,
+    /// When the app was set up. (Enrollments made before it was kept have
+    /// none.)
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub enrolled_at: Option<OffsetDateTime>,
 }
 
 /// A set of single-use recovery codes (`accounts::recovery_codes`), kept

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
+use crate::http::pages::second_factor;
 use crate::http::paths;
 use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
 use crate::journeys::push::{self, Reply};
@@ -47,6 +48,8 @@ struct AccountPage {
     /// Longest name a device may be given.
     max_device_name: usize,
     consents: Vec<ConsentView>,
+    /// The authenticator app and recovery codes sections.
+    second_factor: second_factor::Section,
 }
 
 struct ConsentView {
@@ -100,6 +103,7 @@ fn method_label(amr: &str) -> &str {
         "pwd" => "password",
         "otp" => "one-time code",
         "totp" => "authenticator app",
+        crate::accounts::recovery_codes::METHOD => "recovery code",
         "push" => "push approval",
         other => other,
     }
@@ -187,6 +191,8 @@ pub enum Done {
     PasswordChangedOthersEnded,
     OthersEnded,
     DeviceRenamed,
+    AppSaved,
+    AppRemoved,
 }
 
 impl Done {
@@ -199,16 +205,22 @@ impl Done {
             }
             Done::OthersEnded => "Your other sessions were ended.",
             Done::DeviceRenamed => "The device's name was saved.",
+            Done::AppSaved => "Your authenticator app is set up.",
+            Done::AppRemoved => {
+                "Your authenticator app was removed, and your recovery codes with it."
+            }
         }
     }
 
     /// Back to the account page, with this message to show.
-    fn back(self) -> HttpResponse {
+    pub(super) fn back(self) -> HttpResponse {
         let name = match self {
             Done::PasswordChanged => "password_changed",
             Done::PasswordChangedOthersEnded => "password_changed_others_ended",
             Done::OthersEnded => "others_ended",
             Done::DeviceRenamed => "device_renamed",
+            Done::AppSaved => "app_saved",
+            Done::AppRemoved => "app_removed",
         };
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{}?done={name}", paths::ACCOUNT)))
@@ -239,6 +251,7 @@ pub async fn get_account(
 ) -> Result<HttpResponse, PageError> {
     let fresh_until = fresh_until(&ctx, &auth.active.session);
     let user = auth.active.user;
+    let second_factor = second_factor::section(&user);
     let current_id = auth.active.session.id;
     let user_id = user.id.clone();
     let listed = {
@@ -266,6 +279,7 @@ pub async fn get_account(
             .into_iter()
             .map(|consent| consent_view(&ctx, consent))
             .collect(),
+        second_factor,
     };
     render(StatusCode::OK, &page)
 }
