@@ -26,6 +26,7 @@ mod oauth_clients;
 mod oidc;
 mod process;
 mod push;
+mod second_factor;
 mod sessions;
 mod totp;
 mod upgrade;
