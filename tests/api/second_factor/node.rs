@@ -218,3 +218,31 @@ async fn resetting_the_app_from_the_command_line_voids_the_recovery_codes() {
     let reset = &events(&app, "admin.user.totp.reset")[0];
     assert_eq!(reset.details["recovery_codes_voided"], "10");
 }
+
+#[tokio::test]
+async fn a_recovery_code_at_the_totp_step_lets_the_journey_replace_the_app() {
+    let app = spawn().await;
+    let (browser, phone) = Browser::with_app(&app).await;
+    app.clock.advance(Duration::seconds(30));
+    let codes = browser.new_codes(&code_at(&phone, app.clock_now())).await;
+    let sealed_before = alice(&app).totp.expect("enrolled").sealed_secret;
+    // `replace`: the password, a code, then enrollment.
+    let step = after_password(&app, "replace").await;
+    app.submit(&step["auth_id"], json!({"action": "use_recovery_code"}))
+        .await;
+    let (_, enroll) = submit_recovery_code(&app, &step, &codes[0]).await;
+    assert_eq!(enroll["step"], "totp_enroll", "{enroll}");
+    let new_phone = scan(&enroll);
+    let (_, done) = submit_code(
+        &app,
+        "replace",
+        &enroll,
+        &code_at(&new_phone, app.clock_now()),
+    )
+    .await;
+    assert!(done["session_token"].is_string(), "{done}");
+    assert_ne!(
+        alice(&app).totp.expect("enrolled").sealed_secret,
+        sealed_before
+    );
+}
