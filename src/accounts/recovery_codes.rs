@@ -110,10 +110,8 @@ impl Accounts {
     ) -> Result<Verdict, TotpError> {
         let now = self.ctx.now();
         self.counted_check(tx, user_id, METHOD, address, |user| {
-            if unused(user) == 0 {
-                return Ok(Verdict::NotEnrolled);
-            }
-            let Some(set) = &mut user.recovery_codes else {
+            let unused = |set: &RecoveryCodes| set.codes.iter().any(|c| c.used_at.is_none());
+            let Some(set) = user.recovery_codes.as_mut().filter(|set| unused(set)) else {
                 return Ok(Verdict::NotEnrolled);
             };
             let Some(code) = canonical(code) else {

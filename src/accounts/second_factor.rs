@@ -81,7 +81,7 @@ impl From<crate::store::StoreError> for SecondFactorError {
 
 /// How the user proved it was them, for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proof {
+enum Proof {
     Totp,
     RecoveryCode,
     RecentSignIn,
@@ -125,15 +125,6 @@ fn is_app_code(code: &str) -> bool {
 }
 
 impl Accounts {
-    /// Whether `session` authenticated within `[admin] reauth_secs`; until
-    /// when, if so.
-    pub fn fresh_until(&self, session: &Session) -> Option<OffsetDateTime> {
-        let window = seconds(self.ctx.settings.admin.reauth_secs);
-        session
-            .authenticated_within(window, self.ctx.now())
-            .then(|| session.auth_time + window)
-    }
-
     /// Checks the proof of `request` in `tx` (see the module documentation).
     /// A refused code is counted in `tx`, which the caller commits.
     fn prove_in(
@@ -143,11 +134,13 @@ impl Accounts {
     ) -> Result<Result<Proof, SecondFactorError>, TotpError> {
         let user = &request.user;
         if user.totp.is_none() {
-            return Ok(match self.fresh_until(request.session) {
-                Some(_) => Ok(Proof::RecentSignIn),
-                None => Err(SecondFactorError::SignInAgain {
-                    max_age_secs: self.ctx.settings.admin.reauth_secs,
-                }),
+            let max_age_secs = self.ctx.settings.admin.reauth_secs;
+            let fresh = request
+                .session
+                .authenticated_within(seconds(max_age_secs), self.ctx.now());
+            return Ok(match fresh {
+                true => Ok(Proof::RecentSignIn),
+                false => Err(SecondFactorError::SignInAgain { max_age_secs }),
             });
         }
         let Some(code) = request.code.map(SecretString::expose) else {
