@@ -338,3 +338,20 @@ async fn new_codes_with_an_app_need_its_code_and_void_the_old_set() {
     let (_, done) = submit_recovery_code(&app, &step, &new[0]).await;
     assert!(done["session_token"].is_string(), "{done}");
 }
+
+#[tokio::test]
+async fn a_user_who_has_codes_gets_no_new_set_with_a_new_app() {
+    let app = spawn().await;
+    let browser = Browser::alice(&app).await;
+    let codes = browser.new_codes("").await;
+    let setup = browser.post("/account/authenticator/setup", &[]).await;
+    let setup = setup.text().await.expect("html");
+    let saved = confirm(&browser, &setup, &app_from_page(&setup)).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&saved), "/account?done=app_saved");
+    let account = browser.page(&location(&saved)).await;
+    assert!(account.contains("Your authenticator app is set up."));
+    let step = after_password(&app, "rescue").await;
+    let (_, done) = submit_recovery_code(&app, &step, &codes[0]).await;
+    assert!(done["session_token"].is_string(), "the set is kept: {done}");
+}

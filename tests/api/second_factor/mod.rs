@@ -63,10 +63,15 @@ impl<'a> Browser<'a> {
     }
 
     async fn account(&self) -> String {
+        self.page("/account").await
+    }
+
+    /// A page of the account's, as HTML.
+    async fn page(&self, path: &str) -> String {
         let page = self
             .app
             .api
-            .get(self.app.url("/account"))
+            .get(self.app.url(path))
             .header("cookie", format!("tessera_session={}", self.token))
             .send()
             .await
