@@ -43,6 +43,10 @@ pub enum Kind {
     PasswordReset,
     /// A second factor was enrolled.
     MfaEnroll,
+    /// A user removed their authenticator app (and so their recovery codes).
+    MfaRemove,
+    /// A new set of recovery codes replaced any older one.
+    RecoveryCodesGenerate,
     /// A user granted a client scopes.
     ConsentGrant,
     /// A user withdrew a client's access.
@@ -75,6 +79,8 @@ impl Kind {
             Kind::PasswordChange => "password.change",
             Kind::PasswordReset => "password.reset",
             Kind::MfaEnroll => "mfa.enroll",
+            Kind::MfaRemove => "mfa.remove",
+            Kind::RecoveryCodesGenerate => "recovery_codes.generate",
             Kind::ConsentGrant => "consent.grant",
             Kind::ConsentRevoke => "consent.revoke",
             Kind::TokenRevoke => "token.revoke",

@@ -1,13 +1,16 @@
 //! User accounts: usernames, creation and administration, password
-//! authentication with lockout, a user's own password change, TOTP, and
-//! declarative seeding. Synchronous domain code: callers run it off the
-//! async executor (it hashes passwords).
+//! authentication with lockout, a user's own password change, TOTP,
+//! recovery codes and a user's own second factor, and declarative seeding.
+//! Synchronous domain code: callers run it off the async executor (it
+//! hashes passwords).
 
 mod conflicts;
 mod directory;
 pub mod lockout;
 mod own_password;
 pub mod policy;
+pub mod recovery_codes;
+mod second_factor;
 mod seed;
 pub mod totp;
 
@@ -24,6 +27,7 @@ pub use crate::username::{Username, UsernameError};
 pub use conflicts::{UsernameConflict, username_conflicts};
 pub use directory::{MAX_PAGE, Page, UserChanges};
 pub use own_password::{OwnPasswordChange, PasswordChangeError};
+pub use second_factor::{NewApp, SecondFactorError, SecondFactorRequest};
 pub use seed::{Bootstrapped, SeedReport};
 
 /// The accounts area's service: every operation on accounts, with the
@@ -200,6 +204,7 @@ impl Accounts {
             created_at: now,
             updated_at: now,
             totp: None,
+            recovery_codes: None,
             phone_number: None,
             address: None,
             admin: new.admin,
@@ -235,6 +240,7 @@ impl Accounts {
             created_at: now,
             updated_at: now,
             totp: None,
+            recovery_codes: None,
             phone_number: None,
             address: None,
             admin: false,
@@ -263,11 +269,12 @@ impl Accounts {
         self.ctx.store.read(|tx| tx.user(id))
     }
 
-    /// Forgets a user's authenticator app (a lost phone), for `by`, who is
-    /// recorded (`admin.user.totp.reset`): their next journey with a `totp`
-    /// node leaves by `not_enrolled` and can enrol a new one. Their sessions
-    /// end, as after any change of credentials. Returns whether an app was
-    /// enrolled.
+    /// Forgets a user's authenticator app (a lost phone) and their recovery
+    /// codes, which stand in for it, for `by`, who is recorded
+    /// (`admin.user.totp.reset`): their next journey with a `totp` node
+    /// leaves by `not_enrolled` and can enrol a new one, and a
+    /// `recovery_code` node by `not_enrolled`. Their sessions end, as after
+    /// any change of credentials. Returns whether an app was enrolled.
     pub fn reset_totp(&self, username: &str, by: &audit::Caller) -> Result<bool, AccountError> {
         let username = Username::parse(username)?;
         let now = self.ctx.now();
@@ -276,12 +283,15 @@ impl Accounts {
                 .user_by_username(username.normalized())?
                 .ok_or_else(|| AccountError::NotFound(username.as_str().to_owned()))?;
             let had = user.totp.take().is_some();
+            let voided = recovery_codes::unused(&user);
+            user.recovery_codes = None;
             end_all_sessions(tx, &user.id)?;
             user.updated_at = now;
             tx.put_user(&user)?;
             let event =
                 audit::Event::admin("user.totp.reset", by, audit::Party::user(&user.username))
-                    .with("was_enrolled", had.to_string());
+                    .with("was_enrolled", had.to_string())
+                    .with("recovery_codes_voided", voided.to_string());
             audit::record(&self.ctx, tx, event)?;
             Ok(had)
         })

@@ -60,6 +60,7 @@ impl Accounts {
                 created_at: now,
                 updated_at: now,
                 totp: None,
+                recovery_codes: None,
                 phone_number: None,
                 address: None,
                 admin: false,

@@ -10,8 +10,10 @@
 use super::{Accounts, lockout};
 use crate::audit;
 use crate::seal::{SealError, Sealer};
-use crate::store::{StoreError, TotpEnrollment};
+use crate::store::{StoreError, TotpEnrollment, User, WriteTx};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use qrcode::QrCode;
+use qrcode::render::svg;
 use std::fmt;
 use time::OffsetDateTime;
 use totp_rs::{Algorithm, Builder, Totp};
@@ -64,7 +66,7 @@ impl TotpSecret {
     /// The step `code` belongs to at `now`, within the skew; `None` when it
     /// matches none (or is not six digits). Spaces in the code are ignored,
     /// as apps show it in groups.
-    fn matching_step(&self, code: &str, now: OffsetDateTime) -> Option<u64> {
+    pub(super) fn matching_step(&self, code: &str, now: OffsetDateTime) -> Option<u64> {
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         // A time before 1970 has no step; no code matches it.
         let time = u64::try_from(now.unix_timestamp()).ok()?;
@@ -101,6 +103,46 @@ pub fn otpauth_uri(secret: &TotpSecret, issuer: &str, account: &str) -> String {
         "otpauth://totp/{issuer}:{account}?secret={}&issuer={issuer}&algorithm=SHA1&digits={DIGITS}&period={PERIOD_SECS}",
         secret.base32()
     )
+}
+
+/// What a person needs to add a secret to an authenticator app: the
+/// otpauth URI as a QR code to scan and as a link, and the key to type in.
+/// (No `Debug`: it holds the secret.)
+pub struct AppSetup {
+    /// The QR code as an SVG to inline in a page; empty when it cannot be
+    /// drawn (only data beyond a QR code's capacity, ~2 KB, fails).
+    pub svg: String,
+    pub uri: String,
+    /// The secret in base32, to type in.
+    pub key: String,
+}
+
+impl TotpSecret {
+    /// What it takes to add this secret to an app, listed under `issuer`
+    /// and `account`.
+    pub fn setup(&self, issuer: &str, account: &str) -> AppSetup {
+        let uri = otpauth_uri(self, issuer, account);
+        let svg = match QrCode::new(uri.as_bytes()) {
+            Ok(code) => code
+                .render::<svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build(),
+            Err(err) => {
+                tracing::warn!(error = %err, "enrollment QR code not rendered");
+                String::new()
+            }
+        };
+        AppSetup {
+            svg: inline_svg(&svg).to_owned(),
+            uri,
+            key: self.base32(),
+        }
+    }
+}
+
+/// The SVG without its XML declaration, to sit inside an HTML page.
+fn inline_svg(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |start| &svg[start..])
 }
 
 /// What TOTP operations fail with.
@@ -141,45 +183,84 @@ impl Accounts {
         code: &str,
         address: Option<&str>,
     ) -> Result<Verdict, TotpError> {
+        self.ctx
+            .store
+            .write(|tx| self.verify_in(tx, user_id, code, address))
+    }
+
+    /// [`Accounts::verify`] inside `tx`, for a change the code proves.
+    pub(super) fn verify_in(
+        &self,
+        tx: &dyn WriteTx,
+        user_id: &str,
+        code: &str,
+        address: Option<&str>,
+    ) -> Result<Verdict, TotpError> {
         let now = self.ctx.now();
-        let key = lockout::totp_key(user_id);
-        let settings = &self.ctx.settings.lockout;
-        self.ctx.store.write(|tx| {
-            let counted = tx.throttle(&key)?;
-            // Checked before the code: while locked, a right code fails too.
-            if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
-                return Ok(Verdict::Locked(until));
-            }
-            let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
+        self.counted_check(tx, user_id, "totp", address, |user| {
             let Some(enrollment) = &mut user.totp else {
                 return Ok(Verdict::NotEnrolled);
             };
             let secret = TotpSecret::open(&self.ctx.sealer, &enrollment.sealed_secret)?;
-            let (verdict, reason) = match secret.matching_step(code, now) {
+            Ok(match secret.matching_step(code, now) {
                 Some(step) if step > enrollment.last_step => {
                     enrollment.last_step = step;
-                    tx.put_user(&user)?;
-                    tx.delete_throttle(&key)?;
-                    return Ok(Verdict::Accepted);
+                    Verdict::Accepted
                 }
-                Some(_) => (Verdict::Replayed, "replayed_code"),
-                None => (Verdict::Wrong, "wrong_code"),
-            };
-            let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
-            tx.put_throttle(&key, &attempt)?;
-            let subject = audit::Party::user(&user.username);
-            let refused = audit::Event::failure(audit::Kind::Login, audit::Party::anonymous())
-                .about(subject.clone())
-                .from_ip(address)
-                .with("method", "totp")
-                .with("reason", reason);
-            audit::record(&self.ctx, tx, refused)?;
-            if let Some(until) = attempt.locked_until {
-                let event = super::lockout_event("totp", until, address).about(subject);
-                audit::record(&self.ctx, tx, event)?;
-            }
-            Ok(verdict)
+                Some(_) => Verdict::Replayed,
+                None => Verdict::Wrong,
+            })
         })
+    }
+
+    /// One check of a second-factor code (`method`: `totp`, `recovery_code`)
+    /// in `tx`, counted against the user's second-factor lockout, which TOTP
+    /// and recovery codes share, so switching from one to the other buys no
+    /// guesses. `check` decides on the user, marking what it accepts as used;
+    /// the user is saved only then. A refused code is audited, from the
+    /// client's `address`, with its method.
+    pub(super) fn counted_check(
+        &self,
+        tx: &dyn WriteTx,
+        user_id: &str,
+        method: &'static str,
+        address: Option<&str>,
+        check: impl FnOnce(&mut User) -> Result<Verdict, TotpError>,
+    ) -> Result<Verdict, TotpError> {
+        let now = self.ctx.now();
+        let key = lockout::totp_key(user_id);
+        let settings = &self.ctx.settings.lockout;
+        let counted = tx.throttle(&key)?;
+        // Checked before the code: while locked, a right code fails too.
+        if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
+            return Ok(Verdict::Locked(until));
+        }
+        let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
+        let verdict = check(&mut user)?;
+        let reason = match verdict {
+            Verdict::Accepted => {
+                tx.put_user(&user)?;
+                tx.delete_throttle(&key)?;
+                return Ok(verdict);
+            }
+            Verdict::NotEnrolled | Verdict::Locked(_) => return Ok(verdict),
+            Verdict::Replayed => "replayed_code",
+            Verdict::Wrong => "wrong_code",
+        };
+        let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
+        tx.put_throttle(&key, &attempt)?;
+        let subject = audit::Party::user(&user.username);
+        let refused = audit::Event::failure(audit::Kind::Login, audit::Party::anonymous())
+            .about(subject.clone())
+            .from_ip(address)
+            .with("method", method)
+            .with("reason", reason);
+        audit::record(&self.ctx, tx, refused)?;
+        if let Some(until) = attempt.locked_until {
+            let event = super::lockout_event("totp", until, address).about(subject);
+            audit::record(&self.ctx, tx, event)?;
+        }
+        Ok(verdict)
     }
 }
 
@@ -208,32 +289,48 @@ impl Accounts {
         replace: bool,
         address: Option<&str>,
     ) -> Result<Enrollment, TotpError> {
-        let now = self.ctx.now();
-        let Some(step) = secret.matching_step(code, now) else {
+        let Some(step) = secret.matching_step(code, self.ctx.now()) else {
             return Ok(Enrollment::Wrong);
         };
         let sealed_secret = secret.seal(&self.ctx.sealer)?;
         self.ctx.store.write(|tx| {
             let mut user = tx.user(user_id)?.ok_or(TotpError::UnknownUser)?;
-            if user.totp.is_some() && !replace {
-                return Ok(Enrollment::AlreadyEnrolled);
-            }
-            let replaced = user.totp.is_some();
-            user.totp = Some(TotpEnrollment {
-                sealed_secret,
-                last_step: step,
-            });
-            user.updated_at = now;
-            tx.put_user(&user)?;
-            let party = audit::Party::user(&user.username);
-            let event = audit::Event::success(audit::Kind::MfaEnroll, party.clone())
-                .about(party)
-                .from_ip(address)
-                .with("method", "totp")
-                .with("replaced", replaced.to_string());
-            audit::record(&self.ctx, tx, event)?;
-            Ok(Enrollment::Saved)
+            let enrolled = self.enroll_in(tx, &mut user, sealed_secret, step, replace, address)?;
+            Ok(enrolled)
         })
+    }
+
+    /// Saves a secret whose first code (of `step`) was checked as `user`'s
+    /// app in `tx` (see [`Accounts::enroll`]).
+    pub(super) fn enroll_in(
+        &self,
+        tx: &dyn WriteTx,
+        user: &mut User,
+        sealed_secret: String,
+        step: u64,
+        replace: bool,
+        address: Option<&str>,
+    ) -> Result<Enrollment, TotpError> {
+        if user.totp.is_some() && !replace {
+            return Ok(Enrollment::AlreadyEnrolled);
+        }
+        let replaced = user.totp.is_some();
+        let now = self.ctx.now();
+        user.totp = Some(TotpEnrollment {
+            sealed_secret,
+            last_step: step,
+            enrolled_at: Some(now),
+        });
+        user.updated_at = now;
+        tx.put_user(user)?;
+        let party = audit::Party::user(&user.username);
+        let event = audit::Event::success(audit::Kind::MfaEnroll, party.clone())
+            .about(party)
+            .from_ip(address)
+            .with("method", "totp")
+            .with("replaced", replaced.to_string());
+        audit::record(&self.ctx, tx, event)?;
+        Ok(Enrollment::Saved)
     }
 }
 
@@ -285,6 +382,14 @@ mod tests {
             uri,
             "otpauth://totp/Acme%20Corp:bob%3Asmith?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\
              &issuer=Acme%20Corp&algorithm=SHA1&digits=6&period=30"
+        );
+    }
+
+    #[test]
+    fn the_xml_declaration_is_dropped_for_inline_use() {
+        assert_eq!(
+            inline_svg(r#"<?xml version="1.0"?><svg width="1"></svg>"#),
+            r#"<svg width="1"></svg>"#
         );
     }
 

@@ -49,7 +49,7 @@ pub(super) enum UsersCommand {
         #[arg(long)]
         by_id: bool,
     },
-    /// Forget a user's authenticator app (a lost phone); they enrol a new one
+    /// Forget a user's authenticator app (a lost phone) and recovery codes; they enrol a new one
     /// at their next sign-in that asks for TOTP (offline only: the admin
     /// API has no equivalent).
     ResetTotp { username: String },
@@ -325,7 +325,9 @@ fn print(outcome: Outcome) {
         Outcome::Renamed { id, username } => println!("renamed account {id} to `{username}`"),
         Outcome::TotpReset { username, had } => {
             if had {
-                println!("forgot the authenticator app of `{username}` and ended their sessions");
+                println!(
+                    "forgot the authenticator app and recovery codes of `{username}` and ended their sessions"
+                );
             } else {
                 println!("`{username}` had no authenticator app");
             }

@@ -24,6 +24,14 @@ pub const ACCOUNT_PUSH: &str = "/account/push";
 pub const ACCOUNT_FORGET_DEVICE: &str = "/account/devices/forget";
 /// Names a remembered device.
 pub const ACCOUNT_RENAME_DEVICE: &str = "/account/devices/rename";
+/// Shows a new authenticator app's QR code (adding, or replacing after a code).
+pub const ACCOUNT_APP_SETUP: &str = "/account/authenticator/setup";
+/// Saves the new app once its code matches.
+pub const ACCOUNT_APP_CONFIRM: &str = "/account/authenticator/confirm";
+/// Removes the app (and the recovery codes) after a code.
+pub const ACCOUNT_APP_REMOVE: &str = "/account/authenticator/remove";
+/// Makes a new set of recovery codes and shows it once.
+pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
 
 pub const API_AUTHENTICATE: &str = "/api/authenticate";
 pub const API_SESSION: &str = "/api/session";

@@ -162,7 +162,7 @@ impl Provider {
         about.insert("auth_time".into(), json!(auth.auth_time.unix_timestamp()));
         about.insert("at_hash".into(), json!(at_hash(access_token, alg)));
         if !auth.amr.is_empty() {
-            about.insert("amr".into(), json!(auth.amr));
+            about.insert("amr".into(), json!(amr_claim(&auth.amr)));
         }
         if let Some(acr) = &auth.acr {
             about.insert("acr".into(), json!(acr));
@@ -180,9 +180,28 @@ impl Provider {
     }
 }
 
+/// The `amr` claim of a session's methods. Where tessera names a method
+/// more precisely than the RFC 8176 §2 registry, the claim gives the
+/// registered value it is a case of: a recovery code is a one-time password
+/// (`otp`), as the session, `/account` and the audit log keep telling it
+/// from a mailed code. Each value once, in the order first completed.
+fn amr_claim(methods: &[String]) -> Vec<&str> {
+    let mut claim = Vec::new();
+    for method in methods {
+        let value = match method.as_str() {
+            crate::accounts::recovery_codes::METHOD => "otp",
+            other => other,
+        };
+        if !claim.contains(&value) {
+            claim.push(value);
+        }
+    }
+    claim
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Audience, IdClaims, at_hash};
+    use super::{Audience, IdClaims, amr_claim, at_hash};
     use crate::jwa::SigningAlg;
     use crate::keys::{ACCESS_TOKEN_TYP, ID_TOKEN_TYP, KeyRing};
     use base64::Engine;
@@ -194,6 +213,14 @@ mod tests {
             any::<String>().prop_map(Audience::One),
             proptest::collection::vec(any::<String>(), 0..4).prop_map(Audience::Many),
         ]
+    }
+
+    #[test]
+    fn a_recovery_code_is_claimed_as_a_one_time_password_once() {
+        let methods = ["pwd", "otp", "recovery_code"].map(String::from);
+        assert_eq!(amr_claim(&methods), ["pwd", "otp"]);
+        let methods = ["pwd", "recovery_code"].map(String::from);
+        assert_eq!(amr_claim(&methods), ["pwd", "otp"]);
     }
 
     proptest! {

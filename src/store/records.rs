@@ -30,6 +30,10 @@ pub struct User {
     /// TOTP existed have none.)
     #[serde(default)]
     pub totp: Option<TotpEnrollment>,
+    /// The user's set of recovery codes, once made. (Records written before
+    /// recovery codes existed have none.)
+    #[serde(default)]
+    pub recovery_codes: Option<RecoveryCodes>,
     /// Optional OpenID Connect `phone` scope attribute (E.164 preferred).
     #[serde(default)]
     pub phone_number: Option<String>,
@@ -55,6 +59,31 @@ pub struct TotpEnrollment {
     /// The last time step whose code was accepted: RFC 6238 §5.2, a code is
     /// accepted once, so only later steps pass.
     pub last_step: u64,
+    /// When the app was set up. (Enrollments made before it was kept have
+    /// none.)
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub enrolled_at: Option<OffsetDateTime>,
+}
+
+/// A set of single-use recovery codes (`accounts::recovery_codes`), kept
+/// only as keyed hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes {
+    /// When the set was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub generated_at: OffsetDateTime,
+    /// The codes of the set, in the order they were shown.
+    pub codes: Vec<RecoveryCode>,
+}
+
+/// One recovery code of a set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCode {
+    /// HMAC-SHA256 of the code under the server's key (`seal::Sealer::mac`).
+    pub mac: String,
+    /// When it was used; a used code never works again.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub used_at: Option<OffsetDateTime>,
 }
 
 /// A session, stored under the hash of its token.
@@ -490,5 +519,6 @@ mod tests {
             "created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#;
         let user: User = serde_json::from_str(json).expect("an old record loads");
         assert_eq!(user.totp, None);
+        assert_eq!(user.recovery_codes, None);
     }
 }

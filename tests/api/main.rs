@@ -27,6 +27,7 @@ mod oidc;
 mod process;
 mod push;
 mod registration;
+mod second_factor;
 mod sessions;
 mod totp;
 mod upgrade;

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
+use crate::http::pages::second_factor;
 use crate::http::paths;
 use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
 use crate::journeys::push::{self, Answered, Decision, Reply};
@@ -47,6 +48,8 @@ struct AccountPage {
     /// Longest name a device may be given.
     max_device_name: usize,
     consents: Vec<ConsentView>,
+    /// The authenticator app and recovery codes sections.
+    second_factor: second_factor::Section,
 }
 
 struct ConsentView {
@@ -102,6 +105,7 @@ fn method_label(amr: &str) -> &str {
         "pwd" => "password",
         "otp" => "one-time code",
         "totp" => "authenticator app",
+        crate::accounts::recovery_codes::METHOD => "recovery code",
         "push" => "push approval",
         other => other,
     }
@@ -193,6 +197,8 @@ pub enum Done {
     PushApproved,
     PushDenied,
     PushWrongNumber,
+    AppSaved,
+    AppRemoved,
 }
 
 impl Done {
@@ -211,11 +217,15 @@ impl Done {
                 "That was not the number shown where you are signing in, so the sign-in was \
                  denied. If it was you, start signing in again."
             }
+            Done::AppSaved => "Your authenticator app is set up.",
+            Done::AppRemoved => {
+                "Your authenticator app was removed, and your recovery codes with it."
+            }
         }
     }
 
     /// Back to the account page, with this message to show.
-    fn back(self) -> HttpResponse {
+    pub(super) fn back(self) -> HttpResponse {
         let name = match self {
             Done::PasswordChanged => "password_changed",
             Done::PasswordChangedOthersEnded => "password_changed_others_ended",
@@ -224,6 +234,8 @@ impl Done {
             Done::PushApproved => "push_approved",
             Done::PushDenied => "push_denied",
             Done::PushWrongNumber => "push_wrong_number",
+            Done::AppSaved => "app_saved",
+            Done::AppRemoved => "app_removed",
         };
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, format!("{}?done={name}", paths::ACCOUNT)))
@@ -254,6 +266,7 @@ pub async fn get_account(
 ) -> Result<HttpResponse, PageError> {
     let fresh_until = fresh_until(&ctx, &auth.active.session);
     let user = auth.active.user;
+    let second_factor = second_factor::section(&user);
     let current_id = auth.active.session.id;
     let user_id = user.id.clone();
     let listed = {
@@ -281,6 +294,7 @@ pub async fn get_account(
             .into_iter()
             .map(|consent| consent_view(&ctx, consent))
             .collect(),
+        second_factor,
     };
     render(StatusCode::OK, &page)
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod login;
 pub mod logout;
+pub mod second_factor;
 
 use super::error::PageError;
 use super::paths;
@@ -61,6 +62,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_REVOKE_CONSENT,
             web::post().to(account::post_revoke_consent),
+        )
+        .route(
+            paths::ACCOUNT_APP_SETUP,
+            web::post().to(second_factor::post_app_setup),
+        )
+        .route(
+            paths::ACCOUNT_APP_CONFIRM,
+            web::post().to(second_factor::post_app_confirm),
+        )
+        .route(
+            paths::ACCOUNT_APP_REMOVE,
+            web::post().to(second_factor::post_app_remove),
+        )
+        .route(
+            paths::ACCOUNT_RECOVERY_CODES,
+            web::post().to(second_factor::post_recovery_codes),
         );
 }
 

@@ -8,6 +8,7 @@ mod identify;
 mod one_time_code;
 mod prompt;
 mod push_approval;
+mod recovery_code;
 mod register;
 mod remember_device;
 mod set_password;
@@ -20,6 +21,7 @@ pub use identify::Identify;
 pub use one_time_code::OneTimeCode;
 pub use prompt::{Action, Display, Field, FieldKind, Input, Prompt};
 pub use push_approval::PushApproval;
+pub use recovery_code::RecoveryCode;
 pub use register::{Register, taken_message};
 pub use remember_device::RememberDevice;
 pub use set_password::SetPassword;
@@ -215,6 +217,7 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Node>, String> {
         "remember_device" => Box::new(RememberDevice),
         "totp" => Box::new(TotpCode),
         "totp_enroll" => Box::new(TotpEnroll::from_options(&mut reader)?),
+        "recovery_code" => Box::new(RecoveryCode),
         other => {
             return Err(format!(
                 "unknown node type `{other}`; known types: {}",
@@ -238,6 +241,7 @@ const TYPES: &[&str] = &[
     "remember_device",
     "totp",
     "totp_enroll",
+    "recovery_code",
 ];
 
 #[cfg(test)]

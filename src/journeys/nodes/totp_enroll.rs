@@ -5,9 +5,9 @@
 //!
 //! Until then the secret waits in the journey's state, sealed like a saved
 //! one. A user who already has an app only replaces it in a journey that
-//! has just checked a code from it: a password alone must not let someone
-//! swap in their own app. Option: `issuer` (the name apps show, default
-//! "tessera").
+//! has just checked a code from it (or a recovery code): a password alone
+//! must not let someone swap in their own app. Option: `issuer` (the name
+//! apps show, default "tessera").
 
 use super::{
     Decision, Display, Field, FieldKind, Input, Node, OptionReader, Prompt, Turn, add_method, data,
@@ -20,8 +20,6 @@ use crate::accounts::{
 use crate::journeys::Engine;
 use crate::journeys::JourneyError;
 use crate::store::JourneyState;
-use qrcode::QrCode;
-use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
 
 /// The enrollment step.
@@ -76,19 +74,7 @@ impl TotpEnroll {
                 }];
             }
         };
-        let uri = accounts::totp::otpauth_uri(&secret, &self.issuer, account);
-        let svg = match QrCode::new(uri.as_bytes()) {
-            Ok(code) => code
-                .render::<svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .build(),
-            // Only data beyond a QR code's capacity (~2 KB) fails; the key
-            // can still be typed in.
-            Err(err) => {
-                tracing::warn!(error = %err, "enrollment QR code not rendered");
-                String::new()
-            }
-        };
+        let setup = secret.setup(&self.issuer, account);
         vec![
             Display::Text {
                 text: format!(
@@ -97,17 +83,12 @@ impl TotpEnroll {
                 ),
             },
             Display::QrCode {
-                svg: inline_svg(&svg).to_owned(),
-                uri,
-                secret: secret.base32(),
+                svg: setup.svg,
+                uri: setup.uri,
+                secret: setup.key,
             },
         ]
     }
-}
-
-/// The SVG without its XML declaration, to sit inside an HTML page.
-fn inline_svg(svg: &str) -> &str {
-    svg.find("<svg").map_or(svg, |start| &svg[start..])
 }
 
 impl Node for TotpEnroll {
@@ -197,20 +178,12 @@ impl Node for TotpEnroll {
     }
 }
 
-/// Whether this journey has checked a code from the user's current app.
+/// Whether this journey has checked the user's second factor: a code from
+/// their current app, or one of their recovery codes (the way back in
+/// after losing the app).
 fn proved_app(state: &JourneyState) -> bool {
-    state.amr.iter().any(|method| method == "totp")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::inline_svg;
-
-    #[test]
-    fn the_xml_declaration_is_dropped_for_inline_use() {
-        assert_eq!(
-            inline_svg(r#"<?xml version="1.0"?><svg width="1"></svg>"#),
-            r#"<svg width="1"></svg>"#
-        );
-    }
+    state
+        .amr
+        .iter()
+        .any(|method| method == "totp" || method == accounts::recovery_codes::METHOD)
 }

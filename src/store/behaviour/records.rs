@@ -26,6 +26,7 @@ pub(super) fn user(id: &str, username: &str, email: Option<&str>) -> User {
         created_at: now(),
         updated_at: now(),
         totp: None,
+        recovery_codes: None,
         phone_number: None,
         address: None,
         admin: false,

@@ -163,6 +163,7 @@ mod tests {
             created_at: created,
             updated_at: created,
             totp: None,
+            recovery_codes: None,
             phone_number: None,
             address: None,
             admin: false,

@@ -109,7 +109,7 @@ pub(crate) fn code_at(app: &Totp, at: OffsetDateTime) -> String {
 }
 
 /// A code the app shows at none of the steps around `at`.
-fn wrong_code(app: &Totp, at: OffsetDateTime) -> String {
+pub(crate) fn wrong_code(app: &Totp, at: OffsetDateTime) -> String {
     let near: Vec<String> = [-30, 0, 30]
         .iter()
         .map(|secs| code_at(app, at + Duration::seconds(*secs)))
@@ -121,7 +121,7 @@ fn wrong_code(app: &Totp, at: OffsetDateTime) -> String {
 }
 
 /// Enrolls Alice's app through `secure` over REST.
-async fn enroll(app: &TestApp) -> Totp {
+pub(crate) async fn enroll(app: &TestApp) -> Totp {
     let step = after_password(app, "secure").await;
     let phone = scan(&step);
     let (status, body) = submit_code(app, "secure", &step, &code_at(&phone, app.clock_now())).await;
@@ -130,7 +130,7 @@ async fn enroll(app: &TestApp) -> Totp {
     phone
 }
 
-fn alice(app: &TestApp) -> User {
+pub(crate) fn alice(app: &TestApp) -> User {
     app.ctx
         .store
         .read(|tx| tx.user_by_username(ALICE.0))
