@@ -8,6 +8,7 @@ use crate::accounts::{self, Accounts};
 use crate::audit;
 use crate::context::Context;
 use crate::mail::{MailError, Mailer};
+use crate::passkeys::Passkeys;
 use crate::secret::{Token, TokenHash};
 use crate::sessions::{self, Origin};
 use crate::store::{JourneyState, Session, StoreError, User, WriteTx};
@@ -22,6 +23,8 @@ pub struct Engine {
     pub accounts: Arc<Accounts>,
     /// Sends one-time codes and notices.
     pub mailer: Mailer,
+    /// The WebAuthn relying party, for the `passkey` node and /account.
+    pub passkeys: Passkeys,
     registry: Registry,
 }
 
@@ -34,6 +37,7 @@ impl Engine {
     ) -> Result<Self, MailError> {
         let mailer = Mailer::from_settings(&ctx.settings, ctx.clock.clone())?;
         Ok(Self {
+            passkeys: Passkeys::new(ctx.clone()),
             ctx,
             accounts,
             mailer,

@@ -19,8 +19,9 @@ use std::path::{Path, PathBuf};
 
 pub use records::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent, Issued,
-    JourneyState, KnownDevice, LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus,
-    RefreshToken, Session, SigningKey, TotpEnrollment, User,
+    JourneyState, KnownDevice, LoginThrottle, PasskeyCredential, PasskeyRing, PendingRegistration,
+    PendingUser, ProfiledDevice, PushRequest, PushStatus, RefreshToken, Session, SigningKey,
+    TotpEnrollment, User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 

@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
+use crate::http::pages::passkeys::{self, PasskeySection};
 use crate::http::paths;
 use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
 use crate::journeys::push::{self, Reply};
@@ -47,6 +48,8 @@ struct AccountPage {
     /// Longest name a device may be given.
     max_device_name: usize,
     consents: Vec<ConsentView>,
+    /// The "Passkeys" section.
+    passkeys: PasskeySection,
 }
 
 struct ConsentView {
@@ -234,10 +237,15 @@ fn fresh_until(ctx: &Context, session: &Session) -> Option<String> {
 /// `GET /account`.
 pub async fn get_account(
     ctx: web::Data<Context>,
+    engine: web::Data<Engine>,
     auth: SessionAuth,
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let fresh_until = fresh_until(&ctx, &auth.active.session);
+    let passkeys = {
+        let active = auth.active.clone();
+        blocking(move || passkeys::section(&engine, &active)).await??
+    };
     let user = auth.active.user;
     let current_id = auth.active.session.id;
     let user_id = user.id.clone();
@@ -266,6 +274,7 @@ pub async fn get_account(
             .into_iter()
             .map(|consent| consent_view(&ctx, consent))
             .collect(),
+        passkeys,
     };
     render(StatusCode::OK, &page)
 }

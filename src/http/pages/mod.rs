@@ -4,6 +4,7 @@
 pub mod account;
 pub mod login;
 pub mod logout;
+pub mod passkeys;
 
 use super::error::PageError;
 use super::paths;
@@ -61,7 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_REVOKE_CONSENT,
             web::post().to(account::post_revoke_consent),
-        );
+        )
+        .configure(passkeys::configure);
 }
 
 async fn get_home() -> HttpResponse {

@@ -6,6 +6,7 @@
 mod device_profile;
 mod identify;
 mod one_time_code;
+mod passkey;
 mod prompt;
 mod push_approval;
 mod register;
@@ -18,6 +19,7 @@ mod username_password;
 pub use device_profile::DeviceProfile;
 pub use identify::Identify;
 pub use one_time_code::OneTimeCode;
+pub use passkey::PasskeyStep;
 pub use prompt::{Action, Display, Field, FieldKind, Input, Prompt};
 pub use push_approval::PushApproval;
 pub use register::{Register, taken_message};
@@ -215,6 +217,7 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Node>, String> {
         "remember_device" => Box::new(RememberDevice),
         "totp" => Box::new(TotpCode),
         "totp_enroll" => Box::new(TotpEnroll::from_options(&mut reader)?),
+        "passkey" => Box::new(PasskeyStep),
         other => {
             return Err(format!(
                 "unknown node type `{other}`; known types: {}",
@@ -238,6 +241,7 @@ const TYPES: &[&str] = &[
     "remember_device",
     "totp",
     "totp_enroll",
+    "passkey",
 ];
 
 #[cfg(test)]
