@@ -191,7 +191,7 @@ impl Passkeys {
     /// Finishes the registration `session_id` began for `user` with the
     /// browser's answer (the `PublicKeyCredential` of
     /// `navigator.credentials.create` as JSON); the begun state is used up
-    /// whatever the outcome. Recorded as `passkey.register`.
+    /// whatever the outcome, a malformed answer included. Recorded as `passkey.register`.
     pub fn finish_registration(
         &self,
         user: &User,
@@ -200,8 +200,6 @@ impl Passkeys {
         caller: &Caller,
     ) -> Result<PasskeyCredential, PasskeyError> {
         let webauthn = self.webauthn()?;
-        let response: RegisterPublicKeyCredential = serde_json::from_str(response)
-            .map_err(|err| PasskeyError::Malformed(err.to_string()))?;
         let now = self.ctx.now();
         self.ctx
             .store
@@ -217,6 +215,10 @@ impl Passkeys {
                     return Ok(Err(PasskeyError::NoPendingRegistration));
                 };
                 let state: PasskeyRegistration = from_json(&pending.state)?;
+                let response: RegisterPublicKeyCredential = match serde_json::from_str(response) {
+                    Ok(response) => response,
+                    Err(err) => return Ok(Err(PasskeyError::Malformed(err.to_string()))),
+                };
                 let passkey = match webauthn.finish_passkey_registration(&response, &state) {
                     Ok(passkey) => passkey,
                     Err(err) => return Ok(Err(PasskeyError::Refused(err.to_string()))),
