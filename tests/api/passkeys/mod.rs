@@ -408,3 +408,52 @@ fn attribute(html: &str, name: &str) -> String {
 fn the_test_origin_is_the_configured_one() {
     assert!(CONFIG.contains(ORIGIN));
 }
+
+#[tokio::test]
+async fn deleting_a_user_deletes_their_passkeys() {
+    let app = spawn().await;
+    let mut passkey = register(&app, "key").await;
+    let id = app.alice_id();
+    // Seeded users belong to the config file; let the administration have her.
+    app.ctx
+        .store
+        .write(|tx| {
+            let mut user = tx.user(&id)?.unwrap();
+            user.managed_by_config = false;
+            tx.put_user(&user)
+        })
+        .unwrap();
+    app.engine
+        .accounts
+        .delete_by_id(&id, &tessera::audit::Caller::cli())
+        .unwrap();
+    assert_eq!(app.ctx.store.read(|tx| tx.passkeys_of(&id)).unwrap(), None);
+    let (_, body) = sign_in_rest(&app, &mut passkey).await;
+    assert!(body["session_token"].is_null(), "{body}");
+}
+
+#[tokio::test]
+async fn an_issuer_on_an_ip_address_cannot_use_passkeys_and_says_so() {
+    // No [passkeys]: the relying party would be the issuer's 127.0.0.1.
+    let journey_only = CONFIG.split("\n[journeys.passkey]").nth(1).unwrap();
+    let app = spawn_app_with(&format!("[journeys.passkey]{journey_only}")).await;
+    app.login_html("", ALICE).await;
+    let page = account(&app).await;
+    assert!(
+        page.contains("Passkeys cannot be added on this server"),
+        "{page}"
+    );
+    assert!(page.contains("IP address"), "{page}");
+    let csrf = csrf_token(&page);
+    assert_eq!(begin(&app, &csrf, "key").await.status(), 409);
+    let refused = app.authenticate_journey("passkey", json!({})).await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Passkeys cannot be used"),
+        "{body}"
+    );
+}
