@@ -457,3 +457,50 @@ async fn an_issuer_on_an_ip_address_cannot_use_passkeys_and_says_so() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn the_id_token_of_a_passkey_session_names_the_passkey_methods() {
+    let app = spawn_app_with(&format!(
+        r#"{CONFIG}
+[[clients]]
+client_id = "app"
+redirect_uris = ["http://127.0.0.1/callback"]
+scopes = ["openid"]
+grant_types = ["authorization_code"]
+first_party = true
+token_exchange = true
+"#
+    ))
+    .await;
+    let mut passkey = register(&app, "key").await;
+    let (_, body) = sign_in_rest(&app, &mut passkey).await;
+    let session = body["session_token"].as_str().unwrap();
+    let response = app
+        .api
+        .post(app.url("/oauth2/token"))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("client_id", "app"),
+            ("subject_token", session),
+            (
+                "subject_token_type",
+                "urn:tessera:params:oauth:token-type:session",
+            ),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = response.json().await.unwrap();
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+    let payload = id_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["amr"], json!(["hwk", "user"]), "{claims}");
+}
