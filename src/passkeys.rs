@@ -102,12 +102,9 @@ enum Ceremony {
 impl Passkeys {
     /// The relying party the settings describe for `ctx.issuer`. When there
     /// can be none (an issuer on an IP address), passkeys are unavailable:
-    /// start-up logs why, and the pages say so.
+    /// [`Passkeys::unavailable`] says why, and the pages say so.
     pub fn new(ctx: Arc<Context>) -> Self {
         let relying_party = relying_party(&ctx.settings, &ctx.issuer);
-        if let Err(reason) = &relying_party {
-            tracing::warn!("passkeys are unavailable: {reason}");
-        }
         Self { ctx, relying_party }
     }
 

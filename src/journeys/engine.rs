@@ -36,8 +36,19 @@ impl Engine {
         registry: Registry,
     ) -> Result<Self, MailError> {
         let mailer = Mailer::from_settings(&ctx.settings, ctx.clock.clone())?;
+        let passkeys = Passkeys::new(ctx.clone());
+        if let Some(reason) = passkeys.unavailable() {
+            // A warning when a journey counts on passkeys; otherwise only
+            // /account's "add a passkey" is missing (the default setup, on
+            // 127.0.0.1).
+            if registry.uses_node("passkey") {
+                tracing::warn!("passkeys are unavailable: {reason}");
+            } else {
+                tracing::info!("passkeys are unavailable: {reason}");
+            }
+        }
         Ok(Self {
-            passkeys: Passkeys::new(ctx.clone()),
+            passkeys,
             ctx,
             accounts,
             mailer,
