@@ -6,7 +6,7 @@
 mod authenticator;
 
 use crate::helpers::{ALICE, BOB, TestApp, csrf_token, location, spawn_app_with};
-use authenticator::{ORIGIN, SoftPasskey};
+use authenticator::SoftPasskey;
 use serde_json::{Value, json};
 use tessera::secret::Token;
 use time::Duration;
@@ -16,7 +16,7 @@ use time::Duration;
 const CONFIG: &str = r#"
 [passkeys]
 rp_id = "localhost"
-origins = ["http://localhost:8080"]
+origins = ["http://localhost:8080"]  # authenticator::ORIGIN
 
 [journeys.passkey]
 start = "key"
@@ -142,6 +142,37 @@ async fn adding_a_passkey_needs_a_recent_sign_in() {
     assert!(!page.contains("data-passkey-register"));
     let refused = begin(&app, &csrf_token(&page), "late").await;
     assert_eq!(refused.status(), 403);
+    // The page's link signs in again and comes back.
+    let link = crate::helpers::html::unescape(&attribute_of_link(&page, "sign in again"));
+    assert!(link.starts_with("/login?journey=login&goto="), "{link}");
+    let again = app.login_html(&link["/login".len()..], ALICE).await;
+    assert_eq!(again.status(), 303);
+    let page = account(&app).await;
+    assert_eq!(begin(&app, &csrf_token(&page), "now").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_registration_not_finished_within_five_minutes_is_refused() {
+    let app = spawn_app_with(&format!("{CONFIG}\n[admin]\nreauth_secs = 3600\n")).await;
+    app.login_html("", ALICE).await;
+    let csrf = csrf_token(&account(&app).await);
+    let options: Value = begin(&app, &csrf, "slow").await.json().await.unwrap();
+    let (_, answer) = SoftPasskey::create(&options);
+    app.clock.advance(Duration::minutes(6));
+    let late = app
+        .post_form(
+            "/account/passkeys/finish",
+            &[("csrf_token", &csrf), ("credential", &answer)],
+        )
+        .await;
+    assert_eq!(late.status(), 400);
+    assert!(
+        app.engine
+            .passkeys
+            .list(&app.alice_id())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -398,15 +429,17 @@ async fn a_disabled_users_passkey_does_not_sign_in() {
     assert_eq!(status, 401, "{body}");
 }
 
+/// The `href` of the link whose text is `text`.
+fn attribute_of_link(html: &str, text: &str) -> String {
+    let end = html.find(&format!("\">{text}</a>")).expect(text);
+    let start = html[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    html[start..end].to_owned()
+}
+
 /// The value of the first `name="…"` attribute in `html`.
 fn attribute(html: &str, name: &str) -> String {
     let start = html.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
     html[start..].split('"').next().unwrap().to_owned()
-}
-
-#[test]
-fn the_test_origin_is_the_configured_one() {
-    assert!(CONFIG.contains(ORIGIN));
 }
 
 #[tokio::test]
