@@ -62,6 +62,9 @@ pub enum Kind {
     Logout,
     /// A user ended one of their sessions from their account page.
     SessionRevoke,
+    /// A user changed their passkeys, `passkey.ACTION` (`passkey.register`,
+    /// `passkey.rename`, `passkey.remove`).
+    Passkey(&'static str),
     /// An administrator's action, `admin.ACTION` (`admin.user.create`).
     Admin(&'static str),
     /// A client's action on its own registration, `client.ACTION`
@@ -88,6 +91,7 @@ impl Kind {
             Kind::CodeReuse => "code.reuse",
             Kind::Logout => "logout",
             Kind::SessionRevoke => "session.revoke",
+            Kind::Passkey(action) => return format!("passkey.{action}"),
             Kind::Admin(action) => return format!("admin.{action}"),
             Kind::Client(action) => return format!("client.{action}"),
         };

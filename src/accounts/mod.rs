@@ -532,7 +532,7 @@ fn insert_new(tx: &dyn store::WriteTx, user: &User) -> Result<(), AccountError> 
 }
 
 /// Removes `user` with their sessions, push requests, remembered devices,
-/// consents and refresh tokens (whose access tokens go on the deny-list):
+/// passkeys, consents and refresh tokens (whose access tokens go on the deny-list):
 /// nothing they were signed in to keeps working.
 fn remove_in(tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
     end_all_sessions(tx, &user.id)?;
@@ -540,6 +540,7 @@ fn remove_in(tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
         tx.delete_push_request(&request.id)?;
     }
     tx.put_devices(&user.id, &[])?;
+    tx.delete_passkeys(&user.id)?;
     for consent in tx.consents_of(&user.id)? {
         tx.delete_consent(&user.id, &consent.client_id)?;
     }

@@ -15,7 +15,8 @@ pub use oauth::{OAuthSettings, SeedClient};
 pub use sections::{
     AccountSettings, AdminSettings, AuditSettings, FixtureSettings, JourneyDefinition,
     JourneySettings, LockoutSettings, LogFormat, LogSettings, MailSettings, MetricsSettings,
-    NodeDefinition, PasswordSettings, SeedUser, ServerSettings, SessionSettings, StorageSettings,
+    NodeDefinition, PasskeySettings, PasswordSettings, SeedUser, ServerSettings, SessionSettings,
+    StorageSettings,
 };
 pub(crate) use validate::MAX_SECONDS;
 
@@ -44,6 +45,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub admin: AdminSettings,
     pub audit: AuditSettings,
+    pub passkeys: PasskeySettings,
     /// Users created or updated at start-up (`[[users]]`).
     pub users: Vec<SeedUser>,
     /// OAuth clients created or updated at start-up (`[[clients]]`).

@@ -232,6 +232,24 @@ pub struct AuditSettings {
     pub retention_days: u32,
 }
 
+/// `[passkeys]`: the WebAuthn relying party. Every key defaults from the
+/// issuer: its host is the relying-party id and its origin the one origin.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasskeySettings {
+    /// The relying-party id passkeys are bound to: a domain that is the
+    /// issuer's host or a parent of it (`example.com` for
+    /// `https://id.example.com`). Changing it orphans every passkey.
+    pub rp_id: Option<String>,
+    /// The origins pages that use passkeys are served from; the issuer's
+    /// origin when empty. Add the origins of native apps' associated
+    /// domains here.
+    pub origins: Vec<String>,
+    /// The name authenticators show beside the passkey; the rp id when
+    /// unset.
+    pub rp_name: Option<String>,
+}
+
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -91,8 +91,9 @@ impl Settings {
             ));
         }
         for origin in &sessions.return_origins {
-            validate_return_origin(origin)?;
+            validate_origin("sessions.return_origins", origin)?;
         }
+        self.validate_passkeys()?;
         for (key, value) in [
             ("sessions.idle_timeout_secs", sessions.idle_timeout_secs),
             (
@@ -213,10 +214,52 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// A `sessions.return_origins` entry: an http(s) origin and nothing more,
+impl Settings {
+    /// `[passkeys]`: origins are origins, and each (the issuer's when none
+    /// is listed and the issuer is set) is on the relying-party id or a
+    /// subdomain of it, as WebAuthn requires. The rp id is a host name:
+    /// WebAuthn refuses IP addresses.
+    fn validate_passkeys(&self) -> Result<(), ConfigError> {
+        let passkeys = &self.passkeys;
+        let mut origins = Vec::new();
+        for origin in &passkeys.origins {
+            origins.push(validate_origin("passkeys.origins", origin)?);
+        }
+        let Some(rp_id) = &passkeys.rp_id else {
+            return Ok(());
+        };
+        if !matches!(url::Host::parse(rp_id), Ok(url::Host::Domain(_))) {
+            return Err(invalid(
+                "passkeys.rp_id",
+                format!(
+                    "`{rp_id}` must be a host name such as \"example.com\" (WebAuthn refuses IP addresses)"
+                ),
+            ));
+        }
+        if origins.is_empty()
+            && let Some(issuer) = &self.issuer
+            && let Ok(issuer) = url::Url::parse(issuer)
+        {
+            origins.push(issuer);
+        }
+        for origin in origins {
+            let host = origin.host_str().unwrap_or_default();
+            if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+                return Err(invalid(
+                    "passkeys.rp_id",
+                    format!(
+                        "`{rp_id}` is neither the host of `{origin}` nor a parent domain of it"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An entry of an origins list (`key`): an http(s) origin and nothing more,
 /// so that what is allowed is exactly what the entry reads as.
-fn validate_return_origin(origin: &str) -> Result<(), ConfigError> {
-    let key = "sessions.return_origins";
+fn validate_origin(key: &str, origin: &str) -> Result<url::Url, ConfigError> {
     let url = url::Url::parse(origin)
         .map_err(|err| invalid(key, format!("`{origin}` is not a URL: {err}")))?;
     let bare = url.path() == "/"
@@ -232,7 +275,7 @@ fn validate_return_origin(origin: &str) -> Result<(), ConfigError> {
             ),
         ));
     }
-    Ok(())
+    Ok(url)
 }
 
 fn is_cookie_name(name: &str) -> bool {
@@ -293,6 +336,24 @@ mod tests {
         assert!(
             Settings::from_toml("[sessions]\nreturn_origins = [\"https://wiki.example.com\"]")
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn passkey_relying_parties_that_webauthn_refuses_are_config_errors() {
+        for toml in [
+            "[passkeys]\nrp_id = \"127.0.0.1\"",
+            "issuer = \"https://id.example.com\"\n[passkeys]\nrp_id = \"other.com\"",
+            "[passkeys]\nrp_id = \"example.com\"\norigins = [\"https://example.org\"]",
+        ] {
+            assert!(error_of(toml).contains("passkeys.rp_id"), "{toml}");
+        }
+        assert!(error_of("[passkeys]\norigins = [\"example.com\"]").contains("passkeys.origins"));
+        assert!(
+            Settings::from_toml(
+                "issuer = \"https://id.example.com\"\n[passkeys]\nrp_id = \"example.com\""
+            )
+            .is_ok()
         );
     }
 

@@ -32,6 +32,14 @@ pub const ACCOUNT_APP_CONFIRM: &str = "/account/authenticator/confirm";
 pub const ACCOUNT_APP_REMOVE: &str = "/account/authenticator/remove";
 /// Makes a new set of recovery codes and shows it once.
 pub const ACCOUNT_RECOVERY_CODES: &str = "/account/recovery-codes";
+/// Begins registering a passkey: answers the `navigator.credentials.create` options.
+pub const ACCOUNT_PASSKEY_BEGIN: &str = "/account/passkeys/begin";
+/// Finishes registering a passkey with the authenticator's answer.
+pub const ACCOUNT_PASSKEY_FINISH: &str = "/account/passkeys/finish";
+pub const ACCOUNT_PASSKEY_RENAME: &str = "/account/passkeys/rename";
+pub const ACCOUNT_PASSKEY_REMOVE: &str = "/account/passkeys/remove";
+/// The script that talks to the browser's WebAuthn API.
+pub const PASSKEY_SCRIPT: &str = "/static/passkeys.js";
 
 pub const API_AUTHENTICATE: &str = "/api/authenticate";
 pub const API_SESSION: &str = "/api/session";

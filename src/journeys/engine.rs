@@ -8,6 +8,7 @@ use crate::accounts::{self, Accounts};
 use crate::audit;
 use crate::context::Context;
 use crate::mail::{MailError, Mailer};
+use crate::passkeys::Passkeys;
 use crate::secret::{Token, TokenHash};
 use crate::sessions::{self, Origin};
 use crate::store::{JourneyState, Session, StoreError, User, WriteTx};
@@ -22,6 +23,8 @@ pub struct Engine {
     pub accounts: Arc<Accounts>,
     /// Sends one-time codes and notices.
     pub mailer: Mailer,
+    /// The WebAuthn relying party, for the `passkey` node and /account.
+    pub passkeys: Passkeys,
     registry: Registry,
 }
 
@@ -33,7 +36,19 @@ impl Engine {
         registry: Registry,
     ) -> Result<Self, MailError> {
         let mailer = Mailer::from_settings(&ctx.settings, ctx.clock.clone())?;
+        let passkeys = Passkeys::new(ctx.clone());
+        if let Some(reason) = passkeys.unavailable() {
+            // A warning when a journey counts on passkeys; otherwise only
+            // /account's "add a passkey" is missing (the default setup, on
+            // 127.0.0.1).
+            if registry.uses_node("passkey") {
+                tracing::warn!("passkeys are unavailable: {reason}");
+            } else {
+                tracing::info!("passkeys are unavailable: {reason}");
+            }
+        }
         Ok(Self {
+            passkeys,
             ctx,
             accounts,
             mailer,

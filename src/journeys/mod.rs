@@ -44,6 +44,14 @@ impl Registry {
         self.journeys.available.keys().map(String::as_str).collect()
     }
 
+    /// Whether a journey has a node of type `kind`.
+    pub fn uses_node(&self, kind: &str) -> bool {
+        self.journeys
+            .available
+            .values()
+            .any(|journey| journey.nodes.values().any(|spec| spec.kind == kind))
+    }
+
     /// A journey by name.
     pub fn get(&self, name: &str) -> Result<&Journey, JourneyError> {
         let name = name.to_owned();

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 pub use records::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client,
     ClientRegistration, Consent, InitialAccessToken, Issued, JourneyState, KnownDevice,
-    LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus, RecoveryCode,
-    RecoveryCodes, RefreshToken, Session, SigningKey, TotpEnrollment, User,
+    LoginThrottle, PasskeyCredential, PasskeyRing, PendingRegistration, PendingUser,
+    ProfiledDevice, PushRequest, PushStatus, RecoveryCode, RecoveryCodes, RefreshToken, Session,
+    SigningKey, TotpEnrollment, User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 

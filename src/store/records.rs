@@ -249,6 +249,51 @@ pub struct KnownDevice {
     pub last_seen: OffsetDateTime,
 }
 
+/// A user's passkeys (WebAuthn credentials) and their WebAuthn user
+/// handle: one record per user, as they have a handful, always read
+/// together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRing {
+    pub user_id: String,
+    /// The WebAuthn user handle (a random UUID, hyphenated): what a
+    /// discoverable credential gives back to find the user. Never the
+    /// username, which authenticators would keep and show.
+    pub user_handle: String,
+    pub credentials: Vec<PasskeyCredential>,
+    /// A registration begun on /account and not finished yet.
+    #[serde(default)]
+    pub pending: Option<PendingRegistration>,
+}
+
+/// One passkey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyCredential {
+    /// Public identifier, used by /account forms.
+    pub id: String,
+    /// The name the user gave it.
+    pub name: String,
+    /// The credential as the WebAuthn library keeps it (public key, sign
+    /// counter, backup flags), as JSON: no secret, and opaque to the store.
+    pub credential: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A passkey registration waiting for the authenticator's answer: single
+/// use, bound to the session that began it, short-lived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRegistration {
+    pub session_id: String,
+    /// The name the passkey will get.
+    pub name: String,
+    /// The WebAuthn library's ceremony state (the challenge), as JSON.
+    pub state: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
 /// An OAuth 2.0 client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {

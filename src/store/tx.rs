@@ -26,8 +26,8 @@
 
 use super::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
-    InitialAccessToken, JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken,
-    Session, SigningKey, StoreError, User,
+    InitialAccessToken, JourneyState, KnownDevice, LoginThrottle, PasskeyRing, PushRequest,
+    RefreshToken, Session, SigningKey, StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -157,6 +157,24 @@ pub trait DeviceWrites {
     fn put_devices(&self, user_id: &str, devices: &[KnownDevice]) -> Result<()>;
 }
 
+/// Users' passkeys, one [`PasskeyRing`] per user, with a unique index on
+/// the WebAuthn user handle.
+pub trait PasskeyReads {
+    /// A user's passkeys.
+    fn passkeys_of(&self, user_id: &str) -> Result<Option<PasskeyRing>>;
+    /// The passkeys whose WebAuthn user handle this is.
+    fn passkeys_by_handle(&self, user_handle: &str) -> Result<Option<PasskeyRing>>;
+}
+
+/// Changes to passkeys.
+pub trait PasskeyWrites {
+    /// Inserts or replaces a user's passkeys and indexes their handle (the
+    /// handle of a user never changes).
+    fn put_passkeys(&self, ring: &PasskeyRing) -> Result<()>;
+    /// Removes a user's passkeys and their handle.
+    fn delete_passkeys(&self, user_id: &str) -> Result<()>;
+}
+
 /// OAuth clients and the consents users gave them.
 pub trait ClientReads {
     /// The client with this id.
@@ -263,6 +281,7 @@ pub trait ReadTx:
     + ThrottleReads
     + PushReads
     + DeviceReads
+    + PasskeyReads
     + ClientReads
     + GrantReads
     + KeyReads
@@ -277,6 +296,8 @@ impl<T> ReadTx for T where
         + ThrottleReads
         + PushReads
         + DeviceReads
+        + PasskeyReads
+        + PasskeyReads
         + ClientReads
         + GrantReads
         + KeyReads
@@ -294,6 +315,7 @@ pub trait WriteTx:
     + ThrottleWrites
     + PushWrites
     + DeviceWrites
+    + PasskeyWrites
     + ClientWrites
     + GrantWrites
     + KeyWrites
@@ -309,6 +331,8 @@ impl<T> WriteTx for T where
         + ThrottleWrites
         + PushWrites
         + DeviceWrites
+        + PasskeyWrites
+        + PasskeyWrites
         + ClientWrites
         + GrantWrites
         + KeyWrites

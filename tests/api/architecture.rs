@@ -43,9 +43,12 @@ const ALLOWED: &[(&str, &str)] = &[
         "audit clock config context mail metrics passwords seal secret store username",
     ),
     ("sessions", "accounts audit context secret store"),
+    // Passkeys (WebAuthn): the relying party and users' credentials.
+    ("passkeys", "audit config context secret store"),
     (
         "journeys",
-        "accounts audit clock config context mail passwords seal secret sessions store username",
+        "accounts audit clock config context mail passkeys passwords seal secret sessions store \
+         username",
     ),
     (
         "oauth",
@@ -65,7 +68,7 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "http",
         "accounts admin audit clock config context journeys jwa keys mail metrics oauth oidc \
-         passwords seal secret sessions store telemetry username",
+         passkeys passwords seal secret sessions store telemetry username",
     ),
     (
         "app",

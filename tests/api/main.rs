@@ -24,6 +24,7 @@ mod metrics;
 mod oauth;
 mod oauth_clients;
 mod oidc;
+mod passkeys;
 mod process;
 mod push;
 mod registration;

@@ -1,7 +1,11 @@
 // Browser end-to-end test: what a person sees and does in a real browser
 // during the OAuth code flow. Headless Chromium signs in (a wrong password
 // first), allows a third-party client on the consent page, and lands on the
-// client's callback with a code.
+// client's callback with a code. Then passkeys: on a second tessera whose
+// issuer is on `localhost` (WebAuthn refuses IP addresses), Chromium's
+// virtual authenticator (DevTools `WebAuthn.addVirtualAuthenticator`)
+// registers a passkey on /account and signs in with it through a journey
+// whose only node is `passkey`.
 //
 // It builds nothing: it runs the tessera binary it is given.
 //
@@ -17,6 +21,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createTcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -125,6 +130,50 @@ redirect_uris = [${s(redirectUri)}]
 scopes = ${s(SCOPES.map((scope) => scope.name))}
 grant_types = ["authorization_code"]
 first_party = false
+`;
+}
+
+/** A free loopback port: the passkey server's issuer must name its port. */
+async function freePort() {
+  const server = createTcpServer();
+  await new Promise((ok, fail) => {
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", ok);
+  });
+  const { port } = server.address();
+  await new Promise((ok) => server.close(ok));
+  return port;
+}
+
+/** A tessera on `localhost:port` with a journey that signs in by passkey alone. */
+function passkeyConfigToml(port) {
+  const s = JSON.stringify;
+  return `
+issuer = "http://localhost:${port}"
+
+[server]
+bind = "127.0.0.1:${port}"
+
+[storage]
+path = ":memory:"
+
+[passwords]          # fast, for tests only
+memory_kib = 1024
+iterations = 1
+
+[accounts]
+bootstrap_admin = false
+
+[[users]]
+username = ${s(USER.username)}
+password = ${s(USER.password)}
+name = ${s(USER.name)}
+
+[journeys.passkey]
+start = "key"
+[journeys.passkey.nodes.key]
+type = "passkey"
+next = { success = "success", failure = "failure", not_enrolled = "failure" }
 `;
 }
 
@@ -277,6 +326,61 @@ async function scenario({ tessera, callback, page }) {
   });
 }
 
+/** Registers a passkey on /account with a virtual authenticator, then signs in with it. */
+async function passkeyScenario({ tessera, context }) {
+  const page = await context.newPage();
+  const base = tessera.url.replace("127.0.0.1", "localhost");
+  const cdp = await context.newCDPSession(page);
+  let authenticatorId;
+  await check("Chromium gets a virtual platform authenticator with user verification", async () => {
+    await cdp.send("WebAuthn.enable");
+    ({ authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+  });
+
+  await check("a passkey is added on /account after signing in with the password", async () => {
+    await page.goto(new URL("/login", base).toString());
+    await page.getByLabel("Username", { exact: true }).fill(USER.username);
+    await page.getByLabel("Password", { exact: true }).fill(USER.password);
+    await Promise.all([page.waitForNavigation(), page.locator("form button.primary").click()]);
+    await page.getByRole("heading", { level: 2, name: "Passkeys", exact: true }).waitFor({ state: "visible" });
+    await page.getByLabel("Name of the new passkey").fill("Chromium virtual key");
+    await Promise.all([
+      page.waitForURL((url) => url.hash === "#passkeys"),
+      page.getByRole("button", { name: "Add a passkey", exact: true }).click(),
+    ]);
+    await page.locator("#passkeys strong", { hasText: "Chromium virtual key" }).waitFor({ state: "visible" });
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    assertEqual(credentials.length, 1, "credentials in the virtual authenticator");
+    assert(credentials[0].isResidentCredential, "the passkey is not discoverable");
+    assertEqual(credentials[0].rpId, "localhost", "relying-party id");
+  });
+
+  await check("signed out, the passkey journey signs in without a username", async () => {
+    await Promise.all([page.waitForNavigation(), page.getByRole("button", { name: "Sign out", exact: true }).click()]);
+    await page.goto(new URL("/login?journey=passkey", base).toString());
+    assertEqual(await page.getByLabel("Username", { exact: true }).count(), 0, "username inputs on the passkey step");
+    await Promise.all([
+      page.waitForURL((url) => url.pathname === "/account"),
+      page.getByRole("button", { name: "Use a passkey", exact: true }).click(),
+    ]);
+    await page.getByRole("heading", { level: 1, name: "Your account", exact: true }).waitFor({ state: "visible" });
+    await page.getByText("last used", { exact: false }).first().waitFor({ state: "visible" });
+    const session = await page.evaluate(() => fetch("/api/session").then((r) => r.json()));
+    assertEqual(session.user?.username, USER.username, "user of the new session");
+    assert(session.amr?.includes("user"), `amr of the new session: ${JSON.stringify(session.amr)}`);
+  });
+  await page.close();
+}
+
 // ---------------------------------------------------------------- main
 
 async function main() {
@@ -310,6 +414,13 @@ async function main() {
       page = context.pages()[0] ?? (await context.newPage());
     });
     await scenario({ tessera, callback, page });
+    await check("a second tessera starts on a localhost issuer", async () => {
+      await stop(tessera.child);
+      const configPath = join(work, "passkeys.toml");
+      await writeFile(configPath, passkeyConfigToml(await freePort()));
+      tessera = await startTessera(configPath);
+    });
+    await passkeyScenario({ tessera, context });
   } catch (error) {
     if (!(error instanceof StopScenario)) {
       failed += 1;

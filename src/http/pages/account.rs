@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{PageError, render};
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
+use crate::http::pages::passkeys::{self, PasskeySection};
 use crate::http::pages::second_factor;
 use crate::http::paths;
 use crate::journeys::devices::{MAX_NAME_CHARS, RenameError};
@@ -50,6 +51,8 @@ struct AccountPage {
     consents: Vec<ConsentView>,
     /// The authenticator app and recovery codes sections.
     second_factor: second_factor::Section,
+    /// The "Passkeys" section.
+    passkeys: PasskeySection,
 }
 
 struct ConsentView {
@@ -261,12 +264,17 @@ fn fresh_until(ctx: &Context, session: &Session) -> Option<String> {
 /// `GET /account`.
 pub async fn get_account(
     ctx: web::Data<Context>,
+    engine: web::Data<Engine>,
     auth: SessionAuth,
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let fresh_until = fresh_until(&ctx, &auth.active.session);
+    let passkeys = {
+        let active = auth.active.clone();
+        blocking(move || passkeys::section(&engine, &active)).await??
+    };
     let user = auth.active.user;
-    let second_factor = second_factor::section(&user);
+    let second_factor = second_factor::section(&user, &auth.active.session.journey);
     let current_id = auth.active.session.id;
     let user_id = user.id.clone();
     let listed = {
@@ -295,6 +303,7 @@ pub async fn get_account(
             .map(|consent| consent_view(&ctx, consent))
             .collect(),
         second_factor,
+        passkeys,
     };
     render(StatusCode::OK, &page)
 }

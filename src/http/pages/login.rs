@@ -63,6 +63,8 @@ struct JourneyPage {
     /// Where the page's script asks whether the answer has arrived.
     poll: Option<&'static str>,
     has_script: bool,
+    /// A `webauthn` field: the passkey script runs.
+    has_passkey: bool,
 }
 
 struct FieldView {
@@ -75,6 +77,8 @@ struct FieldView {
     optional: bool,
     numeric: bool,
     autofocus: bool,
+    /// A `webauthn` field's options, as JSON for the script.
+    webauthn: Option<String>,
 }
 
 /// Renders a step, with `prefill` for its non-secret fields, and keeps the
@@ -88,7 +92,7 @@ fn step_page(
     prefill: &BTreeMap<String, String>,
 ) -> Result<HttpResponse, PageError> {
     let prompt = &step.prompt;
-    let visible = |kind: FieldKind| kind != FieldKind::Hidden;
+    let visible = |kind: FieldKind| !matches!(kind, FieldKind::Hidden | FieldKind::Webauthn);
     let first_empty = prompt.fields.iter().position(|field| {
         visible(field.kind)
             && (!field.kind.echoes() || prefill.get(field.name).is_none_or(String::is_empty))
@@ -112,15 +116,22 @@ fn step_page(
             optional: field.optional,
             numeric: field.kind == FieldKind::Code,
             autofocus: Some(i) == first_empty,
+            webauthn: field.options.as_ref().map(ToString::to_string),
         })
         .collect::<Vec<_>>();
-    let auto_submit = !fields.is_empty() && fields.iter().all(|f| f.input_type == "hidden");
+    let has_passkey = fields.iter().any(|f| f.webauthn.is_some());
+    let auto_submit = !fields.is_empty()
+        && prompt
+            .fields
+            .iter()
+            .all(|field| field.kind == FieldKind::Hidden);
     let page = JourneyPage {
         title: step.title.clone(),
         action: query.action(),
         csrf_token: ctx.csrf_token(&step.auth_id),
         display: prompt.display.clone(),
         has_script: prompt.poll || fields.iter().any(|f| f.input_type == "hidden"),
+        has_passkey,
         poll: prompt.poll.then_some(paths::LOGIN_POLL),
         auto_submit,
         fields,

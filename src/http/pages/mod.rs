@@ -4,6 +4,7 @@
 pub mod account;
 pub mod login;
 pub mod logout;
+pub mod passkeys;
 pub mod second_factor;
 
 use super::error::PageError;
@@ -78,7 +79,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             paths::ACCOUNT_RECOVERY_CODES,
             web::post().to(second_factor::post_recovery_codes),
-        );
+        )
+        .configure(passkeys::configure);
 }
 
 async fn get_home() -> HttpResponse {

@@ -34,8 +34,9 @@ pub struct Section {
     pub sign_in_again: String,
 }
 
-/// The account page's second-factor sections for `user`.
-pub fn section(user: &User) -> Section {
+/// The account page's second-factor sections for `user`, whose session
+/// signed in with `journey`.
+pub fn section(user: &User, journey: &str) -> Section {
     Section {
         app: user
             .totp
@@ -43,13 +44,15 @@ pub fn section(user: &User) -> Section {
             .map(|app| app.enrolled_at.map(display_time)),
         unused_codes: recovery_codes::unused(user),
         set_size: recovery_codes::COUNT,
-        sign_in_again: sign_in_again(),
+        sign_in_again: sign_in_again(journey),
     }
 }
 
-/// Sign in again and come back to the account page: a fresh sign-in.
-fn sign_in_again() -> String {
+/// Sign in again with `journey` and come back to the account page: a
+/// fresh sign-in, asking again for what the session's sign-in asked.
+pub fn sign_in_again(journey: &str) -> String {
     let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("journey", journey)
         .append_pair("goto", paths::ACCOUNT)
         .finish();
     format!("{}?{query}", paths::LOGIN)
@@ -291,9 +294,8 @@ fn refusal(err: SecondFactorError) -> PageError {
             StatusCode::FORBIDDEN,
             "Sign in again first",
             format!(
-                "You signed in more than {} minutes ago. Sign in again (sign out, or open {}), then do this within {} minutes.",
+                "You signed in more than {} minutes ago. Sign in again from your account page, then do this within {} minutes.",
                 max_age_secs / 60,
-                sign_in_again(),
                 max_age_secs / 60,
             ),
         ),

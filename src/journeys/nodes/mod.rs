@@ -6,6 +6,7 @@
 mod device_profile;
 mod identify;
 mod one_time_code;
+mod passkey;
 mod prompt;
 mod push_approval;
 mod recovery_code;
@@ -19,6 +20,7 @@ mod username_password;
 pub use device_profile::DeviceProfile;
 pub use identify::Identify;
 pub use one_time_code::OneTimeCode;
+pub use passkey::PasskeyStep;
 pub use prompt::{Action, Display, Field, FieldKind, Input, Prompt};
 pub use push_approval::PushApproval;
 pub use recovery_code::RecoveryCode;
@@ -218,6 +220,7 @@ pub fn build(kind: &str, options: &Options) -> Result<Box<dyn Node>, String> {
         "totp" => Box::new(TotpCode),
         "totp_enroll" => Box::new(TotpEnroll::from_options(&mut reader)?),
         "recovery_code" => Box::new(RecoveryCode),
+        "passkey" => Box::new(PasskeyStep),
         other => {
             return Err(format!(
                 "unknown node type `{other}`; known types: {}",
@@ -242,6 +245,7 @@ const TYPES: &[&str] = &[
     "totp",
     "totp_enroll",
     "recovery_code",
+    "passkey",
 ];
 
 #[cfg(test)]

@@ -55,6 +55,11 @@ pub struct Field {
     /// The HTML `autocomplete` token, so password managers fill it.
     #[serde(skip)]
     pub autocomplete: &'static str,
+    /// What a client needs to produce the value: for a `webauthn` field,
+    /// `{"publicKey": PublicKeyCredentialRequestOptions}` (W3C WebAuthn,
+    /// binary members base64url) for `navigator.credentials.get`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<serde_json::Value>,
 }
 
 impl Field {
@@ -72,6 +77,7 @@ impl Field {
             optional: false,
             link: None,
             autocomplete,
+            options: None,
         }
     }
 
@@ -95,6 +101,9 @@ pub enum FieldKind {
     Checkbox,
     /// Filled by a script on the page (device characteristics).
     Hidden,
+    /// The answer of a WebAuthn authenticator (a `PublicKeyCredential` as
+    /// JSON), which a script obtains with the field's `options`.
+    Webauthn,
 }
 
 impl FieldKind {
@@ -105,7 +114,7 @@ impl FieldKind {
             FieldKind::Password => "password",
             FieldKind::Email => "email",
             FieldKind::Checkbox => "checkbox",
-            FieldKind::Hidden => "hidden",
+            FieldKind::Hidden | FieldKind::Webauthn => "hidden",
         }
     }
 

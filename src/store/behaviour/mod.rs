@@ -289,6 +289,27 @@ fn push_requests_are_listed_per_user_and_deleted(store: &Store) {
     assert_eq!(read(store, |tx| tx.push_requests_of("u2")).len(), 1);
 }
 
+fn passkeys_are_found_by_user_and_handle_and_deleted_with_their_handle(store: &Store) {
+    let ring = crate::store::PasskeyRing {
+        user_id: "u1".into(),
+        user_handle: "handle-1".into(),
+        credentials: Vec::new(),
+        pending: None,
+    };
+    write(store, |tx| tx.put_passkeys(&ring));
+    write(store, |tx| tx.put_passkeys(&ring));
+    assert_eq!(read(store, |tx| tx.passkeys_of("u1")), Some(ring.clone()));
+    assert_eq!(
+        read(store, |tx| tx.passkeys_by_handle("handle-1")),
+        Some(ring)
+    );
+    assert_eq!(read(store, |tx| tx.passkeys_by_handle("u1")), None);
+    write(store, |tx| tx.delete_passkeys("u1"));
+    assert_eq!(read(store, |tx| tx.passkeys_of("u1")), None);
+    assert_eq!(read(store, |tx| tx.passkeys_by_handle("handle-1")), None);
+    write(store, |tx| tx.delete_passkeys("nobody"));
+}
+
 fn remembered_devices_are_replaced_as_a_list(store: &Store) {
     assert!(read(store, |tx| tx.devices_of("u1")).is_empty());
     write(store, |tx| {
@@ -440,6 +461,7 @@ macro_rules! behaviours {
                 failure_counters_are_kept_forgotten_and_purged_once_stale,
                 push_requests_are_listed_per_user_and_deleted,
                 remembered_devices_are_replaced_as_a_list,
+                passkeys_are_found_by_user_and_handle_and_deleted_with_their_handle,
                 users_are_paged_in_username_order,
                 clients_and_the_consents_of_exactly_one_user,
                 revoking_a_family_takes_its_refresh_and_access_tokens_and_no_other,

@@ -10,6 +10,7 @@ mod grants;
 mod journeys;
 mod keys;
 mod migrations;
+mod passkeys;
 mod push;
 mod sessions;
 mod tables;

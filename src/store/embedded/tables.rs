@@ -50,6 +50,12 @@ pub const USER_PUSH_REQUESTS: MultimapTableDefinition<&str, &str> =
 /// handful, always read together.
 pub const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");
 
+/// user id → the user's `PasskeyRing`.
+pub const PASSKEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("passkeys");
+/// WebAuthn user handle → user id: finds the user a discoverable
+/// credential names.
+pub const PASSKEY_HANDLES: TableDefinition<&str, &str> = TableDefinition::new("passkeys_by_handle");
+
 /// client_id → `Client`.
 pub const CLIENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("clients");
 /// "user id client_id" → `Consent`.
@@ -124,6 +130,8 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(PUSH_REQUESTS)?;
     visit.multimap(USER_PUSH_REQUESTS)?;
     visit.table(DEVICES)?;
+    visit.table(PASSKEYS)?;
+    visit.table(PASSKEY_HANDLES)?;
     visit.table(AUDIT_EVENTS)?;
     Ok(())
 }

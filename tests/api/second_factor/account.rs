@@ -81,7 +81,9 @@ async fn adding_an_app_or_codes_long_after_signing_in_asks_to_sign_in_again() {
     let browser = Browser::alice(&app).await;
     app.clock.advance(Duration::seconds(301));
     let account = browser.account().await;
-    assert!(account.contains(r#"<a href="/login?goto=%2Faccount">sign in again</a>"#));
+    assert!(
+        account.contains(r#"<a href="/login?journey=login&#38;goto=%2Faccount">sign in again</a>"#)
+    );
     assert!(!account.contains("Set up an authenticator app</button>"));
     for path in ["/account/authenticator/setup", "/account/recovery-codes"] {
         let refused = browser.post(path, &[]).await;
