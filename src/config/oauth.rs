@@ -31,6 +31,13 @@ pub struct OAuthSettings {
     /// revocation and introspection endpoints. Other addresses are not
     /// affected, so nobody can lock a client out from elsewhere.
     pub client_auth_max_failures: u32,
+    /// Lifetime of a device authorization (RFC 8628): how long the user
+    /// has to enter the user code, and the device to poll.
+    pub device_code_ttl_secs: u64,
+    /// The least number of seconds a device waits between two polls of
+    /// the token endpoint (RFC 8628 §3.2 `interval`); each `slow_down`
+    /// adds 5 for that device.
+    pub device_poll_interval_secs: u64,
 }
 
 impl Default for OAuthSettings {
@@ -43,6 +50,8 @@ impl Default for OAuthSettings {
             code_ttl_secs: 60,
             scopes: BTreeMap::new(),
             client_auth_max_failures: 10,
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 }
@@ -128,6 +137,18 @@ impl Settings {
             return Err(invalid(
                 "oauth.refresh_reuse_grace_secs",
                 "must be at most 60",
+            ));
+        }
+        if o.device_code_ttl_secs == 0 || o.device_code_ttl_secs > 3600 {
+            return Err(invalid(
+                "oauth.device_code_ttl_secs",
+                "must be a positive number of seconds, at most 3600",
+            ));
+        }
+        if o.device_poll_interval_secs == 0 || o.device_poll_interval_secs > 60 {
+            return Err(invalid(
+                "oauth.device_poll_interval_secs",
+                "must be between 1 and 60 seconds",
             ));
         }
         if o.client_auth_max_failures == 0 {

@@ -6,12 +6,12 @@
 use crate::audit;
 use crate::oauth::Provider;
 use crate::oauth::authorize_params::AuthorizeParams;
-use crate::oauth::params::{ClientId, Prompt, ScopeSet, scope_param};
+use crate::oauth::params::{ClientId, Prompt, ScopeParam, ScopeSet, scope_param};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::{ErrorKind, OAuthError, clients};
 use crate::secret::Token;
-use crate::store::{AuthorizationCode, Client, Consent, StoreError};
+use crate::store::{AuthorizationCode, Client, Consent, StoreError, WriteTx};
 use std::collections::BTreeSet;
 
 /// A request that passed every check.
@@ -158,20 +158,8 @@ impl Provider {
                 "this client may not use the authorization code flow",
             )));
         }
-        let requested = scope_param(params.scope.as_deref())
-            .transpose()
-            .map_err(|malformed| redirect(malformed.into()))?
-            .unwrap_or_default();
-        if requested.is_empty() {
-            return Err(redirect(OAuthError::invalid_scope(
-                "ask for at least one scope",
-            )));
-        }
-        if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
-            return Err(redirect(OAuthError::invalid_scope(format!(
-                "this client may not ask for `{scope}`"
-            ))));
-        }
+        let requested =
+            requested_scopes(&client, scope_param(params.scope.as_deref())).map_err(redirect)?;
         let code_challenge = check_pkce(&client, params).map_err(redirect)?;
         let prompt = params
             .prompt
@@ -297,31 +285,65 @@ impl Provider {
         let hash = code.hash();
         self.ctx.store.write(|tx| {
             if consented {
-                let mut scopes: BTreeSet<String> = tx
-                    .consent(user_id, &request.client.client_id)?
-                    .map(|c| c.scopes.into_iter().collect())
-                    .unwrap_or_default();
-                scopes.extend(request.scopes.iter().cloned());
-                tx.put_consent(&Consent {
-                    user_id: user_id.to_owned(),
-                    client_id: request.client.client_id.clone(),
-                    scopes: scopes.into_iter().collect(),
-                    granted_at: now,
-                })?;
-                if let Some(user) = tx.user(user_id)? {
-                    let party = audit::Party::user(&user.username);
-                    let event = audit::Event::success(audit::Kind::ConsentGrant, party.clone())
-                        .about(party)
-                        .from_ip(address)
-                        .with("client", &request.client.client_id)
-                        .with("scope", request.scopes.as_slice().join(" "));
-                    audit::record(&self.ctx, tx, event)?;
-                }
+                let scopes = request.scopes.as_slice();
+                self.record_consent(tx, user_id, &request.client.client_id, scopes, address)?;
             }
             tx.put_code(&hash, &record)
         })?;
         Ok(code)
     }
+
+    /// Adds `scopes` to what the user granted the client before, and
+    /// audits it as a `consent.grant` from `address`.
+    pub(crate) fn record_consent(
+        &self,
+        tx: &dyn WriteTx,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut granted: BTreeSet<String> = tx
+            .consent(user_id, client_id)?
+            .map(|c| c.scopes.into_iter().collect())
+            .unwrap_or_default();
+        granted.extend(scopes.iter().cloned());
+        tx.put_consent(&Consent {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scopes: granted.into_iter().collect(),
+            granted_at: self.ctx.now(),
+        })?;
+        if let Some(user) = tx.user(user_id)? {
+            let party = audit::Party::user(&user.username);
+            let event = audit::Event::success(audit::Kind::ConsentGrant, party.clone())
+                .about(party)
+                .from_ip(address)
+                .with("client", client_id)
+                .with("scope", scopes.join(" "));
+            audit::record(&self.ctx, tx, event)?;
+        }
+        Ok(())
+    }
+}
+
+/// The scopes a request asks of `client` (RFC 6749 §3.3): at least one,
+/// each one the client may have. The authorization and device
+/// authorization endpoints judge them alike.
+pub(crate) fn requested_scopes(
+    client: &Client,
+    requested: ScopeParam,
+) -> Result<ScopeSet, OAuthError> {
+    let requested = requested.transpose()?.unwrap_or_default();
+    if requested.is_empty() {
+        return Err(OAuthError::invalid_scope("ask for at least one scope"));
+    }
+    if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "this client may not ask for `{scope}`"
+        )));
+    }
+    Ok(requested)
 }
 
 /// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients

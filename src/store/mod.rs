@@ -18,9 +18,10 @@ use embedded::Embedded;
 use std::path::{Path, PathBuf};
 
 pub use records::{
-    AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent, Issued,
-    JourneyState, KnownDevice, LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus,
-    RefreshToken, Session, SigningKey, TotpEnrollment, User,
+    AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
+    DeviceApproval, DeviceAuthorization, DeviceStatus, Issued, JourneyState, KnownDevice,
+    LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus, RefreshToken, Session,
+    SigningKey, TotpEnrollment, User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 

@@ -26,8 +26,8 @@
 
 use super::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
-    JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken, Session, SigningKey,
-    StoreError, User,
+    DeviceAuthorization, JourneyState, KnownDevice, LoginThrottle, PushRequest, RefreshToken,
+    Session, SigningKey, StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -192,6 +192,10 @@ pub trait GrantReads {
     fn families_of(&self, user_id: &str, client_id: &str) -> Result<Vec<String>>;
     /// Whether the access token with this `jti` was revoked.
     fn is_jti_revoked(&self, jti: &str) -> Result<bool>;
+    /// The device authorization whose device code has this hash.
+    fn device_authorization(&self, device_code: &TokenHash) -> Result<Option<DeviceAuthorization>>;
+    /// The hash of the device code whose user code has this hash.
+    fn device_code_of(&self, user_code: &TokenHash) -> Result<Option<TokenHash>>;
 }
 
 /// Changes to codes, refresh tokens and the deny-list.
@@ -208,9 +212,17 @@ pub trait GrantWrites {
     fn delete_family(&self, family: &str) -> Result<usize>;
     /// Puts an access token's `jti` on the deny-list until it expires.
     fn revoke_jti(&self, jti: &str, expires_at: OffsetDateTime) -> Result<()>;
+    /// Inserts or replaces a device authorization, under its device code's
+    /// hash and indexed by its `user_code_hash`.
+    fn put_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        authorization: &DeviceAuthorization,
+    ) -> Result<()>;
     /// Removes what expired by `now`: deny-list entries, codes that expired
     /// `keep_codes_for` ago (a used code stays as long as what it issued
-    /// could be replayed) and refresh tokens. A family left without tokens
+    /// could be replayed), device authorizations likewise, and refresh
+    /// tokens. A family left without tokens
     /// goes as [`GrantWrites::delete_family`] would. Returns how many
     /// deny-list entries, codes and refresh tokens went.
     fn delete_expired_grants(&self, now: OffsetDateTime, keep_codes_for: Duration)

@@ -18,6 +18,7 @@ fn server_metadata(ctx: &Context) -> Map<String, Value> {
         "issuer": ctx.issuer,
         "authorization_endpoint": url(paths::OAUTH_AUTHORIZE),
         "token_endpoint": url(paths::OAUTH_TOKEN),
+        "device_authorization_endpoint": url(paths::OAUTH_DEVICE_AUTHORIZATION),
         "jwks_uri": url(paths::OAUTH_JWKS),
         "revocation_endpoint": url(paths::OAUTH_REVOKE),
         "introspection_endpoint": url(paths::OAUTH_INTROSPECT),

@@ -150,6 +150,18 @@ pub(super) fn code(expires_at: OffsetDateTime) -> AuthorizationCode {
     }
 }
 
+pub(super) fn device_grant(user_code: u8, expires_at: OffsetDateTime) -> DeviceAuthorization {
+    DeviceAuthorization {
+        client_id: "tv".into(),
+        scopes: vec!["openid".into()],
+        user_code_hash: hash(user_code).0,
+        expires_at,
+        interval_secs: 5,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
+    }
+}
+
 pub(super) fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -> RefreshToken {
     RefreshToken {
         family: family.into(),
