@@ -23,6 +23,7 @@ mod mail;
 mod metrics;
 mod oauth;
 mod oauth_clients;
+mod oauth_device;
 mod oidc;
 mod process;
 mod push;
