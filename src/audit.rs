@@ -43,7 +43,8 @@ pub enum Kind {
     PasswordReset,
     /// A second factor was enrolled.
     MfaEnroll,
-    /// A user granted a client scopes.
+    /// A user granted a client scopes (a failure: the user denied a
+    /// device its authorization, RFC 8628).
     ConsentGrant,
     /// A user withdrew a client's access.
     ConsentRevoke,

@@ -26,11 +26,17 @@ const CONSOLE: Cred = Cred::Basic("console", CONSOLE_SECRET);
 const ROOT: (&str, &str) = ("root", "root password that is long enough");
 
 /// `tv` (public) and `console` (confidential) may use the device grant;
-/// `web` may not. A 2FA-free `secure` journey stands for a client's
-/// required journey.
+/// `web` may not; `vault` requires its own journey, `secure` (a password
+/// step, standing for a stronger journey).
 fn config() -> String {
     format!(
         r#"
+[journeys.secure]
+start = "password"
+[journeys.secure.nodes.password]
+type = "username_password"
+next = {{ success = "success", failure = "failure" }}
+
 [oauth.scopes]
 "notes:read" = "Read your notes"
 
@@ -46,6 +52,12 @@ name = "Game Console"
 client_secret = "{CONSOLE_SECRET}"
 scopes = ["notes:read"]
 grant_types = ["{DEVICE_GRANT}"]
+
+[[clients]]
+client_id = "vault"
+scopes = ["notes:read"]
+grant_types = ["{DEVICE_GRANT}"]
+journey = "secure"
 
 [[clients]]
 client_id = "web"
@@ -428,6 +440,26 @@ async fn the_decision_needs_the_form_token_and_a_known_code() {
         StatusCode::BAD_REQUEST,
         "authorization_pending",
     );
+}
+
+#[tokio::test]
+async fn a_client_that_requires_its_journey_sends_a_weaker_session_to_sign_in_with_it() {
+    let app = spawn().await;
+    let (status, codes) = device_authorization(&app, Cred::Public("vault"), "notes:read").await;
+    assert_eq!(status, StatusCode::OK, "{codes}");
+    let user_code = text(&codes, "user_code");
+    sign_in(&app, ALICE).await;
+    let refused = enter_code(&app, &user_code).await;
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    let login = location(&refused);
+    assert!(login.starts_with("/login?journey=secure&goto="), "{login}");
+    let signed_in = app.login_html(&login["/login".len()..], ALICE).await;
+    let back = location(&signed_in);
+    assert!(back.contains("/device?user_code="), "{back}");
+    // The session of the client's journey passes; the code is still good.
+    let confirm = enter_code(&app, &user_code).await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    assert!(confirm.text().await.expect("html").contains("vault"));
 }
 
 #[tokio::test]
