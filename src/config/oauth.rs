@@ -38,6 +38,9 @@ pub struct OAuthSettings {
     /// the token endpoint (RFC 8628 §3.2 `interval`); each `slow_down`
     /// adds 5 for that device.
     pub device_poll_interval_secs: u64,
+    /// Every client must push its authorization requests first (RFC 9126
+    /// §5); a client may also require it of itself alone.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for OAuthSettings {
@@ -52,6 +55,7 @@ impl Default for OAuthSettings {
             client_auth_max_failures: 10,
             device_code_ttl_secs: 600,
             device_poll_interval_secs: 5,
+            require_pushed_authorization_requests: false,
         }
     }
 }
@@ -101,6 +105,9 @@ pub struct SeedClient {
     /// learn only about their own tokens and those naming them in `aud`.
     #[serde(default)]
     pub resource_server: bool,
+    /// Its authorization requests must be pushed first (RFC 9126 §5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn default_client_scopes() -> Vec<String> {

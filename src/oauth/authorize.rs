@@ -6,6 +6,7 @@
 use crate::audit;
 use crate::oauth::Provider;
 use crate::oauth::authorize_params::AuthorizeParams;
+use crate::oauth::par::{Pushed, REQUEST_URI_PREFIX};
 use crate::oauth::params::{ClientId, Prompt, ScopeParam, ScopeSet, scope_param};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::redirect::RedirectUri;
@@ -33,6 +34,8 @@ pub struct AuthorizationRequest {
     pub hinted_subject: Option<String>,
     /// The journey to sign in with: from `acr_values`, the client's, or `login`.
     pub journey: String,
+    /// Set when the request came by reference (RFC 9126).
+    pub pushed: Option<Pushed>,
 }
 
 impl AuthorizationRequest {
@@ -45,9 +48,14 @@ impl AuthorizationRequest {
             .journey
             .as_ref()
             .is_none_or(|required| *required == session.journey);
+        // A pushed request comes back from sign-in with the same reference,
+        // whose `prompt=login` a sign-in since it was pushed has answered.
+        let signed_in_since = self
+            .pushed
+            .as_ref()
+            .is_some_and(|pushed| session.auth_time >= pushed.pushed_at);
         journey_ok
-            && !self.prompt.login
-            && !self.too_old(session.auth_time, now)
+            && (signed_in_since || (!self.prompt.login && !self.too_old(session.auth_time, now)))
             && self
                 .hinted_subject
                 .as_ref()
@@ -88,6 +96,33 @@ impl Provider {
         journeys: &crate::journeys::Registry,
         params: &AuthorizeParams,
     ) -> Result<AuthorizationRequest, Refusal> {
+        self.check_request(journeys, params, false)
+    }
+
+    /// [`Provider::validate`], or with `pushing`, the checks of a request
+    /// being pushed (RFC 9126 §2.1), which a client that accepts pushed
+    /// requests only must pass too.
+    pub(crate) fn check_request(
+        &self,
+        journeys: &crate::journeys::Registry,
+        params: &AuthorizeParams,
+        pushing: bool,
+    ) -> Result<AuthorizationRequest, Refusal> {
+        // RFC 9126 §4: a pushed request's parameters replace the others.
+        let resolved;
+        let (params, pushed) = match params
+            .request_uri
+            .as_deref()
+            .and_then(|uri| uri.strip_prefix(REQUEST_URI_PREFIX))
+        {
+            Some(reference) => {
+                let (pushed_params, pushed) =
+                    self.pushed_params(params.client_id.as_deref(), reference)?;
+                resolved = pushed_params;
+                (&resolved, Some(pushed))
+            }
+            None => (params, None),
+        };
         let client_id = params.client_id.as_deref().ok_or_else(|| {
             Refusal::Show("The request names no client (client_id is missing).".into())
         })?;
@@ -136,6 +171,20 @@ impl Provider {
             return Err(redirect(OAuthError::new(
                 ErrorKind::RequestUriNotSupported,
                 "request_uri is not supported",
+            )));
+        }
+        // RFC 9126 §5: a client (or the server) may accept pushed requests only.
+        if pushed.is_none()
+            && !pushing
+            && (client.require_pushed_authorization_requests
+                || self
+                    .ctx
+                    .settings
+                    .oauth
+                    .require_pushed_authorization_requests)
+        {
+            return Err(redirect(OAuthError::invalid_request(
+                "authorization requests of this client must be pushed first (RFC 9126)",
             )));
         }
         match params.response_type.as_deref() {
@@ -222,6 +271,7 @@ impl Provider {
             login_hint: params.login_hint.clone(),
             hinted_subject,
             journey,
+            pushed,
         })
     }
 
@@ -254,7 +304,8 @@ impl Provider {
 
     /// Records the user's consent to the request's scopes (added to what they
     /// granted before; audited as a `consent.grant` from `address`) and
-    /// issues the code, in one transaction.
+    /// issues the code, in one transaction, which takes a pushed request's
+    /// reference too: `None` when it was used meanwhile.
     pub fn approve(
         &self,
         user_id: &str,
@@ -262,7 +313,7 @@ impl Provider {
         request: &AuthorizationRequest,
         consented: bool,
         address: Option<&str>,
-    ) -> Result<Token, StoreError> {
+    ) -> Result<Option<Token>, StoreError> {
         let now = self.ctx.now();
         let code = Token::generate();
         let record = AuthorizationCode {
@@ -284,13 +335,18 @@ impl Provider {
         };
         let hash = code.hash();
         self.ctx.store.write(|tx| {
+            if let Some(pushed) = &request.pushed
+                && tx.take_pushed_request(&pushed.reference)?.is_none()
+            {
+                return Ok(None);
+            }
             if consented {
                 let scopes = request.scopes.as_slice();
                 self.record_consent(tx, user_id, &request.client.client_id, scopes, address)?;
             }
-            tx.put_code(&hash, &record)
-        })?;
-        Ok(code)
+            tx.put_code(&hash, &record)?;
+            Ok(Some(code))
+        })
     }
 
     /// Adds `scopes` to what the user granted the client before, and

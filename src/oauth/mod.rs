@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod fixture;
 pub mod grants;
 pub mod id_token;
+pub mod par;
 pub mod params;
 pub mod pkce;
 mod provider;

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 pub use records::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
     DeviceApproval, DeviceAuthorization, DeviceStatus, Issued, JourneyState, KnownDevice,
-    LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus, RefreshToken, Session,
-    SigningKey, TotpEnrollment, User,
+    LoginThrottle, PendingUser, ProfiledDevice, PushRequest, PushStatus, PushedRequest,
+    RefreshToken, Session, SigningKey, TotpEnrollment, User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 

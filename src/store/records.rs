@@ -240,6 +240,9 @@ pub struct Client {
     /// May introspect any access token.
     #[serde(default)]
     pub resource_server: bool,
+    /// Its authorization requests must be pushed first (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Declared by a `[[clients]]` entry of the config (see
     /// [`User::managed_by_config`]).
     #[serde(default)]
@@ -331,6 +334,21 @@ pub struct DeviceApproval {
     pub amr: Vec<String>,
     #[serde(default)]
     pub acr: Option<String>,
+}
+
+/// A pushed authorization request (RFC 9126), stored under the hash of
+/// the reference in its `request_uri` until a code is issued for it (or
+/// the user denies it), or it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedRequest {
+    pub client_id: String,
+    /// The authorization request's parameters as pushed: a JSON object,
+    /// read back by the OAuth area.
+    pub params: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub pushed_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }
 
 /// What a grant issued.

@@ -271,6 +271,8 @@ async fn issue(
         blocking(move || provider.approve(&user_id, &auth, &request, consented, address.as_deref()))
             .await??
     };
+    // A pushed request works once (RFC 9126 §4): another tab used it.
+    let code = code.ok_or_else(|| invalid_link("The request_uri was used already."))?;
     Ok(back_to_client(
         &provider.ctx,
         &request.redirect_uri,
@@ -342,15 +344,21 @@ pub async fn post_consent(
             )
             .await
         }
-        Some("deny") => Ok(back_to_client(
-            &ctx,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            Err(&OAuthError::new(
-                ErrorKind::AccessDenied,
-                "the user denied the request",
-            )),
-        )),
+        Some("deny") => {
+            if let Some(pushed) = request.pushed.clone() {
+                let provider = provider.clone();
+                blocking(move || provider.withdraw_pushed(&pushed)).await??;
+            }
+            Ok(back_to_client(
+                &ctx,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                Err(&OAuthError::new(
+                    ErrorKind::AccessDenied,
+                    "the user denied the request",
+                )),
+            ))
+        }
         _ => Err(PageError::new(
             StatusCode::BAD_REQUEST,
             "No decision",

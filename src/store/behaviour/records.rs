@@ -119,6 +119,7 @@ pub(super) fn client(client_id: &str) -> Client {
         require_nonce: false,
         token_exchange: false,
         resource_server: false,
+        require_pushed_authorization_requests: false,
         managed_by_config: false,
         created_at: now(),
     }

@@ -3,13 +3,15 @@
 //! access tokens; device authorizations with the index of their user codes.
 
 use super::tables::{
-    CODES, DEVICE_CODES, FAMILY_ACCESS, GRANT_FAMILIES, REFRESH_FAMILIES, REFRESH_TOKENS,
-    REVOKED_JTIS, USER_CODES,
+    CODES, DEVICE_CODES, FAMILY_ACCESS, GRANT_FAMILIES, PUSHED_REQUESTS, REFRESH_FAMILIES,
+    REFRESH_TOKENS, REVOKED_JTIS, USER_CODES,
 };
 use super::{Tables, Write, decode, encode, grant_key};
 use crate::secret::TokenHash;
 use crate::store::tx::{GrantReads, GrantWrites};
-use crate::store::{AuthorizationCode, DeviceAuthorization, RefreshToken, StoreError};
+use crate::store::{
+    AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, StoreError,
+};
 use redb::{ReadableMultimapTable, ReadableTable};
 use time::{Duration, OffsetDateTime};
 
@@ -58,6 +60,14 @@ impl<T: Tables> GrantReads for T {
         let user_codes = self.table(USER_CODES)?;
         let found = user_codes.get(user_code.as_bytes())?;
         Ok(found.and_then(|bytes| TokenHash::from_slice(bytes.value())))
+    }
+
+    fn pushed_request(&self, reference: &TokenHash) -> Result<Option<PushedRequest>, StoreError> {
+        let requests = self.table(PUSHED_REQUESTS)?;
+        let found = requests.get(reference.as_bytes())?;
+        found
+            .map(|bytes| decode("pushed request", bytes.value()))
+            .transpose()
     }
 }
 
@@ -153,6 +163,28 @@ impl GrantWrites for Write {
         Ok(())
     }
 
+    fn put_pushed_request(
+        &self,
+        reference: &TokenHash,
+        request: &PushedRequest,
+    ) -> Result<(), StoreError> {
+        self.0
+            .open_table(PUSHED_REQUESTS)?
+            .insert(reference.as_bytes(), encode(request).as_slice())?;
+        Ok(())
+    }
+
+    fn take_pushed_request(
+        &self,
+        reference: &TokenHash,
+    ) -> Result<Option<PushedRequest>, StoreError> {
+        self.0
+            .open_table(PUSHED_REQUESTS)?
+            .remove(reference.as_bytes())?
+            .map(|bytes| decode("pushed request", bytes.value()))
+            .transpose()
+    }
+
     fn delete_expired_grants(
         &self,
         now: OffsetDateTime,
@@ -182,6 +214,12 @@ impl GrantWrites for Write {
                 }
                 Err(_) => false,
             };
+            removed += usize::from(!keep);
+            keep
+        })?;
+        self.0.open_table(PUSHED_REQUESTS)?.retain(|_, bytes| {
+            let keep = serde_json::from_slice::<PushedRequest>(bytes)
+                .is_ok_and(|request| request.expires_at > now);
             removed += usize::from(!keep);
             keep
         })?;

@@ -76,6 +76,8 @@ pub const DEVICE_CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("de
 /// SHA-256(normalised user code) → SHA-256(device code): how the
 /// verification page finds what a user typed.
 pub const USER_CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("device_user_codes");
+/// SHA-256(reference of a `request_uri`) → `PushedRequest` (RFC 9126).
+pub const PUSHED_REQUESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pushed_requests");
 /// kid → `SigningKey`.
 pub const SIGNING_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("signing_keys");
 
@@ -128,6 +130,7 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(AUDIT_EVENTS)?;
     visit.table(DEVICE_CODES)?;
     visit.table(USER_CODES)?;
+    visit.table(PUSHED_REQUESTS)?;
     Ok(())
 }
 
