@@ -3,14 +3,15 @@
 //! the `request_uri`; the reference works once, for its client, for a
 //! minute; clients (or the whole server) may accept pushed requests only.
 
+use crate::admin_api::{Auth, admin_send};
 use crate::helpers::html::assert_error_page;
 use crate::helpers::oauth::{
     AuthRequest, Cred, assert_error, callback, decide, is_consent_page, post_as, redeem,
     send_authorize, sign_in,
 };
 use crate::helpers::{ALICE, TestApp, location, spawn_app_with};
-use reqwest::{Client, Response, StatusCode};
-use serde_json::Value;
+use reqwest::{Client, Method, Response, StatusCode};
+use serde_json::{Value, json};
 use time::Duration;
 
 const WEB_SECRET: &str = "web-secret-that-is-long-enough-0123456789";
@@ -18,9 +19,11 @@ const WEB: Cred = Cred::Basic("web", WEB_SECRET);
 const STRICT: Cred = Cred::Basic("strict", WEB_SECRET);
 const CALLBACK: &str = "https://web.example.com/callback";
 const PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+const ROOT: (&str, &str) = ("root", "root password that is long enough");
 
 /// `web` (third party, consent asked) and `strict`, which accepts pushed
-/// requests only; `top` goes before them (an `[oauth]` section).
+/// requests only, and an administrator; `top` goes before them (an
+/// `[oauth]` section).
 fn config(top: &str) -> String {
     format!(
         r#"
@@ -37,7 +40,13 @@ client_secret = "{WEB_SECRET}"
 redirect_uris = ["{CALLBACK}"]
 scopes = ["openid"]
 require_pushed_authorization_requests = true
-"#
+
+[[users]]
+username = "{}"
+password = "{}"
+admin = true
+"#,
+        ROOT.0, ROOT.1
     )
 }
 
@@ -240,6 +249,37 @@ async fn a_client_that_requires_pushed_requests_refuses_others_and_accepts_its_o
     assert!(is_consent_page(&page), "{page}");
     let params = callback(&decide(&app, &app.browser, &page, "allow").await, CALLBACK);
     assert!(params.contains_key("code"), "{params:?}");
+}
+
+#[tokio::test]
+async fn an_administrator_can_require_pushed_requests_of_a_client_it_registers() {
+    let app = spawn().await;
+    let root = app.login_rest(ROOT).await;
+    let (status, created) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::POST,
+        "/clients",
+        Some(json!({
+            "client_id": "later",
+            "redirect_uris": [CALLBACK],
+            "scopes": ["openid"],
+            "require_pushed_authorization_requests": true,
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["require_pushed_authorization_requests"], true);
+    sign_in(&app, ALICE).await;
+    let request = AuthRequest::new("later", CALLBACK, "openid");
+    let plain = callback(
+        &send_authorize(&app, &app.browser, &request).await,
+        CALLBACK,
+    );
+    assert_eq!(
+        plain.get("error").map(String::as_str),
+        Some("invalid_request")
+    );
 }
 
 #[tokio::test]
