@@ -47,7 +47,8 @@ pub enum Kind {
     MfaRemove,
     /// A new set of recovery codes replaced any older one.
     RecoveryCodesGenerate,
-    /// A user granted a client scopes.
+    /// A user granted a client scopes (a failure: the user denied a
+    /// device its authorization, RFC 8628).
     ConsentGrant,
     /// A user withdrew a client's access.
     ConsentRevoke,

@@ -1,6 +1,7 @@
 //! The token lifecycle of a native app, against one tessera: sign-in (the
-//! code flow with PKCE through the system browser, or the embedded REST
-//! journey plus the session exchange), tokens kept fresh, sent as bearer
+//! code flow with PKCE through the system browser, the embedded REST
+//! journey plus the session exchange, or the device authorization grant
+//! with the browser of another device), tokens kept fresh, sent as bearer
 //! tokens, revoked at sign-out.
 
 use super::Error;
@@ -22,6 +23,10 @@ const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// RFC 8693 token types of the session exchange (README "Native apps").
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const SESSION_TOKEN_TYPE: &str = "urn:tessera:params:oauth:token-type:session";
+/// RFC 8628 §3.4.
+const DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// RFC 8628 §3.5: what each `slow_down` adds to the polling interval.
+const SLOW_DOWN_SECS: u64 = 5;
 
 /// The endpoints this client uses, from tessera's metadata (RFC 8414).
 #[derive(Deserialize)]
@@ -30,6 +35,20 @@ struct Metadata {
     authorization_endpoint: String,
     token_endpoint: String,
     revocation_endpoint: String,
+    /// RFC 8628: absent from servers without the device grant.
+    device_authorization_endpoint: Option<String>,
+}
+
+/// The device authorization response (RFC 8628 §3.2): what to show the
+/// user, and how to poll.
+#[derive(Deserialize)]
+pub struct DeviceCodes {
+    device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    expires_in: u64,
+    interval: Option<u64>,
 }
 
 /// A field a journey step asks for (README "Sign in with curl").
@@ -152,6 +171,54 @@ impl NativeClient {
         self.save(tokens, Some(session_token))
     }
 
+    /// The device authorization grant (RFC 8628): for a terminal where no
+    /// browser can open (a server over SSH, a TV). `show` tells the user
+    /// where to go, on any device, and which code to enter; the client
+    /// polls the token endpoint meanwhile, no faster than it is told.
+    pub async fn login_on_device(&self, show: impl FnOnce(&DeviceCodes)) -> Result<(), Error> {
+        let endpoint = self
+            .metadata
+            .device_authorization_endpoint
+            .as_deref()
+            .ok_or("this server offers no device authorization")?;
+        let response = self
+            .http
+            .post(endpoint)
+            .form(&[("client_id", &self.client_id), ("scope", &self.scope)])
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(refused(&response.json().await?).into());
+        }
+        let codes: DeviceCodes = response.json().await?;
+        show(&codes);
+        // RFC 8628 §3.2: 5 seconds when the server names no interval.
+        let mut interval = codes.interval.unwrap_or(5);
+        let deadline = now() + codes.expires_in;
+        let poll = [
+            ("grant_type", DEVICE_CODE),
+            ("device_code", &codes.device_code),
+            ("client_id", &self.client_id),
+        ];
+        loop {
+            let error = match self.token_answer(&poll).await? {
+                Ok(tokens) => return self.save(tokens, None),
+                Err(error) => error,
+            };
+            match error["error"].as_str() {
+                Some("authorization_pending") => {}
+                Some("slow_down") => interval += SLOW_DOWN_SECS,
+                _ => return Err(refused(&error).into()),
+            }
+            if now() + interval > deadline {
+                return Err(
+                    "the code expired before it was entered: run `login --device` again".into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_secs(interval)).await;
+        }
+    }
+
     /// An access token valid for at least [`RENEW_MARGIN_SECS`]: the saved
     /// one, or a renewed one (refreshed, or the session exchanged again),
     /// saved before it is used.
@@ -232,22 +299,28 @@ impl NativeClient {
     }
 
     async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenResponse, Error> {
+        self.token_answer(form)
+            .await?
+            .map_err(|error| refused(&error).into())
+    }
+
+    /// The tokens, or the error the token endpoint answered (RFC 6749 §5.2:
+    /// `{"error", "error_description"}`).
+    async fn token_answer(
+        &self,
+        form: &[(&str, &str)],
+    ) -> Result<Result<TokenResponse, Value>, Error> {
         let response = self
             .http
             .post(&self.metadata.token_endpoint)
             .form(form)
             .send()
             .await?;
-        if !response.status().is_success() {
-            // RFC 6749 §5.2: {"error", "error_description"}.
-            let error: Value = response.json().await?;
-            return Err(format!(
-                "token request refused: {} {}",
-                error["error"], error["error_description"]
-            )
-            .into());
+        if response.status().is_success() {
+            Ok(Ok(response.json().await?))
+        } else {
+            Ok(Err(response.json().await?))
         }
-        Ok(response.json().await?)
     }
 
     fn save(&self, tokens: TokenResponse, session_token: Option<String>) -> Result<(), Error> {
@@ -267,6 +340,14 @@ struct TokenResponse {
     access_token: String,
     expires_in: u64,
     refresh_token: Option<String>,
+}
+
+/// An RFC 6749 §5.2 error as a message.
+fn refused(error: &Value) -> String {
+    format!(
+        "request refused: {} {}",
+        error["error"], error["error_description"]
+    )
 }
 
 /// 256 bits from the CSPRNG, base64url: a PKCE verifier or a state.

@@ -3,7 +3,10 @@
 //! with PKCE (S256) through the system browser and a loopback redirect
 //! (RFC 8252: a listener on 127.0.0.1, port chosen at random, `state`
 //! checked); `login --embedded` signs in through tessera's REST journey in
-//! the terminal instead and exchanges the session for tokens (RFC 8693).
+//! the terminal instead and exchanges the session for tokens (RFC 8693);
+//! `login --device` uses the device authorization grant (RFC 8628): it
+//! prints a URL and a code to enter in a browser on any device (a phone,
+//! when this terminal has no browser), and polls until the user decides.
 //! Tokens go to a file only you can read (mode 0600 from creation); `get`
 //! sends the access token as a bearer token, renewing it first when it
 //! expires within a minute; `logout` revokes the tokens (RFC 7009) and
@@ -12,7 +15,8 @@
 //! tessera's config needs a public client (no secret) with a loopback
 //! redirect (any port matches, RFC 8252 §7.3); `token_exchange` is for the
 //! embedded mode, `first_party` skips the consent page (`examples/examples.toml`
-//! has it, with `audience` naming the `resource_server` example's API too):
+//! has it, with `audience` naming the `resource_server` example's API too),
+//! and the device code grant is for `login --device`:
 //!
 //! ```toml
 //! [oauth.scopes]
@@ -22,7 +26,7 @@
 //! client_id = "notes-cli"
 //! redirect_uris = ["http://127.0.0.1/callback"]
 //! scopes = ["openid", "profile", "offline_access", "notes:read"]
-//! grant_types = ["authorization_code", "refresh_token"]
+//! grant_types = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
 //! audience = ["notes-cli", "notes-api"]
 //! first_party = true
 //! token_exchange = true
@@ -38,6 +42,7 @@
 //! cargo run --example native_client -- get http://127.0.0.1:8080/oauth2/userinfo
 //! cargo run --example native_client -- logout
 //! cargo run --example native_client -- login --embedded   # asks for username and password here
+//! cargo run --example native_client -- login --device     # a code to enter at /device, anywhere
 //! ```
 //!
 //! Things to try: look at `tessera-tokens.json` and its mode (`ls -l`); set
@@ -82,8 +87,11 @@ enum Command {
     /// Sign in and save the tokens.
     Login {
         /// Sign in here, through the REST journey, instead of the browser.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "device")]
         embedded: bool,
+        /// Sign in with a code entered in a browser on any device (RFC 8628).
+        #[arg(long)]
+        device: bool,
     },
     /// GET a URL with the access token; prints the status and the body.
     Get { url: String },
@@ -106,9 +114,11 @@ async fn run(args: Args) -> Result<(), Error> {
     let client =
         NativeClient::discover(&args.issuer, &args.client_id, &args.scope, args.token_file).await?;
     match args.command {
-        Command::Login { embedded } => {
+        Command::Login { embedded, device } => {
             if embedded {
                 client.login_embedded(ask_in_terminal).await?;
+            } else if device {
+                client.login_on_device(show_device_code).await?;
             } else {
                 client.login_in_browser(open_system_browser).await?;
             }
@@ -148,6 +158,18 @@ fn open_system_browser(url: &str) {
     {
         eprintln!("({opener} could not start: {err}; open the URL yourself)");
     }
+}
+
+/// Tells the user where to enter the device's code.
+fn show_device_code(codes: &client::DeviceCodes) {
+    eprintln!(
+        "On any device, open {} and enter the code {}",
+        codes.verification_uri, codes.user_code
+    );
+    if let Some(complete) = &codes.verification_uri_complete {
+        eprintln!("(or open {complete}, which fills the code in)");
+    }
+    eprintln!("Waiting for you to allow it...");
 }
 
 /// Asks for a journey field on the terminal, without echo for secrets.

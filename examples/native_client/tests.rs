@@ -24,16 +24,18 @@ const API_SECRET: &str = "notes-api-secret-0123456789abcdef";
 
 /// tessera with alice, the native client, the same with access tokens
 /// shorter than the renewal margin, and a resource server that may
-/// introspect; returns its URL.
+/// introspect; devices poll every second. Returns its URL.
 fn start_tessera() -> String {
     let client = r#"
 redirect_uris = ["http://127.0.0.1/callback"]
 scopes = ["openid", "profile", "offline_access", "notes:read"]
-grant_types = ["authorization_code", "refresh_token"]
+grant_types = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
 first_party = true
 token_exchange = true"#;
     let config = format!(
         r#"
+[oauth]
+device_poll_interval_secs = 1
 [[users]]
 username = "alice"
 password = "alice-password"
@@ -402,4 +404,86 @@ async fn the_shipped_config_signs_alice_in_with_tokens_for_the_notes_api() {
     )
     .expect("claims");
     assert_eq!(claims["aud"], json!(["notes-cli", "notes-api"]));
+}
+
+#[tokio::test]
+async fn device_login_polls_while_alice_allows_it_in_a_browser_and_saves_the_tokens() {
+    let tessera = start_tessera();
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("tokens.json");
+    let client = client(&tessera, "notes-cli", &file).await;
+
+    let (shown, complete) = tokio::sync::oneshot::channel();
+    let login = client.login_on_device(move |codes| {
+        let url = codes
+            .verification_uri_complete
+            .clone()
+            .expect("a complete URI");
+        assert!(url.starts_with(&codes.verification_uri));
+        shown.send(url).expect("the test is waiting");
+    });
+    // Alice, on another device: signs in, confirms the code, allows.
+    let allow = async {
+        let url = complete.await.expect("a URL to open");
+        let browser = browser();
+        let login = browser.get(url).send().await.expect("device page");
+        let login_url = login.url().clone();
+        let page = login.text().await.expect("login page");
+        let form = |page: &str, marker: &str| attribute_after(page, marker);
+        let signed_in = browser
+            .post(
+                login_url
+                    .join(&form(&page, r#"<form method="post" action=""#))
+                    .expect("url"),
+            )
+            .form(&[
+                (
+                    "csrf_token",
+                    form(&page, r#"name="csrf_token" value=""#).as_str(),
+                ),
+                ("username", "alice"),
+                ("password", "alice-password"),
+            ])
+            .send()
+            .await
+            .expect("sign-in");
+        let device_url = signed_in.url().clone();
+        let page = signed_in.text().await.expect("device page");
+        let user_code = form(&page, r#"name="user_code" value=""#);
+        let csrf = form(&page, r#"name="csrf_token" value=""#);
+        let consent = browser
+            .post(device_url.clone())
+            .form(&[("csrf_token", csrf.as_str()), ("user_code", &user_code)])
+            .send()
+            .await
+            .expect("code entered")
+            .text()
+            .await
+            .expect("consent page");
+        assert!(consent.contains(&user_code), "the code to compare");
+        let done = browser
+            .post(device_url)
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("user_code", &user_code),
+                ("decision", "allow"),
+            ])
+            .send()
+            .await
+            .expect("allowed");
+        assert_eq!(done.status(), StatusCode::OK);
+    };
+    // A guard, not a measurement: a broken flow fails instead of hanging.
+    let (result, ()) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(login, allow)
+    })
+    .await
+    .expect("the login ends");
+    result.expect("device login");
+
+    assert!(saved(&file).refresh_token.is_some());
+    assert_eq!(
+        userinfo(&tessera, &client).await["preferred_username"],
+        "alice"
+    );
 }

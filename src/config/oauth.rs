@@ -34,6 +34,16 @@ pub struct OAuthSettings {
     /// A bearer token that lets clients register themselves (RFC 7591
     /// §3); administrators can also mint tokens of limited use.
     pub initial_access_token: Option<SecretString>,
+    /// Lifetime of a device authorization (RFC 8628): how long the user
+    /// has to enter the user code, and the device to poll.
+    pub device_code_ttl_secs: u64,
+    /// The least number of seconds a device waits between two polls of
+    /// the token endpoint (RFC 8628 §3.2 `interval`); each `slow_down`
+    /// adds 5 for that device.
+    pub device_poll_interval_secs: u64,
+    /// Every client must push its authorization requests first (RFC 9126
+    /// §5); a client may also require it of itself alone.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for OAuthSettings {
@@ -47,6 +57,9 @@ impl Default for OAuthSettings {
             scopes: BTreeMap::new(),
             client_auth_max_failures: 10,
             initial_access_token: None,
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
+            require_pushed_authorization_requests: false,
         }
     }
 }
@@ -96,6 +109,9 @@ pub struct SeedClient {
     /// learn only about their own tokens and those naming them in `aud`.
     #[serde(default)]
     pub resource_server: bool,
+    /// Its authorization requests must be pushed first (RFC 9126 §5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 fn default_client_scopes() -> Vec<String> {
@@ -132,6 +148,18 @@ impl Settings {
             return Err(invalid(
                 "oauth.refresh_reuse_grace_secs",
                 "must be at most 60",
+            ));
+        }
+        if o.device_code_ttl_secs == 0 || o.device_code_ttl_secs > 3600 {
+            return Err(invalid(
+                "oauth.device_code_ttl_secs",
+                "must be a positive number of seconds, at most 3600",
+            ));
+        }
+        if o.device_poll_interval_secs == 0 || o.device_poll_interval_secs > 60 {
+            return Err(invalid(
+                "oauth.device_poll_interval_secs",
+                "must be between 1 and 60 seconds",
             ));
         }
         if o.client_auth_max_failures == 0 {

@@ -53,6 +53,12 @@ pub const API_PUSH_ANSWER: &str = "/api/push/{id}";
 pub const OAUTH_AUTHORIZE: &str = "/oauth2/authorize";
 pub const OAUTH_CONSENT: &str = "/oauth2/consent";
 pub const OAUTH_TOKEN: &str = "/oauth2/token";
+/// RFC 9126 §2: where a client pushes an authorization request.
+pub const OAUTH_PAR: &str = "/oauth2/par";
+/// RFC 8628 §3.1: where a device starts its authorization.
+pub const OAUTH_DEVICE_AUTHORIZATION: &str = "/oauth2/device_authorization";
+/// RFC 8628 §3.3: where the user enters a device's user code.
+pub const DEVICE: &str = "/device";
 pub const OAUTH_REVOKE: &str = "/oauth2/revoke";
 pub const OAUTH_INTROSPECT: &str = "/oauth2/introspect";
 pub const OAUTH_JWKS: &str = "/oauth2/jwks";

@@ -6,12 +6,13 @@
 use crate::audit;
 use crate::oauth::Provider;
 use crate::oauth::authorize_params::AuthorizeParams;
-use crate::oauth::params::{ClientId, Prompt, ScopeSet, scope_param};
+use crate::oauth::par::{Pushed, REQUEST_URI_PREFIX};
+use crate::oauth::params::{ClientId, Prompt, ScopeParam, ScopeSet, scope_param};
 use crate::oauth::pkce::CodeChallenge;
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::{ErrorKind, OAuthError, clients};
 use crate::secret::Token;
-use crate::store::{AuthorizationCode, Client, Consent, StoreError};
+use crate::store::{AuthorizationCode, Client, Consent, StoreError, WriteTx};
 use std::collections::BTreeSet;
 
 /// A request that passed every check.
@@ -33,6 +34,8 @@ pub struct AuthorizationRequest {
     pub hinted_subject: Option<String>,
     /// The journey to sign in with: from `acr_values`, the client's, or `login`.
     pub journey: String,
+    /// Set when the request came by reference (RFC 9126).
+    pub pushed: Option<Pushed>,
 }
 
 impl AuthorizationRequest {
@@ -45,9 +48,14 @@ impl AuthorizationRequest {
             .journey
             .as_ref()
             .is_none_or(|required| *required == session.journey);
+        // A pushed request comes back from sign-in with the same reference,
+        // whose `prompt=login` a sign-in since it was pushed has answered.
+        let signed_in_since = self
+            .pushed
+            .as_ref()
+            .is_some_and(|pushed| session.auth_time >= pushed.pushed_at);
         journey_ok
-            && !self.prompt.login
-            && !self.too_old(session.auth_time, now)
+            && (signed_in_since || (!self.prompt.login && !self.too_old(session.auth_time, now)))
             && self
                 .hinted_subject
                 .as_ref()
@@ -88,6 +96,33 @@ impl Provider {
         journeys: &crate::journeys::Registry,
         params: &AuthorizeParams,
     ) -> Result<AuthorizationRequest, Refusal> {
+        self.check_request(journeys, params, false)
+    }
+
+    /// [`Provider::validate`], or with `pushing`, the checks of a request
+    /// being pushed (RFC 9126 §2.1), which a client that accepts pushed
+    /// requests only must pass too.
+    pub(crate) fn check_request(
+        &self,
+        journeys: &crate::journeys::Registry,
+        params: &AuthorizeParams,
+        pushing: bool,
+    ) -> Result<AuthorizationRequest, Refusal> {
+        // RFC 9126 §4: a pushed request's parameters replace the others.
+        let resolved;
+        let (params, pushed) = match params
+            .request_uri
+            .as_deref()
+            .and_then(|uri| uri.strip_prefix(REQUEST_URI_PREFIX))
+        {
+            Some(reference) => {
+                let (pushed_params, pushed) =
+                    self.pushed_params(params.client_id.as_deref(), reference)?;
+                resolved = pushed_params;
+                (&resolved, Some(pushed))
+            }
+            None => (params, None),
+        };
         let client_id = params.client_id.as_deref().ok_or_else(|| {
             Refusal::Show("The request names no client (client_id is missing).".into())
         })?;
@@ -144,6 +179,20 @@ impl Provider {
                 "request_uri is not supported",
             )));
         }
+        // RFC 9126 §5: a client (or the server) may accept pushed requests only.
+        if pushed.is_none()
+            && !pushing
+            && (client.require_pushed_authorization_requests
+                || self
+                    .ctx
+                    .settings
+                    .oauth
+                    .require_pushed_authorization_requests)
+        {
+            return Err(redirect(OAuthError::invalid_request(
+                "authorization requests of this client must be pushed first (RFC 9126)",
+            )));
+        }
         match params.response_type.as_deref() {
             Some("code") => {}
             None => {
@@ -164,20 +213,8 @@ impl Provider {
                 "this client may not use the authorization code flow",
             )));
         }
-        let requested = scope_param(params.scope.as_deref())
-            .transpose()
-            .map_err(|malformed| redirect(malformed.into()))?
-            .unwrap_or_default();
-        if requested.is_empty() {
-            return Err(redirect(OAuthError::invalid_scope(
-                "ask for at least one scope",
-            )));
-        }
-        if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
-            return Err(redirect(OAuthError::invalid_scope(format!(
-                "this client may not ask for `{scope}`"
-            ))));
-        }
+        let requested =
+            requested_scopes(&client, scope_param(params.scope.as_deref())).map_err(redirect)?;
         let code_challenge = check_pkce(&client, params).map_err(redirect)?;
         let prompt = params
             .prompt
@@ -240,6 +277,7 @@ impl Provider {
             login_hint: params.login_hint.clone(),
             hinted_subject,
             journey,
+            pushed,
         })
     }
 
@@ -272,7 +310,8 @@ impl Provider {
 
     /// Records the user's consent to the request's scopes (added to what they
     /// granted before; audited as a `consent.grant` from `address`) and
-    /// issues the code, in one transaction.
+    /// issues the code, in one transaction, which takes a pushed request's
+    /// reference too: `None` when it was used meanwhile.
     pub fn approve(
         &self,
         user_id: &str,
@@ -280,7 +319,7 @@ impl Provider {
         request: &AuthorizationRequest,
         consented: bool,
         address: Option<&str>,
-    ) -> Result<Token, StoreError> {
+    ) -> Result<Option<Token>, StoreError> {
         let now = self.ctx.now();
         let code = Token::generate();
         let record = AuthorizationCode {
@@ -302,32 +341,71 @@ impl Provider {
         };
         let hash = code.hash();
         self.ctx.store.write(|tx| {
-            if consented {
-                let mut scopes: BTreeSet<String> = tx
-                    .consent(user_id, &request.client.client_id)?
-                    .map(|c| c.scopes.into_iter().collect())
-                    .unwrap_or_default();
-                scopes.extend(request.scopes.iter().cloned());
-                tx.put_consent(&Consent {
-                    user_id: user_id.to_owned(),
-                    client_id: request.client.client_id.clone(),
-                    scopes: scopes.into_iter().collect(),
-                    granted_at: now,
-                })?;
-                if let Some(user) = tx.user(user_id)? {
-                    let party = audit::Party::user(&user.username);
-                    let event = audit::Event::success(audit::Kind::ConsentGrant, party.clone())
-                        .about(party)
-                        .from_ip(address)
-                        .with("client", &request.client.client_id)
-                        .with("scope", request.scopes.as_slice().join(" "));
-                    audit::record(&self.ctx, tx, event)?;
-                }
+            if let Some(pushed) = &request.pushed
+                && tx.take_pushed_request(&pushed.reference)?.is_none()
+            {
+                return Ok(None);
             }
-            tx.put_code(&hash, &record)
-        })?;
-        Ok(code)
+            if consented {
+                let scopes = request.scopes.as_slice();
+                self.record_consent(tx, user_id, &request.client.client_id, scopes, address)?;
+            }
+            tx.put_code(&hash, &record)?;
+            Ok(Some(code))
+        })
     }
+
+    /// Adds `scopes` to what the user granted the client before, and
+    /// audits it as a `consent.grant` from `address`.
+    pub(crate) fn record_consent(
+        &self,
+        tx: &dyn WriteTx,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+        address: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut granted: BTreeSet<String> = tx
+            .consent(user_id, client_id)?
+            .map(|c| c.scopes.into_iter().collect())
+            .unwrap_or_default();
+        granted.extend(scopes.iter().cloned());
+        tx.put_consent(&Consent {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            scopes: granted.into_iter().collect(),
+            granted_at: self.ctx.now(),
+        })?;
+        if let Some(user) = tx.user(user_id)? {
+            let party = audit::Party::user(&user.username);
+            let event = audit::Event::success(audit::Kind::ConsentGrant, party.clone())
+                .about(party)
+                .from_ip(address)
+                .with("client", client_id)
+                .with("scope", scopes.join(" "));
+            audit::record(&self.ctx, tx, event)?;
+        }
+        Ok(())
+    }
+}
+
+/// The scopes a request asks of `client` (RFC 6749 §3.3): at least one,
+/// each one the client may have. The authorization and device
+/// authorization endpoints judge them alike.
+pub(crate) fn requested_scopes(
+    client: &Client,
+    requested: ScopeParam,
+) -> Result<ScopeSet, OAuthError> {
+    let requested = requested.transpose()?.unwrap_or_default();
+    if requested.is_empty() {
+        return Err(OAuthError::invalid_scope("ask for at least one scope"));
+    }
+    if let Some(scope) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        return Err(OAuthError::invalid_scope(format!(
+            "this client may not ask for `{scope}`"
+        )));
+    }
+    Ok(requested)
 }
 
 /// RFC 7636 with RFC 9700 §2.1.1: `S256` only, required for public clients

@@ -34,8 +34,8 @@ pub struct AuthorizeParams {
 
 impl AuthorizeParams {
     /// The parameters to carry through sign-in and the consent form, by
-    /// name. Request objects are left out: a request with one never gets
-    /// that far.
+    /// name: a pushed request's `request_uri` too. Request objects are left
+    /// out: a request with one never gets that far.
     pub fn echoed(&self) -> Vec<(&'static str, String)> {
         [
             ("client_id", &self.client_id),
@@ -51,6 +51,7 @@ impl AuthorizeParams {
             ("login_hint", &self.login_hint),
             ("id_token_hint", &self.id_token_hint),
             ("acr_values", &self.acr_values),
+            ("request_uri", &self.request_uri),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
@@ -72,6 +73,7 @@ mod tests {
             ids in (param(), param(), param(), param(), param()),
             pkce in (param(), param(), param()),
             oidc in (param(), param(), param(), param(), param()),
+            request_uri in param(),
         ) -> AuthorizeParams {
             let (client_id, redirect_uri, response_type, scope, state) = ids;
             let (code_challenge, code_challenge_method, nonce) = pkce;
@@ -81,7 +83,7 @@ mod tests {
                 code_challenge, code_challenge_method, nonce,
                 prompt, max_age, login_hint, id_token_hint, acr_values,
                 request: None,
-                request_uri: None,
+                request_uri,
             }
         }
     }

@@ -3,13 +3,20 @@
 //! redirect URIs, and the URIs shown on the consent page.
 
 use crate::config::{SeedClient, Settings};
-use crate::oauth::params::ClientId;
+use crate::oauth::params::{ClientId, GrantType};
 use crate::oauth::redirect::is_loopback;
 use crate::oauth::scopes;
 use url::Url;
 
-/// Grant types tessera supports.
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+/// Grant types a client may declare (token exchange is the separate
+/// `token_exchange` setting). The device grant is opt-in, as every grant is:
+/// only clients that list it may start one (RFC 8628 §3.1).
+pub const GRANT_TYPES: [&str; 4] = [
+    GrantType::AuthorizationCode.as_str(),
+    GrantType::RefreshToken.as_str(),
+    GrantType::ClientCredentials.as_str(),
+    GrantType::DeviceCode.as_str(),
+];
 
 /// Checks a `[[clients]]` entry; the error names the field.
 pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'static str, String)> {

@@ -85,6 +85,7 @@ fn record(
         require_nonce: seed.require_nonce,
         token_exchange: seed.token_exchange,
         resource_server: seed.resource_server,
+        require_pushed_authorization_requests: seed.require_pushed_authorization_requests,
         managed_by_config: false,
         created_at: created_at.min(ctx.now()),
         registration: None,
@@ -115,6 +116,7 @@ pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
         require_nonce: false,
         token_exchange: false,
         resource_server: false,
+        require_pushed_authorization_requests: false,
         managed_by_config: false,
         created_at: ctx.now(),
         registration: None,
@@ -396,6 +398,7 @@ pub struct ClientChanges {
     pub require_nonce: Option<bool>,
     pub token_exchange: Option<bool>,
     pub resource_server: Option<bool>,
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// The registration a stored client came from, as a `[[clients]]` entry
@@ -421,6 +424,7 @@ fn seed_of(client: &Client) -> SeedClient {
         require_nonce: client.require_nonce,
         token_exchange: client.token_exchange,
         resource_server: client.resource_server,
+        require_pushed_authorization_requests: client.require_pushed_authorization_requests,
     }
 }
 
@@ -454,6 +458,10 @@ impl ClientChanges {
         set(&mut seed.require_nonce, self.require_nonce);
         set(&mut seed.token_exchange, self.token_exchange);
         set(&mut seed.resource_server, self.resource_server);
+        set(
+            &mut seed.require_pushed_authorization_requests,
+            self.require_pushed_authorization_requests,
+        );
     }
 }
 

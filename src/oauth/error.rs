@@ -61,6 +61,17 @@ pub enum ErrorKind {
     RequestNotSupported,
     /// The `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// RFC 8628 §3.5: "The authorization request is still pending as the
+    /// end user hasn't yet completed the user-interaction steps".
+    AuthorizationPending,
+    /// RFC 8628 §3.5: "A variant of `authorization_pending`, the
+    /// authorization request is still pending and polling should continue,
+    /// but the interval MUST be increased by 5 seconds for this and all
+    /// subsequent requests."
+    SlowDown,
+    /// RFC 8628 §3.5: "The `device_code` has expired, and the device
+    /// authorization session has concluded."
+    ExpiredToken,
     /// RFC 6749 §4.1.2.1: "The authorization server is currently unable to
     /// handle the request". Answered (429 with `Retry-After`, RFC 6585 §4)
     /// at the token, revocation and introspection endpoints to a client
@@ -88,6 +99,9 @@ impl ErrorKind {
             ErrorKind::InteractionRequired => "interaction_required",
             ErrorKind::RequestNotSupported => "request_not_supported",
             ErrorKind::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorKind::AuthorizationPending => "authorization_pending",
+            ErrorKind::SlowDown => "slow_down",
+            ErrorKind::ExpiredToken => "expired_token",
             ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
         }
     }

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 authorization server: clients, scopes, signing keys,
-//! the authorization code flow with PKCE and consent, and the token,
-//! revocation and introspection endpoints' decisions. Synchronous domain
+//! the authorization code flow with PKCE and consent, the device
+//! authorization grant, and the token, revocation and introspection
+//! endpoints' decisions. Synchronous domain
 //! code: `http/oauth` parses requests and renders what this decides.
 
 pub mod authorize;
@@ -8,11 +9,13 @@ pub mod authorize_params;
 pub mod client_metadata;
 pub mod clients;
 pub mod consents;
+pub mod device;
 pub mod error;
 pub mod exchange;
 pub mod fixture;
 pub mod grants;
 pub mod id_token;
+pub mod par;
 pub mod params;
 pub mod pkce;
 mod provider;

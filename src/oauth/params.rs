@@ -123,7 +123,7 @@ pub fn scope_param(raw: Option<&str>) -> ScopeParam {
     raw.map(str::parse)
 }
 
-/// The grant types of the token endpoint (RFC 6749 §4, RFC 8693).
+/// The grant types of the token endpoint (RFC 6749 §4, RFC 8693, RFC 8628).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GrantType {
     AuthorizationCode,
@@ -131,24 +131,28 @@ pub enum GrantType {
     ClientCredentials,
     /// RFC 8693, for session tokens only (see `exchange`).
     TokenExchange,
+    /// RFC 8628 §3.4: a device polling for the user's decision.
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type, in the order metadata lists them.
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         Self::AuthorizationCode,
         Self::RefreshToken,
         Self::ClientCredentials,
         Self::TokenExchange,
+        Self::DeviceCode,
     ];
 
     /// The `grant_type` value on the wire.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
             Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 }

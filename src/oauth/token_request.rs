@@ -1,6 +1,6 @@
-//! A token request (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8693 §2.1), read
-//! from the form once into one variant per grant. The checks run in the
-//! order the endpoint has always answered them: `grant_type` missing
+//! A token request (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8693 §2.1; RFC 8628
+//! §3.4), read from the form once into one variant per grant. The checks
+//! run in the order the endpoint has always answered them: `grant_type` missing
 //! (`invalid_request`) or unknown (`unsupported_grant_type`), then whether
 //! the client may use the grant (`unauthorized_client`), then the grant's
 //! required parameters (`invalid_request`).
@@ -25,6 +25,7 @@ pub struct TokenParams {
     subject_token: Option<Token>,
     subject_token_type: Option<String>,
     requested_token_type: Option<String>,
+    device_code: Option<Token>,
 }
 
 /// A token request, one variant per grant, with what that grant needs.
@@ -49,6 +50,8 @@ pub enum TokenRequest {
         subject_token: Token,
         scope: ScopeParam,
     },
+    /// RFC 8628 §3.4: a device polling with its device code.
+    DeviceCode { device_code: Token },
 }
 
 impl TokenRequest {
@@ -59,6 +62,7 @@ impl TokenRequest {
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
             Self::TokenExchange { .. } => GrantType::TokenExchange,
+            Self::DeviceCode { .. } => GrantType::DeviceCode,
         }
     }
 
@@ -93,6 +97,9 @@ impl TokenRequest {
                 scope,
             },
             GrantType::ClientCredentials => Self::ClientCredentials { scope },
+            GrantType::DeviceCode => Self::DeviceCode {
+                device_code: params.device_code.ok_or_else(required("device_code"))?,
+            },
             GrantType::TokenExchange => {
                 if params.subject_token_type.as_deref() != Some(SESSION_TOKEN_TYPE) {
                     return Err(OAuthError::invalid_request(format!(
@@ -209,6 +216,9 @@ mod tests {
             "invalid_request"
         );
         assert_eq!(error_code("grant_type=refresh_token"), "invalid_request");
+        let device = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code";
+        assert_eq!(error_code(device), "invalid_request");
+        assert!(parse(&format!("{device}&device_code=d")).is_ok());
         assert!(matches!(
             parse("grant_type=client_credentials&scope=a%22b"),
             Ok(TokenRequest::ClientCredentials {

@@ -19,10 +19,11 @@ use std::path::{Path, PathBuf};
 
 pub use records::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client,
-    ClientRegistration, Consent, InitialAccessToken, Issued, JourneyState, KnownDevice,
-    LoginThrottle, PasskeyCredential, PasskeyRing, PendingRegistration, PendingUser,
-    ProfiledDevice, PushRequest, PushStatus, RecoveryCode, RecoveryCodes, RefreshToken, Session,
-    SigningKey, TotpEnrollment, User,
+    ClientRegistration, Consent, DeviceApproval, DeviceAuthorization, DeviceStatus,
+    InitialAccessToken, Issued, JourneyState, KnownDevice, LoginThrottle, PasskeyCredential,
+    PasskeyRing, PendingRegistration, PendingUser, ProfiledDevice, PushRequest, PushStatus,
+    PushedRequest, RecoveryCode, RecoveryCodes, RefreshToken, Session, SigningKey, TotpEnrollment,
+    User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 

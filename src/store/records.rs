@@ -323,6 +323,9 @@ pub struct Client {
     /// May introspect any access token.
     #[serde(default)]
     pub resource_server: bool,
+    /// Its authorization requests must be pushed first (RFC 9126).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Declared by a `[[clients]]` entry of the config (see
     /// [`User::managed_by_config`]).
     #[serde(default)]
@@ -395,6 +398,67 @@ pub struct AuthorizationCode {
     /// Set when redeemed: what it issued, for revocation on replay.
     #[serde(default)]
     pub redeemed: Option<Issued>,
+}
+
+/// A device authorization (RFC 8628 §3.2), stored under the hash of its
+/// device code and found through the hash of its user code, until it
+/// expires (and a while after, so a late poll hears `expired_token`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceAuthorization {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// SHA-256 of the normalised user code: the key of the index entry
+    /// that finds this record, removed with it.
+    pub user_code_hash: [u8; 32],
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The least seconds between two polls; grows by 5 at each `slow_down`.
+    pub interval_secs: u64,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_polled_at: Option<OffsetDateTime>,
+    pub status: DeviceStatus,
+}
+
+/// Where a device authorization stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// The user has not decided yet.
+    Pending,
+    /// The user allowed it; the next poll gets the tokens.
+    Approved(DeviceApproval),
+    /// The user denied it.
+    Denied,
+    /// The tokens were issued: the device code is spent.
+    Redeemed,
+}
+
+/// Who allowed a device, and how they had signed in (for the tokens'
+/// `auth_time`, `amr` and `acr`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceApproval {
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    #[serde(default)]
+    pub amr: Vec<String>,
+    #[serde(default)]
+    pub acr: Option<String>,
+}
+
+/// A pushed authorization request (RFC 9126), stored under the hash of
+/// the reference in its `request_uri` until a code is issued for it (or
+/// the user denies it), or it expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedRequest {
+    pub client_id: String,
+    /// The authorization request's parameters as pushed: a JSON object,
+    /// read back by the OAuth area.
+    pub params: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub pushed_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
 }
 
 /// What a grant issued.

@@ -26,8 +26,8 @@
 
 use super::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
-    InitialAccessToken, JourneyState, KnownDevice, LoginThrottle, PasskeyRing, PushRequest,
-    RefreshToken, Session, SigningKey, StoreError, User,
+    DeviceAuthorization, InitialAccessToken, JourneyState, KnownDevice, LoginThrottle, PasskeyRing,
+    PushRequest, PushedRequest, RefreshToken, Session, SigningKey, StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -218,6 +218,12 @@ pub trait GrantReads {
     fn families_of(&self, user_id: &str, client_id: &str) -> Result<Vec<String>>;
     /// Whether the access token with this `jti` was revoked.
     fn is_jti_revoked(&self, jti: &str) -> Result<bool>;
+    /// The device authorization whose device code has this hash.
+    fn device_authorization(&self, device_code: &TokenHash) -> Result<Option<DeviceAuthorization>>;
+    /// The hash of the device code whose user code has this hash.
+    fn device_code_of(&self, user_code: &TokenHash) -> Result<Option<TokenHash>>;
+    /// The pushed authorization request whose reference has this hash.
+    fn pushed_request(&self, reference: &TokenHash) -> Result<Option<PushedRequest>>;
 }
 
 /// Changes to codes, refresh tokens and the deny-list.
@@ -234,9 +240,22 @@ pub trait GrantWrites {
     fn delete_family(&self, family: &str) -> Result<usize>;
     /// Puts an access token's `jti` on the deny-list until it expires.
     fn revoke_jti(&self, jti: &str, expires_at: OffsetDateTime) -> Result<()>;
+    /// Inserts or replaces a device authorization, under its device code's
+    /// hash and indexed by its `user_code_hash`.
+    fn put_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        authorization: &DeviceAuthorization,
+    ) -> Result<()>;
+    /// Inserts a pushed authorization request under its reference's hash.
+    fn put_pushed_request(&self, reference: &TokenHash, request: &PushedRequest) -> Result<()>;
+    /// Removes a pushed authorization request; returns it if it was there
+    /// (its single use).
+    fn take_pushed_request(&self, reference: &TokenHash) -> Result<Option<PushedRequest>>;
     /// Removes what expired by `now`: deny-list entries, codes that expired
     /// `keep_codes_for` ago (a used code stays as long as what it issued
-    /// could be replayed) and refresh tokens. A family left without tokens
+    /// could be replayed), device authorizations likewise, pushed
+    /// authorization requests, and refresh tokens. A family left without tokens
     /// goes as [`GrantWrites::delete_family`] would. Returns how many
     /// deny-list entries, codes and refresh tokens went.
     fn delete_expired_grants(&self, now: OffsetDateTime, keep_codes_for: Duration)

@@ -23,6 +23,8 @@ mod mail;
 mod metrics;
 mod oauth;
 mod oauth_clients;
+mod oauth_device;
+mod oauth_par;
 mod oidc;
 mod passkeys;
 mod process;

@@ -45,6 +45,7 @@ VARYING = {
     "id", "user_id", "session_id", "sub", "jti", "at_hash",
     "auth_time", "created_at", "last_used_at", "expires_at",
     "absolute_expires_at", "exp", "iat", "updated_at",
+    "device_code", "user_code", "verification_uri_complete", "request_uri",
 }
 FENCE = re.compile(r"^( *)```(\w*)\s*$")
 

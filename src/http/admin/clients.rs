@@ -59,6 +59,8 @@ struct ClientResponse {
     require_nonce: bool,
     token_exchange: bool,
     resource_server: bool,
+    /// Its authorization requests must be pushed first (RFC 9126).
+    require_pushed_authorization_requests: bool,
     /// Declared in the config file: changes are refused (409).
     managed_by_config: bool,
     /// Registered by itself (RFC 7591), at `/oauth2/register`.
@@ -89,6 +91,7 @@ impl From<Client> for ClientResponse {
             require_nonce: client.require_nonce,
             token_exchange: client.token_exchange,
             resource_server: client.resource_server,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             managed_by_config: client.managed_by_config,
             self_registered: client.registration.is_some(),
             created_at: client.created_at,

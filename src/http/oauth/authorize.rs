@@ -127,12 +127,13 @@ async fn authorize(
         csrf_token: ctx.csrf_token(&token),
         hidden: params.echoed(),
         action: paths::OAUTH_CONSENT,
+        user_code: None,
     };
     render(StatusCode::OK, &page)
 }
 
 /// A client's link or logo, if it is one the consent page may show.
-fn web_uri(uri: Option<&String>) -> Option<String> {
+pub(super) fn web_uri(uri: Option<&String>) -> Option<String> {
     uri.filter(|uri| client_metadata::is_web_uri(uri)).cloned()
 }
 
@@ -284,6 +285,8 @@ async fn issue(
         blocking(move || provider.approve(&user_id, &auth, &request, consented, address.as_deref()))
             .await??
     };
+    // A pushed request works once (RFC 9126 §4): another tab used it.
+    let code = code.ok_or_else(|| invalid_link("The request_uri was used already."))?;
     Ok(back_to_client(
         &provider.ctx,
         &request.redirect_uri,
@@ -292,24 +295,27 @@ async fn issue(
     ))
 }
 
+/// The consent page, of an authorization request or (with the user code
+/// to compare with the device's screen, RFC 8628 §5.4) of a device.
 #[derive(Template)]
 #[template(path = "consent.html")]
-struct ConsentPage {
-    client_name: String,
-    client_uri: Option<String>,
-    logo_uri: Option<String>,
-    username: String,
-    scopes: Vec<ScopeView>,
-    csrf_token: String,
-    hidden: Vec<(&'static str, String)>,
-    action: &'static str,
+pub(super) struct ConsentPage {
+    pub(super) client_name: String,
+    pub(super) client_uri: Option<String>,
+    pub(super) logo_uri: Option<String>,
+    pub(super) username: String,
+    pub(super) scopes: Vec<ScopeView>,
+    pub(super) csrf_token: String,
+    pub(super) hidden: Vec<(&'static str, String)>,
+    pub(super) action: &'static str,
+    pub(super) user_code: Option<String>,
 }
 
-struct ScopeView {
-    name: String,
-    description: String,
+pub(super) struct ScopeView {
+    pub(super) name: String,
+    pub(super) description: String,
     /// Not granted before: what this consent adds.
-    new: bool,
+    pub(super) new: bool,
 }
 
 /// The consent form: the decision and the request (and the CSRF token,
@@ -352,15 +358,21 @@ pub async fn post_consent(
             )
             .await
         }
-        Some("deny") => Ok(back_to_client(
-            &ctx,
-            &request.redirect_uri,
-            request.state.as_deref(),
-            Err(&OAuthError::new(
-                ErrorKind::AccessDenied,
-                "the user denied the request",
-            )),
-        )),
+        Some("deny") => {
+            if let Some(pushed) = request.pushed.clone() {
+                let provider = provider.clone();
+                blocking(move || provider.withdraw_pushed(&pushed)).await??;
+            }
+            Ok(back_to_client(
+                &ctx,
+                &request.redirect_uri,
+                request.state.as_deref(),
+                Err(&OAuthError::new(
+                    ErrorKind::AccessDenied,
+                    "the user denied the request",
+                )),
+            ))
+        }
         _ => Err(PageError::new(
             StatusCode::BAD_REQUEST,
             "No decision",

@@ -18,6 +18,9 @@ fn server_metadata(ctx: &Context) -> Map<String, Value> {
         "issuer": ctx.issuer,
         "authorization_endpoint": url(paths::OAUTH_AUTHORIZE),
         "token_endpoint": url(paths::OAUTH_TOKEN),
+        "device_authorization_endpoint": url(paths::OAUTH_DEVICE_AUTHORIZATION),
+        "pushed_authorization_request_endpoint": url(paths::OAUTH_PAR),
+        "require_pushed_authorization_requests": ctx.settings.oauth.require_pushed_authorization_requests,
         "jwks_uri": url(paths::OAUTH_JWKS),
         "revocation_endpoint": url(paths::OAUTH_REVOKE),
         "introspection_endpoint": url(paths::OAUTH_INTROSPECT),
@@ -51,7 +54,9 @@ pub async fn get_metadata(ctx: web::Data<Context>) -> HttpResponse {
 
 /// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0).
 /// The request-object parameters are said false explicitly: omitted, some
-/// of them would count as supported.
+/// of them would count as supported. `request_uri` takes only the
+/// references of pushed requests (RFC 9126), not request objects by
+/// reference, which is what `request_uri_parameter_supported` is about.
 pub async fn get_openid_configuration(
     ctx: web::Data<Context>,
     provider: web::Data<Provider>,

@@ -1,4 +1,6 @@
-//! The OAuth 2.0 surface: authorization (with consent), token, revocation,
+//! The OAuth 2.0 surface: authorization (with consent), pushed
+//! authorization requests, device authorization and its verification
+//! page, token, revocation,
 //! introspection, metadata and JWKS. Errors are the RFCs' JSON
 //! (`http::error`), or for the authorization endpoint a redirect to the
 //! client (or an error page when the client or redirect URI cannot be
@@ -7,8 +9,10 @@
 mod authorize;
 mod bearer;
 mod client_auth;
+mod device;
 mod metadata;
 mod oidc;
+mod par;
 mod registration;
 mod token;
 
@@ -31,6 +35,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::post().to(authorize::post_consent),
     )
     .route(paths::OAUTH_TOKEN, web::post().to(token::post_token))
+    .route(paths::OAUTH_PAR, web::post().to(par::post_par))
+    .route(
+        paths::OAUTH_DEVICE_AUTHORIZATION,
+        web::post().to(device::post_device_authorization),
+    )
+    .route(paths::DEVICE, web::get().to(device::get_device))
+    .route(paths::DEVICE, web::post().to(device::post_device))
     .route(paths::OAUTH_REVOKE, web::post().to(token::post_revoke))
     .route(
         paths::OAUTH_INTROSPECT,

@@ -18,7 +18,10 @@ pub struct TokenForm {
     request: TokenParams,
 }
 
-fn no_store(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+/// An answer no cache may keep (RFC 6749 §5.1).
+pub(super) fn no_store(
+    mut response: actix_web::HttpResponseBuilder,
+) -> actix_web::HttpResponseBuilder {
     response
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));

@@ -1,5 +1,6 @@
 //! The token endpoint's grants: `authorization_code` (RFC 6749 §4.1.3 with
-//! RFC 7636 PKCE), `refresh_token` (§6) and `client_credentials` (§4.4).
+//! RFC 7636 PKCE), `refresh_token` (§6), `client_credentials` (§4.4) and
+//! the device code (RFC 8628 §3.4).
 //!
 //! Refresh tokens are opaque, stored hashed, and rotate at every use. A
 //! rotated token may be retried once within `refresh_reuse_grace_secs`
@@ -12,6 +13,7 @@
 //! error never rolls the revocation back. Tokens are signed after the
 //! transaction, from claims whose `jti` it recorded.
 
+mod device;
 mod refresh;
 
 use crate::audit;
@@ -105,6 +107,7 @@ impl Provider {
                 subject_token,
                 scope,
             } => self.exchange_session(client, subject_token, scope),
+            TokenRequest::DeviceCode { device_code } => self.poll_device(client, device_code),
         }
     }
 }
@@ -190,22 +193,13 @@ impl Provider {
                 acr: stored.acr.clone(),
             };
             let claims = self.claims_for(client, &Subject::User(&user, &auth), &stored.scopes);
-            let mut issued = Issued {
+            let (refresh, family) = self.start_family(tx, client, &user, &stored.scopes, &auth, &claims)?;
+            let mut redeemed = stored.clone();
+            redeemed.redeemed = Some(Issued {
                 jti: claims.jti.clone(),
                 access_expires_at: claims.expires_at(),
-                family: None,
-            };
-            let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
-                let family = random_id();
-                tx.record_access(&family, &claims.jti, claims.expires_at())?;
-                let token = self.new_refresh(tx, client, &user, &stored.scopes, &auth, &family)?;
-                issued.family = Some(family);
-                Some(token)
-            } else {
-                None
-            };
-            let mut redeemed = stored.clone();
-            redeemed.redeemed = Some(issued);
+                family,
+            });
             tx.put_code(&hash, &redeemed)?;
             Ok(Ok(Granted {
                 user,
@@ -217,6 +211,30 @@ impl Provider {
             }))
         })??;
         self.respond(client, granted)
+    }
+
+    /// A refresh token in a new family, with the access token of `claims`
+    /// recorded in it, when the client may refresh; with the family's name.
+    pub(super) fn start_family(
+        &self,
+        tx: &dyn WriteTx,
+        client: &Client,
+        user: &User,
+        scope: &[String],
+        auth: &Authentication,
+        claims: &AccessClaims,
+    ) -> Result<(Option<Token>, Option<String>), StoreError> {
+        if !client
+            .grant_types
+            .iter()
+            .any(|g| g == GrantType::RefreshToken.as_str())
+        {
+            return Ok((None, None));
+        }
+        let family = random_id();
+        tx.record_access(&family, &claims.jti, claims.expires_at())?;
+        let token = self.new_refresh(tx, client, user, scope, auth, &family)?;
+        Ok((Some(token), Some(family)))
     }
 
     fn client_credentials(

@@ -76,3 +76,54 @@ pub(super) fn a_rotated_token_expires_alone_and_its_family_with_the_last_token(s
     // A family written again after it went starts with no tokens of the old one.
     assert_eq!(write(store, |tx| tx.delete_family("f1")), 0);
 }
+
+pub(super) fn a_pushed_request_is_taken_once_and_purged_when_expired(store: &Store) {
+    let pushed = |expires_at| PushedRequest {
+        client_id: "app".into(),
+        params: serde_json::json!({"scope": "openid"}),
+        pushed_at: now(),
+        expires_at,
+    };
+    write(store, |tx| {
+        tx.put_pushed_request(&hash(1), &pushed(now() + Duration::minutes(1)))?;
+        tx.put_pushed_request(&hash(2), &pushed(now() - Duration::seconds(1)))
+    });
+    assert!(read(store, |tx| tx.pushed_request(&hash(1))).is_some());
+    assert_eq!(
+        write(store, |tx| tx.take_pushed_request(&hash(1))),
+        Some(pushed(now() + Duration::minutes(1)))
+    );
+    assert_eq!(write(store, |tx| tx.take_pushed_request(&hash(1))), None);
+    assert_eq!(
+        write(store, |tx| tx.delete_expired_grants(now(), Duration::ZERO)),
+        1
+    );
+    assert_eq!(read(store, |tx| tx.pushed_request(&hash(2))), None);
+}
+
+pub(super) fn device_authorizations_are_found_by_user_code_and_purged_with_it(store: &Store) {
+    let grace = Duration::minutes(10);
+    write(store, |tx| {
+        tx.put_device_authorization(&hash(1), &device_grant(11, now() - Duration::minutes(20)))?;
+        tx.put_device_authorization(&hash(2), &device_grant(12, now() - Duration::minutes(5)))
+    });
+    assert_eq!(
+        read(store, |tx| tx.device_code_of(&hash(12))),
+        Some(hash(2))
+    );
+    let mut approved = device_grant(12, now() - Duration::minutes(5));
+    approved.status = DeviceStatus::Denied;
+    write(store, |tx| tx.put_device_authorization(&hash(2), &approved));
+    assert_eq!(
+        read(store, |tx| tx.device_authorization(&hash(2))),
+        Some(approved)
+    );
+
+    assert_eq!(write(store, |tx| tx.delete_expired_grants(now(), grace)), 1);
+    assert_eq!(read(store, |tx| tx.device_authorization(&hash(1))), None);
+    assert_eq!(read(store, |tx| tx.device_code_of(&hash(11))), None);
+    assert_eq!(
+        read(store, |tx| tx.device_code_of(&hash(12))),
+        Some(hash(2))
+    );
+}

@@ -122,6 +122,7 @@ pub(super) fn client(client_id: &str) -> Client {
         require_nonce: false,
         token_exchange: false,
         resource_server: false,
+        require_pushed_authorization_requests: false,
         managed_by_config: false,
         created_at: now(),
         registration: None,
@@ -151,6 +152,18 @@ pub(super) fn code(expires_at: OffsetDateTime) -> AuthorizationCode {
         acr: None,
         expires_at,
         redeemed: None,
+    }
+}
+
+pub(super) fn device_grant(user_code: u8, expires_at: OffsetDateTime) -> DeviceAuthorization {
+    DeviceAuthorization {
+        client_id: "tv".into(),
+        scopes: vec!["openid".into()],
+        user_code_hash: hash(user_code).0,
+        expires_at,
+        interval_secs: 5,
+        last_polled_at: None,
+        status: DeviceStatus::Pending,
     }
 }
 

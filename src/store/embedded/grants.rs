@@ -1,14 +1,17 @@
 //! Authorization codes and refresh tokens by hash, refresh token families
 //! (with the access tokens issued in each), and the deny-list of revoked
-//! access tokens.
+//! access tokens; device authorizations with the index of their user codes.
 
 use super::tables::{
-    CODES, FAMILY_ACCESS, GRANT_FAMILIES, REFRESH_FAMILIES, REFRESH_TOKENS, REVOKED_JTIS,
+    CODES, DEVICE_CODES, FAMILY_ACCESS, GRANT_FAMILIES, PUSHED_REQUESTS, REFRESH_FAMILIES,
+    REFRESH_TOKENS, REVOKED_JTIS, USER_CODES,
 };
 use super::{Tables, Write, decode, encode, grant_key};
 use crate::secret::TokenHash;
 use crate::store::tx::{GrantReads, GrantWrites};
-use crate::store::{AuthorizationCode, RefreshToken, StoreError};
+use crate::store::{
+    AuthorizationCode, DeviceAuthorization, PushedRequest, RefreshToken, StoreError,
+};
 use redb::{ReadableMultimapTable, ReadableTable};
 use time::{Duration, OffsetDateTime};
 
@@ -40,6 +43,31 @@ impl<T: Tables> GrantReads for T {
 
     fn is_jti_revoked(&self, jti: &str) -> Result<bool, StoreError> {
         Ok(self.table(REVOKED_JTIS)?.get(jti)?.is_some())
+    }
+
+    fn device_authorization(
+        &self,
+        device_code: &TokenHash,
+    ) -> Result<Option<DeviceAuthorization>, StoreError> {
+        let devices = self.table(DEVICE_CODES)?;
+        let found = devices.get(device_code.as_bytes())?;
+        found
+            .map(|bytes| decode("device authorization", bytes.value()))
+            .transpose()
+    }
+
+    fn device_code_of(&self, user_code: &TokenHash) -> Result<Option<TokenHash>, StoreError> {
+        let user_codes = self.table(USER_CODES)?;
+        let found = user_codes.get(user_code.as_bytes())?;
+        Ok(found.and_then(|bytes| TokenHash::from_slice(bytes.value())))
+    }
+
+    fn pushed_request(&self, reference: &TokenHash) -> Result<Option<PushedRequest>, StoreError> {
+        let requests = self.table(PUSHED_REQUESTS)?;
+        let found = requests.get(reference.as_bytes())?;
+        found
+            .map(|bytes| decode("pushed request", bytes.value()))
+            .transpose()
     }
 }
 
@@ -120,6 +148,43 @@ impl GrantWrites for Write {
         Ok(())
     }
 
+    fn put_device_authorization(
+        &self,
+        device_code: &TokenHash,
+        authorization: &DeviceAuthorization,
+    ) -> Result<(), StoreError> {
+        self.0
+            .open_table(DEVICE_CODES)?
+            .insert(device_code.as_bytes(), encode(authorization).as_slice())?;
+        self.0.open_table(USER_CODES)?.insert(
+            authorization.user_code_hash.as_slice(),
+            device_code.as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    fn put_pushed_request(
+        &self,
+        reference: &TokenHash,
+        request: &PushedRequest,
+    ) -> Result<(), StoreError> {
+        self.0
+            .open_table(PUSHED_REQUESTS)?
+            .insert(reference.as_bytes(), encode(request).as_slice())?;
+        Ok(())
+    }
+
+    fn take_pushed_request(
+        &self,
+        reference: &TokenHash,
+    ) -> Result<Option<PushedRequest>, StoreError> {
+        self.0
+            .open_table(PUSHED_REQUESTS)?
+            .remove(reference.as_bytes())?
+            .map(|bytes| decode("pushed request", bytes.value()))
+            .transpose()
+    }
+
     fn delete_expired_grants(
         &self,
         now: OffsetDateTime,
@@ -139,6 +204,30 @@ impl GrantWrites for Write {
             removed += usize::from(!keep);
             keep
         })?;
+        let mut spent_user_codes = Vec::new();
+        self.0.open_table(DEVICE_CODES)?.retain(|_, bytes| {
+            let keep = match serde_json::from_slice::<DeviceAuthorization>(bytes) {
+                Ok(device) if device.expires_at + keep_codes_for > now => true,
+                Ok(device) => {
+                    spent_user_codes.push(device.user_code_hash);
+                    false
+                }
+                Err(_) => false,
+            };
+            removed += usize::from(!keep);
+            keep
+        })?;
+        self.0.open_table(PUSHED_REQUESTS)?.retain(|_, bytes| {
+            let keep = serde_json::from_slice::<PushedRequest>(bytes)
+                .is_ok_and(|request| request.expires_at > now);
+            removed += usize::from(!keep);
+            keep
+        })?;
+        let mut user_codes = self.0.open_table(USER_CODES)?;
+        for hash in &spent_user_codes {
+            user_codes.remove(hash.as_slice())?;
+        }
+        drop(user_codes);
         let mut expired = Vec::new();
         for entry in self.table(REFRESH_TOKENS)?.iter()? {
             let (hash, bytes) = entry?;

@@ -80,6 +80,13 @@ pub const GRANT_FAMILIES: MultimapTableDefinition<&str, &str> =
 /// Revoked access token `jti` → its expiry (unix seconds): the deny-list
 /// introspection checks, purged once the token would have expired.
 pub const REVOKED_JTIS: TableDefinition<&str, i64> = TableDefinition::new("revoked_jtis");
+/// SHA-256(device code) → `DeviceAuthorization` (RFC 8628).
+pub const DEVICE_CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("device_codes");
+/// SHA-256(normalised user code) → SHA-256(device code): how the
+/// verification page finds what a user typed.
+pub const USER_CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("device_user_codes");
+/// SHA-256(reference of a `request_uri`) → `PushedRequest` (RFC 9126).
+pub const PUSHED_REQUESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pushed_requests");
 /// kid → `SigningKey`.
 pub const SIGNING_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("signing_keys");
 
@@ -133,6 +140,9 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(PASSKEYS)?;
     visit.table(PASSKEY_HANDLES)?;
     visit.table(AUDIT_EVENTS)?;
+    visit.table(DEVICE_CODES)?;
+    visit.table(USER_CODES)?;
+    visit.table(PUSHED_REQUESTS)?;
     Ok(())
 }
 
