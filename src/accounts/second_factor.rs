@@ -187,6 +187,12 @@ impl Accounts {
             .map_err(SecondFactorError::from)?
     }
 
+    /// Checks `request`'s proof alone, for a change elsewhere that needs the
+    /// same (adding or removing a passkey); a refused code stays counted.
+    pub fn prove(&self, request: &SecondFactorRequest<'_>) -> Result<(), SecondFactorError> {
+        self.proven(request, |_, _, _| Ok(()))
+    }
+
     /// A new secret for the user's app (a first app after a recent sign-in,
     /// a replacement after a code), listed under `issuer`, and the ticket
     /// that lets [`Accounts::confirm_app`] save it.

@@ -7,6 +7,7 @@
 
 use super::account::display_time;
 use super::second_factor;
+use crate::accounts::SecondFactorRequest;
 use crate::audit::{Caller, Party};
 use crate::config::seconds;
 use crate::context::Context;
@@ -15,6 +16,7 @@ use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
 use crate::journeys::Engine;
 use crate::passkeys::{MAX_NAME_CHARS, PasskeyError};
+use crate::secret::SecretString;
 use crate::sessions::ActiveSession;
 use crate::store::{PasskeyCredential, StoreError};
 use crate::telemetry::blocking;
@@ -45,6 +47,9 @@ pub struct PasskeySection {
     /// Why this server cannot use passkeys, if it cannot.
     pub unavailable: Option<String>,
     pub max_name: usize,
+    /// The user has an authenticator app: adding or removing a passkey asks
+    /// for its code (or a recovery code) too.
+    pub needs_code: bool,
 }
 
 /// One passkey as the page lists it.
@@ -64,6 +69,7 @@ pub fn section(engine: &Engine, active: &ActiveSession) -> Result<PasskeySection
         sign_in_again: second_factor::sign_in_again(&active.session.journey),
         unavailable: engine.passkeys.unavailable().map(str::to_owned),
         max_name: MAX_NAME_CHARS,
+        needs_code: active.user.totp.is_some(),
     })
 }
 
@@ -85,16 +91,41 @@ fn recent(ctx: &Context, active: &ActiveSession) -> bool {
         .authenticated_within(seconds(ctx.settings.admin.reauth_secs), ctx.now())
 }
 
-/// Refuses an addition from a session that did not sign in recently.
-fn require_recent(ctx: &Context, active: &ActiveSession) -> Result<(), PageError> {
-    match recent(ctx, active) {
-        true => Ok(()),
-        false => Err(PageError::new(
+/// The step-up that adding or removing a passkey needs: a recent sign-in
+/// and, when the user has an authenticator app, its code or a recovery
+/// code, as replacing the app needs. A passkey signs in alone, so without
+/// the code a stolen session could add a way in that skips the second
+/// factor, or strip the one the user relies on.
+async fn step_up(
+    engine: &web::Data<Engine>,
+    active: &ActiveSession,
+    code: Option<SecretString>,
+    ip: &ClientIp,
+) -> Result<(), PageError> {
+    if !recent(&engine.ctx, active) {
+        return Err(PageError::new(
             StatusCode::FORBIDDEN,
             "Sign in again first",
-            "Adding a passkey needs a recent sign-in. Go back to your account page and sign in again from there.",
-        )),
+            "Adding or removing a passkey needs a recent sign-in. Go back to your account page and sign in again from there.",
+        ));
     }
+    if active.user.totp.is_none() {
+        return Ok(());
+    }
+    let (engine, active, address) = (engine.clone(), active.clone(), ip.0.clone());
+    blocking(move || {
+        engine.accounts.prove(&SecondFactorRequest {
+            user: &active.user,
+            session: &active.session,
+            code: code
+                .as_ref()
+                .filter(|code| !code.expose().trim().is_empty()),
+            address: address.as_deref(),
+        })
+    })
+    .await?
+    .map_err(second_factor::refusal)?;
+    Ok(())
 }
 
 fn caller(auth: &SessionAuth, ip: &ClientIp) -> Caller {
@@ -142,6 +173,10 @@ const ADVICE: &str = "Go back, reload the page and try again.";
 pub struct BeginForm {
     #[serde(default)]
     name: String,
+    /// The authenticator app's code or a recovery code, when the user has
+    /// an app.
+    #[serde(default)]
+    code: Option<SecretString>,
 }
 
 impl PageForm for BeginForm {
@@ -155,8 +190,9 @@ pub async fn post_begin(
     engine: web::Data<Engine>,
     auth: SessionAuth,
     CsrfForm(form): CsrfForm<BeginForm>,
+    ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    require_recent(&engine.ctx, &auth.active)?;
+    step_up(&engine, &auth.active, form.code, &ip).await?;
     let options = blocking(move || {
         engine
             .passkeys
@@ -186,7 +222,8 @@ pub async fn post_finish(
     CsrfForm(form): CsrfForm<FinishForm>,
     ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
-    require_recent(&engine.ctx, &auth.active)?;
+    // The begun ceremony holds the step-up: it is this session's, and
+    // short-lived.
     let caller = caller(&auth, &ip);
     blocking(move || {
         engine.passkeys.finish_registration(
@@ -233,6 +270,9 @@ pub async fn post_rename(
 #[derive(Deserialize)]
 pub struct RemoveForm {
     passkey_id: String,
+    /// As for [`BeginForm`].
+    #[serde(default)]
+    code: Option<SecretString>,
 }
 
 impl PageForm for RemoveForm {
@@ -246,6 +286,7 @@ pub async fn post_remove(
     CsrfForm(form): CsrfForm<RemoveForm>,
     ip: ClientIp,
 ) -> Result<HttpResponse, PageError> {
+    step_up(&engine, &auth.active, form.code, &ip).await?;
     let caller = caller(&auth, &ip);
     blocking(move || {
         engine

@@ -287,7 +287,7 @@ pub async fn post_recovery_codes(
 }
 
 /// The page for a refused change: what to do about it.
-fn refusal(err: SecondFactorError) -> PageError {
+pub(super) fn refusal(err: SecondFactorError) -> PageError {
     let again = "Go back to your account page and try again.";
     match err {
         SecondFactorError::SignInAgain { max_age_secs } => PageError::new(

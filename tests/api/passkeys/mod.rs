@@ -537,3 +537,57 @@ token_exchange = true
     .unwrap();
     assert_eq!(claims["amr"], json!(["hwk", "user"]), "{claims}");
 }
+
+/// Begins a registration as the account page's form does, with `code` in
+/// the form's code field when given.
+async fn begin_with(app: &TestApp, code: Option<&str>) -> reqwest::Response {
+    let csrf = csrf_token(&account(app).await);
+    let mut form = vec![("csrf_token", csrf.as_str()), ("name", "Laptop")];
+    form.extend(code.map(|code| ("code", code)));
+    app.post_form("/account/passkeys/begin", &form).await
+}
+
+#[tokio::test]
+async fn with_an_authenticator_app_adding_a_passkey_also_needs_its_code() {
+    let app = spawn_app_with(&format!("{CONFIG}{}", crate::totp::JOURNEYS)).await;
+    let phone = crate::totp::enroll(&app).await;
+    app.login_html("", ALICE).await;
+    let page = account(&app).await;
+    assert!(page.contains(r#"<input id="passkey-code" name="code""#));
+
+    // A recent sign-in alone would let a stolen session add a way in that
+    // skips the app.
+    for code in [None, Some("")] {
+        let refused = begin_with(&app, code).await;
+        assert!(refused.status().is_client_error(), "{code:?}");
+    }
+    let wrong = crate::totp::wrong_code(&phone, app.clock_now());
+    let refused = begin_with(&app, Some(&wrong)).await;
+    assert!(refused.status().is_client_error());
+    // The next step's code: the enrolment used this one.
+    app.clock.advance(Duration::seconds(30));
+    let right = crate::totp::code_at(&phone, app.clock_now());
+    let begun = begin_with(&app, Some(&right)).await;
+    assert_eq!(begun.status(), 200);
+    let options: Value = begun.json().await.unwrap();
+    assert!(options["publicKey"]["challenge"].is_string(), "{options}");
+}
+
+#[tokio::test]
+async fn removing_a_passkey_needs_a_recent_sign_in() {
+    let app = spawn().await;
+    register(&app, "Laptop").await;
+    let id = app.engine.passkeys.list(&app.alice_id()).unwrap()[0]
+        .id
+        .clone();
+    app.clock.advance(Duration::minutes(10));
+    let csrf = csrf_token(&account(&app).await);
+    let refused = app
+        .post_form(
+            "/account/passkeys/remove",
+            &[("csrf_token", &csrf), ("passkey_id", &id)],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(app.engine.passkeys.list(&app.alice_id()).unwrap().len(), 1);
+}
