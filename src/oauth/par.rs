@@ -20,8 +20,10 @@ use time::OffsetDateTime;
 
 /// RFC 9126 §2.2: the scheme of the references this server issues.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
-/// RFC 9126 §2.2: "short-lived"; enough to send a browser on its way.
-pub const PUSHED_REQUEST_TTL_SECS: u64 = 60;
+/// RFC 9126 §2.2: "short-lived"; the browser must come back with it from
+/// a sign-in (perhaps with a second factor or a mailed code) and the
+/// consent page, so five minutes rather than one.
+pub const PUSHED_REQUEST_TTL_SECS: u64 = 300;
 
 /// The pushed authorization response (RFC 9126 §2.2).
 #[derive(Debug, Serialize)]

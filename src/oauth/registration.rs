@@ -17,6 +17,7 @@
 //! `registration_client_uri`.
 
 use super::clients::{self, ClientError};
+use super::params::GrantType;
 use crate::audit::{self, Kind, Party};
 use crate::config::SeedClient;
 use crate::context::Context;
@@ -421,6 +422,14 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
     {
         return invalid(
             "client_credentials is not open to registration: its tokens carry scopes no user consented to; ask an administrator to create such a client".into(),
+        );
+    }
+    if grant_types
+        .iter()
+        .any(|grant| grant == GrantType::DeviceCode.as_str())
+    {
+        return invalid(
+            "the device_code grant is not open to registration: its consent page is reached by a code anyone can send, so an unvetted client name invites phishing (RFC 8628 §5.4); ask an administrator to create such a client".into(),
         );
     }
     if let Some(other) = response_types.iter().find(|r| *r != "code") {

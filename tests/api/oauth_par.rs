@@ -113,7 +113,7 @@ async fn a_pushed_request_signs_in_by_reference_and_its_reference_works_once() {
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let body: Value = response.json().await.expect("json");
-    assert_eq!(body["expires_in"], 60);
+    assert_eq!(body["expires_in"], 300);
     let request_uri = body["request_uri"]
         .as_str()
         .expect("request_uri")
@@ -182,7 +182,7 @@ async fn unknown_expired_and_other_clients_references_get_an_error_page() {
         .expect("request");
     assert_error_page(missing, "a request_uri without client_id").await;
 
-    app.clock.advance(Duration::seconds(60));
+    app.clock.advance(Duration::seconds(300));
     let expired = authorize_by_reference(&app, &app.browser, "web", &request_uri, &[]).await;
     assert_error_page(expired, "an expired request_uri").await;
 }

@@ -241,6 +241,10 @@ async fn metadata_is_checked_as_strictly_as_a_configured_client() {
             "invalid_client_metadata",
         ),
         (
+            json!({"grant_types": ["urn:ietf:params:oauth:grant-type:device_code"], "response_types": []}),
+            "invalid_client_metadata",
+        ),
+        (
             json!({"grant_types": ["password"]}),
             "invalid_client_metadata",
         ),
