@@ -150,6 +150,15 @@ impl Settings {
                 "must be at most 60",
             ));
         }
+        // It never expires and never runs out: it must not be guessable.
+        if let Some(token) = &o.initial_access_token
+            && token.expose().len() < 32
+        {
+            return Err(invalid(
+                "oauth.initial_access_token",
+                "must be at least 32 characters: generate one with `openssl rand -base64 32`",
+            ));
+        }
         if o.device_code_ttl_secs == 0 || o.device_code_ttl_secs > 3600 {
             return Err(invalid(
                 "oauth.device_code_ttl_secs",

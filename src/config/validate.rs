@@ -306,6 +306,10 @@ mod tests {
         assert!(
             error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
         );
+        assert!(
+            error_of("[oauth]\ninitial_access_token = \"short\"")
+                .contains("oauth.initial_access_token")
+        );
     }
 
     #[test]

@@ -566,6 +566,7 @@ async fn an_administrator_mints_initial_access_tokens_of_limited_use_and_life() 
 
     for bad in [
         json!({"uses": 0}),
+        json!({"uses": 1001}),
         json!({"expires_in": 0}),
         json!({"color": "red"}),
     ] {

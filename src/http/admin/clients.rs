@@ -238,10 +238,11 @@ pub async fn post_registration_token(
     body: web::Json<NewRegistrationToken>,
 ) -> Result<HttpResponse, AdminError> {
     const MAX_SECS: u32 = 30 * 24 * 60 * 60;
+    const MAX_USES: u32 = 1000;
     let NewRegistrationToken { expires_in, uses } = body.into_inner();
-    if expires_in == 0 || expires_in > MAX_SECS || uses == 0 {
+    if expires_in == 0 || expires_in > MAX_SECS || uses == 0 || uses > MAX_USES {
         return Err(AdminError::bad_request(format!(
-            "expires_in must be between 1 and {MAX_SECS} seconds, and uses at least 1"
+            "expires_in must be between 1 and {MAX_SECS} seconds, and uses between 1 and {MAX_USES}"
         )));
     }
     let ttl = time::Duration::seconds(expires_in.into());
