@@ -1,7 +1,8 @@
 //! Passkeys over HTTP: added on /account after a step-up, listed, renamed
 //! and removed there, and used by the `passkey` journey node as a first
 //! factor (HTML and REST) and as a second factor, with a software
-//! authenticator ([`authenticator`]).
+//! authenticator ([`authenticator`]); and with webauthn-rs's own soft
+//! passkey, which cannot keep resident keys, as a second factor.
 
 mod authenticator;
 
@@ -590,4 +591,61 @@ async fn removing_a_passkey_needs_a_recent_sign_in() {
         .await;
     assert_eq!(refused.status(), 403);
     assert_eq!(app.engine.passkeys.list(&app.alice_id()).unwrap().len(), 1);
+}
+
+/// webauthn-rs's own software passkey (`webauthn-authenticator-rs`), an
+/// authenticator nobody here wrote, registers on /account and is the
+/// second factor of a REST sign-in. It has no user to verify, so it is told
+/// to claim verification, as a platform authenticator does after a
+/// fingerprint; it keeps no resident keys, so the first-factor tests use
+/// the test authenticator.
+#[tokio::test]
+async fn a_passkey_made_by_webauthn_rs_own_software_authenticator_signs_in() {
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey as Independent;
+    let origin = url::Url::parse(authenticator::ORIGIN).unwrap();
+    let app = spawn().await;
+    app.login_html("", ALICE).await;
+    let csrf = csrf_token(&account(&app).await);
+    let mut options: Value = begin(&app, &csrf, "Soft key").await.json().await.unwrap();
+    // It cannot keep resident keys, so it is asked for a plain credential:
+    // one that works where the user is named first, as here.
+    let selection = &mut options["publicKey"]["authenticatorSelection"];
+    selection["requireResidentKey"] = json!(false);
+    selection["residentKey"] = json!("discouraged");
+    let mut key = Independent::new(true);
+    let made = key
+        .do_registration(origin.clone(), serde_json::from_value(options).unwrap())
+        .expect("the soft key makes a passkey");
+    let finished = app
+        .post_form(
+            "/account/passkeys/finish",
+            &[
+                ("csrf_token", &csrf),
+                ("credential", &serde_json::to_string(&made).unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(finished.status(), 303);
+    assert_eq!(app.engine.passkeys.list(&app.alice_id()).unwrap().len(), 1);
+
+    let step = app.start_named("second").await;
+    let (_, step) = app
+        .submit_to(
+            "second",
+            &step["auth_id"],
+            json!({"username": ALICE.0, "password": ALICE.1}),
+        )
+        .await;
+    let options = assertion_field(&step)["options"].clone();
+    let assertion = key
+        .do_authentication(origin, serde_json::from_value(options).unwrap())
+        .expect("the soft key signs the challenge");
+    let answer = serde_json::to_string(&assertion).unwrap();
+    let (status, body) = app
+        .submit_to("second", &step["auth_id"], json!({"assertion": answer}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["session_token"].as_str().expect("signed in");
+    assert!(app.amr_of(token).contains(&"user".to_owned()));
 }
