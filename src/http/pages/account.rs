@@ -255,10 +255,14 @@ pub struct DoneQuery {
 /// Until when the session may change the password without the current
 /// one; `None` once it may not.
 fn fresh_until(ctx: &Context, session: &Session) -> Option<String> {
-    let window = seconds(ctx.settings.admin.reauth_secs);
-    session
-        .authenticated_within(window, ctx.now())
-        .then(|| display_time(session.auth_time + window))
+    signed_in_recently(ctx, session)
+        .then(|| display_time(session.auth_time + seconds(ctx.settings.admin.reauth_secs)))
+}
+
+/// Whether the session signed in (or stepped up) within `[admin]
+/// reauth_secs`: what the page's sensitive actions ask of it.
+pub(super) fn signed_in_recently(ctx: &Context, session: &Session) -> bool {
+    session.authenticated_within(seconds(ctx.settings.admin.reauth_secs), ctx.now())
 }
 
 /// `GET /account`.

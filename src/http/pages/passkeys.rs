@@ -5,12 +5,10 @@
 //! has the browser's authenticator make the passkey, and posts its answer
 //! back (finish). Every form carries the session's CSRF token.
 
-use super::account::display_time;
+use super::account::{display_time, signed_in_recently};
 use super::second_factor;
 use crate::accounts::SecondFactorRequest;
 use crate::audit::{Caller, Party};
-use crate::config::seconds;
-use crate::context::Context;
 use crate::http::error::PageError;
 use crate::http::extract::{ClientIp, CsrfForm, PageForm, SessionAuth};
 use crate::http::paths;
@@ -65,7 +63,7 @@ pub fn section(engine: &Engine, active: &ActiveSession) -> Result<PasskeySection
     let passkeys = engine.passkeys.list(&active.user.id)?;
     Ok(PasskeySection {
         passkeys: passkeys.into_iter().map(view).collect(),
-        fresh: recent(&engine.ctx, active),
+        fresh: signed_in_recently(&engine.ctx, &active.session),
         sign_in_again: second_factor::sign_in_again(&active.session.journey),
         unavailable: engine.passkeys.unavailable().map(str::to_owned),
         max_name: MAX_NAME_CHARS,
@@ -84,13 +82,6 @@ fn view(passkey: PasskeyCredential) -> PasskeyView {
     }
 }
 
-/// Whether the session authenticated within `[admin] reauth_secs`.
-fn recent(ctx: &Context, active: &ActiveSession) -> bool {
-    active
-        .session
-        .authenticated_within(seconds(ctx.settings.admin.reauth_secs), ctx.now())
-}
-
 /// The step-up that adding or removing a passkey needs: a recent sign-in
 /// and, when the user has an authenticator app, its code or a recovery
 /// code, as replacing the app needs. A passkey signs in alone, so without
@@ -102,7 +93,7 @@ async fn step_up(
     code: Option<SecretString>,
     ip: &ClientIp,
 ) -> Result<(), PageError> {
-    if !recent(&engine.ctx, active) {
+    if !signed_in_recently(&engine.ctx, &active.session) {
         return Err(PageError::new(
             StatusCode::FORBIDDEN,
             "Sign in again first",
