@@ -155,6 +155,16 @@ pub struct KeyRing {
     /// Every published key (active and retired), by kid.
     by_kid: HashMap<String, (SigningAlg, DecodingKey)>,
     jwks: JwkSet,
+    /// The stored keys it was loaded from, as [`fingerprint`]: another
+    /// process sharing the store may change them (see [`KeyRing::is_current`]).
+    loaded_from: Vec<(String, Option<OffsetDateTime>)>,
+}
+
+/// What tells two sets of stored keys apart: each key's kid and retirement.
+fn fingerprint(keys: &[SigningKey]) -> Vec<(String, Option<OffsetDateTime>)> {
+    let mut print: Vec<_> = keys.iter().map(|k| (k.kid.clone(), k.retired_at)).collect();
+    print.sort();
+    print
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -188,7 +198,7 @@ impl KeyRing {
     /// Loads the stored keys, deleting retired keys whose tokens have all
     /// expired (retired more than `keep_retired` before `now`). Returns
     /// the ring and the algorithms of `algs` that have no active key yet:
-    /// generating them is [`KeyRing::generate`]'s, which the caller may
+    /// generating them is [`generate_missing`]'s, which the caller may
     /// run off the start-up path (an RSA key takes ~100 ms).
     pub fn load(
         store: &Store,
@@ -215,6 +225,7 @@ impl KeyRing {
             .filter(|alg| !live.iter().any(|k| k.alg == *alg && k.retired_at.is_none()))
             .collect();
         let mut ring = KeyRing::empty();
+        ring.loaded_from = fingerprint(&live);
         // Newest first, so clients that take the first key take the signer.
         live.sort_by_key(|k| std::cmp::Reverse(k.created_at));
         for key in &live {
@@ -223,42 +234,12 @@ impl KeyRing {
         Ok((ring, missing))
     }
 
-    /// Generates and stores an active key for each of `algs`, then adds
-    /// them to the ring (first in the JWKS: they are the newest).
-    pub fn generate(
-        &mut self,
-        store: &Store,
-        sealer: &Sealer,
-        now: OffsetDateTime,
-        algs: &[SigningAlg],
-    ) -> Result<(), SigningKeyError> {
-        let created = algs
-            .iter()
-            .map(|alg| new_key(sealer, *alg, now))
-            .collect::<Result<Vec<_>, _>>()?;
-        let loaded = created
-            .iter()
-            .map(|key| load(sealer, key))
-            .collect::<Result<Vec<_>, _>>()?;
-        store.write(|tx| {
-            for key in &created {
-                tx.put_signing_key(key)?;
-            }
-            Ok::<_, StoreError>(())
-        })?;
-        let older = std::mem::take(&mut self.jwks.keys);
-        for key in loaded {
-            self.add(key, true);
-        }
-        self.jwks.keys.extend(older);
-        Ok(())
-    }
-
     fn empty() -> Self {
         KeyRing {
             active: HashMap::new(),
             by_kid: HashMap::new(),
             jwks: JwkSet { keys: Vec::new() },
+            loaded_from: Vec::new(),
         }
     }
 
@@ -283,6 +264,14 @@ impl KeyRing {
             true,
         );
         ring
+    }
+
+    /// Whether the store still holds the keys the ring was loaded from:
+    /// false once a process sharing the store has rotated, generated or
+    /// purged a key.
+    pub fn is_current(&self, store: &Store) -> Result<bool, StoreError> {
+        let stored = store.read(|tx| tx.signing_keys())?;
+        Ok(fingerprint(&stored) == self.loaded_from)
     }
 
     /// The published keys.
@@ -372,7 +361,8 @@ impl KeyRing {
 
 /// Retires the active key of `alg` and makes a new one: the new key signs
 /// once the ring is loaded again (the running server's `Provider` does so
-/// at once, another process at its next start); the old one stays published
+/// at once, the other servers sharing the store when they next look, see
+/// `oauth::Provider::refresh_keys`); the old one stays published
 /// until its tokens have expired. Returns the new key.
 pub fn rotate(
     store: &Store,
@@ -392,6 +382,37 @@ pub fn rotate(
         Ok::<_, StoreError>(())
     })?;
     Ok(key)
+}
+
+/// Generates and stores an active key for each of `algs` that has none in
+/// the store. Another process sharing the store may have made one since the
+/// ring was loaded: the check is made again in the write, and its key is
+/// kept rather than ours, so that an algorithm never has two active keys.
+/// Load the ring again to sign with them.
+pub fn generate_missing(
+    store: &Store,
+    sealer: &Sealer,
+    now: OffsetDateTime,
+    algs: &[SigningAlg],
+) -> Result<(), SigningKeyError> {
+    // Outside the write: an RSA key takes ~100 ms.
+    let created = algs
+        .iter()
+        .map(|alg| new_key(sealer, *alg, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    store.write(|tx| {
+        let stored = tx.signing_keys()?;
+        let has_active = |alg| {
+            stored
+                .iter()
+                .any(|k| k.alg == alg && k.retired_at.is_none())
+        };
+        for key in created.iter().filter(|key| !has_active(key.alg)) {
+            tx.put_signing_key(key)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(())
 }
 
 /// Every stored key, for `tessera keys list`.

@@ -241,9 +241,11 @@ impl Application {
             handle
         });
         let purge = purge_loop(engine.clone(), provider.clone());
+        let key_refresh = key_refresh_loop(provider.clone());
         let result = tokio::select! {
             result = &mut server => result,
             () = purge => Ok(()),
+            () = key_refresh => Ok(()),
             () = stop => {
                 // actix stops accepting, closes idle connections and closes
                 // busy ones after their response. Its workers notice that
@@ -403,6 +405,22 @@ async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oau
             Ok(Ok(records)) => tracing::info!(records, "purged expired records"),
             Ok(Err(err)) => tracing::warn!(error = %err, "purge failed"),
             Err(err) => tracing::warn!(error = %err, "purge failed"),
+        }
+    }
+}
+
+/// Picks up signing keys that another server sharing the store rotated or
+/// generated, forever (see `oauth::Provider::refresh_keys`).
+async fn key_refresh_loop(provider: web::Data<oauth::Provider>) {
+    let mut ticks = tokio::time::interval(oauth::KEY_REFRESH);
+    loop {
+        ticks.tick().await;
+        let provider = provider.clone();
+        match blocking(move || provider.refresh_keys()).await {
+            Ok(Ok(false)) => {}
+            Ok(Ok(true)) => tracing::info!("signing keys changed in the store: reloaded"),
+            Ok(Err(err)) => tracing::warn!(error = %err, "cannot look for new signing keys"),
+            Err(err) => tracing::warn!(error = %err, "cannot look for new signing keys"),
         }
     }
 }

@@ -26,7 +26,7 @@ pub mod token_request;
 pub mod tokens;
 
 pub use error::{ErrorKind, OAuthError};
-pub use provider::Provider;
+pub use provider::{KEY_REFRESH, Provider};
 
 /// How the user of a grant authenticated: carried from the session into
 /// codes and refresh tokens, for `auth_time` and the ID token's `amr`/`acr`.
