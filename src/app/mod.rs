@@ -15,7 +15,7 @@ use crate::http;
 use crate::journeys;
 use crate::oauth;
 use crate::sessions;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, WriteTx};
 use crate::telemetry::{CpuGate, blocking};
 use actix_web::dev::Server;
 use actix_web::http::KeepAlive;
@@ -381,15 +381,23 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
 
 /// Removes expired sessions, journeys, push requests, lockout counters,
 /// OAuth grants, retired signing keys and audit events past their
-/// retention, forever.
+/// retention, forever. Servers sharing a store take turns: the one that
+/// holds the purge lease purges, and keeps it by renewing it at each round;
+/// if it stops, another takes over within two rounds.
 async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oauth::Provider>) {
-    let every = seconds(engine.ctx.settings.sessions.purge_interval_secs).unsigned_abs();
-    let mut ticks = tokio::time::interval(every);
+    let every = seconds(engine.ctx.settings.sessions.purge_interval_secs);
+    let mut ticks = tokio::time::interval(every.unsigned_abs());
+    let holder: Arc<str> = crate::secret::random_id().into();
     loop {
         ticks.tick().await;
-        let (engine, provider) = (engine.clone(), provider.clone());
+        let (engine, provider, holder) = (engine.clone(), provider.clone(), holder.clone());
         let purged = blocking(move || -> Result<_, crate::http::error::Failure> {
             let ctx = &engine.ctx;
+            let now = ctx.now();
+            let lease = |tx: &dyn WriteTx| tx.take_lease("purge", &holder, now, now + every * 2);
+            if !ctx.store.write(lease)? {
+                return Ok(0);
+            }
             Ok(sessions::purge_expired(ctx)?
                 + engine.purge_expired()?
                 + journeys::push::purge_expired(ctx)?

@@ -127,6 +127,21 @@ pub trait ThrottleWrites {
     fn delete_stale_throttles(&self, now: OffsetDateTime, window: Duration) -> Result<usize>;
 }
 
+/// Leases on periodic work (the purge), so that servers sharing the store
+/// take turns rather than all doing it.
+pub trait LeaseWrites {
+    /// Gives the lease `name` to `holder` until `until` if it is free (never
+    /// taken, or ended by `now`) or already `holder`'s; returns whether
+    /// `holder` has it now.
+    fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<bool>;
+}
+
 /// Push requests (`push_approval`), by id.
 pub trait PushReads {
     /// The push request with this id.
@@ -332,6 +347,7 @@ pub trait WriteTx:
     + SessionWrites
     + JourneyWrites
     + ThrottleWrites
+    + LeaseWrites
     + PushWrites
     + DeviceWrites
     + PasskeyWrites
@@ -348,6 +364,7 @@ impl<T> WriteTx for T where
         + SessionWrites
         + JourneyWrites
         + ThrottleWrites
+        + LeaseWrites
         + PushWrites
         + DeviceWrites
         + PasskeyWrites

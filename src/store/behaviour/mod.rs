@@ -13,7 +13,7 @@ use grants::*;
 use races::*;
 use records::*;
 use std::sync::Arc;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 fn write<T>(store: &Store, f: impl FnOnce(&dyn WriteTx) -> Result<T, StoreError>) -> T {
     store.write(f).expect("write")
@@ -272,6 +272,24 @@ fn failure_counters_are_kept_forgotten_and_purged_once_stale(store: &Store) {
     assert_eq!(read(store, |tx| tx.throttle("erin")), Some(fresh));
 }
 
+fn a_lease_is_held_by_one_holder_until_it_ends(store: &Store) {
+    let (start, end) = (now(), now() + Duration::minutes(10));
+    let take = |name: &str, holder: &str, at: OffsetDateTime, until: OffsetDateTime| {
+        write(store, |tx| tx.take_lease(name, holder, at, until))
+    };
+    assert!(take("purge", "a", start, end), "a free lease is taken");
+    assert!(
+        !take("purge", "b", start, end),
+        "not while another holds it"
+    );
+    assert!(take("purge", "a", start, end), "its holder renews it");
+    assert!(!take("purge", "b", end - Duration::seconds(1), end));
+    let next = end + Duration::minutes(10);
+    assert!(take("purge", "b", end, next), "taken over once ended");
+    assert!(!take("purge", "a", end, next), "and then the new holder's");
+    assert!(take("other", "a", end, next), "leases are per name");
+}
+
 fn push_requests_are_listed_per_user_and_deleted(store: &Store) {
     let later = now() + Duration::minutes(2);
     write(store, |tx| {
@@ -459,6 +477,7 @@ macro_rules! behaviours {
                 a_finished_journey_is_not_revived_and_attempts_never_go_down,
                 expired_journeys_are_purged,
                 failure_counters_are_kept_forgotten_and_purged_once_stale,
+                a_lease_is_held_by_one_holder_until_it_ends,
                 push_requests_are_listed_per_user_and_deleted,
                 remembered_devices_are_replaced_as_a_list,
                 passkeys_are_found_by_user_and_handle_and_deleted_with_their_handle,

@@ -40,6 +40,9 @@ pub const JOURNEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journe
 /// normalised username, or `totp <user id>` → `LoginThrottle`.
 pub const LOGIN_THROTTLE: TableDefinition<&str, &[u8]> = TableDefinition::new("login_throttle");
 
+/// lease name → its holder and end (`leases::Lease`).
+pub const LEASES: TableDefinition<&str, &[u8]> = TableDefinition::new("leases");
+
 /// push request id → `PushRequest`.
 pub const PUSH_REQUESTS: TableDefinition<&str, &[u8]> = TableDefinition::new("push_requests");
 /// user id → id of each of the user's push requests.
@@ -143,6 +146,7 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(DEVICE_CODES)?;
     visit.table(USER_CODES)?;
     visit.table(PUSHED_REQUESTS)?;
+    visit.table(LEASES)?;
     Ok(())
 }
 
