@@ -79,6 +79,9 @@ pub enum ErrorKind {
     /// §2.3.1 asks for brute-force protection): it may try again after
     /// `retry_after_secs`.
     TemporarilyUnavailable { retry_after_secs: u64 },
+    /// The same code, answered 503: the database is unavailable (a replica
+    /// lost it for a moment), so every client may try again soon.
+    DatabaseUnavailable,
 }
 
 impl ErrorKind {
@@ -102,7 +105,9 @@ impl ErrorKind {
             ErrorKind::AuthorizationPending => "authorization_pending",
             ErrorKind::SlowDown => "slow_down",
             ErrorKind::ExpiredToken => "expired_token",
-            ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
+            ErrorKind::TemporarilyUnavailable { .. } | ErrorKind::DatabaseUnavailable => {
+                "temporarily_unavailable"
+            }
         }
     }
 }
@@ -145,13 +150,23 @@ impl OAuthError {
     }
 
     /// A server-side failure; its cause is kept for the log, not sent.
+    /// An unavailable database is `temporarily_unavailable` instead.
     pub fn server(cause: impl Into<Box<dyn Error + Send + Sync>>) -> Self {
-        Self {
-            source: Some(Arc::from(cause.into())),
-            ..Self::new(
+        let cause = cause.into();
+        let error = if crate::store::is_unavailable(&*cause) {
+            Self::new(
+                ErrorKind::DatabaseUnavailable,
+                "the server cannot reach its database; try again in a moment",
+            )
+        } else {
+            Self::new(
                 ErrorKind::ServerError,
                 "the server could not complete the request",
             )
+        };
+        Self {
+            source: Some(Arc::from(cause)),
+            ..error
         }
     }
 }

@@ -56,6 +56,11 @@ pub enum StoreError {
         "the store file was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
     )]
     NewerSchema { found: u64, known: u64 },
+    /// The database could not be reached, or went away during the
+    /// transaction: an outage to wait out (answered 503, see
+    /// [`is_unavailable`]), not a fault of tessera.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Unreachable),
     /// The backend failed; its own error is the source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -76,6 +81,20 @@ pub enum StoreError {
         kind: &'static str,
         source: serde_json::Error,
     },
+}
+
+/// Why the database could not be reached, in the driver's words: the
+/// source of [`StoreError::Unavailable`], which [`is_unavailable`] finds
+/// under any error that wraps it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
+/// Whether `err`, or an error it wraps, says that the database is
+/// unavailable: a request that met it is answered 503 with `Retry-After`,
+/// for the client to try again, rather than 500.
+pub fn is_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(err), |err| err.source()).any(|err| err.is::<Unreachable>())
 }
 
 /// What a store needs from a backend: transactions, and bringing an older

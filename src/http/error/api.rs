@@ -1,9 +1,10 @@
 //! Errors of the REST API: `{"error", "message"}` in JSON.
 
+use super::RETRY_AFTER_OUTAGE_SECS;
 use super::{Cause, Failure};
 use crate::accounts::AccountError;
 use crate::journeys::JourneyError;
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 use crate::telemetry::BlockingError;
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -62,10 +63,23 @@ impl ApiError {
         )
     }
 
-    /// 500, with the cause logged (in the request's log line) and not shown.
+    /// 500, with the cause logged (in the request's log line) and not shown;
+    /// 503 with `Retry-After` when the cause is an unavailable database.
     pub fn internal(cause: impl Into<Failure>) -> Self {
+        let cause = cause.into();
+        if store::is_unavailable(&*cause) {
+            return Self {
+                cause: Some(Cause::of(&*cause)),
+                retry_after: Some(RETRY_AFTER_OUTAGE_SECS),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "tessera cannot reach its database right now; try again in a moment.",
+                )
+            };
+        }
         Self {
-            cause: Some(Cause::of(&*cause.into())),
+            cause: Some(Cause::of(&*cause)),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

@@ -43,6 +43,10 @@ impl Cause {
     }
 }
 
+/// The `Retry-After` of a 503 for an unavailable database: a replica's
+/// connection comes back as soon as the database does.
+const RETRY_AFTER_OUTAGE_SECS: u64 = 1;
+
 /// Anything that says why the server failed: an error (with its sources)
 /// or a message.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -97,6 +101,39 @@ mod tests {
         assert_eq!(
             logged_cause(&page.error_response()).as_deref(),
             Some("session lookup failed")
+        );
+    }
+
+    #[test]
+    fn an_unavailable_database_under_any_wrapper_is_a_503_to_retry_and_its_cause_is_logged() {
+        use crate::store::{StoreError, Unreachable};
+        let outage = || {
+            // Wrapped as the domain wraps store errors: transparently.
+            crate::journeys::JourneyError::Store(StoreError::Unavailable(Unreachable(
+                "connection refused".into(),
+            )))
+        };
+        let oauth = OAuthError::server(outage()).error_response();
+        assert_eq!(oauth.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let api = ApiError::internal(outage()).error_response();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        for response in [&oauth, &api] {
+            assert_eq!(
+                response.headers().get("retry-after").map(|v| v.as_bytes()),
+                Some(&b"1"[..])
+            );
+            assert_eq!(
+                logged_cause(response).as_deref(),
+                Some("the database is unavailable: connection refused")
+            );
+        }
+        let page = PageError::internal(outage()).error_response();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        // Any other store failure stays a 500.
+        let broken = StoreError::Backend("disk full".into());
+        assert_eq!(
+            ApiError::internal(broken).error_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
         );
     }
 

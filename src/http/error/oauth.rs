@@ -19,6 +19,7 @@ impl ResponseError for OAuthError {
             // RFC 6749 §5.2: 401 when the client tried to authenticate.
             ErrorKind::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorKind::TemporarilyUnavailable { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
@@ -32,6 +33,9 @@ impl ResponseError for OAuthError {
             }
             ErrorKind::TemporarilyUnavailable { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs));
+            }
+            ErrorKind::DatabaseUnavailable => {
+                response.insert_header((header::RETRY_AFTER, super::RETRY_AFTER_OUTAGE_SECS));
             }
             _ => {}
         }

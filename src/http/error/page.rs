@@ -3,7 +3,7 @@
 use super::{Cause, Failure};
 use crate::accounts::AccountError;
 use crate::journeys::JourneyError;
-use crate::store::StoreError;
+use crate::store::{self, StoreError};
 use crate::telemetry::BlockingError;
 use actix_web::error::{QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
@@ -55,10 +55,22 @@ impl PageError {
         )
     }
 
-    /// 500, with the cause logged (in the request's log line) and not shown.
+    /// 500, with the cause logged (in the request's log line) and not shown;
+    /// 503 when the cause is an unavailable database.
     pub fn internal(cause: impl Into<Failure>) -> Self {
+        let cause = cause.into();
+        if store::is_unavailable(&*cause) {
+            return Self {
+                cause: Some(Cause::of(&*cause)),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "tessera cannot reach its database right now. Please try again in a moment.",
+                )
+            };
+        }
         Self {
-            cause: Some(Cause::of(&*cause.into())),
+            cause: Some(Cause::of(&*cause)),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
