@@ -9,6 +9,7 @@ mod devices;
 mod grants;
 mod journeys;
 mod keys;
+mod logout;
 mod migrations;
 mod passkeys;
 mod push;
