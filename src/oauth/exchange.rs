@@ -48,8 +48,10 @@ impl Provider {
         }
         let auth = Authentication::of(&active.session);
         let user = active.user;
-        let known = active.session.id_token_clients.contains(&client.client_id);
-        if !known {
+        // A write only the first time the app gets an ID token in the session.
+        let first_id_token = scope.iter().any(|s| s == "openid")
+            && !active.session.id_token_clients.contains(&client.client_id);
+        if first_id_token {
             self.ctx
                 .store
                 .write(|tx| note_id_token(tx, client, &user, &auth, &scope))?;

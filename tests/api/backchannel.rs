@@ -36,7 +36,8 @@ struct Received {
 }
 
 /// A client's back-channel logout endpoint: answers each request with the
-/// next status of its script (the last one over and over).
+/// next status of its script (the last one over and over), and a
+/// `location` if it has one.
 struct Receiver {
     url: String,
     received: Arc<Mutex<Vec<Received>>>,
@@ -44,6 +45,15 @@ struct Receiver {
 
 impl Receiver {
     fn answering(script: &[u16]) -> Self {
+        Self::serve(script, None)
+    }
+
+    /// Answers every request with a 303 to `to`.
+    fn redirecting(to: &str) -> Self {
+        Self::serve(&[303], Some(to.to_owned()))
+    }
+
+    fn serve(script: &[u16], location: Option<String>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!(
             "http://{}/backchannel",
@@ -59,9 +69,13 @@ impl Receiver {
                 };
                 log.lock().unwrap().push(request);
                 let status = script[n.min(script.len() - 1)];
+                let location = location
+                    .as_ref()
+                    .map(|to| format!("location: {to}\r\n"))
+                    .unwrap_or_default();
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status} Whatever\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {status} Whatever\r\n{location}content-length: 0\r\nconnection: close\r\n\r\n"
                 );
             }
         });
@@ -491,6 +505,20 @@ async fn a_refused_logout_token_is_sent_again_until_the_client_takes_it() {
         jtis.push(verified_logout_token(&app, token, "rp").await["jti"].clone());
     }
     assert!(jtis.iter().all(|jti| *jti == jtis[0]), "{jtis:?}");
+}
+
+/// §2.5: the token goes to the registered URI alone: a redirect is a
+/// failed attempt, retried there, never followed.
+#[tokio::test]
+async fn a_redirect_from_the_logout_uri_is_not_followed() {
+    let elsewhere = Receiver::ok();
+    let (rp, wiki) = (Receiver::redirecting(&elsewhere.url), Receiver::ok());
+    let (app, session) = signed_in(&rp, &wiki).await;
+    code_flow(&app, "rp", RP, "openid").await;
+    assert_eq!(app.logout_rest(&session).await.status(), 204);
+    rp.wait_for(1).await;
+    retried(&app, &rp, 2).await;
+    assert!(elsewhere.received().is_empty(), "the redirect was followed");
 }
 
 /// A client that never takes the token is given up on after the last
