@@ -155,6 +155,7 @@ pub fn finish(
             audit::Event::failure(audit::Kind::BackchannelLogout, audit::Party::system())
                 .about(audit::Party::client(&notice.client_id))
                 .with("session", &notice.session_id)
+                .with("ended_at", audit::timestamp(notice.ended_at))
                 .with("attempts", notice.attempts.to_string())
                 .with("reason", reason.as_str());
         if let Some(user) = tx.user(&notice.user_id)? {

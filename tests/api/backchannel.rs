@@ -546,6 +546,8 @@ async fn a_client_that_never_takes_the_token_is_given_up_on_and_audited() {
     assert_eq!(events.len(), 1, "{page}");
     assert_eq!(events[0]["outcome"], "failure");
     assert_eq!(events[0]["subject"], "client:rp");
+    assert_eq!(events[0]["details"]["attempts"], "5");
+    assert_eq!(events[0]["details"]["reason"], "the client answered 500");
     assert_eq!(rp.received().len(), 5);
 }
 
