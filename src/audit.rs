@@ -63,6 +63,9 @@ pub enum Kind {
     Logout,
     /// A user ended one of their sessions from their account page.
     SessionRevoke,
+    /// A client never acknowledged the back-channel logout token of an
+    /// ended session (a failure, after the last attempt).
+    BackchannelLogout,
     /// A user changed their passkeys, `passkey.ACTION` (`passkey.register`,
     /// `passkey.rename`, `passkey.remove`).
     Passkey(&'static str),
@@ -92,6 +95,7 @@ impl Kind {
             Kind::CodeReuse => "code.reuse",
             Kind::Logout => "logout",
             Kind::SessionRevoke => "session.revoke",
+            Kind::BackchannelLogout => "backchannel_logout",
             Kind::Passkey(action) => return format!("passkey.{action}"),
             Kind::Admin(action) => return format!("admin.{action}"),
             Kind::Client(action) => return format!("client.{action}"),

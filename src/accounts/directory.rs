@@ -3,10 +3,7 @@
 //! page), changes and deletion. Accounts the config file declares are the
 //! file's: changing them is refused.
 
-use super::{
-    AccountError, Accounts, Username, checked_email, end_all_sessions, lockout, non_empty,
-    remove_in,
-};
+use super::{AccountError, Accounts, Username, checked_email, lockout, non_empty, remove_in};
 use crate::audit::{self, Caller, Event, Party};
 use crate::secret::SecretString;
 use crate::store::{StoreError, User, WriteTx};
@@ -184,7 +181,7 @@ impl Accounts {
                 refuse_last_administrator(tx, &user)?;
             }
             if end_sessions {
-                end_all_sessions(tx, &user.id)?;
+                crate::sessions::end_all_in(&self.ctx, tx, &user.id)?;
             }
             user.updated_at = now;
             tx.put_user(&user)?;
@@ -208,7 +205,7 @@ impl Accounts {
             if administers(&user) {
                 refuse_last_administrator(tx, &user)?;
             }
-            remove_in(tx, &user)?;
+            remove_in(&self.ctx, tx, &user)?;
             let event = Event::admin("user.delete", by, Party::user(&user.username));
             audit::record(&self.ctx, tx, event)?;
             Ok(user)

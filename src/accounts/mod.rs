@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::metrics::{Counter, Metrics};
 use crate::passwords::{HashError, Passwords};
 use crate::secret::{SecretString, TokenHash, random_id};
+use crate::sessions;
 use crate::store::{self, PendingUser, StoreError, User};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -285,7 +286,7 @@ impl Accounts {
             let had = user.totp.take().is_some();
             let voided = recovery_codes::unused(&user);
             user.recovery_codes = None;
-            end_all_sessions(tx, &user.id)?;
+            sessions::end_all_in(&self.ctx, tx, &user.id)?;
             user.updated_at = now;
             tx.put_user(&user)?;
             let event =
@@ -320,7 +321,7 @@ impl Accounts {
             if how.end_other_sessions {
                 for (session, _) in tx.sessions_of(user_id)? {
                     if Some(&session) != how.keep {
-                        tx.delete_session(&session)?;
+                        sessions::end_in(&self.ctx, tx, &session)?;
                         ended += 1;
                     }
                 }
@@ -534,8 +535,8 @@ fn insert_new(tx: &dyn store::WriteTx, user: &User) -> Result<(), AccountError> 
 /// Removes `user` with their sessions, push requests, remembered devices,
 /// passkeys, consents and refresh tokens (whose access tokens go on the deny-list):
 /// nothing they were signed in to keeps working.
-fn remove_in(tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
-    end_all_sessions(tx, &user.id)?;
+fn remove_in(ctx: &Context, tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
+    sessions::end_all_in(ctx, tx, &user.id)?;
     for request in tx.push_requests_of(&user.id)? {
         tx.delete_push_request(&request.id)?;
     }
@@ -551,11 +552,4 @@ fn remove_in(tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
         }
     }
     tx.delete_user(user)
-}
-
-pub(crate) fn end_all_sessions(tx: &dyn store::WriteTx, user_id: &str) -> Result<(), StoreError> {
-    for (hash, _) in tx.sessions_of(user_id)? {
-        tx.delete_session(&hash)?;
-    }
-    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Accounts declared in the config (`[[users]]`), and the administrator
 //! made on a first start with an empty store.
 
-use super::{AccountError, Accounts, NewUser, Username, end_all_sessions, non_empty};
+use super::{AccountError, Accounts, NewUser, Username, non_empty};
 use crate::config::SeedUser;
 use crate::secret::{SecretString, random_id};
 use crate::store::User;
@@ -92,7 +92,7 @@ impl Accounts {
             });
             self.ctx.store.write(|tx| {
                 if revoke {
-                    end_all_sessions(tx, &user.id)?;
+                    crate::sessions::end_all_in(&self.ctx, tx, &user.id)?;
                 }
                 tx.put_user(&user)
             })?;

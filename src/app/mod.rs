@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::http;
 use crate::journeys;
 use crate::oauth;
+use crate::oidc::backchannel::{self, Courier};
 use crate::sessions;
 use crate::store::{Store, StoreError, WriteTx};
 use crate::telemetry::{CpuGate, blocking};
@@ -242,10 +243,12 @@ impl Application {
         });
         let purge = purge_loop(engine.clone(), provider.clone());
         let key_refresh = key_refresh_loop(provider.clone());
+        let logouts = logout_loop(provider.clone());
         let result = tokio::select! {
             result = &mut server => result,
             () = purge => Ok(()),
             () = key_refresh => Ok(()),
+            () = logouts => Ok(()),
             () = stop => {
                 // actix stops accepting, closes idle connections and closes
                 // busy ones after their response. Its workers notice that
@@ -429,6 +432,24 @@ async fn key_refresh_loop(provider: web::Data<oauth::Provider>) {
             Ok(Ok(true)) => tracing::info!("signing keys changed in the store: reloaded"),
             Ok(Err(err)) => tracing::warn!(error = %err, "cannot look for new signing keys"),
             Err(err) => tracing::warn!(error = %err, "cannot look for new signing keys"),
+        }
+    }
+}
+
+/// Delivers back-channel logout tokens for the sessions that ended, here
+/// or in another process sharing the store, forever (see
+/// `oidc::backchannel`).
+async fn logout_loop(provider: web::Data<oauth::Provider>) {
+    let courier = Arc::new(Courier::new());
+    let mut ticks = tokio::time::interval(backchannel::POLL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let (provider, courier) = (provider.clone(), courier.clone());
+        match blocking(move || courier.deliver_due(&provider)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "back-channel logout delivery failed"),
+            Err(err) => tracing::warn!(error = %err, "back-channel logout delivery failed"),
         }
     }
 }

@@ -112,6 +112,12 @@ pub struct SeedClient {
     /// Its authorization requests must be pushed first (RFC 9126 §5).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where it takes back-channel logout tokens when a session it got an
+    /// ID token in ends (OpenID Connect Back-Channel Logout 1.0 §2.2).
+    pub backchannel_logout_uri: Option<String>,
+    /// It wants `sid` in logout tokens (tessera always sends it).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 fn default_client_scopes() -> Vec<String> {

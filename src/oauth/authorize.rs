@@ -336,6 +336,7 @@ impl Provider {
             auth_time: auth.auth_time,
             amr: auth.amr.clone(),
             acr: auth.acr.clone(),
+            sid: auth.sid.clone(),
             expires_at: now + crate::config::seconds(self.ctx.settings.oauth.code_ttl_secs),
             redeemed: None,
         };

@@ -64,6 +64,9 @@ pub fn check_seed(settings: &Settings, seed: &SeedClient) -> Result<(), (&'stati
             ));
         }
     }
+    if let Some(uri) = &seed.backchannel_logout_uri {
+        check_backchannel_logout_uri(uri).map_err(|message| ("backchannel_logout_uri", message))?;
+    }
     for grant in &seed.grant_types {
         if !GRANT_TYPES.contains(&grant.as_str()) {
             return Err(("grant_types", format!("unknown grant type `{grant}`")));
@@ -115,6 +118,22 @@ fn check_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
+/// OpenID Connect Back-Channel Logout 1.0 §2.2: an absolute URL without a
+/// fragment (a query is kept). tessera posts logout tokens to it, so https,
+/// or http on a loopback host for development, as for redirect URIs.
+fn check_backchannel_logout_uri(uri: &str) -> Result<(), String> {
+    let url = Url::parse(uri).map_err(|err| format!("`{uri}` is not an absolute URL: {err}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`{uri}` must not have a fragment"));
+    }
+    if !is_https_or_loopback(&url) {
+        return Err(format!(
+            "`{uri}` must be an https URL (http is allowed for loopback only)"
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a client's `logo_uri` or `client_uri` may be shown on the
 /// consent page (as an image and a link): an https URL, or http on a
 /// loopback host for development. Anything else (`javascript:`, `data:`,
@@ -143,6 +162,28 @@ mod tests {
         assert!(check_redirect_uri("http://app.example.com/cb").is_err());
         assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
         assert!(check_redirect_uri("/relative").is_err());
+    }
+
+    #[test]
+    fn backchannel_logout_uris_are_absolute_https_or_loopback_without_fragment() {
+        for good in [
+            "https://rp.example.com/backchannel",
+            "https://rp.example.com/bc?tenant=1",
+            "http://127.0.0.1:9000/bc",
+            "http://[::1]:9000/bc",
+        ] {
+            assert!(check_backchannel_logout_uri(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://rp.example.com/bc",
+            "https://rp.example.com/bc#frag",
+            "/bc",
+            "com.example.app:/bc",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert!(check_backchannel_logout_uri(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

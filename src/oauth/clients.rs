@@ -86,6 +86,8 @@ fn record(
         token_exchange: seed.token_exchange,
         resource_server: seed.resource_server,
         require_pushed_authorization_requests: seed.require_pushed_authorization_requests,
+        backchannel_logout_uri: seed.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: seed.backchannel_logout_session_required,
         managed_by_config: false,
         created_at: created_at.min(ctx.now()),
         registration: None,
@@ -117,6 +119,8 @@ pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
         token_exchange: false,
         resource_server: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         managed_by_config: false,
         created_at: ctx.now(),
         registration: None,
@@ -399,6 +403,9 @@ pub struct ClientChanges {
     pub token_exchange: Option<bool>,
     pub resource_server: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    #[serde(default, deserialize_with = "crate::config::present")]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// The registration a stored client came from, as a `[[clients]]` entry
@@ -425,6 +432,8 @@ fn seed_of(client: &Client) -> SeedClient {
         token_exchange: client.token_exchange,
         resource_server: client.resource_server,
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+        backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: client.backchannel_logout_session_required,
     }
 }
 
@@ -461,6 +470,14 @@ impl ClientChanges {
         set(
             &mut seed.require_pushed_authorization_requests,
             self.require_pushed_authorization_requests,
+        );
+        set(
+            &mut seed.backchannel_logout_uri,
+            self.backchannel_logout_uri,
+        );
+        set(
+            &mut seed.backchannel_logout_session_required,
+            self.backchannel_logout_session_required,
         );
     }
 }

@@ -217,6 +217,7 @@ impl Provider {
                         auth_time: auth.auth_time,
                         amr: auth.amr.clone(),
                         acr: auth.acr.clone(),
+                        sid: auth.sid.clone(),
                     });
                 }
                 Decision::Deny => {

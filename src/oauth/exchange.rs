@@ -1,7 +1,7 @@
 //! RFC 8693 token exchange of a tessera session token: the bridge from a
 //! session made by a REST journey to OAuth tokens, for first-party apps.
 
-use super::grants::{Granted, TokenResponse};
+use super::grants::{Granted, TokenResponse, note_id_token};
 use super::params::ScopeParam;
 use super::tokens::Subject;
 use super::{Authentication, OAuthError};
@@ -48,6 +48,14 @@ impl Provider {
         }
         let auth = Authentication::of(&active.session);
         let user = active.user;
+        // A write only the first time the app gets an ID token in the session.
+        let first_id_token = scope.iter().any(|s| s == "openid")
+            && !active.session.id_token_clients.contains(&client.client_id);
+        if first_id_token {
+            self.ctx
+                .store
+                .write(|tx| note_id_token(tx, client, &user, &auth, &scope))?;
+        }
         let claims = self.claims_for(client, &Subject::User(&user, &auth), &scope);
         // No refresh token: the app holds the session and exchanges it again;
         // a refresh family would outlive the session's end.

@@ -77,6 +77,7 @@ impl Provider {
             auth_time: now,
             amr: Vec::new(),
             acr: None,
+            sid: None,
         };
         let subject = match &user {
             Some(user) => Subject::User(user, &auth),

@@ -3,6 +3,9 @@
 //! Here, under OAuth, so that the grant and the authorization request use
 //! it and `oidc` (UserInfo, logout) builds on it, with no cycle.
 //!
+//! Its sibling, the back-channel logout token, is signed here too, with
+//! the same keys.
+//!
 //! Claims of the `profile`, `email`, `address` and `phone` scopes are
 //! returned at UserInfo and, for the many relying parties that read only
 //! the ID token (oauth2-proxy among them), in the ID token as well; OpenID
@@ -19,8 +22,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
+/// The `typ` of logout tokens (OpenID Connect Back-Channel Logout 1.0
+/// §2.4, as §4.1 recommends), so that one never passes for an ID token.
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+/// The one member of a logout token's `events` (§2.4).
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// How long a logout token is good for: it is sent at once, and signed
+/// again for each retry.
+const LOGOUT_TOKEN_TTL: time::Duration = time::Duration::minutes(2);
+
 /// Claims every scope may release, for discovery.
-pub const CLAIMS_SUPPORTED: [&str; 19] = [
+pub const CLAIMS_SUPPORTED: [&str; 20] = [
     "sub",
     "iss",
     "aud",
@@ -32,6 +44,7 @@ pub const CLAIMS_SUPPORTED: [&str; 19] = [
     "amr",
     "acr",
     "azp",
+    "sid",
     "name",
     "preferred_username",
     "updated_at",
@@ -170,7 +183,37 @@ impl Provider {
         if let Some(nonce) = nonce {
             about.insert("nonce".into(), json!(nonce));
         }
+        if let Some(sid) = &auth.sid {
+            about.insert("sid".into(), json!(sid));
+        }
         about
+    }
+
+    /// Signs the logout token telling `client` that the session `sid` of
+    /// the user `sub` ended (Back-Channel Logout 1.0 §2.4), with the keys
+    /// and algorithm of its ID tokens. `jti` stays the same across retries
+    /// of one notice, so a client can tell a retry of a token it took.
+    /// Never a `nonce`: §2.4 forbids it, so that a logout token cannot
+    /// pass for an ID token.
+    pub fn logout_token(
+        &self,
+        client: &Client,
+        sub: &str,
+        sid: &str,
+        jti: &str,
+    ) -> Result<String, OAuthError> {
+        let now = self.ctx.now();
+        let claims = json!({
+            "iss": self.ctx.issuer,
+            "aud": client.client_id,
+            "iat": now.unix_timestamp(),
+            "exp": (now + LOGOUT_TOKEN_TTL).unix_timestamp(),
+            "jti": jti,
+            "sub": sub,
+            "sid": sid,
+            "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
+        });
+        self.sign_as(client, LOGOUT_TOKEN_TYP, &claims)
     }
 
     /// Reads back an ID token tessera issued, even expired (`id_token_hint`,

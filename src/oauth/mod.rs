@@ -37,6 +37,11 @@ pub struct Authentication {
     pub amr: Vec<String>,
     /// The journey that authenticated the user.
     pub acr: Option<String>,
+    /// The public id of the session the user authenticated in: the ID
+    /// token's `sid` (OpenID Connect Back-Channel Logout 1.0 §2.4), which
+    /// names the session, never its token. None for tokens minted without
+    /// one (fixture mode).
+    pub sid: Option<String>,
 }
 
 impl Authentication {
@@ -46,6 +51,7 @@ impl Authentication {
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             acr: Some(session.journey.clone()),
+            sid: Some(session.id.clone()),
         }
     }
 }

@@ -56,6 +56,10 @@ pub struct Metadata {
     pub scope: Option<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2.
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
 }
@@ -89,6 +93,9 @@ pub struct Registered {
     pub client_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// Why a registration request was refused.
@@ -452,11 +459,13 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
             "client_name must be at most {MAX_NAME_CHARS} characters, without control or bidirectional formatting characters"
         ));
     }
-    // The consent page shows these: a client that registered itself may
-    // not make users' browsers fetch from their own machine.
+    // The consent page shows the first two, and tessera itself posts
+    // logout tokens to the third: a client that registered itself may not
+    // make users' browsers, or tessera, reach into their own machine.
     for (field, uri) in [
         ("logo_uri", &metadata.logo_uri),
         ("client_uri", &metadata.client_uri),
+        ("backchannel_logout_uri", &metadata.backchannel_logout_uri),
     ] {
         if uri
             .as_deref()
@@ -486,6 +495,8 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
         "grant_types": grant_types,
         "logo_uri": metadata.logo_uri,
         "client_uri": metadata.client_uri,
+        "backchannel_logout_uri": metadata.backchannel_logout_uri,
+        "backchannel_logout_session_required": metadata.backchannel_logout_session_required,
         "require_pkce": true,
     });
     if let Some(scopes) = scopes {
@@ -559,5 +570,7 @@ fn answer(client: &Client) -> Registered {
         scope: client.scopes.join(" "),
         client_uri: client.client_uri.clone(),
         logo_uri: client.logo_uri.clone(),
+        backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: client.backchannel_logout_session_required,
     }
 }

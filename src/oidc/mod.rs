@@ -1,9 +1,10 @@
-//! OpenID Connect on top of the OAuth server: UserInfo and RP-initiated
-//! logout. The ID token itself, and the claims each scope releases, are
+//! OpenID Connect on top of the OAuth server: UserInfo, RP-initiated
+//! logout and the delivery of back-channel logout tokens. The ID token itself, and the claims each scope releases, are
 //! `oauth::id_token`'s: the code grant mints it and `id_token_hint` is read
 //! back during authorization, so OAuth needs it without depending on this
 //! module.
 
+pub mod backchannel;
 pub mod logout;
 
 use crate::oauth::Provider;

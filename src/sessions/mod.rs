@@ -4,6 +4,13 @@
 //! earlier of its absolute expiry and `idle_timeout` after its last use.
 //! Validation is a read: the last use is written back at most once per
 //! [`touch_interval`], because resource servers validate on every request.
+//!
+//! Every way a session ends (sign-out, revocation, a new sign-in replacing
+//! it, the end of its user, expiry) goes through [`end_in`] or
+//! [`purge_expired`], which queue a back-channel logout notice for each
+//! client that received an ID token in it ([`logout`]).
+
+pub mod logout;
 
 use crate::audit;
 use crate::context::Context;
@@ -43,7 +50,7 @@ pub fn issue_in(
     replaces: Option<&TokenHash>,
 ) -> Result<(Token, Session), StoreError> {
     if let Some(old) = replaces {
-        tx.delete_session(old)?;
+        end_in(ctx, tx, old)?;
     }
     let now = ctx.now();
     let token = Token::generate();
@@ -60,6 +67,7 @@ pub fn issue_in(
             .user_agent
             .map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
         ip: origin.ip,
+        id_token_clients: Vec::new(),
     };
     tx.put_session(&token.hash(), &session)?;
     Ok((token, session))
@@ -158,16 +166,47 @@ pub fn check(ctx: &Context, token: &Token) -> Result<Option<Checked>, StoreError
     }))
 }
 
-/// Writes `session` (its last use) back under `token`, unless it was
-/// revoked meanwhile.
+/// Writes the last use of `session` back under `token`, unless it was
+/// revoked meanwhile. Only the last use: the stored session may have
+/// changed since `session` was read (a client got an ID token in it).
 pub fn touch(ctx: &Context, token: &Token, session: &Session) -> Result<(), StoreError> {
     let hash = token.hash();
     ctx.store.write(|tx| {
-        if tx.session(&hash)?.is_some() {
-            tx.put_session(&hash, session)?;
+        if let Some(mut stored) = tx.session(&hash)? {
+            stored.last_used_at = stored.last_used_at.max(session.last_used_at);
+            tx.put_session(&hash, &stored)?;
         }
         Ok::<_, StoreError>(())
     })
+}
+
+/// Ends the session stored under `hash` in the caller's transaction, and
+/// queues a back-channel logout notice for each client that received an
+/// ID token in it (see [`logout`]); returns the session if there was one.
+/// The one way a session is ended before it expires.
+pub fn end_in(
+    ctx: &Context,
+    tx: &dyn WriteTx,
+    hash: &TokenHash,
+) -> Result<Option<Session>, StoreError> {
+    let ended = tx.delete_session(hash)?;
+    if let Some(session) = &ended {
+        logout::queue_in(ctx, tx, session)?;
+    }
+    Ok(ended)
+}
+
+/// Ends every session of a user as [`end_in`] does; returns them.
+pub fn end_all_in(
+    ctx: &Context,
+    tx: &dyn WriteTx,
+    user_id: &str,
+) -> Result<Vec<Session>, StoreError> {
+    let mut ended = Vec::new();
+    for (hash, _) in tx.sessions_of(user_id)? {
+        ended.extend(end_in(ctx, tx, &hash)?);
+    }
+    Ok(ended)
 }
 
 /// Ends the session behind a token (its holder signs out from `address`);
@@ -175,7 +214,7 @@ pub fn touch(ctx: &Context, token: &Token, session: &Session) -> Result<(), Stor
 pub fn revoke(ctx: &Context, token: &Token, address: Option<&str>) -> Result<bool, StoreError> {
     let hash = token.hash();
     ctx.store.write(|tx| {
-        let Some(session) = tx.delete_session(&hash)? else {
+        let Some(session) = end_in(ctx, tx, &hash)? else {
             return Ok(false);
         };
         if let Some(user) = tx.user(&session.user_id)? {
@@ -206,7 +245,7 @@ pub fn revoke_by_id(
         let Some((hash, _)) = target else {
             return Ok(false);
         };
-        let ended = tx.delete_session(&hash)?.is_some();
+        let ended = end_in(ctx, tx, &hash)?.is_some();
         if ended && let Some(user) = tx.user(user_id)? {
             let event = audit::Event::success_by(audit::Kind::SessionRevoke, caller)
                 .about(audit::Party::user(&user.username))
@@ -236,7 +275,7 @@ pub fn revoke_others(
             if session.id == keep {
                 continue;
             }
-            tx.delete_session(&hash)?;
+            end_in(ctx, tx, &hash)?;
             // One that had expired was over already: nothing to record.
             if expires_at(ctx, &session) <= now {
                 continue;
@@ -271,9 +310,15 @@ pub fn count(ctx: &Context) -> Result<u64, StoreError> {
     ctx.store.read(|tx| tx.session_count())
 }
 
-/// Removes expired sessions from the store; returns how many.
+/// Removes expired sessions from the store, queueing their back-channel
+/// logout notices in the same write; returns how many.
 pub fn purge_expired(ctx: &Context) -> Result<usize, StoreError> {
     let now = ctx.now();
-    ctx.store
-        .write(|tx| tx.delete_expired_sessions(now, ctx.settings.idle_timeout()))
+    ctx.store.write(|tx| {
+        let ended = tx.delete_expired_sessions(now, ctx.settings.idle_timeout())?;
+        for session in &ended {
+            logout::queue_in(ctx, tx, session)?;
+        }
+        Ok(ended.len())
+    })
 }

@@ -20,10 +20,10 @@ use std::path::{Path, PathBuf};
 pub use records::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client,
     ClientRegistration, Consent, DeviceApproval, DeviceAuthorization, DeviceStatus,
-    InitialAccessToken, Issued, JourneyState, KnownDevice, LoginThrottle, PasskeyCredential,
-    PasskeyRing, PendingRegistration, PendingUser, ProfiledDevice, PushRequest, PushStatus,
-    PushedRequest, RecoveryCode, RecoveryCodes, RefreshToken, Session, SigningKey, TotpEnrollment,
-    User,
+    InitialAccessToken, Issued, JourneyState, KnownDevice, LoginThrottle, LogoutNotice,
+    PasskeyCredential, PasskeyRing, PendingRegistration, PendingUser, ProfiledDevice, PushRequest,
+    PushStatus, PushedRequest, RecoveryCode, RecoveryCodes, RefreshToken, Session, SigningKey,
+    TotpEnrollment, User,
 };
 pub use tx::{ReadTx, Transaction, WriteTx};
 

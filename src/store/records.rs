@@ -108,6 +108,33 @@ pub struct Session {
     pub absolute_expires_at: OffsetDateTime,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// The clients that received an ID token in this session (its `sid`
+    /// names the session's `id`), in the order they first did: each is
+    /// sent a back-channel logout token when the session ends.
+    #[serde(default)]
+    pub id_token_clients: Vec<String>,
+}
+
+/// A back-channel logout token waiting to be delivered (OpenID Connect
+/// Back-Channel Logout 1.0 §2.5): one per client of a session that ended,
+/// stored under its id, which is the token's `jti`, until the client
+/// acknowledges it or the attempts run out. The token itself is signed at
+/// each attempt and never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutNotice {
+    pub client_id: String,
+    /// The user whose session ended: the token's `sub`.
+    pub user_id: String,
+    /// The session that ended: the token's `sid`.
+    pub session_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub ended_at: OffsetDateTime,
+    /// Attempts begun so far.
+    pub attempts: u32,
+    /// When the next attempt is due. An attempt in flight moves it past
+    /// the attempt's timeout, so that no other process makes it meanwhile.
+    #[serde(with = "time::serde::rfc3339")]
+    pub next_attempt_at: OffsetDateTime,
 }
 
 /// The server-side state of a journey in progress, stored under the hash of
@@ -326,6 +353,13 @@ pub struct Client {
     /// Its authorization requests must be pushed first (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Where it takes back-channel logout tokens (OpenID Connect
+    /// Back-Channel Logout 1.0 §2.2).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether it asked for `sid` in logout tokens (tessera always sends it).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
     /// Declared by a `[[clients]]` entry of the config (see
     /// [`User::managed_by_config`]).
     #[serde(default)]
@@ -393,6 +427,9 @@ pub struct AuthorizationCode {
     pub amr: Vec<String>,
     #[serde(default)]
     pub acr: Option<String>,
+    /// The session the user authorized in: the ID token's `sid`.
+    #[serde(default)]
+    pub sid: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// Set when redeemed: what it issued, for revocation on replay.
@@ -444,6 +481,9 @@ pub struct DeviceApproval {
     pub amr: Vec<String>,
     #[serde(default)]
     pub acr: Option<String>,
+    /// The session the user allowed the device in: the ID token's `sid`.
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 /// A pushed authorization request (RFC 9126), stored under the hash of
@@ -486,6 +526,9 @@ pub struct RefreshToken {
     pub amr: Vec<String>,
     #[serde(default)]
     pub acr: Option<String>,
+    /// The session the grant began in: refreshed ID tokens keep its `sid`.
+    #[serde(default)]
+    pub sid: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
     /// When it was rotated: from then on only the grace period allows it.

@@ -26,8 +26,9 @@
 
 use super::{
     AuditEntry, AuditEvent, AuditFilter, AuditPosition, AuthorizationCode, Client, Consent,
-    DeviceAuthorization, InitialAccessToken, JourneyState, KnownDevice, LoginThrottle, PasskeyRing,
-    PushRequest, PushedRequest, RefreshToken, Session, SigningKey, StoreError, User,
+    DeviceAuthorization, InitialAccessToken, JourneyState, KnownDevice, LoginThrottle,
+    LogoutNotice, PasskeyRing, PushRequest, PushedRequest, RefreshToken, Session, SigningKey,
+    StoreError, User,
 };
 use crate::secret::TokenHash;
 use time::{Duration, OffsetDateTime};
@@ -82,8 +83,29 @@ pub trait SessionWrites {
     /// Removes a session; returns it if it existed.
     fn delete_session(&self, hash: &TokenHash) -> Result<Option<Session>>;
     /// Removes every session that has ended by `now`
-    /// ([`Session::expires_at`] with `idle`); returns how many.
-    fn delete_expired_sessions(&self, now: OffsetDateTime, idle: Duration) -> Result<usize>;
+    /// ([`Session::expires_at`] with `idle`); returns them.
+    fn delete_expired_sessions(&self, now: OffsetDateTime, idle: Duration) -> Result<Vec<Session>>;
+}
+
+/// Back-channel logout notices waiting for delivery, by id.
+pub trait LogoutReads {
+    /// The notice with this id.
+    fn logout_notice(&self, id: &str) -> Result<Option<LogoutNotice>>;
+    /// At most `limit` notices whose `next_attempt_at` is `now` or earlier,
+    /// the longest due first, with their ids.
+    fn logout_notices_due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<(String, LogoutNotice)>>;
+}
+
+/// Changes to back-channel logout notices.
+pub trait LogoutWrites {
+    /// Inserts or replaces a notice.
+    fn put_logout_notice(&self, id: &str, notice: &LogoutNotice) -> Result<()>;
+    /// Removes a notice; returns whether it was there.
+    fn delete_logout_notice(&self, id: &str) -> Result<bool>;
 }
 
 /// Journeys in progress, keyed by the hash of their `auth_id`.
@@ -311,6 +333,7 @@ pub trait AuditWrites {
 pub trait ReadTx:
     UserReads
     + SessionReads
+    + LogoutReads
     + JourneyReads
     + ThrottleReads
     + PushReads
@@ -326,6 +349,7 @@ pub trait ReadTx:
 impl<T> ReadTx for T where
     T: UserReads
         + SessionReads
+        + LogoutReads
         + JourneyReads
         + ThrottleReads
         + PushReads
@@ -345,6 +369,7 @@ pub trait WriteTx:
     ReadTx
     + UserWrites
     + SessionWrites
+    + LogoutWrites
     + JourneyWrites
     + ThrottleWrites
     + LeaseWrites
@@ -362,6 +387,7 @@ impl<T> WriteTx for T where
     T: ReadTx
         + UserWrites
         + SessionWrites
+        + LogoutWrites
         + JourneyWrites
         + ThrottleWrites
         + LeaseWrites

@@ -38,11 +38,13 @@ const ALLOWED: &[(&str, &str)] = &[
     // The audit log every domain area records in.
     ("audit", "context store"),
     // Domain areas, over the core and the areas below them.
+    // Sessions sit below accounts: ending a user's sessions (a new
+    // password, a deleted account) queues their back-channel logout notices.
+    ("sessions", "audit context secret store"),
     (
         "accounts",
-        "audit clock config context mail metrics passwords seal secret store username",
+        "audit clock config context mail metrics passwords seal secret sessions store username",
     ),
-    ("sessions", "accounts audit context secret store"),
     // Passkeys (WebAuthn): the relying party and users' credentials.
     ("passkeys", "audit config context secret store"),
     (

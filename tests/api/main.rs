@@ -11,6 +11,7 @@ mod admin_pages;
 mod architecture;
 mod attacks;
 mod audit;
+mod backchannel;
 mod bad_input;
 mod connections;
 mod devices;

@@ -42,7 +42,7 @@ SERVER = "<!-- the tour test starts this server itself, on a free port -->"
 README_ADDRESS = "http://127.0.0.1:8080"
 VARYING = {
     "auth_id", "session_token", "access_token", "refresh_token", "id_token",
-    "id", "user_id", "session_id", "sub", "jti", "at_hash",
+    "id", "user_id", "session_id", "sid", "sub", "jti", "at_hash",
     "auth_time", "created_at", "last_used_at", "expires_at",
     "absolute_expires_at", "exp", "iat", "updated_at",
     "device_code", "user_code", "verification_uri_complete", "request_uri",

@@ -61,6 +61,9 @@ struct ClientResponse {
     resource_server: bool,
     /// Its authorization requests must be pushed first (RFC 9126).
     require_pushed_authorization_requests: bool,
+    /// Where it takes back-channel logout tokens.
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
     /// Declared in the config file: changes are refused (409).
     managed_by_config: bool,
     /// Registered by itself (RFC 7591), at `/oauth2/register`.
@@ -92,6 +95,8 @@ impl From<Client> for ClientResponse {
             token_exchange: client.token_exchange,
             resource_server: client.resource_server,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            backchannel_logout_uri: client.backchannel_logout_uri,
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
             managed_by_config: client.managed_by_config,
             self_registered: client.registration.is_some(),
             created_at: client.created_at,

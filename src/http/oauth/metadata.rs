@@ -67,6 +67,9 @@ pub async fn get_openid_configuration(
     let oidc = json!({
         "userinfo_endpoint": url(paths::OAUTH_USERINFO),
         "end_session_endpoint": url(paths::OAUTH_LOGOUT),
+        // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid`.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": provider.keys().algorithms(),
         "claims_supported": crate::oauth::id_token::CLAIMS_SUPPORTED,

@@ -4,7 +4,7 @@
 //! workers, and the tokens are issued in the transaction that marks the
 //! device code spent: exactly once.
 
-use super::{Granted, TokenResponse, active_user};
+use super::{Granted, TokenResponse, active_user, note_id_token};
 use crate::config::seconds;
 use crate::oauth::tokens::Subject;
 use crate::oauth::{Authentication, ErrorKind, OAuthError, Provider};
@@ -81,11 +81,13 @@ impl Provider {
                         auth_time: approval.auth_time,
                         amr: approval.amr,
                         acr: approval.acr,
+                        sid: approval.sid,
                     };
                     let claims =
                         self.claims_for(client, &Subject::User(&user, &auth), &device.scopes);
                     let (refresh, _) =
                         self.start_family(tx, client, &user, &device.scopes, &auth, &claims)?;
+                    note_id_token(tx, client, &user, &auth, &device.scopes)?;
                     device.status = DeviceStatus::Redeemed;
                     tx.put_device_authorization(&hash, &device)?;
                     Ok(Ok(Granted {

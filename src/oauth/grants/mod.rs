@@ -24,6 +24,7 @@ use crate::oauth::token_request::TokenRequest;
 use crate::oauth::tokens::{AccessClaims, Subject};
 use crate::oauth::{Authentication, ErrorKind, OAuthError, scopes};
 use crate::secret::{Token, random_id};
+use crate::sessions;
 use crate::store::{AuthorizationCode, Client, Issued, ReadTx, StoreError, User, WriteTx};
 
 use serde::Serialize;
@@ -191,9 +192,11 @@ impl Provider {
                 auth_time: stored.auth_time,
                 amr: stored.amr.clone(),
                 acr: stored.acr.clone(),
+                sid: stored.sid.clone(),
             };
             let claims = self.claims_for(client, &Subject::User(&user, &auth), &stored.scopes);
             let (refresh, family) = self.start_family(tx, client, &user, &stored.scopes, &auth, &claims)?;
+            note_id_token(tx, client, &user, &auth, &stored.scopes)?;
             let mut redeemed = stored.clone();
             redeemed.redeemed = Some(Issued {
                 jti: claims.jti.clone(),
@@ -282,6 +285,24 @@ impl Provider {
 /// audited (about the grant's user) where its tokens are revoked.
 fn reused(kind: audit::Kind, client: &Client, address: Option<&str>) -> audit::Event {
     audit::Event::failure(kind, audit::Party::client(&client.client_id)).from_ip(address)
+}
+
+/// Records, in the transaction of a grant that gives `client` an ID token
+/// (`openid` is in `scope`), that it got one in the session of `auth`: the
+/// client is sent a back-channel logout token when that session ends.
+pub(super) fn note_id_token(
+    tx: &dyn WriteTx,
+    client: &Client,
+    user: &User,
+    auth: &Authentication,
+    scope: &[String],
+) -> Result<(), StoreError> {
+    match &auth.sid {
+        Some(sid) if scope.iter().any(|s| s == "openid") => {
+            sessions::logout::record_id_token_in(tx, &user.id, sid, &client.client_id)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The user of a grant, if they may still receive tokens.

@@ -1,7 +1,7 @@
 //! The `refresh_token` grant (RFC 6749 §6): rotation at every use, one
 //! retry within the grace, and the family revoked on any other reuse.
 
-use super::{Granted, TokenResponse, active_user, reused};
+use super::{Granted, TokenResponse, active_user, note_id_token, reused};
 use crate::audit;
 use crate::config::seconds;
 use crate::oauth::Provider;
@@ -43,6 +43,7 @@ impl Provider {
                 auth_time: auth.auth_time,
                 amr: auth.amr.clone(),
                 acr: auth.acr.clone(),
+                sid: auth.sid.clone(),
                 expires_at: self.ctx.now() + self.refresh_ttl(client),
                 rotated_at: None,
                 successor: None,
@@ -128,9 +129,11 @@ impl Provider {
                 auth_time: token.auth_time,
                 amr: token.amr.clone(),
                 acr: token.acr.clone(),
+                sid: token.sid.clone(),
             };
             let claims = self.claims_for(client, &Subject::User(&user, &auth), &scope);
             tx.record_access(&token.family, &claims.jti, claims.expires_at())?;
+            note_id_token(tx, client, &user, &auth, &scope)?;
             let successor = self.new_refresh(tx, client, &user, &scope, &auth, &token.family)?;
             rotated.rotated_at = Some(token.rotated_at.unwrap_or(now));
             rotated.successor = Some(hash_text(&successor.hash()));

@@ -181,10 +181,12 @@ fn sessions_are_listed_per_user_counted_and_deleted_one_by_one_or_once_ended(sto
         tx.put_session(&hash(3), &s3)?;
         tx.put_session(&hash(4), &s4)
     });
-    assert_eq!(
-        write(store, |tx| tx.delete_expired_sessions(now(), idle)),
-        2
-    );
+    let mut ended: Vec<String> = write(store, |tx| tx.delete_expired_sessions(now(), idle))
+        .into_iter()
+        .map(|session| session.id)
+        .collect();
+    ended.sort();
+    assert_eq!(ended, ["s2", "s4"]);
     assert_eq!(read(store, |tx| tx.session(&hash(2))), None);
     assert!(read(store, |tx| tx.sessions_of("u1")).is_empty());
     let left: Vec<String> = read(store, |tx| tx.sessions_of("u2"))
@@ -193,6 +195,42 @@ fn sessions_are_listed_per_user_counted_and_deleted_one_by_one_or_once_ended(sto
         .collect();
     assert_eq!(left, ["s3"]);
     assert_eq!(read(store, |tx| tx.session_count()), 1);
+}
+
+fn a_session_keeps_the_clients_it_gave_id_tokens_to(store: &Store) {
+    let mut stored = session("s1", "u1");
+    stored.id_token_clients = vec!["app".into(), "wiki".into()];
+    write(store, |tx| tx.put_session(&hash(1), &stored));
+    assert_eq!(read(store, |tx| tx.session(&hash(1))), Some(stored.clone()));
+    assert_eq!(write(store, |tx| tx.delete_session(&hash(1))), Some(stored));
+}
+
+fn logout_notices_come_due_in_order_and_go_once_delivered(store: &Store) {
+    let later = now() + Duration::seconds(30);
+    write(store, |tx| {
+        tx.put_logout_notice("n1", &logout_notice("app", now()))?;
+        tx.put_logout_notice("n2", &logout_notice("wiki", now() - Duration::seconds(5)))?;
+        tx.put_logout_notice("n3", &logout_notice("mail", later))
+    });
+    let ids = |at, limit| -> Vec<String> {
+        read(store, |tx| tx.logout_notices_due(at, limit))
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    };
+    assert_eq!(ids(now(), 10), ["n2", "n1"]);
+    assert_eq!(ids(now(), 1), ["n2"]);
+    assert_eq!(ids(later, 10), ["n2", "n1", "n3"]);
+    // Put again with a later attempt: replaced, not added.
+    let mut retried = logout_notice("app", later + Duration::seconds(1));
+    retried.attempts = 1;
+    write(store, |tx| tx.put_logout_notice("n1", &retried));
+    assert_eq!(ids(later, 10), ["n2", "n3"]);
+    assert_eq!(read(store, |tx| tx.logout_notice("n1")), Some(retried));
+    assert!(write(store, |tx| tx.delete_logout_notice("n2")));
+    assert!(!write(store, |tx| tx.delete_logout_notice("n2")));
+    assert_eq!(read(store, |tx| tx.logout_notice("n2")), None);
+    assert_eq!(ids(later, 10), ["n3"]);
 }
 
 fn a_journey_is_taken_once(store: &Store) {
@@ -473,6 +511,8 @@ macro_rules! behaviours {
                 deleting_a_user_frees_the_name_but_not_an_email_another_holds,
                 users_are_listed_in_username_order,
                 sessions_are_listed_per_user_counted_and_deleted_one_by_one_or_once_ended,
+                a_session_keeps_the_clients_it_gave_id_tokens_to,
+                logout_notices_come_due_in_order_and_go_once_delivered,
                 a_journey_is_taken_once,
                 a_finished_journey_is_not_revived_and_attempts_never_go_down,
                 expired_journeys_are_purged,

@@ -46,6 +46,7 @@ pub(super) fn session(id: &str, user_id: &str) -> Session {
         absolute_expires_at: now() + Duration::hours(1),
         user_agent: None,
         ip: None,
+        id_token_clients: vec!["app".into()],
     }
 }
 
@@ -123,6 +124,8 @@ pub(super) fn client(client_id: &str) -> Client {
         token_exchange: false,
         resource_server: false,
         require_pushed_authorization_requests: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         managed_by_config: false,
         created_at: now(),
         registration: None,
@@ -150,6 +153,7 @@ pub(super) fn code(expires_at: OffsetDateTime) -> AuthorizationCode {
         auth_time: now(),
         amr: Vec::new(),
         acr: None,
+        sid: Some("s1".into()),
         expires_at,
         redeemed: None,
     }
@@ -176,10 +180,22 @@ pub(super) fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -
         auth_time: now(),
         amr: Vec::new(),
         acr: None,
+        sid: Some("s1".into()),
         expires_at,
         rotated_at: None,
         successor: None,
         retried: false,
+    }
+}
+
+pub(super) fn logout_notice(client_id: &str, next_attempt_at: OffsetDateTime) -> LogoutNotice {
+    LogoutNotice {
+        client_id: client_id.into(),
+        user_id: "u1".into(),
+        session_id: "s1".into(),
+        ended_at: now(),
+        attempts: 0,
+        next_attempt_at,
     }
 }
 

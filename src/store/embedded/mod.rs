@@ -10,6 +10,7 @@ mod grants;
 mod journeys;
 mod keys;
 mod leases;
+mod logout;
 mod migrations;
 mod passkeys;
 mod push;

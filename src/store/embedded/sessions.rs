@@ -67,7 +67,7 @@ impl SessionWrites for Write {
         &self,
         now: OffsetDateTime,
         idle: Duration,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Vec<Session>, StoreError> {
         let mut hashes = Vec::new();
         for entry in self.table(SESSIONS)?.iter()? {
             let (hash, bytes) = entry?;
@@ -76,9 +76,10 @@ impl SessionWrites for Write {
                 hashes.extend(TokenHash::from_slice(hash.value()));
             }
         }
+        let mut ended = Vec::with_capacity(hashes.len());
         for hash in &hashes {
-            self.delete_session(hash)?;
+            ended.extend(self.delete_session(hash)?);
         }
-        Ok(hashes.len())
+        Ok(ended)
     }
 }

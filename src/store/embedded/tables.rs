@@ -35,6 +35,10 @@ pub const SESSIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("sessio
 pub const USER_SESSIONS: MultimapTableDefinition<&str, &[u8]> =
     MultimapTableDefinition::new("sessions_by_user");
 
+/// notice id (the logout token's `jti`) → `LogoutNotice`: the outbox of
+/// back-channel logout tokens.
+pub const LOGOUT_NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("logout_notices");
+
 /// SHA-256(auth_id) → `JourneyState`.
 pub const JOURNEYS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("journeys");
 /// normalised username, or `totp <user id>` → `LoginThrottle`.
@@ -147,6 +151,7 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(USER_CODES)?;
     visit.table(PUSHED_REQUESTS)?;
     visit.table(LEASES)?;
+    visit.table(LOGOUT_NOTICES)?;
     Ok(())
 }
 
