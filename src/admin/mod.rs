@@ -101,10 +101,14 @@ pub fn by_session(ctx: &Context, active: &ActiveSession) -> Result<Administrator
 /// still administer now: a client token's client must still be allowed
 /// the scope, a user's token's user must still hold the role.
 pub fn by_token(provider: &Provider, token: &str) -> Result<Administrator, Refusal> {
-    let claims = provider.verify_access(token).map_err(|err| match err {
-        AccessTokenError::Invalid(why) => Refusal::InvalidToken(why),
-        AccessTokenError::Store(err) => Refusal::Store(err),
-    })?;
+    // Bearer only: a DPoP-bound token is refused here.
+    let claims = provider
+        .verify_access(token, None)
+        .map_err(|err| match err {
+            AccessTokenError::Invalid(why) => Refusal::InvalidToken(why),
+            AccessTokenError::Proof(_) => Refusal::InvalidToken("the DPoP proof is invalid"),
+            AccessTokenError::Store(err) => Refusal::Store(err),
+        })?;
     if !claims.scopes().any(|scope| scope == SCOPE) {
         return Err(Refusal::MissingScope);
     }

@@ -86,6 +86,7 @@ fn record(
         token_exchange: seed.token_exchange,
         resource_server: seed.resource_server,
         require_pushed_authorization_requests: seed.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: seed.dpop_bound_access_tokens,
         managed_by_config: false,
         created_at: created_at.min(ctx.now()),
         registration: None,
@@ -117,6 +118,7 @@ pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
         token_exchange: false,
         resource_server: false,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
         managed_by_config: false,
         created_at: ctx.now(),
         registration: None,
@@ -399,6 +401,7 @@ pub struct ClientChanges {
     pub token_exchange: Option<bool>,
     pub resource_server: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// The registration a stored client came from, as a `[[clients]]` entry
@@ -425,6 +428,7 @@ fn seed_of(client: &Client) -> SeedClient {
         token_exchange: client.token_exchange,
         resource_server: client.resource_server,
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+        dpop_bound_access_tokens: client.dpop_bound_access_tokens,
     }
 }
 
@@ -461,6 +465,10 @@ impl ClientChanges {
         set(
             &mut seed.require_pushed_authorization_requests,
             self.require_pushed_authorization_requests,
+        );
+        set(
+            &mut seed.dpop_bound_access_tokens,
+            self.dpop_bound_access_tokens,
         );
     }
 }

@@ -79,6 +79,12 @@ pub enum ErrorKind {
     /// §2.3.1 asks for brute-force protection): it may try again after
     /// `retry_after_secs`.
     TemporarilyUnavailable { retry_after_secs: u64 },
+    /// RFC 9449 §5: "The DPoP proof JWT is invalid." Also a proof that is
+    /// missing where the client or the grant requires one.
+    InvalidDpopProof,
+    /// RFC 9449 §8: "the authorization server requires nonce in DPoP
+    /// proof"; the current nonce is in the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorKind {
@@ -103,6 +109,8 @@ impl ErrorKind {
             ErrorKind::SlowDown => "slow_down",
             ErrorKind::ExpiredToken => "expired_token",
             ErrorKind::TemporarilyUnavailable { .. } => "temporarily_unavailable",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

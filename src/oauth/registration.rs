@@ -58,6 +58,9 @@ pub struct Metadata {
     pub post_logout_redirect_uris: Vec<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// RFC 9449 §5.2: the client always sends DPoP proofs.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A client's registration as it is answered (RFC 7591 §3.2.1, RFC 7592
@@ -89,6 +92,8 @@ pub struct Registered {
     pub client_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
+    /// RFC 9449 §5.2.
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// Why a registration request was refused.
@@ -487,6 +492,7 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
         "logo_uri": metadata.logo_uri,
         "client_uri": metadata.client_uri,
         "require_pkce": true,
+        "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
     });
     if let Some(scopes) = scopes {
         entry["scopes"] = serde_json::json!(scopes);
@@ -559,5 +565,6 @@ fn answer(client: &Client) -> Registered {
         scope: client.scopes.join(" "),
         client_uri: client.client_uri.clone(),
         logo_uri: client.logo_uri.clone(),
+        dpop_bound_access_tokens: client.dpop_bound_access_tokens,
     }
 }

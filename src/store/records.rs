@@ -326,6 +326,9 @@ pub struct Client {
     /// Its authorization requests must be pushed first (RFC 9126).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Must prove a DPoP key at every token request (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// Declared by a `[[clients]]` entry of the config (see
     /// [`User::managed_by_config`]).
     #[serde(default)]
@@ -398,6 +401,10 @@ pub struct AuthorizationCode {
     /// Set when redeemed: what it issued, for revocation on replay.
     #[serde(default)]
     pub redeemed: Option<Issued>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the token request
+    /// must prove, from the authorization request's `dpop_jkt`.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A device authorization (RFC 8628 §3.2), stored under the hash of its
@@ -498,6 +505,10 @@ pub struct RefreshToken {
     /// Whether the one retry the grace period allows was used.
     #[serde(default)]
     pub retried: bool,
+    /// RFC 9449 §5: the thumbprint of the DPoP key a public client's
+    /// renewal must prove; `None` for an unbound token.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A signing key; the private half sealed (see `seal`).

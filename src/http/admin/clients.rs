@@ -61,6 +61,8 @@ struct ClientResponse {
     resource_server: bool,
     /// Its authorization requests must be pushed first (RFC 9126).
     require_pushed_authorization_requests: bool,
+    /// Its token requests must carry a DPoP proof (RFC 9449 §5.2).
+    dpop_bound_access_tokens: bool,
     /// Declared in the config file: changes are refused (409).
     managed_by_config: bool,
     /// Registered by itself (RFC 7591), at `/oauth2/register`.
@@ -92,6 +94,7 @@ impl From<Client> for ClientResponse {
             token_exchange: client.token_exchange,
             resource_server: client.resource_server,
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
             managed_by_config: client.managed_by_config,
             self_registered: client.registration.is_some(),
             created_at: client.created_at,

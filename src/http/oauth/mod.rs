@@ -10,6 +10,7 @@ mod authorize;
 mod bearer;
 mod client_auth;
 mod device;
+mod dpop;
 mod metadata;
 mod oidc;
 mod par;

@@ -123,6 +123,7 @@ pub(super) fn client(client_id: &str) -> Client {
         token_exchange: false,
         resource_server: false,
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: true,
         managed_by_config: false,
         created_at: now(),
         registration: None,
@@ -152,6 +153,7 @@ pub(super) fn code(expires_at: OffsetDateTime) -> AuthorizationCode {
         acr: None,
         expires_at,
         redeemed: None,
+        dpop_jkt: Some("code-thumbprint".into()),
     }
 }
 
@@ -180,6 +182,7 @@ pub(super) fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -
         rotated_at: None,
         successor: None,
         retried: false,
+        dpop_jkt: Some("refresh-thumbprint".into()),
     }
 }
 
