@@ -588,3 +588,54 @@ async fn discovery_names_the_algorithms_proofs_may_use() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_proof_with_a_pushed_request_binds_its_code_to_the_key() {
+    let app = spawn().await;
+    sign_in(&app, ALICE).await;
+    let key = DpopKey::es256();
+    let par = app.url("/oauth2/par");
+    let request = AuthRequest::new("web", CALLBACK, "openid");
+    let push = |proof: String, extra: Option<(&'static str, String)>| {
+        let mut form: Vec<(String, String)> = request
+            .params
+            .iter()
+            .filter(|(name, _)| name != "client_id")
+            .cloned()
+            .collect();
+        form.extend(extra.map(|(n, v)| (n.to_owned(), v)));
+        app.api
+            .post(&par)
+            .basic_auth("web", Some(WEB_SECRET))
+            .header("DPoP", proof)
+            .form(&form)
+            .send()
+    };
+    // A dpop_jkt naming another key than the proof's is refused.
+    let other = DpopKey::es256();
+    let proof = key.proof(&ProofClaims::new("POST", &par, now(&app)));
+    let mismatch = answer(
+        push(proof, Some(("dpop_jkt", other.thumbprint())))
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_error(&mismatch, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+
+    let proof = key.proof(&ProofClaims::new("POST", &par, now(&app)));
+    let (status, pushed) = answer(push(proof, None).await.expect("request")).await;
+    assert_eq!(status, StatusCode::CREATED, "{pushed}");
+    let by_reference = AuthRequest {
+        params: vec![
+            ("client_id".into(), "web".into()),
+            ("request_uri".into(), text(&pushed, "request_uri")),
+        ],
+        ..request.clone()
+    };
+    let code = authorize(&app, &by_reference).await;
+    let wrong = redeem_with(&app, WEB, &code, &request, &[&token_proof(&app, &other)]).await;
+    assert_error(&wrong, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    let (status, body) = redeem_with(&app, WEB, &code, &request, &[&token_proof(&app, &key)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+}

@@ -2,10 +2,10 @@
 //! `ProofRequest`: the proof with the method and path it must name.
 
 use crate::oauth::dpop::ProofRequest;
-use crate::oauth::{ErrorKind, OAuthError};
+use crate::oauth::{ErrorKind, OAuthError, Provider};
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use std::future::{Ready, ready};
 
 /// The request header's name.
@@ -27,6 +27,19 @@ pub(super) fn proof_of(req: &HttpRequest) -> Result<Option<ProofRequest>, &'stat
         method: req.method().as_str().to_owned(),
         path: req.path().to_owned(),
     }))
+}
+
+/// `response` with the current server nonce (§8.2), when nonces are on:
+/// every answer of an endpoint that takes proofs carries it, so a client
+/// never needs a refused request to learn it.
+pub(super) fn with_nonce(provider: &Provider, mut response: HttpResponse) -> HttpResponse {
+    if let Some(nonce) = provider
+        .dpop_nonce()
+        .and_then(|nonce| header::HeaderValue::from_str(&nonce).ok())
+    {
+        response.headers_mut().insert(DPOP_NONCE, nonce);
+    }
+    response
 }
 
 /// The DPoP proof of a token request: an extractor, so that a malformed

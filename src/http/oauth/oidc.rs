@@ -2,7 +2,7 @@
 //! RP-initiated logout.
 
 use super::bearer::{AccessRefusal, Bearer, BearerError};
-use super::dpop::DPOP_NONCE;
+use super::dpop::with_nonce;
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{Cause, PageError, render};
@@ -38,8 +38,8 @@ pub async fn userinfo(
     provider: web::Data<Provider>,
     token: Result<Bearer, AccessRefusal>,
 ) -> HttpResponse {
-    let nonce = provider.dpop_nonce();
-    let mut response = match token {
+    let answer = provider.clone();
+    let response = match token {
         Err(refusal) => refusal.error_response(),
         Ok(token) => {
             let dpop = token.proof().is_some();
@@ -51,10 +51,7 @@ pub async fn userinfo(
             }
         }
     };
-    if let Some(nonce) = nonce.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
-        response.headers_mut().insert(DPOP_NONCE, nonce);
-    }
-    response
+    with_nonce(&answer, response)
 }
 
 /// A bare 500 (RFC 6750 defines no body for it), its cause kept for the

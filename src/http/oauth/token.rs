@@ -2,7 +2,7 @@
 //! (RFC 7662). Every answer carries `Cache-Control: no-store`.
 
 use super::client_auth::ClientAuth;
-use super::dpop::{DPOP_NONCE, DpopProof};
+use super::dpop::{DpopProof, with_nonce};
 use crate::oauth::token_request::{TokenParams, TokenRequest};
 use crate::oauth::{OAuthError, Provider};
 use crate::secret::Token;
@@ -30,8 +30,8 @@ pub(super) fn no_store(
 }
 
 /// `POST /oauth2/token`. With a `DPoP` proof the access token is bound to
-/// its key (RFC 9449 §5). When nonces are on, every answer carries the
-/// current one (§8.2), so a client never needs a failed request to learn it.
+/// its key (RFC 9449 §5); answers carry the server's nonce when it asks
+/// for one.
 pub async fn post_token(
     provider: web::Data<Provider>,
     DpopProof(proof): DpopProof,
@@ -41,15 +41,11 @@ pub async fn post_token(
         address,
     }: ClientAuth<TokenForm>,
 ) -> HttpResponse {
-    let nonce = provider.dpop_nonce();
-    let mut response = match token_response(provider, client, form, address, proof).await {
+    let response = match token_response(provider.clone(), client, form, address, proof).await {
         Ok(response) => response,
         Err(err) => actix_web::ResponseError::error_response(&err),
     };
-    if let Some(nonce) = nonce.and_then(|n| header::HeaderValue::from_str(&n).ok()) {
-        response.headers_mut().insert(DPOP_NONCE, nonce);
-    }
-    response
+    with_nonce(&provider, response)
 }
 
 async fn token_response(
