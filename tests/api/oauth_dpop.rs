@@ -6,12 +6,13 @@
 //! `dpop_jkt` and clients registered `dpop_bound_access_tokens` need the
 //! key; server nonces are asked for when configured.
 
+use crate::admin_api::{Auth, admin_send};
 use crate::helpers::dpop::{DpopKey, ProofClaims, claims_of};
 use crate::helpers::oauth::{
     AuthRequest, Cred, assert_error, authorize, callback, introspect, sign_in, text,
 };
 use crate::helpers::{ALICE, TestApp, spawn_app_with};
-use reqwest::{Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 const WEB_SECRET: &str = "web-secret-that-is-long-enough-0123456789";
@@ -20,6 +21,7 @@ const APP: Cred = Cred::Public("app");
 const STRICT: Cred = Cred::Public("strict");
 const CALLBACK: &str = "https://app.example.com/callback";
 const INITIAL: &str = "an-initial-access-token-long-enough-0123456789";
+const ROOT: (&str, &str) = ("root", "root password that is long enough");
 
 /// `app` (public), `web` (confidential, also a resource server) and
 /// `strict` (public, registered `dpop_bound_access_tokens`), all first
@@ -53,7 +55,13 @@ redirect_uris = ["{CALLBACK}"]
 scopes = ["openid"]
 first_party = true
 dpop_bound_access_tokens = true
-"#
+
+[[users]]
+username = "{}"
+password = "{}"
+admin = true
+"#,
+        ROOT.0, ROOT.1
     )
 }
 
@@ -638,4 +646,45 @@ async fn a_proof_with_a_pushed_request_binds_its_code_to_the_key() {
     let (status, body) = redeem_with(&app, WEB, &code, &request, &[&token_proof(&app, &key)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["token_type"], "DPoP");
+}
+
+#[tokio::test]
+async fn an_administrator_sets_whether_a_client_must_send_proofs() {
+    let app = spawn().await;
+    let root = app.login_rest(ROOT).await;
+    let (status, created) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::POST,
+        "/clients",
+        Some(json!({
+            "client_id": "service",
+            "scopes": ["notes"],
+            "grant_types": ["client_credentials"],
+            "dpop_bound_access_tokens": true,
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["dpop_bound_access_tokens"], true);
+    // Cred holds 'static credentials; this test's server outlives nothing.
+    let secret: &'static str = text(&created, "client_secret").leak();
+    let service = Cred::Basic("service", secret);
+    let form = [("grant_type", "client_credentials")];
+    let bare = answer(token_with(&app, service, &[], &form).await).await;
+    assert_error(&bare, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+
+    let (status, changed) = admin_send(
+        &app,
+        Auth::Session(&root),
+        Method::PATCH,
+        "/clients/service",
+        Some(json!({"dpop_bound_access_tokens": false})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["dpop_bound_access_tokens"], false);
+    let (status, body) = answer(token_with(&app, service, &[], &form).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
 }
