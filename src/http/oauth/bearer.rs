@@ -149,9 +149,18 @@ impl ResponseError for AccessRefusal {
         let on_dpop = self.dpop || dpop_only;
         let algs = format!("DPoP algs=\"{}\"", crate::oauth::dpop::ALGS.join(" "));
         let params = |mine: bool| if mine { self.error.params() } else { None };
+        let dpop = challenge(&algs, params(on_dpop));
+        let bearer = challenge(REALM, params(!on_dpop));
+        // The challenge with the error first: a client reading only the
+        // first header still learns what went wrong.
+        let (first, second) = if on_dpop {
+            (dpop, bearer)
+        } else {
+            (bearer, dpop)
+        };
         let mut response = HttpResponse::build(self.status_code());
-        response.append_header((header::WWW_AUTHENTICATE, challenge(&algs, params(on_dpop))));
-        response.append_header((header::WWW_AUTHENTICATE, challenge(REALM, params(!on_dpop))));
+        response.append_header((header::WWW_AUTHENTICATE, first));
+        response.append_header((header::WWW_AUTHENTICATE, second));
         response.finish()
     }
 }
