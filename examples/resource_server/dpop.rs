@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The algorithms proofs may use, as the `DPoP algs` challenge names them.
-pub const ALGS: &str = "ES256 ES384 RS256 PS256 PS384 EdDSA";
+pub const ALGS: &str = "ES256 ES384 RS256 PS256 EdDSA";
 /// How far a proof's `iat` may be from our clock, either way.
 const WINDOW_SECS: i64 = 60;
 

@@ -22,7 +22,7 @@ use time::Duration;
 
 /// The `alg` values a proof may use (asymmetric only, §4.2), as discovery
 /// advertises them in `dpop_signing_alg_values_supported`.
-pub const ALGS: [&str; 6] = ["ES256", "ES384", "RS256", "PS256", "PS384", "EdDSA"];
+pub const ALGS: [&str; 5] = ["ES256", "ES384", "RS256", "PS256", "EdDSA"];
 
 /// How far `iat` may be from the server's clock, either way (§11.1).
 const WINDOW: Duration = Duration::seconds(60);

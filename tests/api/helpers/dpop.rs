@@ -6,7 +6,8 @@ use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
+    ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
+    EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RSA_PSS_SHA256,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,8 +18,15 @@ use super::oauth::fresh;
 /// A private key a client proves possession of.
 pub enum DpopKey {
     Es256(EcdsaKeyPair),
+    Es384(EcdsaKeyPair),
     Rs256(RsaKeyPair),
+    Ps256(RsaKeyPair),
     EdDsa(Ed25519KeyPair),
+}
+
+fn ecdsa(alg: &'static EcdsaSigningAlgorithm) -> EcdsaKeyPair {
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &SystemRandom::new()).expect("keygen");
+    EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref()).expect("key")
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -50,13 +58,17 @@ impl<'a> ProofClaims<'a> {
 impl DpopKey {
     /// A new P-256 key.
     pub fn es256() -> Self {
-        let pkcs8 =
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-                .expect("keygen");
-        Self::Es256(
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
-                .expect("key"),
-        )
+        Self::Es256(ecdsa(&ECDSA_P256_SHA256_FIXED_SIGNING))
+    }
+
+    /// A new P-384 key.
+    pub fn es384() -> Self {
+        Self::Es384(ecdsa(&ECDSA_P384_SHA384_FIXED_SIGNING))
+    }
+
+    /// A new RSA-2048 key for RSASSA-PSS.
+    pub fn ps256() -> Self {
+        Self::Ps256(RsaKeyPair::generate(KeySize::Rsa2048).expect("keygen"))
     }
 
     /// A new RSA-2048 key.
@@ -73,7 +85,9 @@ impl DpopKey {
     pub fn alg(&self) -> &'static str {
         match self {
             Self::Es256(_) => "ES256",
+            Self::Es384(_) => "ES384",
             Self::Rs256(_) => "RS256",
+            Self::Ps256(_) => "PS256",
             Self::EdDsa(_) => "EdDSA",
         }
     }
@@ -81,12 +95,19 @@ impl DpopKey {
     /// The public JWK, members in RFC 7638 order.
     pub fn jwk(&self) -> Value {
         match self {
-            Self::Es256(key) => {
+            Self::Es256(key) | Self::Es384(key) => {
                 // An uncompressed point: 0x04 ‖ x ‖ y.
                 let point = key.public_key().as_ref();
-                json!({"crv": "P-256", "kty": "EC", "x": b64(&point[1..33]), "y": b64(&point[33..65])})
+                let half = (point.len() - 1) / 2;
+                let crv = if half == 32 { "P-256" } else { "P-384" };
+                json!({
+                    "crv": crv,
+                    "kty": "EC",
+                    "x": b64(&point[1..=half]),
+                    "y": b64(&point[half + 1..]),
+                })
             }
-            Self::Rs256(key) => {
+            Self::Rs256(key) | Self::Ps256(key) => {
                 let public = key.public_key();
                 json!({
                     "e": b64(public.exponent().big_endian_without_leading_zero()),
@@ -144,10 +165,16 @@ impl DpopKey {
     fn sign(&self, input: &[u8]) -> Vec<u8> {
         let rng = SystemRandom::new();
         match self {
-            Self::Es256(key) => key.sign(&rng, input).expect("sign").as_ref().to_vec(),
-            Self::Rs256(key) => {
+            Self::Es256(key) | Self::Es384(key) => {
+                key.sign(&rng, input).expect("sign").as_ref().to_vec()
+            }
+            Self::Rs256(key) | Self::Ps256(key) => {
+                let padding = match self {
+                    Self::Ps256(_) => &RSA_PSS_SHA256,
+                    _ => &RSA_PKCS1_SHA256,
+                };
                 let mut signature = vec![0; key.public_modulus_len()];
-                key.sign(&RSA_PKCS1_SHA256, &rng, input, &mut signature)
+                key.sign(padding, &rng, input, &mut signature)
                     .expect("sign");
                 signature
             }

@@ -186,7 +186,7 @@ fn assert_dpop_refusal(response: &Response, error: &str) {
     let challenges = challenges(response);
     assert!(
         challenges.contains(&format!(
-            "DPoP algs=\"ES256 ES384 RS256 PS256 PS384 EdDSA\", error=\"{error}\""
+            "DPoP algs=\"ES256 ES384 RS256 PS256 EdDSA\", error=\"{error}\""
         )),
         "{challenges}"
     );
