@@ -219,7 +219,7 @@ impl FromRequest for Bearer {
 
 /// The token of an `Authorization: DPoP` header with the request's proof,
 /// or why the proof is unusable; `None` without that scheme.
-fn dpop_token(req: &HttpRequest) -> Option<Result<(Token, ProofRequest), &'static str>> {
+pub(crate) fn dpop_token(req: &HttpRequest) -> Option<Result<(Token, ProofRequest), &'static str>> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -60,6 +60,12 @@ scopes = ["openid"]
 first_party = true
 dpop_bound_access_tokens = true
 
+[[clients]]
+client_id = "ops"
+client_secret = "{WEB_SECRET}"
+scopes = ["tessera:admin"]
+grant_types = ["client_credentials"]
+
 [[users]]
 username = "{}"
 password = "{}"

@@ -1,7 +1,7 @@
 //! UserInfo with DPoP-bound tokens (RFC 9449 §7): the `DPoP` scheme and a
 //! proof of the token's key for the request and the token (`ath`); a bound
 //! token as a bearer token, or an unbound one with the DPoP scheme, is
-//! refused, with both challenges.
+//! refused, with both challenges. The admin API takes them the same way.
 
 use super::*;
 
@@ -92,4 +92,50 @@ async fn without_a_proof_tokens_stay_bearer_tokens() {
     )
     .await;
     assert_dpop_refusal(&response, "invalid_token");
+}
+
+#[tokio::test]
+async fn the_admin_api_takes_a_dpop_bound_token_with_a_proof_only() {
+    let app = spawn().await;
+    let key = DpopKey::es256();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("scope", "tessera:admin"),
+    ];
+    let ops = Cred::Basic("ops", WEB_SECRET);
+    let (status, body) =
+        answer(token_with(&app, ops, &[&token_proof(&app, &key)], &form).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = text(&body, "access_token");
+    let url = app.url("/admin/api/users");
+    let call = |authorization: String, proof: Option<String>| {
+        let mut request = app.api.get(&url).header("Authorization", authorization);
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.send()
+    };
+    let proof = key.proof(&ProofClaims {
+        access_token: Some(&access),
+        ..ProofClaims::new("GET", &url, now(&app))
+    });
+    let ok = call(format!("DPoP {access}"), Some(proof.clone()))
+        .await
+        .expect("request");
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    let bearer = answer(
+        call(format!("Bearer {access}"), None)
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(bearer.0, StatusCode::UNAUTHORIZED, "{}", bearer.1);
+    assert_eq!(bearer.1["error"], "invalid_token");
+    let replayed = call(format!("DPoP {access}"), Some(proof))
+        .await
+        .expect("request");
+    assert_dpop_refusal(&replayed, "invalid_dpop_proof");
+    let missing = call(format!("DPoP {access}"), None).await.expect("request");
+    assert_dpop_refusal(&missing, "invalid_dpop_proof");
 }
