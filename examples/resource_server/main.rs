@@ -6,6 +6,11 @@
 //! error="invalid_token"` for a missing, malformed, expired, foreign or
 //! forged token; 403 with `error="insufficient_scope", scope="..."`.
 //!
+//! DPoP-bound tokens (RFC 9449, `cnf.jkt`) come with `Authorization: DPoP`
+//! and a `DPoP` proof for the request and the token (`dpop.rs`); such a
+//! token sent as a bearer token is refused, and a bad proof is a 401 with
+//! `WWW-Authenticate: DPoP error="invalid_dpop_proof"`.
+//!
 //! Run it against a running tessera. tessera's config needs a client whose
 //! tokens are meant for this API (`audience`), for example a service using
 //! `client_credentials`, as in `examples/examples.toml`:
@@ -43,6 +48,7 @@
 //! `--issuer` (default `http://127.0.0.1:8080`), `--audience` (`notes-api`),
 //! `--bind` (`127.0.0.1:9100`); `RUST_LOG=info` logs each JWKS fetch.
 
+mod dpop;
 mod verifier;
 
 #[cfg(test)]
@@ -54,6 +60,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use clap::Parser;
+use dpop::Proofs;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -73,6 +80,10 @@ struct Args {
     audience: String,
     #[arg(long, default_value = "127.0.0.1:9100")]
     bind: String,
+    /// This API's URL as clients call it, which their DPoP proofs name
+    /// (`htu`); defaults to `http://` and `--bind`.
+    #[arg(long)]
+    public_url: Option<String>,
 }
 
 #[tokio::main]
@@ -84,17 +95,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let verifier = Verifier::discover(&args.issuer, &args.audience).await?;
     let listener = TcpListener::bind(&args.bind)?;
     println!("notes API listening on http://{}", listener.local_addr()?);
-    serve(listener, verifier)?.await?;
+    let public_url = args
+        .public_url
+        .unwrap_or_else(|| format!("http://{}", args.bind));
+    serve(listener, verifier, Proofs::new(&public_url))?.await?;
     Ok(())
 }
 
-/// The notes API on `listener`.
-fn serve(listener: TcpListener, verifier: Verifier) -> std::io::Result<Server> {
+/// The notes API on `listener`, checking DPoP proofs with `proofs`.
+fn serve(listener: TcpListener, verifier: Verifier, proofs: Proofs) -> std::io::Result<Server> {
     let verifier = web::Data::new(verifier);
+    let proofs = web::Data::new(proofs);
     let notes = web::Data::new(Notes::default());
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(verifier.clone())
+            .app_data(proofs.clone())
             .app_data(notes.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -128,9 +144,10 @@ struct Note {
 async fn get_notes(
     req: HttpRequest,
     verifier: web::Data<Verifier>,
+    proofs: web::Data<Proofs>,
     notes: web::Data<Notes>,
 ) -> Result<HttpResponse, Denied> {
-    let claims = authorize(&req, &verifier, "notes:read").await?;
+    let claims = authorize(&req, &verifier, &proofs, "notes:read").await?;
     let notes = notes
         .0
         .lock()
@@ -143,10 +160,11 @@ async fn get_notes(
 async fn post_notes(
     req: HttpRequest,
     verifier: web::Data<Verifier>,
+    proofs: web::Data<Proofs>,
     notes: web::Data<Notes>,
     note: web::Json<Note>,
 ) -> Result<HttpResponse, Denied> {
-    let claims = authorize(&req, &verifier, "notes:write").await?;
+    let claims = authorize(&req, &verifier, &proofs, "notes:write").await?;
     let note = note.into_inner();
     notes
         .0
@@ -158,24 +176,66 @@ async fn post_notes(
     Ok(HttpResponse::Created().json(note))
 }
 
-/// The claims of the request's bearer token if it is valid and carries
-/// `scope`.
+/// The claims of the request's access token if it is valid, presented as
+/// its binding asks (a bearer token, or a DPoP-bound one with its proof),
+/// and carries `scope`.
 async fn authorize(
     req: &HttpRequest,
     verifier: &Verifier,
+    proofs: &Proofs,
     scope: &'static str,
 ) -> Result<Claims, Denied> {
-    let token = bearer_token(req).ok_or(Denied::NoToken)?;
+    let (scheme, token) = access_token(req).ok_or(Denied::NoToken)?;
     let claims = verifier.verify(token).await.map_err(Denied::Token)?;
+    let bound = claims.cnf.as_ref().map(|cnf| cnf.jkt.as_str());
+    match (scheme, bound) {
+        (Scheme::Bearer, None) => {}
+        // RFC 9449 §7.2: a bound token is no bearer token.
+        (Scheme::Bearer, Some(_)) => {
+            return Err(Denied::Token(Rejection::InvalidToken(
+                "the token is DPoP-bound: send it with the DPoP scheme and a proof",
+            )));
+        }
+        (Scheme::Dpop, None) => {
+            return Err(Denied::Token(Rejection::InvalidToken(
+                "the token is not DPoP-bound: send it as a Bearer token",
+            )));
+        }
+        (Scheme::Dpop, Some(jkt)) => {
+            let mut headers = req.headers().get_all("dpop");
+            let proof = match (headers.next(), headers.next()) {
+                (Some(proof), None) => proof
+                    .to_str()
+                    .map_err(|_| Denied::Proof("the proof is not a JWT"))?,
+                _ => return Err(Denied::Proof("send exactly one DPoP header")),
+            };
+            proofs
+                .check(proof, req.method().as_str(), req.path(), token, jkt)
+                .map_err(Denied::Proof)?;
+        }
+    }
     claims.require_scope(scope).map_err(Denied::Token)?;
     Ok(claims)
 }
 
-/// RFC 6750 §2.1: `Authorization: Bearer TOKEN`, the scheme in any case.
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
+/// How the access token came.
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// RFC 6750 §2.1 `Authorization: Bearer TOKEN`, or RFC 9449 §7.1
+/// `Authorization: DPoP TOKEN`; the scheme in any case.
+fn access_token(req: &HttpRequest) -> Option<(Scheme, &str)> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token.trim()))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::Dpop, token.trim()))
+    } else {
+        None
+    }
 }
 
 /// A refused request.
@@ -184,6 +244,8 @@ enum Denied {
     /// No bearer token at all: RFC 6750 §3.1 says to name no error then.
     NoToken,
     Token(Rejection),
+    /// RFC 9449 §7.1 `invalid_dpop_proof`, with the reason.
+    Proof(&'static str),
 }
 
 impl std::fmt::Display for Denied {
@@ -191,6 +253,7 @@ impl std::fmt::Display for Denied {
         match self {
             Self::NoToken => f.write_str("no bearer token"),
             Self::Token(rejection) => write!(f, "{rejection:?}"),
+            Self::Proof(why) => f.write_str(why),
         }
     }
 }
@@ -198,7 +261,9 @@ impl std::fmt::Display for Denied {
 impl ResponseError for Denied {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::NoToken | Self::Token(Rejection::InvalidToken(_)) => StatusCode::UNAUTHORIZED,
+            Self::NoToken | Self::Token(Rejection::InvalidToken(_)) | Self::Proof(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Token(Rejection::InsufficientScope(_)) => StatusCode::FORBIDDEN,
             Self::Token(Rejection::KeysUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -212,8 +277,17 @@ impl ResponseError for Denied {
                         header::WWW_AUTHENTICATE,
                         format!(r#"Bearer realm="{REALM}""#),
                     ))
+                    .append_header((header::WWW_AUTHENTICATE, dpop_challenge()))
                     .finish();
             }
+            Self::Proof(why) => (
+                "invalid_dpop_proof",
+                *why,
+                format!(
+                    r#"{}, error="invalid_dpop_proof", error_description="{why}""#,
+                    dpop_challenge()
+                ),
+            ),
             Self::Token(Rejection::InvalidToken(why)) => (
                 "invalid_token",
                 *why,
@@ -242,6 +316,11 @@ impl ResponseError for Denied {
                 error_description: description,
             })
     }
+}
+
+/// The DPoP challenge (RFC 9449 §7.1): the algorithms proofs may use.
+fn dpop_challenge() -> String {
+    format!(r#"DPoP algs="{}""#, dpop::ALGS)
 }
 
 #[derive(Serialize)]

@@ -5,6 +5,9 @@
 #[path = "../common/in_process.rs"]
 mod in_process;
 
+#[path = "dpop_tests.rs"]
+mod dpop;
+
 use super::serve;
 use super::verifier::Verifier;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -71,7 +74,7 @@ fn start_tessera(top: &str, clock: Arc<dyn Clock>) -> String {
 fn start_api(verifier: Verifier) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    tokio::spawn(serve(listener, verifier).expect("serve"));
+    tokio::spawn(serve(listener, verifier, super::Proofs::new(&url)).expect("serve"));
     url
 }
 

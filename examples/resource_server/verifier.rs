@@ -30,6 +30,15 @@ pub struct Claims {
     /// Space-separated scopes (RFC 9068 §2.2.3).
     #[serde(default)]
     pub scope: String,
+    /// RFC 9449 §6.1: the DPoP key a bound token is bound to.
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
+}
+
+/// `cnf` of a DPoP-bound token: its key's RFC 7638 thumbprint.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 impl Claims {

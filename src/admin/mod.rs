@@ -11,6 +11,7 @@ use crate::audit;
 use crate::config::seconds;
 use crate::context::Context;
 use crate::oauth::Provider;
+use crate::oauth::dpop::{DpopError, ProofRequest};
 use crate::oauth::tokens::AccessTokenError;
 use crate::sessions::ActiveSession;
 use crate::store::{Session, StoreError};
@@ -53,6 +54,10 @@ pub enum Refusal {
     /// The token is not one this server issued, or no longer good.
     #[error("{0}")]
     InvalidToken(&'static str),
+    /// RFC 9449 §7.1: the DPoP proof sent with a DPoP-bound token is
+    /// missing, invalid, or lacks the server's nonce.
+    #[error("{0}")]
+    InvalidProof(String),
     /// The token was not granted [`SCOPE`].
     #[error("the access token was not granted the {SCOPE} scope")]
     MissingScope,
@@ -97,14 +102,23 @@ pub fn by_session(ctx: &Context, active: &ActiveSession) -> Result<Administrator
 }
 
 /// The administrator behind an access token: valid (signature, issuer,
-/// expiry, not revoked), granted [`SCOPE`], and for a subject that may
+/// expiry, not revoked; a DPoP-bound one with its `proof`), granted [`SCOPE`], and for a subject that may
 /// still administer now: a client token's client must still be allowed
 /// the scope, a user's token's user must still hold the role.
-pub fn by_token(provider: &Provider, token: &str) -> Result<Administrator, Refusal> {
-    let claims = provider.verify_access(token).map_err(|err| match err {
-        AccessTokenError::Invalid(why) => Refusal::InvalidToken(why),
-        AccessTokenError::Store(err) => Refusal::Store(err),
-    })?;
+pub fn by_token(
+    provider: &Provider,
+    token: &str,
+    proof: Option<&ProofRequest>,
+) -> Result<Administrator, Refusal> {
+    let claims = provider
+        .verify_access(token, proof)
+        .map_err(|err| match err {
+            AccessTokenError::Invalid(why) => Refusal::InvalidToken(why),
+            AccessTokenError::Proof(DpopError::Store(err)) | AccessTokenError::Store(err) => {
+                Refusal::Store(err)
+            }
+            AccessTokenError::Proof(err) => Refusal::InvalidProof(err.to_string()),
+        })?;
     if !claims.scopes().any(|scope| scope == SCOPE) {
         return Err(Refusal::MissingScope);
     }

@@ -44,6 +44,10 @@ pub struct OAuthSettings {
     /// Every client must push its authorization requests first (RFC 9126
     /// §5); a client may also require it of itself alone.
     pub require_pushed_authorization_requests: bool,
+    /// DPoP (RFC 9449 §8): when above 0, every DPoP proof must carry a
+    /// server nonce, which changes every this many seconds (the previous
+    /// one stays good for as long); 0 asks for none.
+    pub dpop_nonce_secs: u64,
 }
 
 impl Default for OAuthSettings {
@@ -60,6 +64,7 @@ impl Default for OAuthSettings {
             device_code_ttl_secs: 600,
             device_poll_interval_secs: 5,
             require_pushed_authorization_requests: false,
+            dpop_nonce_secs: 0,
         }
     }
 }
@@ -118,6 +123,10 @@ pub struct SeedClient {
     /// It wants `sid` in logout tokens (tessera always sends it).
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    /// Its access tokens are always DPoP-bound (RFC 9449 §5.2): token
+    /// requests without a DPoP proof are refused.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 fn default_client_scopes() -> Vec<String> {
@@ -175,6 +184,12 @@ impl Settings {
             return Err(invalid(
                 "oauth.device_poll_interval_secs",
                 "must be between 1 and 60 seconds",
+            ));
+        }
+        if o.dpop_nonce_secs > 3600 {
+            return Err(invalid(
+                "oauth.dpop_nonce_secs",
+                "must be at most 3600 seconds (0: no nonces)",
             ));
         }
         if o.client_auth_max_failures == 0 {

@@ -36,6 +36,8 @@ pub struct AuthorizationRequest {
     pub journey: String,
     /// Set when the request came by reference (RFC 9126).
     pub pushed: Option<Pushed>,
+    /// RFC 9449 §10: the DPoP key (thumbprint) the code is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -233,6 +235,17 @@ impl Provider {
             })
             .transpose()
             .map_err(redirect)?;
+        // RFC 9449 §10: a base64url SHA-256 thumbprint (RFC 7638).
+        if params.dpop_jkt.as_deref().is_some_and(|jkt| {
+            jkt.len() != 43
+                || !jkt
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        }) {
+            return Err(redirect(OAuthError::invalid_request(
+                "dpop_jkt must be a base64url SHA-256 JWK thumbprint",
+            )));
+        }
         if openid && client.require_nonce && params.nonce.is_none() {
             return Err(redirect(OAuthError::invalid_request(
                 "this client must send a nonce",
@@ -278,6 +291,7 @@ impl Provider {
             hinted_subject,
             journey,
             pushed,
+            dpop_jkt: params.dpop_jkt.clone(),
         })
     }
 
@@ -339,6 +353,7 @@ impl Provider {
             sid: auth.sid.clone(),
             expires_at: now + crate::config::seconds(self.ctx.settings.oauth.code_ttl_secs),
             redeemed: None,
+            dpop_jkt: request.dpop_jkt.clone(),
         };
         let hash = code.hash();
         self.ctx.store.write(|tx| {

@@ -30,6 +30,8 @@ pub struct AuthorizeParams {
     /// Request objects are not supported; their presence is refused.
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizeParams {
@@ -52,6 +54,7 @@ impl AuthorizeParams {
             ("id_token_hint", &self.id_token_hint),
             ("acr_values", &self.acr_values),
             ("request_uri", &self.request_uri),
+            ("dpop_jkt", &self.dpop_jkt),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|value| (name, value)))
@@ -74,6 +77,7 @@ mod tests {
             pkce in (param(), param(), param()),
             oidc in (param(), param(), param(), param(), param()),
             request_uri in param(),
+            dpop_jkt in param(),
         ) -> AuthorizeParams {
             let (client_id, redirect_uri, response_type, scope, state) = ids;
             let (code_challenge, code_challenge_method, nonce) = pkce;
@@ -84,6 +88,7 @@ mod tests {
                 prompt, max_age, login_hint, id_token_hint, acr_values,
                 request: None,
                 request_uri,
+                dpop_jkt,
             }
         }
     }

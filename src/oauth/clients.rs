@@ -88,6 +88,7 @@ fn record(
         require_pushed_authorization_requests: seed.require_pushed_authorization_requests,
         backchannel_logout_uri: seed.backchannel_logout_uri.clone(),
         backchannel_logout_session_required: seed.backchannel_logout_session_required,
+        dpop_bound_access_tokens: seed.dpop_bound_access_tokens,
         managed_by_config: false,
         created_at: created_at.min(ctx.now()),
         registration: None,
@@ -121,6 +122,7 @@ pub fn unregistered(ctx: &Context, client_id: &ClientId) -> Client {
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        dpop_bound_access_tokens: false,
         managed_by_config: false,
         created_at: ctx.now(),
         registration: None,
@@ -406,6 +408,7 @@ pub struct ClientChanges {
     #[serde(default, deserialize_with = "crate::config::present")]
     pub backchannel_logout_uri: Option<Option<String>>,
     pub backchannel_logout_session_required: Option<bool>,
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// The registration a stored client came from, as a `[[clients]]` entry
@@ -434,6 +437,7 @@ fn seed_of(client: &Client) -> SeedClient {
         require_pushed_authorization_requests: client.require_pushed_authorization_requests,
         backchannel_logout_uri: client.backchannel_logout_uri.clone(),
         backchannel_logout_session_required: client.backchannel_logout_session_required,
+        dpop_bound_access_tokens: client.dpop_bound_access_tokens,
     }
 }
 
@@ -478,6 +482,10 @@ impl ClientChanges {
         set(
             &mut seed.backchannel_logout_session_required,
             self.backchannel_logout_session_required,
+        );
+        set(
+            &mut seed.dpop_bound_access_tokens,
+            self.dpop_bound_access_tokens,
         );
     }
 }

@@ -82,6 +82,12 @@ pub enum ErrorKind {
     /// The same code, answered 503: the database is unavailable (a replica
     /// lost it for a moment), so every client may try again soon.
     DatabaseUnavailable,
+    /// RFC 9449 §5: "The DPoP proof JWT is invalid." Also a proof that is
+    /// missing where the client or the grant requires one.
+    InvalidDpopProof,
+    /// RFC 9449 §8: "the authorization server requires nonce in DPoP
+    /// proof"; the current nonce is in the `DPoP-Nonce` header.
+    UseDpopNonce,
 }
 
 impl ErrorKind {
@@ -108,6 +114,8 @@ impl ErrorKind {
             ErrorKind::TemporarilyUnavailable { .. } | ErrorKind::DatabaseUnavailable => {
                 "temporarily_unavailable"
             }
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

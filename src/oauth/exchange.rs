@@ -1,6 +1,7 @@
 //! RFC 8693 token exchange of a tessera session token: the bridge from a
 //! session made by a REST journey to OAuth tokens, for first-party apps.
 
+use super::dpop::Jkt;
 use super::grants::{Granted, TokenResponse, note_id_token};
 use super::params::ScopeParam;
 use super::tokens::Subject;
@@ -25,6 +26,7 @@ impl Provider {
         client: &Client,
         subject_token: &Token,
         requested: &ScopeParam,
+        jkt: Option<&Jkt>,
     ) -> Result<TokenResponse, OAuthError> {
         let active = crate::sessions::validate(&self.ctx, subject_token)?
             .ok_or_else(|| OAuthError::invalid_grant("the session token is invalid or expired"))?;
@@ -56,7 +58,9 @@ impl Provider {
                 .store
                 .write(|tx| note_id_token(tx, client, &user, &auth, &scope))?;
         }
-        let claims = self.claims_for(client, &Subject::User(&user, &auth), &scope);
+        let claims = self
+            .claims_for(client, &Subject::User(&user, &auth), &scope)
+            .bound_to(jkt);
         // No refresh token: the app holds the session and exchanges it again;
         // a refresh family would outlive the session's end.
         let granted = Granted {

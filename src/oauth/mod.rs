@@ -1,6 +1,6 @@
 //! The OAuth 2.0 authorization server: clients, scopes, signing keys,
 //! the authorization code flow with PKCE and consent, the device
-//! authorization grant, and the token, revocation and introspection
+//! authorization grant, DPoP, and the token, revocation and introspection
 //! endpoints' decisions. Synchronous domain
 //! code: `http/oauth` parses requests and renders what this decides.
 
@@ -10,6 +10,7 @@ pub mod client_metadata;
 pub mod clients;
 pub mod consents;
 pub mod device;
+pub mod dpop;
 pub mod error;
 pub mod exchange;
 pub mod fixture;

@@ -12,7 +12,8 @@
 
 use crate::oauth::authorize::Refusal;
 use crate::oauth::authorize_params::AuthorizeParams;
-use crate::oauth::{OAuthError, Provider};
+use crate::oauth::dpop::ProofRequest;
+use crate::oauth::{ErrorKind, OAuthError, Provider};
 use crate::secret::{Token, TokenHash};
 use crate::store::{Client, PushedRequest};
 use serde::Serialize;
@@ -45,18 +46,36 @@ pub struct Pushed {
 
 impl Provider {
     /// RFC 9126 §2.1: checks the request of `client` as the authorization
-    /// endpoint would and keeps it; returns its reference.
+    /// endpoint would and keeps it; returns its reference. With a DPoP
+    /// `proof`, the code will be bound to its key (RFC 9449 §10.1).
     pub fn push(
         &self,
         journeys: &crate::journeys::Registry,
         client: &Client,
         mut params: AuthorizeParams,
+        proof: Option<&ProofRequest>,
     ) -> Result<PushedResponse, OAuthError> {
         // §2.1: a pushed request cannot point at another one.
         if params.request_uri.is_some() {
             return Err(OAuthError::invalid_request(
                 "request_uri cannot be pushed; push the parameters themselves",
             ));
+        }
+        // RFC 9449 §10.1: the proof's key as `dpop_jkt`; when both come,
+        // they must name the same key.
+        if let Some(proof) = proof {
+            let jkt = self.check_proof(proof, None)?;
+            if params
+                .dpop_jkt
+                .as_deref()
+                .is_some_and(|given| !jkt.is(given))
+            {
+                return Err(OAuthError::new(
+                    ErrorKind::InvalidDpopProof,
+                    "dpop_jkt names another key than the DPoP proof's",
+                ));
+            }
+            params.dpop_jkt = Some(jkt.0);
         }
         params.client_id = Some(client.client_id.clone());
         match self.check_request(journeys, &params, true) {

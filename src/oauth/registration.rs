@@ -62,6 +62,9 @@ pub struct Metadata {
     pub backchannel_logout_session_required: bool,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
+    /// RFC 9449 §5.2: the client always sends DPoP proofs.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// A client's registration as it is answered (RFC 7591 §3.2.1, RFC 7592
@@ -96,6 +99,8 @@ pub struct Registered {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// RFC 9449 §5.2.
+    pub dpop_bound_access_tokens: bool,
 }
 
 /// Why a registration request was refused.
@@ -498,6 +503,7 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
         "backchannel_logout_uri": metadata.backchannel_logout_uri,
         "backchannel_logout_session_required": metadata.backchannel_logout_session_required,
         "require_pkce": true,
+        "dpop_bound_access_tokens": metadata.dpop_bound_access_tokens,
     });
     if let Some(scopes) = scopes {
         entry["scopes"] = serde_json::json!(scopes);
@@ -572,5 +578,6 @@ fn answer(client: &Client) -> Registered {
         logo_uri: client.logo_uri.clone(),
         backchannel_logout_uri: client.backchannel_logout_uri.clone(),
         backchannel_logout_session_required: client.backchannel_logout_session_required,
+        dpop_bound_access_tokens: client.dpop_bound_access_tokens,
     }
 }

@@ -9,6 +9,7 @@ use crate::audit;
 use crate::config::seconds;
 use crate::jwa::SigningAlg;
 use crate::oauth::Provider;
+use crate::oauth::dpop::{Confirmation, DpopError, Jkt, ProofRequest};
 use crate::oauth::{Authentication, OAuthError, scopes};
 use crate::secret::{Token, random_id};
 use crate::store::{Client, StoreError, User, WriteTx};
@@ -28,6 +29,9 @@ pub struct AccessClaims {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub auth_time: Option<i64>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cnf: Option<Confirmation>,
 }
 
 /// Who an access token is for: a user (and how they signed in), the
@@ -77,24 +81,44 @@ impl Provider {
             client_id: client.client_id.clone(),
             scope: scopes::join(scope),
             auth_time,
+            cnf: None,
         }
     }
 }
 
 /// Why a protected resource refuses an access token (RFC 6750 §3.1
-/// `invalid_token`), or could not tell.
+/// `invalid_token`, RFC 9449 §7.1 for its proof), or could not tell.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessTokenError {
     #[error("{0}")]
     Invalid(&'static str),
+    /// The DPoP proof presented with the token.
+    #[error(transparent)]
+    Proof(DpopError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<DpopError> for AccessTokenError {
+    fn from(err: DpopError) -> Self {
+        match err {
+            DpopError::Store(err) => Self::Store(err),
+            other => Self::Proof(other),
+        }
+    }
 }
 
 impl Provider {
     /// The claims of an access token this server issued that is still good:
     /// signature, `iss`, `typ`, `exp` by the server's clock, and not revoked.
-    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, AccessTokenError> {
+    /// A DPoP-bound token needs `proof` (the `DPoP` scheme), made with its
+    /// key for this request and this token (RFC 9449 §7); an unbound one
+    /// must come as a Bearer token.
+    pub fn verify_access(
+        &self,
+        token: &str,
+        proof: Option<&ProofRequest>,
+    ) -> Result<AccessClaims, AccessTokenError> {
         let claims: AccessClaims = self
             .keys()
             .verify(token, &self.ctx.issuer, self.ctx.now())
@@ -104,6 +128,28 @@ impl Provider {
         if self.ctx.store.read(|tx| tx.is_jti_revoked(&claims.jti))? {
             return Err(AccessTokenError::Invalid("the access token was revoked"));
         }
+        match (&claims.cnf, proof) {
+            (None, None) => {}
+            // RFC 9449 §7.2: a bound token sent as a bearer token is refused.
+            (Some(_), None) => {
+                return Err(AccessTokenError::Invalid(
+                    "the access token is DPoP-bound: send it with the DPoP scheme and a proof",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(AccessTokenError::Invalid(
+                    "the access token is not DPoP-bound: send it with the Bearer scheme",
+                ));
+            }
+            (Some(cnf), Some(proof)) => {
+                let jkt = self.check_proof(proof, Some(token))?;
+                if !jkt.is(&cnf.jkt) {
+                    return Err(AccessTokenError::Proof(DpopError::InvalidProof(
+                        "the DPoP proof is not made with the key the token is bound to".into(),
+                    )));
+                }
+            }
+        }
         Ok(claims)
     }
 }
@@ -112,6 +158,20 @@ impl AccessClaims {
     /// The scopes granted.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split(' ').filter(|scope| !scope.is_empty())
+    }
+
+    /// These claims bound to the DPoP key `jkt`, if there is one.
+    pub fn bound_to(self, jkt: Option<&Jkt>) -> Self {
+        Self {
+            cnf: jkt.map(|jkt| Confirmation { jkt: jkt.0.clone() }),
+            ..self
+        }
+    }
+
+    /// `token_type` of the token in a token response: `DPoP` when bound
+    /// (RFC 9449 §5), else `Bearer`.
+    pub fn token_type(&self) -> &'static str {
+        if self.cnf.is_some() { "DPoP" } else { "Bearer" }
     }
 
     /// When the token expires.
@@ -228,6 +288,9 @@ pub struct Details {
     pub iss: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// RFC 9449 §6.2: the key a DPoP-bound access token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
 }
 
 impl Provider {
@@ -262,6 +325,7 @@ impl Provider {
                 .store
                 .read(|tx| tx.user(&claims.sub))?
                 .map(|u| u.username);
+            let token_type = claims.token_type();
             return Ok(Introspection {
                 active: true,
                 details: Some(Details {
@@ -269,12 +333,13 @@ impl Provider {
                     client_id: claims.client_id,
                     sub: claims.sub,
                     username,
-                    token_type: "Bearer",
+                    token_type,
                     exp: claims.exp,
                     iat: Some(claims.iat),
                     aud: Some(claims.aud),
                     iss: claims.iss,
                     jti: Some(claims.jti),
+                    cnf: claims.cnf,
                 }),
             });
         }
@@ -308,6 +373,7 @@ impl Provider {
                 aud: None,
                 iss: self.ctx.issuer.clone(),
                 jti: None,
+                cnf: None,
             }),
         })
     }

@@ -360,6 +360,9 @@ pub struct Client {
     /// Whether it asked for `sid` in logout tokens (tessera always sends it).
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    /// Must prove a DPoP key at every token request (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// Declared by a `[[clients]]` entry of the config (see
     /// [`User::managed_by_config`]).
     #[serde(default)]
@@ -435,6 +438,10 @@ pub struct AuthorizationCode {
     /// Set when redeemed: what it issued, for revocation on replay.
     #[serde(default)]
     pub redeemed: Option<Issued>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the token request
+    /// must prove, from the authorization request's `dpop_jkt`.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A device authorization (RFC 8628 §3.2), stored under the hash of its
@@ -541,6 +548,10 @@ pub struct RefreshToken {
     /// Whether the one retry the grace period allows was used.
     #[serde(default)]
     pub retried: bool,
+    /// RFC 9449 §5: the thumbprint of the DPoP key a public client's
+    /// renewal must prove; `None` for an unbound token.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// A signing key; the private half sealed (see `seal`).

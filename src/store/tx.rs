@@ -289,10 +289,14 @@ pub trait GrantWrites {
     /// Removes a pushed authorization request; returns it if it was there
     /// (its single use).
     fn take_pushed_request(&self, reference: &TokenHash) -> Result<Option<PushedRequest>>;
+    /// Records a DPoP proof (the hash of its key and `jti`) as used until
+    /// `until`, unless it already is; returns whether it was new (`false`:
+    /// a replay).
+    fn remember_dpop_proof(&self, proof: &TokenHash, until: OffsetDateTime) -> Result<bool>;
     /// Removes what expired by `now`: deny-list entries, codes that expired
     /// `keep_codes_for` ago (a used code stays as long as what it issued
     /// could be replayed), device authorizations likewise, pushed
-    /// authorization requests, and refresh tokens. A family left without tokens
+    /// authorization requests, DPoP proofs, and refresh tokens. A family left without tokens
     /// goes as [`GrantWrites::delete_family`] would. Returns how many
     /// deny-list entries, codes and refresh tokens went.
     fn delete_expired_grants(&self, now: OffsetDateTime, keep_codes_for: Duration)

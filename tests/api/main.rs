@@ -25,6 +25,7 @@ mod metrics;
 mod oauth;
 mod oauth_clients;
 mod oauth_device;
+mod oauth_dpop;
 mod oauth_par;
 mod oidc;
 mod passkeys;

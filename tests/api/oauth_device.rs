@@ -4,6 +4,7 @@
 //! each RFC 8628 §3.5 error in turn; the `oauth2` crate's device flow runs
 //! against it too.
 
+use crate::helpers::dpop::{DpopKey, ProofClaims, claims_of};
 use crate::helpers::oauth::{Cred, assert_error, http, post_as, sign_in, text, token};
 use crate::helpers::oidc::verify_offline;
 use crate::helpers::{ALICE, TestApp, csrf_token, form_action, input_value, location};
@@ -553,4 +554,61 @@ async fn audit_events(app: &TestApp, kind: &str) -> Vec<Value> {
         .await
         .expect("json");
     page["items"].as_array().expect("items").clone()
+}
+
+/// `POST /oauth2/token` as `tv` with a DPoP proof of `key` (RFC 9449).
+async fn token_with_proof(
+    app: &TestApp,
+    key: &DpopKey,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let url = app.url("/oauth2/token");
+    let proof = key.proof(&ProofClaims::new(
+        "POST",
+        &url,
+        app.clock_now().unix_timestamp(),
+    ));
+    let mut form = form.to_vec();
+    form.push(("client_id", "tv"));
+    let response = app
+        .api
+        .post(url)
+        .header("DPoP", proof)
+        .form(&form)
+        .send()
+        .await
+        .expect("request");
+    (response.status(), response.json().await.expect("json"))
+}
+
+#[tokio::test]
+async fn a_device_polling_with_a_dpop_proof_gets_tokens_bound_to_its_key() {
+    let app = spawn().await;
+    sign_in(&app, ALICE).await;
+    let codes = codes(&app).await;
+    approve(&app, &text(&codes, "user_code"), "allow").await;
+    let key = DpopKey::es256();
+    let device_code = text(&codes, "device_code");
+    let (status, body) = token_with_proof(
+        &app,
+        &key,
+        &[("grant_type", DEVICE_GRANT), ("device_code", &device_code)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(
+        claims_of(&text(&body, "access_token"))["cnf"]["jkt"],
+        key.thumbprint()
+    );
+    // tv is a public client: its refresh token needs the same key.
+    let refresh = text(&body, "refresh_token");
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let stolen = token_with_proof(&app, &DpopKey::es256(), &form).await;
+    assert_error(&stolen, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    let (status, body) = token_with_proof(&app, &key, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -64,6 +64,8 @@ struct ClientResponse {
     /// Where it takes back-channel logout tokens.
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
+    /// Its token requests must carry a DPoP proof (RFC 9449 §5.2).
+    dpop_bound_access_tokens: bool,
     /// Declared in the config file: changes are refused (409).
     managed_by_config: bool,
     /// Registered by itself (RFC 7591), at `/oauth2/register`.
@@ -97,6 +99,7 @@ impl From<Client> for ClientResponse {
             require_pushed_authorization_requests: client.require_pushed_authorization_requests,
             backchannel_logout_uri: client.backchannel_logout_uri,
             backchannel_logout_session_required: client.backchannel_logout_session_required,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
             managed_by_config: client.managed_by_config,
             self_registered: client.registration.is_some(),
             created_at: client.created_at,

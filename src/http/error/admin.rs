@@ -99,6 +99,15 @@ impl From<Refusal> for AdminError {
                     "{REALM}, error=\"invalid_token\", error_description=\"{why}\""
                 )),
             ),
+            Refusal::InvalidProof(why) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_dpop_proof",
+                Some(format!(
+                    "DPoP algs=\"{}\", error=\"invalid_dpop_proof\", error_description=\"{}\"",
+                    crate::oauth::dpop::ALGS.join(" "),
+                    why.replace(['"', '\\'], "'")
+                )),
+            ),
             Refusal::MissingScope => (
                 StatusCode::FORBIDDEN,
                 "insufficient_scope",

@@ -15,11 +15,11 @@
 
 use super::session::session_of;
 use super::{Boxed, client_address, context};
-use crate::admin::{self, Administrator};
+use crate::admin::{self, Administrator, Refusal};
 use crate::audit;
 use crate::context::Context;
 use crate::http::error::{AdminError, ApiError};
-use crate::http::oauth::header_token;
+use crate::http::oauth::{dpop_token, header_token};
 use crate::http::paths::{CSRF_HEADER, SESSION_HEADER};
 use crate::oauth::Provider;
 use crate::secret::Token;
@@ -80,18 +80,26 @@ fn core(req: &HttpRequest) -> Result<web::Data<Context>, AdminError> {
 async fn administrator(req: &HttpRequest) -> Result<Administrator, AdminError> {
     let ctx = core(req)?;
     if req.headers().contains_key(header::AUTHORIZATION) {
-        let Some(token) = header_token(req) else {
-            return Err(AdminError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_request",
-                "The Authorization header must be `Bearer ACCESS_TOKEN`.",
-            ));
+        // A DPoP-bound token comes with the DPoP scheme and its proof (RFC
+        // 9449 §7.1).
+        let (token, proof) = match (header_token(req), dpop_token(req)) {
+            (Some(token), _) => (token, None),
+            (None, Some(Ok((token, proof)))) => (token, Some(proof)),
+            (None, Some(Err(why))) => return Err(Refusal::InvalidProof(why.into()).into()),
+            (None, None) => {
+                return Err(AdminError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request",
+                    "The Authorization header must be `Bearer ACCESS_TOKEN` (or `DPoP ACCESS_TOKEN` with a DPoP proof).",
+                ));
+            }
         };
         let provider = req
             .app_data::<web::Data<Provider>>()
             .cloned()
             .ok_or_else(|| ApiError::internal("OAuth provider missing"))?;
-        let admin = blocking(move || admin::by_token(&provider, token.expose())).await??;
+        let admin =
+            blocking(move || admin::by_token(&provider, token.expose(), proof.as_ref())).await??;
         return Ok(admin);
     }
     let Some((token, active)) = session_of(req).await? else {

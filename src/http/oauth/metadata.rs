@@ -34,6 +34,7 @@ fn server_metadata(ctx: &Context) -> Map<String, Value> {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": crate::oauth::dpop::ALGS,
     });
     match document {
         Value::Object(map) => map,

@@ -10,6 +10,7 @@ mod authorize;
 mod bearer;
 mod client_auth;
 mod device;
+mod dpop;
 mod metadata;
 mod oidc;
 mod par;
@@ -18,7 +19,7 @@ mod token;
 
 use super::paths;
 use actix_web::web;
-pub(crate) use bearer::header_token;
+pub(crate) use bearer::{dpop_token, header_token};
 
 /// Registers the OAuth routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,7 +1,8 @@
 //! OpenID Connect endpoints: UserInfo (with RFC 6750 errors) and
 //! RP-initiated logout.
 
-use super::bearer::{Bearer, BearerError};
+use super::bearer::{AccessRefusal, Bearer, BearerError};
+use super::dpop::with_nonce;
 use crate::context::Context;
 use crate::http::cookies;
 use crate::http::error::{Cause, PageError, render};
@@ -16,25 +17,41 @@ use actix_web::{HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
-/// A refusal in RFC 6750 §3's shape; a store failure is a bare 500.
-fn userinfo_error(err: UserInfoError) -> HttpResponse {
-    let refusal = match err {
+/// A refusal in RFC 6750 §3's shape (RFC 9449 §7.1 with the `DPoP`
+/// scheme); a store failure is a bare 500.
+fn userinfo_error(err: UserInfoError, dpop: bool) -> HttpResponse {
+    let error = match err {
         UserInfoError::Missing => BearerError::Missing,
         UserInfoError::InvalidToken(why) => BearerError::InvalidToken(why),
+        UserInfoError::InvalidProof(why) => BearerError::InvalidDpopProof(why),
+        UserInfoError::UseNonce => BearerError::UseDpopNonce,
         UserInfoError::InsufficientScope => BearerError::InsufficientScope("openid"),
         UserInfoError::Store(err) => return server_failure(&err),
     };
-    refusal.error_response()
+    AccessRefusal { error, dpop }.error_response()
 }
 
 /// `GET` and `POST /oauth2/userinfo`: the claims the access token may read.
-pub async fn userinfo(provider: web::Data<Provider>, token: Bearer) -> HttpResponse {
-    let token = token.expose().to_owned();
-    match blocking(move || domain::userinfo(&provider, &token)).await {
-        Ok(Ok(claims)) => HttpResponse::Ok().json(claims),
-        Ok(Err(err)) => userinfo_error(err),
-        Err(err) => server_failure(&err),
-    }
+/// A DPoP-bound token comes with the `DPoP` scheme and a proof; when nonces
+/// are on, every answer carries the current one (RFC 9449 §9).
+pub async fn userinfo(
+    provider: web::Data<Provider>,
+    token: Result<Bearer, AccessRefusal>,
+) -> HttpResponse {
+    let answer = provider.clone();
+    let response = match token {
+        Err(refusal) => refusal.error_response(),
+        Ok(token) => {
+            let dpop = token.proof().is_some();
+            match blocking(move || domain::userinfo(&provider, token.expose(), token.proof())).await
+            {
+                Ok(Ok(claims)) => HttpResponse::Ok().json(claims),
+                Ok(Err(err)) => userinfo_error(err, dpop),
+                Err(err) => server_failure(&err),
+            }
+        }
+    };
+    with_nonce(&answer, response)
 }
 
 /// A bare 500 (RFC 6750 defines no body for it), its cause kept for the

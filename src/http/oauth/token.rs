@@ -2,6 +2,7 @@
 //! (RFC 7662). Every answer carries `Cache-Control: no-store`.
 
 use super::client_auth::ClientAuth;
+use super::dpop::{DpopProof, with_nonce};
 use crate::oauth::token_request::{TokenParams, TokenRequest};
 use crate::oauth::{OAuthError, Provider};
 use crate::secret::Token;
@@ -28,20 +29,38 @@ pub(super) fn no_store(
     response
 }
 
-/// `POST /oauth2/token`.
+/// `POST /oauth2/token`. With a `DPoP` proof the access token is bound to
+/// its key (RFC 9449 §5); answers carry the server's nonce when it asks
+/// for one.
 pub async fn post_token(
     provider: web::Data<Provider>,
+    DpopProof(proof): DpopProof,
     ClientAuth {
         client,
         form,
         address,
     }: ClientAuth<TokenForm>,
+) -> HttpResponse {
+    let response = match token_response(provider.clone(), client, form, address, proof).await {
+        Ok(response) => response,
+        Err(err) => actix_web::ResponseError::error_response(&err),
+    };
+    with_nonce(&provider, response)
+}
+
+async fn token_response(
+    provider: web::Data<Provider>,
+    client: crate::store::Client,
+    form: TokenForm,
+    address: Option<String>,
+    proof: Option<crate::oauth::dpop::ProofRequest>,
 ) -> Result<HttpResponse, OAuthError> {
     let request = TokenRequest::parse(form.request, |grant| {
         crate::oauth::grants::may_use(&client, grant)
     })?;
     let response =
-        blocking(move || provider.exchange(&client, &request, address.as_deref())).await??;
+        blocking(move || provider.exchange(&client, &request, address.as_deref(), proof.as_ref()))
+            .await??;
     Ok(no_store(HttpResponse::Ok()).json(response))
 }
 

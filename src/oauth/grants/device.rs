@@ -6,6 +6,7 @@
 
 use super::{Granted, TokenResponse, active_user, note_id_token};
 use crate::config::seconds;
+use crate::oauth::dpop::Jkt;
 use crate::oauth::tokens::Subject;
 use crate::oauth::{Authentication, ErrorKind, OAuthError, Provider};
 use crate::secret::Token;
@@ -19,6 +20,7 @@ impl Provider {
         &self,
         client: &Client,
         device_code: &Token,
+        jkt: Option<&Jkt>,
     ) -> Result<TokenResponse, OAuthError> {
         let hash = device_code.hash();
         let now = self.ctx.now();
@@ -83,8 +85,9 @@ impl Provider {
                         acr: approval.acr,
                         sid: approval.sid,
                     };
-                    let claims =
-                        self.claims_for(client, &Subject::User(&user, &auth), &device.scopes);
+                    let claims = self
+                        .claims_for(client, &Subject::User(&user, &auth), &device.scopes)
+                        .bound_to(jkt);
                     let (refresh, _) =
                         self.start_family(tx, client, &user, &device.scopes, &auth, &claims)?;
                     note_id_token(tx, client, &user, &auth, &device.scopes)?;

@@ -18,6 +18,7 @@ mod refresh;
 
 use crate::audit;
 use crate::oauth::Provider;
+use crate::oauth::dpop::{Jkt, ProofRequest};
 use crate::oauth::params::{GrantType, ScopeParam};
 use crate::oauth::pkce::{CodeChallenge, CodeVerifier};
 use crate::oauth::token_request::TokenRequest;
@@ -69,14 +70,26 @@ pub fn may_use(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
 impl Provider {
     /// Runs a grant for an authenticated client that [`may_use`] it, asking
     /// from `address` (recorded when a reused code or refresh token is
-    /// caught), and counts what it issued.
+    /// caught), and counts what it issued. With a DPoP `proof` (RFC 9449),
+    /// the access token is bound to the proof's key.
     pub fn exchange(
         &self,
         client: &Client,
         request: &TokenRequest,
         address: Option<&str>,
+        proof: Option<&ProofRequest>,
     ) -> Result<TokenResponse, OAuthError> {
-        let response = self.run_grant(client, request, address)?;
+        let jkt = proof
+            .map(|proof| self.check_proof(proof, None))
+            .transpose()?;
+        if jkt.is_none() && client.dpop_bound_access_tokens {
+            // RFC 9449 §5.2: such a client's requests without a proof are refused.
+            return Err(OAuthError::new(
+                ErrorKind::InvalidDpopProof,
+                "this client must send a DPoP proof",
+            ));
+        }
+        let response = self.run_grant(client, request, address, jkt.as_ref())?;
         self.count_issued(request.grant());
         Ok(response)
     }
@@ -86,6 +99,7 @@ impl Provider {
         client: &Client,
         request: &TokenRequest,
         address: Option<&str>,
+        jkt: Option<&Jkt>,
     ) -> Result<TokenResponse, OAuthError> {
         match request {
             TokenRequest::AuthorizationCode {
@@ -98,17 +112,20 @@ impl Provider {
                 redirect_uri.as_deref(),
                 code_verifier.as_ref(),
                 address,
+                jkt,
             ),
             TokenRequest::RefreshToken {
                 refresh_token,
                 scope,
-            } => self.refresh(client, refresh_token, scope, address),
-            TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope),
+            } => self.refresh(client, refresh_token, scope, address, jkt),
+            TokenRequest::ClientCredentials { scope } => {
+                self.client_credentials(client, scope, jkt)
+            }
             TokenRequest::TokenExchange {
                 subject_token,
                 scope,
-            } => self.exchange_session(client, subject_token, scope),
-            TokenRequest::DeviceCode { device_code } => self.poll_device(client, device_code),
+            } => self.exchange_session(client, subject_token, scope, jkt),
+            TokenRequest::DeviceCode { device_code } => self.poll_device(client, device_code, jkt),
         }
     }
 }
@@ -148,8 +165,8 @@ impl Provider {
             })
             .transpose()?;
         Ok(TokenResponse {
+            token_type: granted.claims.token_type(),
             access_token: access,
-            token_type: "Bearer",
             expires_in: self.access_ttl(client).whole_seconds(),
             refresh_token: granted.refresh.map(|t| t.expose().to_owned()),
             scope: scopes::join(&granted.scope),
@@ -165,6 +182,7 @@ impl Provider {
         redirect_uri: Option<&str>,
         code_verifier: Option<&CodeVerifier>,
         address: Option<&str>,
+        jkt: Option<&Jkt>,
     ) -> Result<TokenResponse, OAuthError> {
         let hash = code.hash();
         let now = self.ctx.now();
@@ -181,7 +199,7 @@ impl Provider {
                 tracing::warn!(client_id = %stored.client_id, "authorization code replayed; its tokens are revoked");
                 return Ok(Err(OAuthError::invalid_grant("the code was already used")));
             }
-            if let Err(err) = check_code(&stored, client, redirect_uri, code_verifier, now) {
+            if let Err(err) = check_code(&stored, client, redirect_uri, code_verifier, now, jkt) {
                 return Ok(Err(err));
             }
             let user = match active_user(tx, &stored.user_id) {
@@ -194,7 +212,9 @@ impl Provider {
                 acr: stored.acr.clone(),
                 sid: stored.sid.clone(),
             };
-            let claims = self.claims_for(client, &Subject::User(&user, &auth), &stored.scopes);
+            let claims = self
+                .claims_for(client, &Subject::User(&user, &auth), &stored.scopes)
+                .bound_to(jkt);
             let (refresh, family) = self.start_family(tx, client, &user, &stored.scopes, &auth, &claims)?;
             note_id_token(tx, client, &user, &auth, &stored.scopes)?;
             let mut redeemed = stored.clone();
@@ -218,6 +238,9 @@ impl Provider {
 
     /// A refresh token in a new family, with the access token of `claims`
     /// recorded in it, when the client may refresh; with the family's name.
+    /// A public client's token is bound to the DPoP key of `claims` (RFC
+    /// 9449 §5); a confidential client's is not: its client
+    /// authentication already constrains who may use it.
     pub(super) fn start_family(
         &self,
         tx: &dyn WriteTx,
@@ -236,7 +259,12 @@ impl Provider {
         }
         let family = random_id();
         tx.record_access(&family, &claims.jti, claims.expires_at())?;
-        let token = self.new_refresh(tx, client, user, scope, auth, &family)?;
+        let bound = claims
+            .cnf
+            .as_ref()
+            .filter(|_| client.secret_hash.is_none())
+            .map(|cnf| cnf.jkt.clone());
+        let token = self.new_refresh(tx, client, user, scope, auth, &family, bound)?;
         Ok((Some(token), Some(family)))
     }
 
@@ -244,6 +272,7 @@ impl Provider {
         &self,
         client: &Client,
         requested: &ScopeParam,
+        jkt: Option<&Jkt>,
     ) -> Result<TokenResponse, OAuthError> {
         if client.secret_hash.is_none() {
             return Err(OAuthError::new(
@@ -268,10 +297,12 @@ impl Provider {
                 "`{bad}` cannot be granted to this client"
             )));
         }
-        let claims = self.claims_for(client, &Subject::Client, &scope);
+        let claims = self
+            .claims_for(client, &Subject::Client, &scope)
+            .bound_to(jkt);
         Ok(TokenResponse {
             access_token: self.sign(client, &claims)?,
-            token_type: "Bearer",
+            token_type: claims.token_type(),
             expires_in: self.access_ttl(client).whole_seconds(),
             refresh_token: None,
             scope: scopes::join(&scope),
@@ -328,10 +359,20 @@ fn check_code(
     redirect_uri: Option<&str>,
     code_verifier: Option<&CodeVerifier>,
     now: time::OffsetDateTime,
+    jkt: Option<&Jkt>,
 ) -> Result<(), OAuthError> {
     if code.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
+        ));
+    }
+    // RFC 9449 §10: a code bound by `dpop_jkt` needs a proof of that key.
+    if let Some(bound) = &code.dpop_jkt
+        && !jkt.is_some_and(|jkt| jkt.is(bound))
+    {
+        return Err(OAuthError::new(
+            ErrorKind::InvalidDpopProof,
+            "the code is bound to another DPoP key (dpop_jkt)",
         ));
     }
     if code.expires_at <= now {

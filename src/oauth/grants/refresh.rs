@@ -5,9 +5,10 @@ use super::{Granted, TokenResponse, active_user, note_id_token, reused};
 use crate::audit;
 use crate::config::seconds;
 use crate::oauth::Provider;
+use crate::oauth::dpop::Jkt;
 use crate::oauth::params::ScopeParam;
 use crate::oauth::tokens::Subject;
-use crate::oauth::{Authentication, OAuthError};
+use crate::oauth::{Authentication, ErrorKind, OAuthError};
 use crate::secret::{Token, TokenHash};
 use crate::store::{Client, RefreshToken, StoreError, User, WriteTx};
 use base64::Engine;
@@ -22,7 +23,11 @@ impl Provider {
         )
     }
 
-    /// Stores a new refresh token in `family`; returns it.
+    /// Stores a new refresh token in `family`, bound to the DPoP key
+    /// `dpop_jkt` if given; returns it.
+    // Each argument is one field of the record, which is clearer than a
+    // struct built only to be taken apart here.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn new_refresh(
         &self,
         tx: &dyn WriteTx,
@@ -31,6 +36,7 @@ impl Provider {
         scope: &[String],
         auth: &Authentication,
         family: &str,
+        dpop_jkt: Option<String>,
     ) -> Result<Token, StoreError> {
         let token = Token::generate();
         tx.put_refresh_token(
@@ -48,6 +54,7 @@ impl Provider {
                 rotated_at: None,
                 successor: None,
                 retried: false,
+                dpop_jkt,
             },
         )?;
         Ok(token)
@@ -59,6 +66,7 @@ impl Provider {
         presented: &Token,
         requested: &ScopeParam,
         address: Option<&str>,
+        jkt: Option<&Jkt>,
     ) -> Result<TokenResponse, OAuthError> {
         let hash = presented.hash();
         let now = self.ctx.now();
@@ -69,6 +77,17 @@ impl Provider {
             };
             if token.expires_at <= now {
                 return Ok(Err(OAuthError::invalid_grant("the refresh token has expired")));
+            }
+            // RFC 9449 §5: a bound token is renewed only with a proof of its
+            // key. Checked before anything is rotated, so a thief without
+            // the key learns nothing and changes nothing.
+            if let Some(bound) = &token.dpop_jkt
+                && !jkt.is_some_and(|jkt| jkt.is(bound))
+            {
+                return Ok(Err(OAuthError::new(
+                    ErrorKind::InvalidDpopProof,
+                    "the refresh token is bound to another DPoP key",
+                )));
             }
             let mut rotated = token.clone();
             if let Some(rotated_at) = token.rotated_at {
@@ -131,10 +150,20 @@ impl Provider {
                 acr: token.acr.clone(),
                 sid: token.sid.clone(),
             };
-            let claims = self.claims_for(client, &Subject::User(&user, &auth), &scope);
+            let claims = self
+                .claims_for(client, &Subject::User(&user, &auth), &scope)
+                .bound_to(jkt);
             tx.record_access(&token.family, &claims.jti, claims.expires_at())?;
             note_id_token(tx, client, &user, &auth, &scope)?;
-            let successor = self.new_refresh(tx, client, &user, &scope, &auth, &token.family)?;
+            let successor = self.new_refresh(
+                tx,
+                client,
+                &user,
+                &scope,
+                &auth,
+                &token.family,
+                token.dpop_jkt.clone(),
+            )?;
             rotated.rotated_at = Some(token.rotated_at.unwrap_or(now));
             rotated.successor = Some(hash_text(&successor.hash()));
             tx.put_refresh_token(&hash, &rotated)?;

@@ -127,3 +127,20 @@ pub(super) fn device_authorizations_are_found_by_user_code_and_purged_with_it(st
         Some(hash(2))
     );
 }
+
+pub(super) fn a_dpop_proof_is_new_once_and_purged_when_its_window_ends(store: &Store) {
+    assert!(write(store, |tx| tx
+        .remember_dpop_proof(&hash(1), now() + Duration::minutes(2))));
+    assert!(!write(store, |tx| tx
+        .remember_dpop_proof(&hash(1), now() + Duration::minutes(2))));
+    assert!(write(store, |tx| tx
+        .remember_dpop_proof(&hash(2), now() - Duration::seconds(1))));
+    assert_eq!(
+        write(store, |tx| tx.delete_expired_grants(now(), Duration::ZERO)),
+        1
+    );
+    assert!(!write(store, |tx| tx
+        .remember_dpop_proof(&hash(1), now() + Duration::minutes(2))));
+    assert!(write(store, |tx| tx
+        .remember_dpop_proof(&hash(2), now() + Duration::minutes(2))));
+}

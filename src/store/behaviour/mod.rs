@@ -528,6 +528,7 @@ macro_rules! behaviours {
                 a_rotated_token_expires_alone_and_its_family_with_the_last_token,
                 device_authorizations_are_found_by_user_code_and_purged_with_it,
                 a_pushed_request_is_taken_once_and_purged_when_expired,
+                a_dpop_proof_is_new_once_and_purged_when_its_window_ends,
                 signing_keys_are_listed_replaced_and_removed,
                 audit_events_come_back_newest_first_in_order_of_recording,
                 audit_events_are_filtered_and_paged_by_position,

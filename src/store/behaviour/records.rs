@@ -126,6 +126,7 @@ pub(super) fn client(client_id: &str) -> Client {
         require_pushed_authorization_requests: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        dpop_bound_access_tokens: true,
         managed_by_config: false,
         created_at: now(),
         registration: None,
@@ -156,6 +157,7 @@ pub(super) fn code(expires_at: OffsetDateTime) -> AuthorizationCode {
         sid: Some("s1".into()),
         expires_at,
         redeemed: None,
+        dpop_jkt: Some("code-thumbprint".into()),
     }
 }
 
@@ -185,6 +187,7 @@ pub(super) fn refresh(family: &str, user_id: &str, expires_at: OffsetDateTime) -
         rotated_at: None,
         successor: None,
         retried: false,
+        dpop_jkt: Some("refresh-thumbprint".into()),
     }
 }
 

@@ -3,8 +3,8 @@
 //! access tokens; device authorizations with the index of their user codes.
 
 use super::tables::{
-    CODES, DEVICE_CODES, FAMILY_ACCESS, GRANT_FAMILIES, PUSHED_REQUESTS, REFRESH_FAMILIES,
-    REFRESH_TOKENS, REVOKED_JTIS, USER_CODES,
+    CODES, DEVICE_CODES, DPOP_PROOFS, FAMILY_ACCESS, GRANT_FAMILIES, PUSHED_REQUESTS,
+    REFRESH_FAMILIES, REFRESH_TOKENS, REVOKED_JTIS, USER_CODES,
 };
 use super::{Tables, Write, decode, encode, grant_key};
 use crate::secret::TokenHash;
@@ -185,6 +185,19 @@ impl GrantWrites for Write {
             .transpose()
     }
 
+    fn remember_dpop_proof(
+        &self,
+        proof: &TokenHash,
+        until: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut proofs = self.0.open_table(DPOP_PROOFS)?;
+        if proofs.get(proof.as_bytes())?.is_some() {
+            return Ok(false);
+        }
+        proofs.insert(proof.as_bytes(), until.unix_timestamp())?;
+        Ok(true)
+    }
+
     fn delete_expired_grants(
         &self,
         now: OffsetDateTime,
@@ -194,6 +207,11 @@ impl GrantWrites for Write {
         let now_secs = now.unix_timestamp();
         self.0.open_table(REVOKED_JTIS)?.retain(|_, expires| {
             let keep = expires > now_secs;
+            removed += usize::from(!keep);
+            keep
+        })?;
+        self.0.open_table(DPOP_PROOFS)?.retain(|_, until| {
+            let keep = until > now_secs;
             removed += usize::from(!keep);
             keep
         })?;

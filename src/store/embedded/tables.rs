@@ -94,6 +94,10 @@ pub const DEVICE_CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("de
 pub const USER_CODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("device_user_codes");
 /// SHA-256(reference of a `request_uri`) → `PushedRequest` (RFC 9126).
 pub const PUSHED_REQUESTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("pushed_requests");
+/// SHA-256 of a DPoP proof's key thumbprint and `jti` → until when
+/// (unix seconds) it counts as used (RFC 9449 §11.1): replays are refused
+/// by every replica sharing the store.
+pub const DPOP_PROOFS: TableDefinition<&[u8], i64> = TableDefinition::new("dpop_proofs");
 /// kid → `SigningKey`.
 pub const SIGNING_KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("signing_keys");
 
@@ -152,6 +156,7 @@ pub(super) fn each(visit: &mut impl EachTable) -> Result<(), StoreError> {
     visit.table(PUSHED_REQUESTS)?;
     visit.table(LEASES)?;
     visit.table(LOGOUT_NOTICES)?;
+    visit.table(DPOP_PROOFS)?;
     Ok(())
 }
 

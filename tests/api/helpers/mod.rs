@@ -4,6 +4,7 @@
 //! client side (`oauth`) and the resource server's offline check of a
 //! token (`oidc`). Test files keep only what is theirs alone.
 
+pub mod dpop;
 pub mod html;
 pub mod http;
 pub mod oauth;
