@@ -214,6 +214,8 @@ mod tests {
         let ctx = Arc::new(ctx.expect("context"));
         let first = Provider::new(ctx.clone(), &[SigningAlg::ES256]).expect("first");
         let second = Provider::new(ctx.clone(), &[SigningAlg::ES256]).expect("second");
+        // Both started: their first rings are loaded (keys generated).
+        let _ = (first.keys(), second.keys());
         (ctx, first, second)
     }
 
