@@ -97,7 +97,9 @@ impl From<ConfigError> for Failure {
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unusable { .. } => Self::Config(err.to_string()),
+            StoreError::Unusable { .. } | StoreError::Unreachable { .. } => {
+                Self::Config(err.to_string())
+            }
             other => Self::Runtime(other.to_string()),
         }
     }
@@ -199,7 +201,7 @@ fn serve(settings: Settings) -> Result<(), Failure> {
 /// by a running server is refused with the way through its admin API, when
 /// the command has one.
 fn offline_context(settings: Settings, through_api: bool) -> Result<Context, Failure> {
-    let store = Store::open(&settings.store_file().into())
+    let store = Store::open(&crate::context::storage(&settings))
         .map_err(|err| remote::locked(err, through_api))?;
     let issuer = settings
         .issuer

@@ -113,6 +113,9 @@ fn build(
         .build()
 }
 
+/// `storage.path` when neither it nor `storage.url` is set.
+const DEFAULT_STORE_FILE: &str = "tessera.redb";
+
 /// `passwords.memory_kib` in fixture mode, unless set.
 const FIXTURE_MEMORY_KIB: u32 = 64;
 
@@ -192,12 +195,23 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The store's file; none for `storage.path = ":memory:"`.
+    /// The store's redb file: `storage.path`, `tessera.redb` by default;
+    /// none for `":memory:"`, or for a store in PostgreSQL (`storage.url`).
     pub fn store_file(&self) -> Option<PathBuf> {
-        match self.storage.path.as_str() {
+        if self.storage.url.is_some() {
+            return None;
+        }
+        match self.storage.path.as_deref().unwrap_or(DEFAULT_STORE_FILE) {
             ":memory:" => None,
             path => Some(PathBuf::from(path)),
         }
+    }
+
+    /// The sealing key given as `storage.key` (`TESSERA__STORAGE__KEY`),
+    /// decoded; `validate` has checked it.
+    pub fn sealing_key(&self) -> Option<[u8; 32]> {
+        let key = self.storage.key.as_ref()?;
+        validate::decode_key(key.expose())
     }
 
     /// The issuer: the configured one, or the URL of the bound socket.

@@ -1,6 +1,7 @@
 //! The store: tessera's records and the operations on them, behind the
 //! traits of [`tx`], so that a backend can be swapped without touching the
-//! domain. The embedded redb file ([`embedded`]) is the first backend.
+//! domain. The embedded redb file ([`embedded`]) is the default backend; a
+//! PostgreSQL database ([`postgres`]) is the one several replicas share.
 //!
 //! Use: `store.read(|tx| tx.user(id))`, or `store.write(|tx| { ...several
 //! changes... })`, which commits when the closure returns `Ok` and aborts on
@@ -10,11 +11,14 @@
 #[cfg(test)]
 mod behaviour;
 mod embedded;
+mod postgres;
 pub mod records;
 pub mod tx;
 
 use crate::files::Staged;
+use crate::secret::SecretString;
 use embedded::Embedded;
+use postgres::Postgres;
 use std::path::{Path, PathBuf};
 
 pub use records::{
@@ -32,12 +36,19 @@ pub use tx::{ReadTx, Transaction, WriteTx};
 pub enum StoragePath {
     Memory,
     File(PathBuf),
+    /// A PostgreSQL database: `storage.url`, password included.
+    Postgres(SecretString),
 }
 
-impl From<Option<PathBuf>> for StoragePath {
-    /// A file, or memory when there is none (`Settings::store_file`).
-    fn from(file: Option<PathBuf>) -> Self {
-        file.map_or(Self::Memory, Self::File)
+impl StoragePath {
+    /// Where the store lives, for messages: a PostgreSQL URL without its
+    /// password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Memory => ":memory:".to_owned(),
+            Self::File(file) => file.display().to_string(),
+            Self::Postgres(url) => postgres::redact(url.expose()),
+        }
     }
 }
 
@@ -52,10 +63,22 @@ pub enum StoreError {
     /// The configured file cannot hold a store: a configuration error.
     #[error("config key `storage.path`: `{path}` cannot hold the store: {reason}")]
     Unusable { path: PathBuf, reason: String },
+    /// `storage.url` names no database tessera can use: the URL is
+    /// malformed, the server unreachable, or the credentials refused.
+    #[error("config key `storage.url`: cannot use the database at {url}: {reason}")]
+    Unreachable {
+        /// The URL, its password redacted.
+        url: String,
+        reason: String,
+    },
     #[error(
-        "the store file was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
+        "the store was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
     )]
     NewerSchema { found: u64, known: u64 },
+    /// The database cannot be reached, or refused the connection, while
+    /// serving: requests fail until it is back.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The backend failed; its own error is the source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -132,20 +155,27 @@ impl Store {
     /// of an older schema is left as it is until [`Store::migrate`], which
     /// needs the sealing key, brings it up to date; the composition root
     /// does that before anything else.
+    /// A PostgreSQL database is migrated here, in one transaction under
+    /// an advisory lock, as its schema has no data to reseal.
     pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
-        Ok(Self {
-            backend: Box::new(Embedded::open(path)?),
-        })
+        let backend: Box<dyn Backend> = match path {
+            StoragePath::Memory => Box::new(Embedded::open(None)?),
+            StoragePath::File(file) => Box::new(Embedded::open(Some(file))?),
+            StoragePath::Postgres(url) => Box::new(Postgres::open(url)?),
+        };
+        Ok(Self { backend })
     }
 
     /// Checks, without creating or changing anything, that the store can be
     /// opened at `path`: an existing file must be a store that is readable
     /// and writable; otherwise its folder must accept a new file. A store
-    /// held by a running server is fine.
+    /// held by a running server is fine. A database must accept the
+    /// connection and hold no schema newer than this build.
     pub fn check(path: &StoragePath) -> Result<(), StoreError> {
         match path {
             StoragePath::Memory => Ok(()),
             StoragePath::File(file) => Embedded::check(file),
+            StoragePath::Postgres(url) => Postgres::check(url),
         }
     }
 

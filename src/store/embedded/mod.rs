@@ -18,7 +18,7 @@ mod throttle;
 mod users;
 
 use super::tx::{ReadTx, Transaction};
-use super::{Backend, BackupSummary, Rekey, StoragePath, StoreError};
+use super::{Backend, BackupSummary, Rekey, StoreError};
 use redb::{
     Database, Durability, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, Value,
@@ -79,26 +79,25 @@ backend_error!(
 );
 
 impl Embedded {
-    /// Opens (or creates) the store, creates missing tables and checks the
-    /// schema version.
-    pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
-        let db = match path {
-            StoragePath::Memory => {
+    /// Opens (or creates) the store in `file`, or in memory without one,
+    /// creates missing tables and checks the schema version.
+    pub fn open(file: Option<&Path>) -> Result<Self, StoreError> {
+        let db = match file {
+            None => {
                 Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?
             }
-            StoragePath::File(file) => match Database::create(file) {
+            Some(file) => match Database::create(file) {
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(StoreError::InUse(file.clone()));
+                    return Err(StoreError::InUse(file.to_owned()));
                 }
                 Err(err) => return Err(unusable(file, err)),
                 Ok(db) => db,
             },
         };
-        let file = match path {
-            StoragePath::Memory => None,
-            StoragePath::File(file) => Some(file.clone()),
+        let store = Self {
+            db,
+            file: file.map(Path::to_owned),
         };
-        let store = Self { db, file };
         store.prepare()?;
         Ok(store)
     }
