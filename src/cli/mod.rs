@@ -62,6 +62,10 @@ enum Command {
     /// Write a consistent copy of the store that `tessera serve` opens:
     /// from the stopped store, or from a running server with --url/--token.
     Backup(backup::BackupArgs),
+    /// Create the store, or bring its schema up to date, and exit: with
+    /// several replicas on one PostgreSQL database, once before starting
+    /// the upgraded ones.
+    Migrate,
     /// Validate the configuration and print the effective settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -164,6 +168,7 @@ pub fn run() -> ExitCode {
                 Command::Clients(command) => clients::run(settings, command),
                 Command::Keys(command) => keys::run(settings, command),
                 Command::Backup(args) => backup::run(&settings, &args),
+                Command::Migrate => migrate(settings),
                 Command::Config(config::ConfigCommand::Check) => config::check(&settings),
                 Command::HashPassword => config::hash_password(&settings),
             }
@@ -195,6 +200,17 @@ fn serve(settings: Settings) -> Result<(), Failure> {
             .await
             .map_err(|err| Failure::Runtime(err.to_string()))
     })
+}
+
+/// Opens the store, which creates or migrates its schema (a PostgreSQL
+/// one under the lock that makes replicas starting at once migrate once),
+/// migrates its records, and says which version it is at.
+fn migrate(settings: Settings) -> Result<(), Failure> {
+    let location = crate::context::storage(&settings).describe();
+    let ctx = offline_context(settings, false)?;
+    let version = ctx.store.schema_version()?;
+    println!("the store at {location} is at schema version {version}, this build's");
+    Ok(())
 }
 
 /// A context for offline commands, on the configured store; a store held

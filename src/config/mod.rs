@@ -367,6 +367,39 @@ mod tests {
     }
 
     #[test]
+    fn a_store_is_a_file_or_a_database_with_a_shared_key_never_both() {
+        const URL: &str = "url = \"postgres://tessera:hunter2@db:5432/id\"";
+        const KEY: &str = "key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"";
+        let database = Settings::from_toml(&format!("[storage]\n{URL}\n{KEY}")).expect("valid");
+        assert_eq!(database.store_file(), None);
+        assert_eq!(database.key_file(), None);
+        let key: Vec<u8> = (0..32).collect();
+        assert_eq!(database.sealing_key().map(Vec::from), Some(key));
+
+        let both = error_of(&format!("[storage]\npath = \"t.redb\"\n{URL}\n{KEY}"));
+        assert!(
+            both.contains("storage.path") && both.contains("storage.url"),
+            "{both}"
+        );
+        let keyless = error_of(&format!("[storage]\n{URL}"));
+        assert!(keyless.contains("TESSERA__STORAGE__KEY"), "{keyless}");
+        let short = error_of("[storage]\nkey = \"AAEC\"");
+        assert!(
+            short.contains("storage.key") && !short.contains("AAEC"),
+            "{short}"
+        );
+        let twice = error_of(&format!("[storage]\n{KEY}\nkey_file = \"t.key\""));
+        assert!(twice.contains("storage.key_file"), "{twice}");
+        let mysql = error_of(&format!(
+            "[storage]\nurl = \"mysql://t:hunter2@db/id\"\n{KEY}"
+        ));
+        assert!(
+            mysql.contains("storage.url") && !mysql.contains("hunter2"),
+            "{mysql}"
+        );
+    }
+
+    #[test]
     fn the_issuer_defaults_to_the_bound_address() {
         let settings = Settings::default();
         let bound = "127.0.0.1:4321".parse().expect("address");

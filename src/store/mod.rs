@@ -113,6 +113,8 @@ pub trait Backend: Send + Sync {
     fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError>;
     /// The bytes the store takes on disk; `None` for one in memory.
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError>;
+    /// The schema version the store records (each backend numbers its own).
+    fn schema_version(&self) -> Result<u64, StoreError>;
     /// Writes a copy of the whole store, taken from one snapshot while
     /// writers go on, into the empty file `to` as an embedded store (the
     /// form `tessera serve` opens), schema version included. A backend that
@@ -228,6 +230,12 @@ impl Store {
     /// Brings a store of an older schema up to date.
     pub fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError> {
         self.backend.migrate(rekey)
+    }
+
+    /// The schema version the store records, which [`Store::migrate`]
+    /// has brought to this build's.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        self.backend.schema_version()
     }
 
     /// The bytes the store takes on disk; `None` for one in memory.

@@ -222,6 +222,10 @@ impl Backend for Embedded {
         Ok(())
     }
 
+    fn schema_version(&self) -> Result<u64, StoreError> {
+        Ok(schema_version(&Read(self.db.begin_read()?))?.unwrap_or(SCHEMA_VERSION))
+    }
+
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
         let Some(file) = &self.file else {
             return Ok(None);

@@ -61,8 +61,21 @@ const CONNECTION_WAIT: Duration = Duration::from_secs(5);
 /// A PostgreSQL database holding tessera's tables.
 pub struct Postgres {
     pool: Pool,
-    /// Drives the connections; dropped last, after the pool.
-    runtime: tokio::runtime::Runtime,
+    /// Drives the connections; always there until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Postgres {
+    /// A runtime may not be dropped where blocking is not allowed, which
+    /// is where the server drops its store (inside actix's runtime): it is
+    /// shut down without waiting instead, after the idle connections were
+    /// asked to close.
+    fn drop(&mut self) {
+        self.pool.close();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// `storage.url` with its password replaced, for messages and logs.
@@ -188,7 +201,10 @@ impl Postgres {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(backend)?;
-        Ok(Self { pool, runtime })
+        Ok(Self {
+            pool,
+            runtime: Some(runtime),
+        })
     }
 
     /// A connection from the pool, made if none is idle. Taken on the
@@ -196,8 +212,12 @@ impl Postgres {
     /// the caller's own runtime (actix's) is blocked by the caller.
     fn connection(&self) -> Result<Conn, StoreError> {
         let pool = self.pool.clone();
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
         let (send, receive) = std::sync::mpsc::sync_channel(1);
-        self.runtime.spawn(async move {
+        runtime.spawn(async move {
             // The receiver is gone only if the caller is.
             let _ = send.send(pool.get().await);
         });
@@ -255,6 +275,10 @@ impl Backend for Postgres {
             .one("SELECT pg_database_size(current_database())", &[])?
             .get(0);
         Ok(u64::try_from(size).ok())
+    }
+
+    fn schema_version(&self) -> Result<u64, StoreError> {
+        schema::version(&self.begin("START TRANSACTION READ ONLY")?.0)
     }
 
     fn backup(&self, _to: &Path) -> Result<BackupSummary, StoreError> {

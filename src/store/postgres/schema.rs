@@ -189,7 +189,7 @@ pub(super) fn check(mut conn: Conn) -> Result<(), StoreError> {
 }
 
 /// The recorded version; 0 for a database tessera has not used yet.
-fn version(conn: &Conn) -> Result<u64, StoreError> {
+pub(super) fn version(conn: &Conn) -> Result<u64, StoreError> {
     let rows = conn.query(&format!("SELECT max(version) FROM {VERSION_TABLE}"), &[])?;
     let found: Option<i64> = rows.first().and_then(|row| row.get(0));
     Ok(found.and_then(|v| u64::try_from(v).ok()).unwrap_or(0))
