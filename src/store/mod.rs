@@ -75,10 +75,10 @@ pub enum StoreError {
         "the store was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
     )]
     NewerSchema { found: u64, known: u64 },
-    /// The database cannot be reached, or refused the connection, while
-    /// serving: requests fail until it is back.
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
+    /// The database cannot be reached, or dropped the connection, while
+    /// serving: requests fail (503) until it is back.
+    #[error("the database cannot be used just now")]
+    Unavailable(#[source] Unavailable),
     /// The backend failed; its own error is the source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -100,6 +100,12 @@ pub enum StoreError {
         source: serde_json::Error,
     },
 }
+
+/// Why the database cannot be used just now: found in an error's chain of
+/// sources, it makes the answer a 503 rather than a 500.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
 
 /// What a store needs from a backend: transactions, and bringing an older
 /// schema up to date.

@@ -11,13 +11,16 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
 
+/// `Retry-After` of a 503 while the database cannot be used.
+const UNAVAILABLE_RETRY_SECS: u64 = 5;
+
 /// An error answered in JSON.
 #[derive(Debug)]
 pub struct ApiError {
     pub(super) status: StatusCode,
     pub(super) code: &'static str,
     pub(super) message: String,
-    /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429.
+    /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429 or a 503.
     pub(super) retry_after: Option<u64>,
     /// The internal cause of a 500, logged and not shown.
     pub(super) cause: Option<Cause>,
@@ -63,9 +66,22 @@ impl ApiError {
     }
 
     /// 500, with the cause logged (in the request's log line) and not shown.
+    /// 503, with `Retry-After`, when the database cannot be used just now.
     pub fn internal(cause: impl Into<Failure>) -> Self {
+        let cause = cause.into();
+        if super::database_unavailable(&*cause) {
+            return Self {
+                cause: Some(Cause::of(&*cause)),
+                retry_after: Some(UNAVAILABLE_RETRY_SECS),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "tessera cannot reach its database just now; try again shortly.",
+                )
+            };
+        }
         Self {
-            cause: Some(Cause::of(&*cause.into())),
+            cause: Some(Cause::of(&*cause)),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

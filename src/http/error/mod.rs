@@ -43,6 +43,19 @@ impl Cause {
     }
 }
 
+/// Whether `err` or one of its sources says the database cannot be used
+/// just now (`store::Unavailable`): a 503 that passes, not a 500.
+pub fn database_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if err.is::<crate::store::Unavailable>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
+}
+
 /// Anything that says why the server failed: an error (with its sources)
 /// or a message.
 pub type Failure = Box<dyn std::error::Error + Send + Sync>;

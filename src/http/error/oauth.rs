@@ -19,6 +19,11 @@ impl ResponseError for OAuthError {
             // RFC 6749 §5.2: 401 when the client tried to authenticate.
             ErrorKind::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorKind::TemporarilyUnavailable { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ErrorKind::ServerError
+                if std::error::Error::source(self).is_some_and(super::database_unavailable) =>
+            {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorKind::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

@@ -56,9 +56,21 @@ impl PageError {
     }
 
     /// 500, with the cause logged (in the request's log line) and not shown.
+    /// 503 when the database cannot be used just now.
     pub fn internal(cause: impl Into<Failure>) -> Self {
+        let cause = cause.into();
+        if super::database_unavailable(&*cause) {
+            return Self {
+                cause: Some(Cause::of(&*cause)),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "tessera cannot reach its database just now. Please try again in a moment.",
+                )
+            };
+        }
         Self {
-            cause: Some(Cause::of(&*cause.into())),
+            cause: Some(Cause::of(&*cause)),
             ..Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",

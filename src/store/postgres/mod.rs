@@ -28,7 +28,7 @@ mod small;
 mod users;
 
 use super::tx::{ReadTx, Transaction};
-use super::{Backend, BackupSummary, Rekey, StoreError};
+use super::{Backend, BackupSummary, Rekey, StoreError, Unavailable};
 use crate::secret::SecretString;
 use deadpool_postgres::{Manager, Object, Pool, Runtime};
 use serde::Serialize;
@@ -113,12 +113,34 @@ pub fn redact(url: &str) -> String {
 /// server unreachable, the credentials refused.
 fn unreachable(url: &SecretString, err: StoreError) -> StoreError {
     let reason = match err {
-        StoreError::Unavailable(reason) => reason,
+        StoreError::Unavailable(Unavailable(reason)) => reason,
         other => other.to_string(),
     };
     StoreError::Unreachable {
         url: redact(url.expose()),
         reason,
+    }
+}
+
+fn unavailable(reason: impl Into<String>) -> StoreError {
+    StoreError::Unavailable(Unavailable(reason.into()))
+}
+
+/// A statement's error: the database gone (connection closed, shutting
+/// down, a connection exception) is [`StoreError::Unavailable`], anything
+/// else the backend's own.
+fn statement_error(err: tokio_postgres::Error) -> StoreError {
+    let gone = err.is_closed()
+        || err.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            // Class 08: connection exception; 57P0x: the server shutting
+            // down or the session terminated by an administrator.
+            code.starts_with("08") || code.starts_with("57P0")
+        });
+    if gone {
+        unavailable(causes(&err))
+    } else {
+        backend(err)
     }
 }
 
@@ -164,10 +186,10 @@ impl Postgres {
     /// The pool for `url`, and the runtime its connections run on; no
     /// connection is made yet.
     fn connect(url: &SecretString) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config =
-            url.expose().parse().map_err(|err: tokio_postgres::Error| {
-                unreachable(url, StoreError::Unavailable(causes(&err)))
-            })?;
+        let mut config: tokio_postgres::Config = url
+            .expose()
+            .parse()
+            .map_err(|err: tokio_postgres::Error| unreachable(url, unavailable(causes(&err))))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECTION_WAIT);
         }
@@ -215,7 +237,7 @@ impl Postgres {
         let runtime = self
             .runtime
             .as_ref()
-            .ok_or_else(|| StoreError::Unavailable("the store is closed".into()))?;
+            .ok_or_else(|| unavailable("the store is closed"))?;
         let (send, receive) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
             // The receiver is gone only if the caller is.
@@ -223,8 +245,8 @@ impl Postgres {
         });
         let object = receive
             .recv()
-            .map_err(|_| StoreError::Unavailable("the PostgreSQL runtime stopped".into()))?
-            .map_err(|err| StoreError::Unavailable(causes(&err)))?;
+            .map_err(|_| unavailable("the PostgreSQL runtime stopped"))?
+            .map_err(|err| unavailable(causes(&err)))?;
         Ok(Conn {
             object: Some(object),
             failed: Cell::new(false),
@@ -316,7 +338,7 @@ impl Conn {
     fn check<T>(&self, result: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
         result.map_err(|err| {
             self.failed.set(true);
-            backend(err)
+            statement_error(err)
         })
     }
 

@@ -82,3 +82,47 @@ async fn migrate_then_serve_a_sign_in_whose_session_another_process_validates() 
     );
     second.stop().await;
 }
+
+#[tokio::test]
+async fn a_database_gone_while_serving_gives_503s_and_the_server_recovers_when_it_returns() {
+    let url = tokio::task::spawn_blocking(postgres::database)
+        .await
+        .expect("database");
+    let server = on_database(&url).start().await;
+    let token = server.token(ALICE).await;
+    let (host, name) = url.rsplit_once('/').expect("database name");
+    let (admin, name) = (format!("{host}/postgres"), name.to_owned());
+    let sql = move |sql: String| {
+        let admin = admin.clone();
+        tokio::task::spawn_blocking(move || postgres::run_sql(&admin, &sql))
+    };
+    // The database refuses new connections, and those open are cut.
+    sql(format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await
+    .expect("thread")
+    .expect("database gone");
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/sessions/validate", server.url))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["error"], "temporarily_unavailable");
+
+    sql(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .await
+        .expect("thread")
+        .expect("database back");
+    assert!(
+        server.validate(&token).await,
+        "the server recovers, and the session written before is still there"
+    );
+    server.stop().await;
+}
