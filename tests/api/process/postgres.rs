@@ -57,6 +57,13 @@ async fn migrate_then_serve_a_sign_in_whose_session_another_process_validates() 
         .await
         .expect("database");
     let workspace = on_database(&url);
+    let (code, stdout, stderr) = workspace.run(&["config", "check"], "").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("storage.url"), "{stdout}");
+    assert!(
+        stdout.contains("redacted") && !stdout.contains("test-"),
+        "{stdout}"
+    );
     let (code, stdout, stderr) = workspace.run(&["migrate"], "").await;
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("schema version 1"), "{stdout}");
