@@ -8,13 +8,14 @@ use crate::helpers::postgres;
 /// A sealing key given as `storage.key`, as replicas share it.
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-/// A workspace whose store is the database at `url`; alice and bob seeded.
+/// A workspace whose store is the database at `url`; alice (an
+/// administrator) and bob seeded.
 fn on_database(url: &str) -> Workspace {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = format!(
         "[server]\nbind = \"127.0.0.1:0\"\n[storage]\nurl = \"{url}\"\nkey = \"{KEY}\"\n\
          [passwords]\nmemory_kib = 256\niterations = 1\n\
-         [[users]]\nusername = \"{}\"\npassword = \"{}\"\n[[users]]\nusername = \"{}\"\npassword = \"{}\"\n",
+         [[users]]\nusername = \"{}\"\npassword = \"{}\"\nadmin = true\n[[users]]\nusername = \"{}\"\npassword = \"{}\"\n",
         ALICE.0, ALICE.1, BOB.0, BOB.1
     );
     std::fs::write(dir.path().join("tessera.toml"), config).expect("write config");
@@ -81,6 +82,18 @@ async fn migrate_then_serve_a_sign_in_whose_session_another_process_validates() 
         "a session written by one process is seen by another"
     );
     assert!(!second.validate("not-a-session").await);
+    let backup = reqwest::Client::new()
+        .get(format!("{}/admin/api/backup", second.url))
+        .header("X-Session-Token", &token)
+        .send()
+        .await
+        .expect("backup request");
+    assert_eq!(
+        backup.status(),
+        409,
+        "a database is backed up with its own tools"
+    );
+    assert!(backup.text().await.expect("body").contains("pg_dump"));
     let (code, _, _) = first.stop().await;
     assert_eq!(code, 0);
     assert!(
