@@ -5,7 +5,7 @@
 //!
 //! Store calls are synchronous and come from actix's worker threads, which
 //! already run a tokio runtime. The connections therefore live on a small
-//! runtime of the backend's own ([`Postgres::runtime`]): a connection's
+//! runtime of the backend's own (`Postgres::runtime`): a connection's
 //! socket is driven there, while the calling thread sends each statement
 //! down the connection's channel and parks until the answer comes back
 //! ([`block_on`]), as it would on a redb commit. A transaction holds one
