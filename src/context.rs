@@ -14,7 +14,7 @@ use crate::config::Settings;
 use crate::metrics::Metrics;
 use crate::seal::{KeyError, Sealer};
 use crate::secret::{Token, constant_time_eq};
-use crate::store::Store;
+use crate::store::{StoragePath, Store};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -41,6 +41,16 @@ pub struct Context {
     pub metrics: Metrics,
 }
 
+/// Where the settings put the store: a PostgreSQL database
+/// (`storage.url`), a redb file (`storage.path`), or memory.
+pub fn storage(settings: &Settings) -> StoragePath {
+    match (&settings.storage.url, settings.store_file()) {
+        (Some(url), _) => StoragePath::Postgres(url.clone()),
+        (None, Some(file)) => StoragePath::File(file),
+        (None, None) => StoragePath::Memory,
+    }
+}
+
 impl Context {
     /// Assembles the context around an opened store, first migrating a
     /// store of an older schema (which needs the sealing key).
@@ -50,7 +60,10 @@ impl Context {
         clock: Arc<dyn Clock>,
         issuer: String,
     ) -> Result<Self, ContextError> {
-        let sealer = Sealer::new(settings.key_file().as_deref())?;
+        let sealer = match settings.sealing_key() {
+            Some(key) => Sealer::with_key(&key)?,
+            None => Sealer::new(settings.key_file().as_deref())?,
+        };
         store.migrate(&sealer)?;
         let metrics = Metrics::new(settings.store_file().is_some());
         Ok(Self {

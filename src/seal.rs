@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Bytes in a key.
-const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 /// HKDF's salt (RFC 5869 §3.1): fixed, as the key file's key is already
 /// uniformly random; it only separates tessera's derivations from others.
 const HKDF_SALT: &[u8] = b"tessera key derivation v2";
@@ -96,11 +96,16 @@ impl Sealer {
     /// (an in-memory store), a random key that dies with the process like
     /// everything it sealed.
     pub fn new(key_file: Option<&Path>) -> Result<Self, KeyError> {
-        let key = match key_file {
+        Self::with_key(&match key_file {
             Some(path) => load_or_create(path)?,
             None => random_key(),
-        };
-        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(&key);
+        })
+    }
+
+    /// The key given as it is (`TESSERA__STORAGE__KEY`): how replicas
+    /// that share no file share it.
+    pub fn with_key(key: &[u8; KEY_LEN]) -> Result<Self, KeyError> {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, HKDF_SALT).extract(key);
         let aead: UnboundKey = prk
             .expand(&[SEAL_INFO], &CHACHA20_POLY1305)
             .map_err(|_| KeyError::Derive)?
@@ -111,10 +116,10 @@ impl Sealer {
             .into();
         let mut legacy_mac = digest::Context::new(&digest::SHA256);
         legacy_mac.update(b"tessera mac key v1\0");
-        legacy_mac.update(&key);
+        legacy_mac.update(key);
         let legacy = Legacy {
             aead: LessSafeKey::new(
-                UnboundKey::new(&CHACHA20_POLY1305, &key).map_err(|_| KeyError::Derive)?,
+                UnboundKey::new(&CHACHA20_POLY1305, key).map_err(|_| KeyError::Derive)?,
             ),
             mac: hmac::Key::new(hmac::HMAC_SHA256, legacy_mac.finish().as_ref()),
         };

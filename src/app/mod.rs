@@ -80,7 +80,7 @@ impl Application {
     /// another process fails without taking the port.
     pub fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
         check_settings(&settings).map_err(Box::new)?;
-        let store = Store::open(&settings.store_file().into())?;
+        let store = Store::open(&crate::context::storage(&settings))?;
         let listener =
             TcpListener::bind(&settings.server.bind).map_err(|source| StartError::Bind {
                 bind: settings.server.bind.clone(),

@@ -74,6 +74,13 @@ fn from_stopped_store(
     to: &Path,
     overwrite: bool,
 ) -> Result<BackupSummary, Failure> {
+    if settings.storage.url.is_some() {
+        return Err(Failure::Usage(
+            "the store is in PostgreSQL (storage.url): back it up with the database's own \
+             tools, such as pg_dump"
+                .into(),
+        ));
+    }
     let Some(file) = settings.store_file() else {
         return Err(Failure::Usage(
             "the store is in memory (storage.path = \":memory:\"): only the running server \

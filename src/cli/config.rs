@@ -19,7 +19,7 @@ pub(super) enum ConfigCommand {
 /// without changing it, and prints the effective settings.
 pub(super) fn check(settings: &Settings) -> Result<(), Failure> {
     let journeys = crate::journeys::graph::all(settings).map_err(|err| err.to_string())?;
-    Store::check(&settings.store_file().into())?;
+    Store::check(&crate::context::storage(settings))?;
     let lines = [
         "configuration is valid".to_owned(),
         format!("  server.bind       {}", settings.server.bind),
@@ -27,7 +27,17 @@ pub(super) fn check(settings: &Settings) -> Result<(), Failure> {
             "  issuer            {}",
             settings.issuer.as_deref().unwrap_or("(the bound address)")
         ),
-        format!("  storage.path      {}", settings.storage.path),
+        match &settings.storage.url {
+            // Without its password.
+            Some(_) => format!(
+                "  storage.url       {}",
+                crate::context::storage(settings).describe()
+            ),
+            None => format!(
+                "  storage.path      {}",
+                crate::context::storage(settings).describe()
+            ),
+        },
         format!(
             "  sessions          idle {}s, absolute {}s, cookie `{}`",
             settings.sessions.idle_timeout_secs,

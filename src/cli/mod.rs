@@ -62,6 +62,10 @@ enum Command {
     /// Write a consistent copy of the store that `tessera serve` opens:
     /// from the stopped store, or from a running server with --url/--token.
     Backup(backup::BackupArgs),
+    /// Create the store, or bring its schema up to date, and exit: with
+    /// several replicas on one PostgreSQL database, once before starting
+    /// the upgraded ones.
+    Migrate,
     /// Validate the configuration and print the effective settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -97,7 +101,9 @@ impl From<ConfigError> for Failure {
 impl From<StoreError> for Failure {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unusable { .. } => Self::Config(err.to_string()),
+            StoreError::Unusable { .. } | StoreError::Unreachable { .. } => {
+                Self::Config(err.to_string())
+            }
             other => Self::Runtime(other.to_string()),
         }
     }
@@ -162,6 +168,7 @@ pub fn run() -> ExitCode {
                 Command::Clients(command) => clients::run(settings, command),
                 Command::Keys(command) => keys::run(settings, command),
                 Command::Backup(args) => backup::run(&settings, &args),
+                Command::Migrate => migrate(settings),
                 Command::Config(config::ConfigCommand::Check) => config::check(&settings),
                 Command::HashPassword => config::hash_password(&settings),
             }
@@ -195,11 +202,22 @@ fn serve(settings: Settings) -> Result<(), Failure> {
     })
 }
 
+/// Opens the store, which creates or migrates its schema (a PostgreSQL
+/// one under the lock that makes replicas starting at once migrate once),
+/// migrates its records, and says which version it is at.
+fn migrate(settings: Settings) -> Result<(), Failure> {
+    let location = crate::context::storage(&settings).describe();
+    let ctx = offline_context(settings, false)?;
+    let version = ctx.store.schema_version()?;
+    println!("the store at {location} is at schema version {version}, this build's");
+    Ok(())
+}
+
 /// A context for offline commands, on the configured store; a store held
 /// by a running server is refused with the way through its admin API, when
 /// the command has one.
 fn offline_context(settings: Settings, through_api: bool) -> Result<Context, Failure> {
-    let store = Store::open(&settings.store_file().into())
+    let store = Store::open(&crate::context::storage(&settings))
         .map_err(|err| remote::locked(err, through_api))?;
     let issuer = settings
         .issuer

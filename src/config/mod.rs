@@ -113,6 +113,9 @@ fn build(
         .build()
 }
 
+/// `storage.path` when neither it nor `storage.url` is set.
+const DEFAULT_STORE_FILE: &str = "tessera.redb";
+
 /// `passwords.memory_kib` in fixture mode, unless set.
 const FIXTURE_MEMORY_KIB: u32 = 64;
 
@@ -192,12 +195,23 @@ impl Settings {
         Ok(settings)
     }
 
-    /// The store's file; none for `storage.path = ":memory:"`.
+    /// The store's redb file: `storage.path`, `tessera.redb` by default;
+    /// none for `":memory:"`, or for a store in PostgreSQL (`storage.url`).
     pub fn store_file(&self) -> Option<PathBuf> {
-        match self.storage.path.as_str() {
+        if self.storage.url.is_some() {
+            return None;
+        }
+        match self.storage.path.as_deref().unwrap_or(DEFAULT_STORE_FILE) {
             ":memory:" => None,
             path => Some(PathBuf::from(path)),
         }
+    }
+
+    /// The sealing key given as `storage.key` (`TESSERA__STORAGE__KEY`),
+    /// decoded; `validate` has checked it.
+    pub fn sealing_key(&self) -> Option<[u8; 32]> {
+        let key = self.storage.key.as_ref()?;
+        validate::decode_key(key.expose())
     }
 
     /// The issuer: the configured one, or the URL of the bound socket.
@@ -350,6 +364,39 @@ mod tests {
                 .expect("valid");
         assert_eq!(configured.key_file(), Some(PathBuf::from("/etc/t.key")));
         assert!(error_of("[storage]\nkey_file = \"\"").contains("storage.key_file"));
+    }
+
+    #[test]
+    fn a_store_is_a_file_or_a_database_with_a_shared_key_never_both() {
+        const URL: &str = "url = \"postgres://tessera:hunter2@db:5432/id\"";
+        const KEY: &str = "key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"";
+        let database = Settings::from_toml(&format!("[storage]\n{URL}\n{KEY}")).expect("valid");
+        assert_eq!(database.store_file(), None);
+        assert_eq!(database.key_file(), None);
+        let key: Vec<u8> = (0..32).collect();
+        assert_eq!(database.sealing_key().map(Vec::from), Some(key));
+
+        let both = error_of(&format!("[storage]\npath = \"t.redb\"\n{URL}\n{KEY}"));
+        assert!(
+            both.contains("storage.path") && both.contains("storage.url"),
+            "{both}"
+        );
+        let keyless = error_of(&format!("[storage]\n{URL}"));
+        assert!(keyless.contains("TESSERA__STORAGE__KEY"), "{keyless}");
+        let short = error_of("[storage]\nkey = \"AAEC\"");
+        assert!(
+            short.contains("storage.key") && !short.contains("AAEC"),
+            "{short}"
+        );
+        let twice = error_of(&format!("[storage]\n{KEY}\nkey_file = \"t.key\""));
+        assert!(twice.contains("storage.key_file"), "{twice}");
+        let mysql = error_of(&format!(
+            "[storage]\nurl = \"mysql://t:hunter2@db/id\"\n{KEY}"
+        ));
+        assert!(
+            mysql.contains("storage.url") && !mysql.contains("hunter2"),
+            "{mysql}"
+        );
     }
 
     #[test]

@@ -30,12 +30,15 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
     /// Path of the redb file, or `:memory:` for a store that lives and dies
-    /// with the process.
-    pub path: String,
+    /// with the process; `tessera.redb` unless `url` is set.
+    pub path: Option<String>,
+    /// `postgres://USER:PASS@HOST:PORT/DB`: the store in a PostgreSQL
+    /// database that several replicas share, instead of a redb file.
+    pub url: Option<SecretString>,
     /// The file holding the 256-bit key that seals secrets the server must
     /// read back (TOTP secrets). Kept apart from the store so that a copy of
     /// the store alone reveals none of them; made with owner-only
@@ -43,6 +46,10 @@ pub struct StorageSettings {
     /// store; with `:memory:` and no key file, a random key lives in memory.
     /// Back it up with the store: without it, TOTP enrollments are lost.
     pub key_file: Option<PathBuf>,
+    /// The same key given directly, as standard base64 of its 32 bytes
+    /// (`TESSERA__STORAGE__KEY`): how replicas that share no file system
+    /// share it.
+    pub key: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -300,15 +307,6 @@ impl Default for ServerSettings {
             body_timeout_secs: 10,
             keep_alive_secs: 5,
             trusted_proxies: Vec::new(),
-        }
-    }
-}
-
-impl Default for StorageSettings {
-    fn default() -> Self {
-        Self {
-            path: "tessera.redb".into(),
-            key_file: None,
         }
     }
 }

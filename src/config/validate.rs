@@ -66,20 +66,7 @@ impl Settings {
                 ));
             }
         }
-        if self.storage.path.trim().is_empty() {
-            return Err(invalid(
-                "storage.path",
-                "must name a file, or be \":memory:\"",
-            ));
-        }
-        if self
-            .storage
-            .key_file
-            .as_ref()
-            .is_some_and(|file| file.as_os_str().is_empty())
-        {
-            return Err(invalid("storage.key_file", "must name a file"));
-        }
+        self.validate_storage()?;
         if let Err(err) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(invalid("log.level", err.to_string()));
         }
@@ -212,6 +199,81 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
         return Err(invalid("issuer", "must not have a query or fragment"));
     }
     Ok(())
+}
+
+/// The 32 bytes of a sealing key given as standard base64 (`storage.key`).
+pub(super) fn decode_key(base64: &str) -> Option<[u8; 32]> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(base64.trim())
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+impl Settings {
+    /// `[storage]`: a redb file or a PostgreSQL database, not both; the
+    /// sealing key from a file or given, not both, and one of them for a
+    /// database, whose replicas must share it. A value that holds a
+    /// password or a key is never repeated in a message.
+    fn validate_storage(&self) -> Result<(), ConfigError> {
+        let storage = &self.storage;
+        if storage.path.is_some() && storage.url.is_some() {
+            return Err(invalid(
+                "storage.url",
+                "`storage.path` and `storage.url` are both set: the store is a redb file \
+                 or a PostgreSQL database, not both; remove one",
+            ));
+        }
+        if storage
+            .path
+            .as_ref()
+            .is_some_and(|path| path.trim().is_empty())
+        {
+            return Err(invalid(
+                "storage.path",
+                "must name a file, or be \":memory:\"",
+            ));
+        }
+        if let Some(url) = &storage.url {
+            let scheme = url::Url::parse(url.expose()).map(|url| url.scheme().to_owned());
+            if !matches!(scheme.as_deref(), Ok("postgres" | "postgresql")) {
+                return Err(invalid(
+                    "storage.url",
+                    "must be a URL postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+                ));
+            }
+        }
+        if storage
+            .key_file
+            .as_ref()
+            .is_some_and(|file| file.as_os_str().is_empty())
+        {
+            return Err(invalid("storage.key_file", "must name a file"));
+        }
+        if let Some(key) = &storage.key {
+            if storage.key_file.is_some() {
+                return Err(invalid(
+                    "storage.key",
+                    "`storage.key` and `storage.key_file` are both set: give the sealing key one way",
+                ));
+            }
+            if decode_key(key.expose()).is_none() {
+                return Err(invalid(
+                    "storage.key",
+                    "must be the standard base64 of 32 bytes (`head -c 32 /dev/urandom | base64`)",
+                ));
+            }
+        }
+        if storage.url.is_some() && storage.key.is_none() && storage.key_file.is_none() {
+            return Err(invalid(
+                "storage.key_file",
+                "a store in PostgreSQL needs the sealing key every replica shares: set \
+                 storage.key_file, or TESSERA__STORAGE__KEY (standard base64 of 32 bytes)",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Settings {

@@ -74,7 +74,7 @@ mod tests {
     fn context() -> web::Data<Context> {
         let toml = "[server]\ntrusted_proxies = [\"127.0.0.9\"]\n[storage]\npath = \":memory:\"";
         let settings = Arc::new(Settings::from_toml(toml).expect("valid settings"));
-        let store = Store::open(&settings.store_file().into()).expect("store");
+        let store = Store::open(&crate::context::storage(&settings)).expect("store");
         let clock = Arc::new(crate::clock::SystemClock);
         let ctx = Context::new(settings, store, clock, "http://127.0.0.1".into());
         web::Data::new(ctx.expect("context"))

@@ -208,7 +208,7 @@ mod tests {
     fn two_servers() -> (Arc<Context>, Provider, Provider) {
         let toml = "[storage]\npath = \":memory:\"\n[oauth]\nsigning_alg = \"ES256\"";
         let settings = Arc::new(Settings::from_toml(toml).expect("valid settings"));
-        let store = Store::open(&settings.store_file().into()).expect("store");
+        let store = Store::open(&crate::context::storage(&settings)).expect("store");
         let clock = Arc::new(crate::clock::SystemClock);
         let ctx = Context::new(settings, store, clock, "http://127.0.0.1".into());
         let ctx = Arc::new(ctx.expect("context"));

@@ -1,6 +1,7 @@
 //! The store: tessera's records and the operations on them, behind the
 //! traits of [`tx`], so that a backend can be swapped without touching the
-//! domain. The embedded redb file ([`embedded`]) is the first backend.
+//! domain. The embedded redb file ([`embedded`]) is the default backend; a
+//! PostgreSQL database ([`postgres`]) is the one several replicas share.
 //!
 //! Use: `store.read(|tx| tx.user(id))`, or `store.write(|tx| { ...several
 //! changes... })`, which commits when the closure returns `Ok` and aborts on
@@ -10,11 +11,14 @@
 #[cfg(test)]
 mod behaviour;
 mod embedded;
+mod postgres;
 pub mod records;
 pub mod tx;
 
 use crate::files::Staged;
+use crate::secret::SecretString;
 use embedded::Embedded;
+use postgres::Postgres;
 use std::path::{Path, PathBuf};
 
 pub use records::{
@@ -32,12 +36,19 @@ pub use tx::{ReadTx, Transaction, WriteTx};
 pub enum StoragePath {
     Memory,
     File(PathBuf),
+    /// A PostgreSQL database: `storage.url`, password included.
+    Postgres(SecretString),
 }
 
-impl From<Option<PathBuf>> for StoragePath {
-    /// A file, or memory when there is none (`Settings::store_file`).
-    fn from(file: Option<PathBuf>) -> Self {
-        file.map_or(Self::Memory, Self::File)
+impl StoragePath {
+    /// Where the store lives, for messages: a PostgreSQL URL without its
+    /// password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Memory => ":memory:".to_owned(),
+            Self::File(file) => file.display().to_string(),
+            Self::Postgres(url) => postgres::redact(url.expose()),
+        }
     }
 }
 
@@ -52,15 +63,23 @@ pub enum StoreError {
     /// The configured file cannot hold a store: a configuration error.
     #[error("config key `storage.path`: `{path}` cannot hold the store: {reason}")]
     Unusable { path: PathBuf, reason: String },
+    /// `storage.url` names no database tessera can use: the URL is
+    /// malformed, the server unreachable, or the credentials refused.
+    #[error("config key `storage.url`: cannot use the database at {url}: {reason}")]
+    Unreachable {
+        /// The URL, its password redacted.
+        url: String,
+        reason: String,
+    },
     #[error(
-        "the store file was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
+        "the store was written by a newer tessera (schema {found}, this build knows {known}); upgrade tessera"
     )]
     NewerSchema { found: u64, known: u64 },
     /// The database could not be reached, or went away during the
     /// transaction: an outage to wait out (answered 503, see
     /// [`is_unavailable`]), not a fault of tessera.
     #[error("the database is unavailable")]
-    Unavailable(#[source] Unreachable),
+    Unavailable(#[source] Unavailable),
     /// The backend failed; its own error is the source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -83,18 +102,18 @@ pub enum StoreError {
     },
 }
 
-/// Why the database could not be reached, in the driver's words: the
+/// Why the database cannot be used just now, in the driver's words: the
 /// source of [`StoreError::Unavailable`], which [`is_unavailable`] finds
 /// under any error that wraps it.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct Unreachable(pub String);
+pub struct Unavailable(pub String);
 
-/// Whether `err`, or an error it wraps, says that the database is
-/// unavailable: a request that met it is answered 503 with `Retry-After`,
-/// for the client to try again, rather than 500.
+/// Whether `err`, or an error it wraps, says that the database cannot be
+/// used just now: a request that met it is answered 503 with
+/// `Retry-After`, for the client to try again, rather than 500.
 pub fn is_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
-    std::iter::successors(Some(err), |err| err.source()).any(|err| err.is::<Unreachable>())
+    std::iter::successors(Some(err), |err| err.source()).any(|err| err.is::<Unavailable>())
 }
 
 /// What a store needs from a backend: transactions, and bringing an older
@@ -109,6 +128,8 @@ pub trait Backend: Send + Sync {
     fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError>;
     /// The bytes the store takes on disk; `None` for one in memory.
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError>;
+    /// The schema version the store records (each backend numbers its own).
+    fn schema_version(&self) -> Result<u64, StoreError>;
     /// Writes a copy of the whole store, taken from one snapshot while
     /// writers go on, into the empty file `to` as an embedded store (the
     /// form `tessera serve` opens), schema version included. A backend that
@@ -151,20 +172,27 @@ impl Store {
     /// of an older schema is left as it is until [`Store::migrate`], which
     /// needs the sealing key, brings it up to date; the composition root
     /// does that before anything else.
+    /// A PostgreSQL database is migrated here, in one transaction under
+    /// an advisory lock, as its schema has no data to reseal.
     pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
-        Ok(Self {
-            backend: Box::new(Embedded::open(path)?),
-        })
+        let backend: Box<dyn Backend> = match path {
+            StoragePath::Memory => Box::new(Embedded::open(None)?),
+            StoragePath::File(file) => Box::new(Embedded::open(Some(file))?),
+            StoragePath::Postgres(url) => Box::new(Postgres::open(url)?),
+        };
+        Ok(Self { backend })
     }
 
     /// Checks, without creating or changing anything, that the store can be
     /// opened at `path`: an existing file must be a store that is readable
     /// and writable; otherwise its folder must accept a new file. A store
-    /// held by a running server is fine.
+    /// held by a running server is fine. A database must accept the
+    /// connection and hold no schema newer than this build.
     pub fn check(path: &StoragePath) -> Result<(), StoreError> {
         match path {
             StoragePath::Memory => Ok(()),
             StoragePath::File(file) => Embedded::check(file),
+            StoragePath::Postgres(url) => Postgres::check(url),
         }
     }
 
@@ -217,6 +245,12 @@ impl Store {
     /// Brings a store of an older schema up to date.
     pub fn migrate(&self, rekey: &dyn Rekey) -> Result<(), StoreError> {
         self.backend.migrate(rekey)
+    }
+
+    /// The schema version the store records, which [`Store::migrate`]
+    /// has brought to this build's.
+    pub fn schema_version(&self) -> Result<u64, StoreError> {
+        self.backend.schema_version()
     }
 
     /// The bytes the store takes on disk; `None` for one in memory.

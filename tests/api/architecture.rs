@@ -327,6 +327,18 @@ fn only_the_embedded_backend_imports_redb() {
 }
 
 #[test]
+fn only_the_postgres_backend_imports_its_client() {
+    let found = offenders(&["tokio_postgres", "deadpool_postgres"], |file| {
+        file.starts_with("store/postgres/")
+    });
+    assert!(
+        found.is_empty(),
+        "the PostgreSQL client outside src/store/postgres/:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
 fn domain_modules_never_import_actix_or_askama() {
     let found = offenders(&["actix_web", "actix", "askama"], |file| {
         matches!(module_of(file), "http" | "app" | "cli" | "telemetry")

@@ -18,7 +18,7 @@ pub struct ApiError {
     pub(super) status: StatusCode,
     pub(super) code: &'static str,
     pub(super) message: String,
-    /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429.
+    /// Seconds for `Retry-After` (RFC 9110 §10.2.3), on a 429 or a 503.
     pub(super) retry_after: Option<u64>,
     /// The internal cause of a 500, logged and not shown.
     pub(super) cause: Option<Cause>,

@@ -106,10 +106,10 @@ mod tests {
 
     #[test]
     fn an_unavailable_database_under_any_wrapper_is_a_503_to_retry_and_its_cause_is_logged() {
-        use crate::store::{StoreError, Unreachable};
+        use crate::store::{StoreError, Unavailable};
         let outage = || {
             // Wrapped as the domain wraps store errors: transparently.
-            crate::journeys::JourneyError::Store(StoreError::Unavailable(Unreachable(
+            crate::journeys::JourneyError::Store(StoreError::Unavailable(Unavailable(
                 "connection refused".into(),
             )))
         };

@@ -494,12 +494,26 @@ fn a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store(store: &Store) {
     assert_eq!(read(&copy, |tx| tx.users()), [user("u1", "alice", None)]);
 }
 
+fn a_backup_of_a_database_points_to_its_own_tools(store: &Store) {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let refused = store.backup(&dir.path().join("backup.redb"), false);
+    let message = refused.expect_err("no backup file").to_string();
+    assert!(message.contains("pg_dump"), "{message}");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("folder").count(),
+        0,
+        "no file is left"
+    );
+}
+
 /// One `#[test]` per behaviour and backend: `open` makes an empty store
 /// (and whatever must outlive it, such as a temporary folder).
 macro_rules! behaviours {
-    ($backend:ident, $open:expr) => {
+    ($backend:ident, $open:expr $(, also: $($extra:ident),* $(,)?)?) => {
         mod $backend {
             use super::*;
+
+            $(behaviours!(@each $open; $($extra),*);)?
 
             behaviours!(@each $open;
                 a_failed_write_changes_nothing,
@@ -533,8 +547,6 @@ macro_rules! behaviours {
                 audit_events_come_back_newest_first_in_order_of_recording,
                 audit_events_are_filtered_and_paged_by_position,
                 audit_events_before_a_time_are_purged_and_no_later_one,
-                a_backup_is_the_whole_store_at_one_instant_and_opens_as_a_store,
-                a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store,
             );
             behaviours!(@shared $open;
                 concurrent_writers_take_a_journey_once,
@@ -559,13 +571,36 @@ macro_rules! behaviours {
     )*};
 }
 
-behaviours!(
+/// What only a store that can copy itself into a file does.
+macro_rules! embedded {
+    ($backend:ident, $open:expr) => {
+        behaviours!(
+            $backend,
+            $open,
+            also: a_backup_is_the_whole_store_at_one_instant_and_opens_as_a_store,
+            a_backup_to_send_leaves_no_file_behind_and_reads_as_a_store,
+        );
+    };
+}
+
+embedded!(
     embedded_in_memory,
     ((), Store::open(&StoragePath::Memory).expect("store"))
 );
 
-behaviours!(embedded_file, {
+embedded!(embedded_file, {
     let dir = tempfile::tempdir().expect("temporary folder");
     let file = StoragePath::File(dir.path().join("tessera.redb"));
     (dir, Store::open(&file).expect("store"))
 });
+
+// Each test on a database of its own, on the server `postgres::testing`
+// starts once per test process.
+behaviours!(
+    postgres,
+    {
+        let url = crate::secret::SecretString::new(crate::store::postgres::testing::database());
+        ((), Store::open(&StoragePath::Postgres(url)).expect("store"))
+    },
+    also: a_backup_of_a_database_points_to_its_own_tools,
+);

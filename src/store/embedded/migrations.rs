@@ -133,7 +133,7 @@ mod tests {
     use super::super::tables::{META, SCHEMA_VERSION};
     use super::super::{Embedded, Read};
     use super::*;
-    use crate::store::{Backend, StoragePath};
+    use crate::store::Backend;
     use redb::ReadableDatabase;
     use time::{Duration, OffsetDateTime};
 
@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn the_account_that_answered_to_a_name_keeps_it_and_no_account_is_dropped() {
-        let store = Embedded::open(&StoragePath::Memory).expect("store");
+        let store = Embedded::open(None).expect("store");
         let tx = Write(store.db.begin_write().expect("write"));
         // The full-width account is the oldest, but `alice` is the one that
         // signed in as "alice" before.

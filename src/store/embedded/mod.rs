@@ -20,7 +20,7 @@ mod throttle;
 mod users;
 
 use super::tx::{ReadTx, Transaction};
-use super::{Backend, BackupSummary, Rekey, StoragePath, StoreError};
+use super::{Backend, BackupSummary, Rekey, StoreError};
 use redb::{
     Database, Durability, Key, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable,
     ReadableTable, TableDefinition, Value,
@@ -81,26 +81,25 @@ backend_error!(
 );
 
 impl Embedded {
-    /// Opens (or creates) the store, creates missing tables and checks the
-    /// schema version.
-    pub fn open(path: &StoragePath) -> Result<Self, StoreError> {
-        let db = match path {
-            StoragePath::Memory => {
+    /// Opens (or creates) the store in `file`, or in memory without one,
+    /// creates missing tables and checks the schema version.
+    pub fn open(file: Option<&Path>) -> Result<Self, StoreError> {
+        let db = match file {
+            None => {
                 Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?
             }
-            StoragePath::File(file) => match Database::create(file) {
+            Some(file) => match Database::create(file) {
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
-                    return Err(StoreError::InUse(file.clone()));
+                    return Err(StoreError::InUse(file.to_owned()));
                 }
                 Err(err) => return Err(unusable(file, err)),
                 Ok(db) => db,
             },
         };
-        let file = match path {
-            StoragePath::Memory => None,
-            StoragePath::File(file) => Some(file.clone()),
+        let store = Self {
+            db,
+            file: file.map(Path::to_owned),
         };
-        let store = Self { db, file };
         store.prepare()?;
         Ok(store)
     }
@@ -223,6 +222,10 @@ impl Backend for Embedded {
             .insert("schema_version", SCHEMA_VERSION)?;
         tx.0.commit()?;
         Ok(())
+    }
+
+    fn schema_version(&self) -> Result<u64, StoreError> {
+        Ok(schema_version(&Read(self.db.begin_read()?))?.unwrap_or(SCHEMA_VERSION))
     }
 
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {

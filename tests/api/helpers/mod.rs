@@ -9,6 +9,11 @@ pub mod html;
 pub mod http;
 pub mod oauth;
 pub mod oidc;
+/// The throwaway PostgreSQL server the store's own tests use (one file for
+/// both; each uses part of it).
+#[allow(dead_code)]
+#[path = "../../../src/store/postgres/testing.rs"]
+pub mod postgres;
 
 pub use html::{csrf_token, form_action, input_value, shown_number_in};
 pub use http::{location, new_browser, set_cookie};

@@ -6,6 +6,7 @@ mod backup;
 mod commands;
 mod lifecycle;
 mod migration;
+mod postgres;
 mod refusals;
 mod remote;
 

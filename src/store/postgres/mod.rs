@@ -1,0 +1,652 @@
+//! The PostgreSQL backend (`storage.url`): the store in a database that
+//! several tessera processes share. The only code that touches PostgreSQL;
+//! each table family's file implements that family's traits of
+//! [`crate::store::tx`] on [`Tx`], which serves both kinds of transaction.
+//!
+//! Store calls are synchronous and come from actix's worker threads, which
+//! already run a tokio runtime. The connections therefore live on a small
+//! runtime of the backend's own (`Postgres::runtime`): a connection's
+//! socket is driven there, while the calling thread sends each statement
+//! down the connection's channel and parks until the answer comes back
+//! ([`block_on`]), as it would on a redb commit. A transaction holds one
+//! pooled connection from its start to its end.
+//!
+//! The guarantees of [`crate::store::tx`] come from the database: every
+//! write transaction first takes one transaction-level advisory lock
+//! ([`WRITE_LOCK`]), so writers, of every process, run one at a time as
+//! redb's do, each seeing every earlier commit (READ COMMITTED, whose
+//! statements read the latest committed state); read transactions are
+//! `REPEATABLE READ READ ONLY`, one snapshot taken when they begin.
+
+mod audit;
+mod clients;
+mod grants;
+mod keys;
+mod schema;
+mod sessions;
+mod small;
+mod users;
+
+use super::tx::{ReadTx, Transaction};
+use super::{Backend, BackupSummary, Rekey, StoreError, Unavailable};
+use crate::secret::SecretString;
+use deadpool_postgres::{Manager, Object, Pool, Runtime};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::cell::Cell;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+use tokio_postgres::Row;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::types::ToSql;
+
+/// The key of the advisory lock every write transaction (and a
+/// migration) holds until it ends: `tessera` in ASCII. Other applications
+/// sharing the database would have to pick another.
+const WRITE_LOCK: i64 = 0x0074_6573_7365_7261;
+
+/// Connections one process keeps at most. A transaction holds one for its
+/// life, and a read may open a write inside it (the `users` command does),
+/// so there are at least two.
+const POOL_SIZE: usize = 16;
+
+/// How long a transaction waits for a connection, or for one to be made,
+/// before failing: with the database gone, requests fail (503) instead of
+/// piling up.
+const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// A PostgreSQL database holding tessera's tables.
+pub struct Postgres {
+    pool: Pool,
+    /// Drives the connections; always there until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Postgres {
+    /// A runtime may not be dropped where blocking is not allowed, which
+    /// is where the server drops its store (inside actix's runtime): it is
+    /// shut down without waiting instead, after the idle connections were
+    /// asked to close.
+    fn drop(&mut self) {
+        self.pool.close();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// `storage.url` with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        // Not a URL: only its scheme is safe to show.
+        return url.split_once("://").map_or_else(
+            || "(not a postgres:// URL)".to_owned(),
+            |(scheme, _)| format!("{scheme}://…"),
+        );
+    };
+    if parsed.password().is_some() {
+        // Setting a password only fails on URLs without a host, which
+        // have none to hide.
+        let _ = parsed.set_password(Some("redacted"));
+    }
+    if parsed.query_pairs().any(|(key, _)| key == "password") {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(key, value)| {
+                let value = if key == "password" {
+                    "redacted".to_owned()
+                } else {
+                    value.into_owned()
+                };
+                (key.into_owned(), value)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+/// The error of a `storage.url` that cannot be used: unparsable, the
+/// server unreachable, the credentials refused.
+fn unreachable(url: &SecretString, err: StoreError) -> StoreError {
+    let reason = match err {
+        StoreError::Unavailable(Unavailable(reason)) => reason,
+        other => other.to_string(),
+    };
+    StoreError::Unreachable {
+        url: redact(url.expose()),
+        reason,
+    }
+}
+
+fn unavailable(reason: impl Into<String>) -> StoreError {
+    StoreError::Unavailable(Unavailable(reason.into()))
+}
+
+/// A statement's error: the database gone (connection closed, shutting
+/// down, a connection exception) is [`StoreError::Unavailable`], anything
+/// else the backend's own.
+fn statement_error(err: tokio_postgres::Error) -> StoreError {
+    let gone = err.is_closed()
+        || err.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            // Class 08: connection exception; 57P0x: the server shutting
+            // down or the session terminated by an administrator.
+            code.starts_with("08") || code.starts_with("57P0")
+        });
+    if gone {
+        unavailable(causes(&err))
+    } else {
+        backend(err)
+    }
+}
+
+/// An error and its causes, in one line: the pool's and the client's
+/// errors say little on their own ("db error"), their sources the rest.
+fn causes(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+        source = cause.source();
+    }
+    line
+}
+
+/// PostgreSQL's errors are the backend's own: they reach logs as the
+/// cause of a [`StoreError::Backend`].
+fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(err))
+}
+
+impl Postgres {
+    /// Connects to the database at `url`, then creates or migrates
+    /// tessera's schema ([`schema::migrate`]), refusing one newer than this
+    /// build.
+    pub fn open(url: &SecretString) -> Result<Self, StoreError> {
+        let backend = Self::connect(url)?;
+        schema::migrate(backend.connection().map_err(|err| unreachable(url, err))?)?;
+        Ok(backend)
+    }
+
+    /// Checks, without creating or changing anything, that the database at
+    /// `url` accepts tessera's connection and holds no schema newer than
+    /// this build.
+    pub fn check(url: &SecretString) -> Result<(), StoreError> {
+        let backend = Self::connect(url)?;
+        schema::check(backend.connection().map_err(|err| unreachable(url, err))?)
+    }
+
+    /// The pool for `url`, and the runtime its connections run on; no
+    /// connection is made yet.
+    fn connect(url: &SecretString) -> Result<Self, StoreError> {
+        let mut config: tokio_postgres::Config = url
+            .expose()
+            .parse()
+            .map_err(|err: tokio_postgres::Error| unreachable(url, unavailable(causes(&err))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECTION_WAIT);
+        }
+        // A database host that vanishes without a reset must not hold a
+        // transaction for the two hours of the system's keepalive default.
+        config.keepalives_idle(Duration::from_secs(30));
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(Duration::from_secs(30));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("tessera");
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tessera-postgres")
+            .enable_all()
+            .build()
+            .map_err(backend)?;
+        let manager = match config.get_ssl_mode() {
+            SslMode::Disable => Manager::new(config, tokio_postgres::NoTls),
+            // `prefer` and `require` both check the server's certificate
+            // against Mozilla's roots: TLS that accepts any certificate
+            // would only protect against a passive listener.
+            _ => Manager::new(config, tls()),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .wait_timeout(Some(CONNECTION_WAIT))
+            .create_timeout(Some(CONNECTION_WAIT))
+            .recycle_timeout(Some(CONNECTION_WAIT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(backend)?;
+        Ok(Self {
+            pool,
+            runtime: Some(runtime),
+        })
+    }
+
+    /// A connection from the pool, made if none is idle. Taken on the
+    /// backend's runtime: making a connection spawns its task there, and
+    /// the caller's own runtime (actix's) is blocked by the caller.
+    fn connection(&self) -> Result<Conn, StoreError> {
+        let pool = self.pool.clone();
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable("the store is closed"))?;
+        let (send, receive) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            // The receiver is gone only if the caller is.
+            let _ = send.send(pool.get().await);
+        });
+        let object = receive
+            .recv()
+            .map_err(|_| unavailable("the PostgreSQL runtime stopped"))?
+            .map_err(|err| unavailable(causes(&err)))?;
+        Ok(Conn {
+            object: Some(object),
+            failed: Cell::new(false),
+        })
+    }
+
+    /// A transaction begun by `begin`, a batch of SQL statements.
+    fn begin(&self, begin: &str) -> Result<Tx, StoreError> {
+        let mut conn = self.connection()?;
+        conn.batch(begin)?;
+        Ok(Tx(conn))
+    }
+}
+
+impl Backend for Postgres {
+    fn begin_read(&self) -> Result<Box<dyn ReadTx + '_>, StoreError> {
+        // The snapshot is taken by the transaction's first statement: the
+        // `SELECT 1`, so that it holds what was committed when the read
+        // began, not when it first looked.
+        let tx =
+            self.begin("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1")?;
+        Ok(Box::new(tx))
+    }
+
+    fn begin_write(&self, durable: bool) -> Result<Box<dyn Transaction + '_>, StoreError> {
+        let mut begin = format!(
+            "START TRANSACTION ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+        );
+        if !durable {
+            // The commit returns before its WAL reaches the disk; a crash
+            // of the database may lose it, as `write_volatile` allows.
+            begin.push_str("; SET LOCAL synchronous_commit = off");
+        }
+        Ok(Box::new(self.begin(&begin)?))
+    }
+
+    /// The schema is migrated when the store is opened; no data of an
+    /// older embedded schema can be in a database.
+    fn migrate(&self, _rekey: &dyn Rekey) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The size of the whole database (`pg_database_size`), tessera's
+    /// tables and anything else in it.
+    fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.begin("START TRANSACTION READ ONLY")?;
+        let size: i64 = tx
+            .one("SELECT pg_database_size(current_database())", &[])?
+            .get(0);
+        Ok(u64::try_from(size).ok())
+    }
+
+    fn schema_version(&self) -> Result<u64, StoreError> {
+        schema::version(&self.begin("START TRANSACTION READ ONLY")?.0)
+    }
+
+    fn backup(&self, _to: &Path) -> Result<BackupSummary, StoreError> {
+        Err(StoreError::Backend(
+            "a store in PostgreSQL is backed up with the database's own tools: \
+             pg_dump (README \"PostgreSQL\")"
+                .into(),
+        ))
+    }
+}
+
+/// A pooled connection that knows whether a statement of its transaction
+/// failed; dropped in the middle of a transaction, it rolls it back before
+/// going back to the pool.
+struct Conn {
+    object: Option<Object>,
+    failed: Cell<bool>,
+}
+
+impl Conn {
+    fn client(&self) -> Result<&Object, StoreError> {
+        self.object
+            .as_ref()
+            .ok_or_else(|| StoreError::Backend("the transaction has ended".into()))
+    }
+
+    /// Runs a batch of statements (no parameters, no rows).
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        let client = self.client()?;
+        let result = block_on(client.batch_execute(sql));
+        self.check(result)
+    }
+
+    /// Notes a failure: the transaction it happened in cannot commit.
+    fn check<T>(&self, result: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
+        result.map_err(|err| {
+            self.failed.set(true);
+            statement_error(err)
+        })
+    }
+
+    /// The rows of one statement, prepared once per connection.
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        let client = self.client()?;
+        let result = block_on(async {
+            let statement = client.prepare_cached(sql).await?;
+            client.query(&statement, params).await
+        });
+        self.check(result)
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        let client = self.client()?;
+        let result = block_on(async {
+            let statement = client.prepare_cached(sql).await?;
+            client.execute(&statement, params).await
+        });
+        self.check(result)
+    }
+
+    /// Ends the transaction: `COMMIT`, or a failure if a statement failed.
+    fn commit(mut self) -> Result<(), StoreError> {
+        if self.failed.get() {
+            // Drop rolls it back.
+            return Err(StoreError::Backend(
+                "a statement of the transaction failed: nothing was committed".into(),
+            ));
+        }
+        self.batch("COMMIT")?;
+        self.object = None;
+        Ok(())
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        let Some(object) = self.object.take() else {
+            return;
+        };
+        if block_on(object.batch_execute("ROLLBACK")).is_err() {
+            // A connection in an unknown state must not serve anyone else.
+            drop(Object::take(object));
+        }
+    }
+}
+
+/// A transaction, read-only or read-write: the reads of every family run
+/// the same way in both, and [`Backend::begin_read`] hands out only the
+/// reads.
+pub(super) struct Tx(Conn);
+
+impl Tx {
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
+        self.0.query(sql, params)
+    }
+
+    /// The one row a statement returns, if any.
+    fn optional(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, StoreError> {
+        Ok(self.0.query(sql, params)?.into_iter().next())
+    }
+
+    /// The row a statement always returns (an aggregate).
+    fn one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, StoreError> {
+        self.optional(sql, params)?
+            .ok_or_else(|| StoreError::Backend(format!("no row from `{sql}`").into()))
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.0.execute(sql, params)
+    }
+
+    /// The record in column `column` of each row, decoded.
+    fn records<T: DeserializeOwned>(
+        &self,
+        kind: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<T>, StoreError> {
+        self.query(sql, params)?
+            .iter()
+            .map(|row| decode(kind, row.get(0)))
+            .collect()
+    }
+
+    /// The record of the one row a statement returns, if any.
+    fn record<T: DeserializeOwned>(
+        &self,
+        kind: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<T>, StoreError> {
+        self.optional(sql, params)?
+            .map(|row| decode(kind, row.get(0)))
+            .transpose()
+    }
+}
+
+impl Transaction for Tx {
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.0.commit()
+    }
+}
+
+/// rustls on the one crypto provider (aws-lc-rs), with Mozilla's roots.
+fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    // The provider's defaults are its own: they are always consistent.
+    .unwrap_or_else(|_| unreachable!("aws-lc-rs supports rustls' default protocol versions"))
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+/// Runs a future to its end on the calling thread, which parks while it
+/// waits. The futures of a connection's client only exchange messages with
+/// the connection's task, on the backend's runtime: they need no runtime
+/// of their own, so this works on actix's threads as on any other.
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut context = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// Encodes a record (JSON, as in the embedded store: old records load
+/// with `#[serde(default)]` on new fields). Kept as `text`, not `jsonb`,
+/// which refuses `\u0000` inside strings.
+fn encode<T: Serialize>(record: &T) -> String {
+    // Serialising plain structs of strings, numbers and timestamps cannot
+    // fail; an empty record would be caught on the next read.
+    serde_json::to_string(record).unwrap_or_default()
+}
+
+/// Decodes a stored record; `kind` names it in the error.
+fn decode<T: DeserializeOwned>(kind: &'static str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|source| StoreError::Corrupt { kind, source })
+}
+
+/// The number of rows a statement changed, as the traits count them.
+fn count(rows: u64) -> Result<usize, StoreError> {
+    Ok(usize::try_from(rows).unwrap_or(usize::MAX))
+}
+
+/// A time as unix nanoseconds (years 1677 to 2262), the form of every
+/// time column: exact, where `timestamptz` would round to microseconds.
+fn nanos(at: time::OffsetDateTime) -> i64 {
+    let nanos = at.unix_timestamp_nanos();
+    i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+pub(super) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::{redact, testing};
+    use crate::secret::SecretString;
+    use crate::store::{PasskeyRing, StoragePath, Store, StoreError};
+
+    fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open(&StoragePath::Postgres(SecretString::new(url)))
+    }
+
+    fn ring(user_id: &str, handle: &str) -> PasskeyRing {
+        PasskeyRing {
+            user_id: user_id.into(),
+            user_handle: handle.into(),
+            credentials: Vec::new(),
+            pending: None,
+        }
+    }
+
+    #[test]
+    fn a_transaction_whose_statement_failed_does_not_commit_even_if_the_closure_goes_on() {
+        let store = open(&testing::database()).expect("store");
+        store
+            .write(|tx| tx.put_passkeys(&ring("u1", "handle")))
+            .expect("first ring");
+        let user = crate::store::User {
+            id: "u2".into(),
+            username: "bob".into(),
+            username_normalized: "bob".into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            password_hash: None,
+            disabled: false,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            updated_at: time::OffsetDateTime::UNIX_EPOCH,
+            totp: None,
+            recovery_codes: None,
+            phone_number: None,
+            address: None,
+            admin: false,
+            managed_by_config: false,
+        };
+        let outcome = store.write(|tx| {
+            tx.put_user(&user)?;
+            // The handle is another user's: refused, and ignored here.
+            let refused = tx.put_passkeys(&ring("u2", "handle"));
+            assert!(refused.is_err());
+            Ok::<_, StoreError>(())
+        });
+        assert!(outcome.is_err(), "the commit reports the failed statement");
+        assert_eq!(store.read(|tx| tx.user("u2")).expect("read"), None);
+    }
+
+    #[test]
+    fn replicas_opening_a_new_database_at_once_migrate_it_once() {
+        let url = testing::database();
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let url = url.clone();
+                std::thread::spawn(move || open(&url).map(drop))
+            })
+            .collect();
+        for replica in opened {
+            replica.join().expect("thread").expect("each replica opens");
+        }
+        testing::run_sql(&url, "DO $$ BEGIN IF (SELECT count(*) FROM tessera_schema) <> 1 THEN RAISE 'not one version row'; END IF; END $$")
+            .expect("one version row");
+    }
+
+    #[test]
+    fn a_schema_newer_than_the_build_is_refused() {
+        let url = testing::database();
+        drop(open(&url).expect("store"));
+        testing::run_sql(&url, "UPDATE tessera_schema SET version = 99").expect("newer");
+        let refused = open(&url).map(drop);
+        assert!(
+            matches!(refused, Err(StoreError::NewerSchema { found: 99, .. })),
+            "{refused:?}"
+        );
+        let checked = Store::check(&StoragePath::Postgres(SecretString::new(url)));
+        assert!(
+            matches!(checked, Err(StoreError::NewerSchema { .. })),
+            "{checked:?}"
+        );
+    }
+
+    #[test]
+    fn a_refused_password_names_storage_url_and_never_the_password() {
+        let url = testing::wrong_password();
+        let err = open(&url).map(drop).expect_err("refused");
+        let message = err.to_string();
+        assert!(matches!(err, StoreError::Unreachable { .. }), "{message}");
+        assert!(message.contains("`storage.url`"), "{message}");
+        assert!(
+            message.contains("password authentication failed"),
+            "{message}"
+        );
+        assert!(!message.contains("not-the-password"), "{message}");
+    }
+
+    #[test]
+    fn an_unreachable_server_is_named_without_the_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("port")
+            .port();
+        // Nothing listens there any more.
+        let url = format!("postgres://tessera:hunter2@127.0.0.1:{port}/tessera");
+        let message = open(&url).map(drop).expect_err("refused").to_string();
+        assert!(message.contains("`storage.url`"), "{message}");
+        assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+
+    #[test]
+    fn the_password_of_a_url_is_never_shown() {
+        assert_eq!(
+            redact("postgres://tessera:hunter2@db.example:5432/id?sslmode=require"),
+            "postgres://tessera:redacted@db.example:5432/id?sslmode=require"
+        );
+        let query = redact("postgres://db.example/id?user=t&password=hunter2");
+        assert!(!query.contains("hunter2"), "{query}");
+        assert!(query.contains("user=t"), "{query}");
+        assert_eq!(
+            redact("host=db password=hunter2"),
+            "(not a postgres:// URL)"
+        );
+        assert!(!redact("postgres://t:hunter2@[::1/id").contains("hunter2"));
+    }
+}
