@@ -91,6 +91,14 @@ impl Accounts {
                 old.password_hash != user.password_hash || (user.disabled && !old.disabled)
             });
             self.ctx.store.write(|tx| {
+                // A server starting beside this one on the same database may
+                // have seeded the user since the read: it stays that user.
+                if let Some(stored) = tx.user_by_username(username.normalized())?
+                    && existing.as_ref().is_none_or(|old| old.id != stored.id)
+                {
+                    user.id = stored.id;
+                    user.created_at = stored.created_at;
+                }
                 if revoke {
                     crate::sessions::end_all_in(&self.ctx, tx, &user.id)?;
                 }
@@ -156,7 +164,7 @@ impl Accounts {
                 break SecretString::new(candidate);
             }
         };
-        let user = self.create(
+        let created = self.create(
             NewUser {
                 username: "admin".into(),
                 password: Some(password.clone()),
@@ -165,7 +173,13 @@ impl Accounts {
                 admin: true,
             },
             &crate::audit::Caller::system(),
-        )?;
+        );
+        let user = match created {
+            // Another server starting on the same database made it first,
+            // and printed its password.
+            Err(AccountError::UsernameTaken(_)) => return Ok(None),
+            other => other?,
+        };
         Ok(Some(Bootstrapped {
             username: user.username,
             password,

@@ -140,7 +140,8 @@ fn statement_error(err: tokio_postgres::Error) -> StoreError {
     if gone {
         unavailable(causes(&err))
     } else {
-        backend(err)
+        // The client's own text is only "db error": the server's is below.
+        StoreError::Backend(causes(&err).into())
     }
 }
 
