@@ -9,6 +9,7 @@ mod migration;
 mod postgres;
 mod refusals;
 mod remote;
+mod replicas;
 
 use crate::helpers::http::connect;
 use crate::helpers::{ALICE, BOB};
@@ -127,17 +128,18 @@ impl Running {
     async fn start(mut command: Command) -> Self {
         let mut child = command.spawn().expect("spawn tessera");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
         let mut line = String::new();
         tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line))
             .await
             .expect("ready line within 30 s")
             .expect("read stdout");
-        let url = line
-            .trim_end()
-            .strip_prefix("tessera listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let Some(url) = line.trim_end().strip_prefix("tessera listening on ") else {
+            let mut log = String::new();
+            let _ = stderr.read_to_string(&mut log).await;
+            panic!("unexpected first line {line:?}; the log:\n{log}");
+        };
+        let url = url.to_owned();
         Self {
             child,
             url,
