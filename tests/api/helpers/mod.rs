@@ -93,6 +93,7 @@ pub async fn spawn_app_with(extra: &str) -> TestApp {
 pub async fn spawn_app_from(toml: &str) -> TestApp {
     let outbox = tempfile::tempdir().expect("outbox dir");
     let mut settings = Settings::from_toml(toml).expect("test config is valid");
+    on_the_tested_backend(&mut settings);
     if settings.mail.outbox_dir.is_none() && settings.mail.smtp_url.is_none() {
         settings.mail.outbox_dir = Some(outbox.path().to_owned());
     }
@@ -118,6 +119,25 @@ pub async fn spawn_app_from(toml: &str) -> TestApp {
             .build()
             .expect("client"),
         outbox,
+    }
+}
+
+/// With `TESSERA_TEST_STORAGE=postgres` (as `.ci/run` runs the suite a
+/// second time), a server whose store would live in memory gets a fresh
+/// PostgreSQL database instead, so the same tests prove both backends.
+fn on_the_tested_backend(settings: &mut Settings) {
+    use base64::Engine;
+    match std::env::var("TESSERA_TEST_STORAGE").as_deref() {
+        Ok("postgres") if settings.store_file().is_none() && settings.storage.url.is_none() => {
+            settings.storage.path = None;
+            settings.storage.url = Some(postgres::database().into());
+            let mut key = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut key).expect("a random sealing key");
+            let key = base64::engine::general_purpose::STANDARD.encode(key);
+            settings.storage.key = Some(key.into());
+        }
+        Ok("postgres") | Ok("redb") | Err(_) => {}
+        Ok(other) => panic!("TESSERA_TEST_STORAGE is `redb` or `postgres`, not `{other}`"),
     }
 }
 
