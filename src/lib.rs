@@ -33,6 +33,7 @@ pub mod mail;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;
+pub mod outbound;
 pub mod passkeys;
 pub mod passwords;
 pub mod seal;

@@ -12,10 +12,8 @@ use clap::Args;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use ureq::http::{Method, Response, StatusCode};
-use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 
 /// The options that reach a running server.
 #[derive(Debug, Args)]
@@ -68,14 +66,7 @@ impl RemoteArgs {
                     .into(),
             ));
         };
-        // The one crypto provider of the binary, never ring.
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .root_certs(RootCerts::WebPki)
-            .unversioned_rustls_crypto_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .build();
+        let tls = crate::outbound::tls();
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)

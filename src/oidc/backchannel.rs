@@ -14,9 +14,7 @@
 use crate::oauth::{Provider, clients};
 use crate::sessions::logout::{self, ATTEMPT_TIMEOUT, Attempt, Outcome};
 use crate::store::{LogoutNotice, StoreError};
-use std::sync::Arc;
 use std::time::Duration;
-use ureq::tls::{RootCerts, TlsConfig, TlsProvider};
 
 /// How often the outbox is looked at.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -39,13 +37,7 @@ impl Courier {
     /// An agent on rustls with aws-lc-rs, the binary's one crypto provider,
     /// and Mozilla's roots; no redirects, a short timeout.
     pub fn new() -> Self {
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .root_certs(RootCerts::WebPki)
-            .unversioned_rustls_crypto_provider(Arc::new(
-                rustls::crypto::aws_lc_rs::default_provider(),
-            ))
-            .build();
+        let tls = crate::outbound::tls();
         let agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .http_status_as_error(false)

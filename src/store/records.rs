@@ -663,6 +663,27 @@ impl Session {
     }
 }
 
+impl JourneyState {
+    /// This state, with each node's attempt count at least the `stored`
+    /// one's: what `replace_journey` puts, so that a step racing another
+    /// cannot bring a count down.
+    pub fn keeping_attempts_of(&self, stored: &JourneyState) -> JourneyState {
+        let mut state = self.clone();
+        for (node, count) in &stored.attempts {
+            let ours = state.attempts.entry(node.clone()).or_default();
+            *ours = (*ours).max(*count);
+        }
+        state
+    }
+
+    /// Counts one more failed attempt at `node`; returns the new count.
+    pub fn count_attempt(&mut self, node: &str) -> u32 {
+        let count = self.attempts.entry(node.to_owned()).or_default();
+        *count += 1;
+        *count
+    }
+}
+
 impl LoginThrottle {
     /// Whether the counter no longer affects anything: its window of
     /// `window` is over and it holds no lock.

@@ -25,6 +25,8 @@ const ALLOWED: &[(&str, &str)] = &[
     // domain can count what only it knows (a lockout, a grant) with an
     // atomic add, without knowing HTTP.
     ("metrics", ""),
+    // The TLS setup of the HTTP requests tessera makes.
+    ("outbound", ""),
     // The store speaks tessera's types, never the settings'.
     ("store", "files jwa secret username"),
     // The core every domain area shares (settings, store handle, clock,
@@ -59,7 +61,7 @@ const ALLOWED: &[(&str, &str)] = &[
     ),
     (
         "oidc",
-        "accounts config context jwa keys oauth secret sessions store",
+        "accounts config context jwa keys oauth outbound secret sessions store",
     ),
     // Who may administer: over accounts, sessions and the OAuth provider.
     (
@@ -80,7 +82,7 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "cli",
         "accounts admin app audit clock config context files http journeys jwa keys mail oauth \
-         oidc passwords seal secret sessions store telemetry username",
+         oidc outbound passwords seal secret sessions store telemetry username",
     ),
 ];
 

@@ -30,12 +30,7 @@ impl JourneyWrites for Write {
         let Some(stored) = self.journey(hash)? else {
             return Ok(false);
         };
-        let mut state = state.clone();
-        for (node, count) in stored.attempts {
-            let ours = state.attempts.entry(node).or_default();
-            *ours = (*ours).max(count);
-        }
-        self.put_journey(hash, &state)?;
+        self.put_journey(hash, &state.keeping_attempts_of(&stored))?;
         Ok(true)
     }
 
@@ -47,9 +42,7 @@ impl JourneyWrites for Write {
         let Some(mut state) = self.journey(hash)? else {
             return Ok(None);
         };
-        let count = state.attempts.entry(node.to_owned()).or_default();
-        *count += 1;
-        let count = *count;
+        let count = state.count_attempt(node);
         self.put_journey(hash, &state)?;
         Ok(Some(count))
     }

@@ -38,12 +38,7 @@ impl JourneyWrites for Tx {
         let Some(stored) = self.journey(hash)? else {
             return Ok(false);
         };
-        let mut state = state.clone();
-        for (node, count) in stored.attempts {
-            let ours = state.attempts.entry(node).or_default();
-            *ours = (*ours).max(count);
-        }
-        self.put_journey(hash, &state)?;
+        self.put_journey(hash, &state.keeping_attempts_of(&stored))?;
         Ok(true)
     }
 
@@ -55,11 +50,9 @@ impl JourneyWrites for Tx {
         let Some(mut state) = self.journey(hash)? else {
             return Ok(None);
         };
-        let attempts = state.attempts.entry(node.to_owned()).or_default();
-        *attempts += 1;
-        let attempts = *attempts;
+        let count = state.count_attempt(node);
         self.put_journey(hash, &state)?;
-        Ok(Some(attempts))
+        Ok(Some(count))
     }
 
     fn take_journey(&self, hash: &TokenHash) -> Result<Option<JourneyState>, StoreError> {
