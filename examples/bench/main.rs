@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench [-- --seconds 3 --connections 32 --server PATH]
+//!                                         [--postgres postgres://USER:PASS@HOST:PORT/DB]
 //! ```
 //!
 //! It builds `target/release/tessera` first (unless `--server` names a
@@ -21,13 +22,17 @@
 //!   ES256 and EdDSA signatures, argon2id hashes (each half a window before
 //!   and half after the load it is compared with); and offline access-token
 //!   validation on one core, as a resource server does it;
-//! - the server's resident memory idle and after the load.
+//! - the server's resident memory idle and after the load;
+//! - with `--postgres`, the storage backend as a dimension: session
+//!   validation and logins on a redb file, then on that database with one
+//!   and three replicas (see `backends`).
 //!
 //! Absolute figures travel badly between machines (and between minutes on
 //! a shared one): the ratios are what to compare. Everything stays on
 //! 127.0.0.1, and the requests are the same in every run (fixed users,
 //! clients, PKCE verifiers and states). Linux only (`/proc`).
 
+mod backends;
 mod ceilings;
 mod flows;
 mod load;
@@ -62,6 +67,8 @@ struct Options {
     window: Duration,
     connections: usize,
     server: Option<PathBuf>,
+    /// A PostgreSQL database to measure the backends on.
+    postgres: Option<String>,
 }
 
 impl Options {
@@ -70,6 +77,7 @@ impl Options {
             window: Duration::from_secs(3),
             connections: 32,
             server: None,
+            postgres: None,
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -78,9 +86,10 @@ impl Options {
                 "--seconds" => options.window = Duration::from_secs_f64(value()?.parse()?),
                 "--connections" => options.connections = value()?.parse()?,
                 "--server" => options.server = Some(value()?.into()),
+                "--postgres" => options.postgres = Some(value()?),
                 _ => {
                     return Err(format!(
-                        "unknown argument `{arg}`; usage: bench [--seconds S] [--connections N] [--server PATH]"
+                        "unknown argument `{arg}`; usage: bench [--seconds S] [--connections N] [--server PATH] [--postgres URL]"
                     )
                     .into());
                 }
@@ -140,6 +149,9 @@ async fn run() -> Result<(), BenchError> {
     }
     report.memory_after_load(server.rss_mib());
     server.stop().await?;
+    if let Some(database) = &options.postgres {
+        report.backends(backends::measure(&binary, &options, database).await?);
+    }
     println!("{report}");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! README: each figure, the server's CPU, its ratio to what it is compared
 //! with in the same run, and the target of issue 10 it meets or misses.
 
+use super::backends::Setup;
 use super::ceilings::{Ceiling, cores};
 use super::load::Rate;
 use super::{Options, procfs};
@@ -28,6 +29,8 @@ pub struct Report {
     argon2: Option<Ceiling>,
     logins: Option<Rate>,
     code_flows: Option<Rate>,
+    /// Per storage setup, with `--postgres`; the first is the redb file.
+    backends: Vec<Setup>,
 }
 
 impl Report {
@@ -47,6 +50,7 @@ impl Report {
             argon2: None,
             logins: None,
             code_flows: None,
+            backends: Vec::new(),
         }
     }
 
@@ -83,6 +87,39 @@ impl Report {
     }
     pub fn code_flows(&mut self, rate: Rate) {
         self.code_flows = Some(rate);
+    }
+    pub fn backends(&mut self, setups: Vec<Setup>) {
+        self.backends = setups;
+    }
+
+    /// The backends table: each setup's figures as ratios to the redb
+    /// file's, and issue 13's target for session validation.
+    fn backend_rows(&self) -> Vec<Row> {
+        let Some(redb) = self.backends.first() else {
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        for setup in &self.backends {
+            let label = format!("{}, {} replica(s)", setup.storage, setup.replicas);
+            let ratio = setup.validation.per_sec / redb.validation.per_sec;
+            let row = Row::load(
+                format!("session validation, {label}"),
+                setup.validation,
+                "req/s",
+            )
+            .ratio(format!("{} of the redb file", percent(ratio)));
+            rows.push(if setup.storage == redb.storage {
+                row
+            } else {
+                row.target("≥ 50 % of the redb file", ratio >= 0.5)
+            });
+            let ratio = setup.logins.per_sec / redb.logins.per_sec;
+            rows.push(
+                Row::load(format!("REST logins, {label}"), setup.logins, "logins/s")
+                    .ratio(format!("{} of the redb file", percent(ratio))),
+            );
+        }
+        rows
     }
 
     fn rows(&self) -> Vec<Row> {
@@ -241,20 +278,33 @@ impl fmt::Display for Report {
             self.load_before.map_or("n/a".into(), |l| format!("{l:.2}")),
             procfs::load_average().map_or("n/a".into(), |l| format!("{l:.2}")),
         )?;
-        writeln!(
-            f,
-            "| figure | measured | server CPU | ratio (same run) | target | |"
-        )?;
-        writeln!(f, "|---|---|---|---|---|---|")?;
-        for row in self.rows() {
+        table(f, &self.rows())?;
+        if !self.backends.is_empty() {
             writeln!(
                 f,
-                "| {} | {} | {} | {} | {} | {} |",
-                row.figure, row.measured, row.cpu, row.ratio, row.target, row.verdict
+                "\nStorage backends (logins hash as cheaply as fixture mode; \
+                 the CPU column sums the replicas, not PostgreSQL):\n"
             )?;
+            table(f, &self.backend_rows())?;
         }
         Ok(())
     }
+}
+
+fn table(f: &mut fmt::Formatter<'_>, rows: &[Row]) -> fmt::Result {
+    writeln!(
+        f,
+        "| figure | measured | server CPU | ratio (same run) | target | |"
+    )?;
+    writeln!(f, "|---|---|---|---|---|---|")?;
+    for row in rows {
+        writeln!(
+            f,
+            "| {} | {} | {} | {} | {} | {} |",
+            row.figure, row.measured, row.cpu, row.ratio, row.target, row.verdict
+        )?;
+    }
+    Ok(())
 }
 
 /// One line of the table.

@@ -96,6 +96,15 @@ impl Server {
     /// Starts `binary` with `config`; returns it and the time from spawn to
     /// its ready line.
     pub async fn start(binary: &Path, config: &str) -> Result<(Self, Duration), BenchError> {
+        Self::start_with(binary, config, &[]).await
+    }
+
+    /// [`Server::start`], with environment variables (`TESSERA__…`).
+    pub async fn start_with(
+        binary: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+    ) -> Result<(Self, Duration), BenchError> {
         let dir = tempfile::tempdir()?;
         let config_path = dir.path().join("tessera.toml");
         std::fs::write(&config_path, config)?;
@@ -106,6 +115,7 @@ impl Server {
             .arg("--config")
             .arg(&config_path)
             .env_remove("TESSERA_CONFIG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
