@@ -479,6 +479,19 @@ fn seed(client_id: &str, metadata: &Metadata) -> Result<(SeedClient, String), Re
             return invalid(format!("{field} must be an https URL"));
         }
     }
+    // tessera itself posts to this one: not to its own machine or network
+    // (a registrant could otherwise reach services behind the firewall).
+    // A public name that resolves to a private address still passes; an
+    // administrator's client may name any host.
+    if let Some(uri) = &metadata.backchannel_logout_uri
+        && !url::Url::parse(uri).is_ok_and(|url| is_public_host(&url))
+    {
+        return invalid(
+            "backchannel_logout_uri must name a public host: not localhost, a name without a \
+             dot, or a loopback, private or link-local address"
+                .to_owned(),
+        );
+    }
     let scopes: Option<Vec<&str>> = metadata
         .scope
         .as_deref()
@@ -579,5 +592,41 @@ fn answer(client: &Client) -> Registered {
         backchannel_logout_uri: client.backchannel_logout_uri.clone(),
         backchannel_logout_session_required: client.backchannel_logout_session_required,
         dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+    }
+}
+
+/// Whether `url`'s host is on the public internet, as far as its text
+/// says: a dotted name other than `localhost`, or a global address.
+fn is_public_host(url: &url::Url) -> bool {
+    use std::net::Ipv4Addr;
+    let public_v4 = |ip: Ipv4Addr| {
+        let [a, b, ..] = ip.octets();
+        !(ip.is_loopback()
+            || ip.is_private()
+            || ip.is_link_local()
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || ip.is_documentation()
+            || a == 0
+            // 100.64.0.0/10, carrier-grade NAT
+            || (a == 100 && (64..128).contains(&b)))
+    };
+    match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name.contains('.') && name != "localhost" && !name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => public_v4(ip),
+        Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
+            Some(v4) => public_v4(v4),
+            None => {
+                let first = ip.segments()[0];
+                !(ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00 // unique local
+                    || (first & 0xffc0) == 0xfe80) // link-local
+            }
+        },
+        None => false,
     }
 }

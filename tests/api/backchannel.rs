@@ -614,10 +614,24 @@ async fn a_self_registered_client_registers_an_https_backchannel_logout_uri_only
             }))
             .send()
     };
-    let refused = register("http://127.0.0.1:9/bc").await.expect("register");
-    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let body: Value = refused.json().await.expect("json");
-    assert_eq!(body["error"], "invalid_client_metadata", "{body}");
+    // Not http, and not tessera's own machine or network.
+    for uri in [
+        "http://127.0.0.1:9/bc",
+        "https://127.0.0.1:9/bc",
+        "https://localhost/bc",
+        "https://intranet/bc",
+        "https://10.0.0.5/bc",
+        "https://192.168.1.1/bc",
+        "https://169.254.169.254/latest",
+        "https://[::1]/bc",
+        "https://[fd00::1]/bc",
+        "https://[::ffff:10.0.0.5]/bc",
+    ] {
+        let refused = register(uri).await.expect("register");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{uri}");
+        let body: Value = refused.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_client_metadata", "{uri}: {body}");
+    }
     let registered = register("https://rp.example.com/bc")
         .await
         .expect("register");

@@ -109,6 +109,33 @@ pub fn redact(url: &str) -> String {
     parsed.to_string()
 }
 
+/// The TLS tessera asks for. `prefer` goes on in plaintext when the answer
+/// to the TLS request is no, which an active attacker can send: off this
+/// machine it becomes `require` (`sslmode=disable` is the explicit opt-out,
+/// for a trusted network).
+fn ssl_mode(config: &tokio_postgres::Config) -> SslMode {
+    match config.get_ssl_mode() {
+        SslMode::Prefer if !on_this_machine(config) => SslMode::Require,
+        mode => mode,
+    }
+}
+
+/// Whether every host of `config` is this machine: a Unix socket or a
+/// loopback name or address, where nobody can stand in the middle.
+fn on_this_machine(config: &tokio_postgres::Config) -> bool {
+    use tokio_postgres::config::Host;
+    config.get_hosts().iter().all(|host| match host {
+        Host::Tcp(name) => {
+            name == "localhost"
+                || name
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Host::Unix(_) => true,
+    })
+}
+
 /// The error of a `storage.url` that cannot be used: unparsable, the
 /// server unreachable, the credentials refused.
 fn unreachable(url: &SecretString, err: StoreError) -> StoreError {
@@ -209,6 +236,7 @@ impl Postgres {
             .enable_all()
             .build()
             .map_err(backend)?;
+        config.ssl_mode(ssl_mode(&config));
         let manager = match config.get_ssl_mode() {
             SslMode::Disable => Manager::new(config, tokio_postgres::NoTls),
             // `prefer` and `require` both check the server's certificate
@@ -522,7 +550,34 @@ pub(super) mod testing;
 
 #[cfg(test)]
 mod tests {
-    use super::{redact, testing};
+    use super::{redact, ssl_mode, testing};
+
+    #[test]
+    fn prefer_means_require_off_this_machine_and_an_explicit_mode_is_kept() {
+        use tokio_postgres::config::SslMode;
+        let mode = |url: &str| ssl_mode(&url.parse().expect("a postgres URL"));
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/t"),
+            SslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@10.0.0.5/t?sslmode=prefer"),
+            SslMode::Require
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@127.0.0.1:5432/t"),
+            SslMode::Prefer
+        ));
+        assert!(matches!(
+            mode("postgres://u:p@localhost/t"),
+            SslMode::Prefer
+        ));
+        assert!(matches!(mode("postgres://u:p@[::1]/t"), SslMode::Prefer));
+        assert!(matches!(
+            mode("postgres://u:p@db.example.com/t?sslmode=disable"),
+            SslMode::Disable
+        ));
+    }
     use crate::secret::SecretString;
     use crate::store::{PasskeyRing, StoragePath, Store, StoreError};
 
