@@ -24,7 +24,7 @@
 //!   validation on one core, as a resource server does it;
 //! - the server's resident memory idle and after the load;
 //! - with `--postgres`, the storage backend as a dimension: session
-//!   validation and logins on a redb file, then on that database with one
+//!   validation and logins on a redb file, then on that (empty) database with one
 //!   and three replicas (see `backends`).
 //!
 //! Absolute figures travel badly between machines (and between minutes on
