@@ -28,9 +28,9 @@ pub fn retry_after_secs(until: OffsetDateTime, now: OffsetDateTime) -> u64 {
     u64::try_from(rounded_up).unwrap_or(0).max(1)
 }
 
-/// The counter after one more attempt (counted before the password is
-/// checked, and forgotten on success): a new window once the old one is
-/// over, and a lock once `max_failures` attempts fall within one window.
+/// The counter after one more failure (success forgets it): a new window
+/// once the old one is over, and a lock once `max_failures` failures fall
+/// within one window.
 pub fn record_attempt(
     throttle: Option<LoginThrottle>,
     now: OffsetDateTime,

@@ -20,7 +20,7 @@ use crate::metrics::{Counter, Metrics};
 use crate::passwords::{HashError, Passwords};
 use crate::secret::{SecretString, TokenHash, random_id};
 use crate::sessions;
-use crate::store::{self, PendingUser, StoreError, User};
+use crate::store::{self, PendingUser, ReadTx, StoreError, User};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -343,10 +343,13 @@ impl Accounts {
     /// Checks a username and password, with lockout. Unknown usernames cost one
     /// argon2 verification like wrong passwords, and fail the same way.
     ///
-    /// The attempt is counted *before* the password is verified, in the same
-    /// transaction that checks the lock: parallel guesses cannot all slip in
-    /// before the first failure is recorded. Success forgets the count.
-    /// The outcome is counted for metrics.
+    /// A locked username or address is refused before any hashing. The
+    /// verdict on a checked password is given in one write that looks at
+    /// the locks again, so attempts are decided one at a time: however many
+    /// guesses run in parallel, no more than `max_failures` of them are
+    /// answered before the lock, and the rest are refused as locked, right
+    /// or wrong. Success forgets the count, so any number of right
+    /// passwords may be checked at once. The outcome is counted for metrics.
     ///
     /// A refused password is audited (a `login` failure, and a `lockout` when
     /// it locks the username or the address) in the write that counts it
@@ -378,20 +381,19 @@ impl Accounts {
             return Err(LoginError::InvalidCredentials);
         };
         let key = username.normalized();
-        let (user, locked_now) = self.ctx.store.write(|tx| {
+        let locked = |tx: &dyn ReadTx| -> Result<Option<LoginError>, StoreError> {
             if let Some(address) = &address_key
                 && let Some(until) = lockout::locked_until(tx.throttle(address)?.as_ref(), now)
             {
-                return Err(LoginError::AddressLocked(until));
+                return Ok(Some(LoginError::AddressLocked(until)));
             }
-            let counted = tx.throttle(key)?;
-            if let Some(until) = lockout::locked_until(counted.as_ref(), now) {
-                return Err(LoginError::Locked(until));
-            }
-            let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
-            tx.put_throttle(key, &attempt)?;
-            Ok((tx.user_by_username(key)?, attempt.locked_until))
-        })?;
+            let until = lockout::locked_until(tx.throttle(key)?.as_ref(), now);
+            Ok(until.map(LoginError::Locked))
+        };
+        let user = self.ctx.store.read(|tx| match locked(tx)? {
+            Some(refusal) => Ok(Err(refusal)),
+            None => Ok(Ok(tx.user_by_username(key)?)),
+        })??;
         let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let verified = self.passwords.verify(password, hash);
         // Only an account's name is recorded: a name that is none may be a
@@ -406,20 +408,31 @@ impl Accounts {
                 None => event,
             }
         };
-        let Some(user) = user.as_ref().filter(|_| verified) else {
-            self.ctx.store.write(|tx| {
-                audit::record(&self.ctx, tx, refused("invalid_credentials"))?;
-                if let Some(until) = locked_now {
-                    let event = lockout_event("username", until, address);
-                    let event = match &user {
-                        Some(user) => event.about(audit::Party::user(&user.username)),
-                        None => event,
-                    };
-                    audit::record(&self.ctx, tx, event)?;
+        self.ctx.store.write(|tx| {
+            if let Some(refusal) = locked(tx)? {
+                return Ok(Err(refusal));
+            }
+            if let Some(user) = user.as_ref().filter(|_| verified) {
+                if user.disabled {
+                    audit::record(&self.ctx, tx, refused("disabled"))?;
+                    return Ok(Err(LoginError::Disabled));
                 }
-                let (Some(address), Some(address_key)) = (address, &address_key) else {
-                    return Ok(());
+                tx.delete_throttle(key)?;
+                return Ok(Ok(user.clone()));
+            }
+            audit::record(&self.ctx, tx, refused("invalid_credentials"))?;
+            let counted = tx.throttle(key)?;
+            let attempt = lockout::record_attempt(counted, now, settings, settings.max_failures);
+            tx.put_throttle(key, &attempt)?;
+            if let Some(until) = attempt.locked_until {
+                let event = lockout_event("username", until, address);
+                let event = match &user {
+                    Some(user) => event.about(audit::Party::user(&user.username)),
+                    None => event,
                 };
+                audit::record(&self.ctx, tx, event)?;
+            }
+            if let (Some(address), Some(address_key)) = (address, &address_key) {
                 let counted = tx.throttle(address_key)?;
                 let max = settings.max_failures_per_address;
                 let attempt = lockout::record_attempt(counted, now, settings, max);
@@ -429,18 +442,9 @@ impl Accounts {
                         .about(audit::Party::address(address));
                     audit::record(&self.ctx, tx, event)?;
                 }
-                Ok::<_, StoreError>(())
-            })?;
-            return Err(LoginError::InvalidCredentials);
-        };
-        if user.disabled {
-            self.ctx
-                .store
-                .write(|tx| audit::record(&self.ctx, tx, refused("disabled")))?;
-            return Err(LoginError::Disabled);
-        }
-        self.ctx.store.write(|tx| tx.delete_throttle(key))?;
-        Ok(user.clone())
+            }
+            Ok::<_, StoreError>(Err(LoginError::InvalidCredentials))
+        })?
     }
 
     /// Counts one attempt under a throttle `key` (a code check, a mail sent…)

@@ -318,7 +318,7 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
 }
 
 #[tokio::test]
-async fn parallel_guesses_get_no_more_tries_than_the_lockout_allows() {
+async fn parallel_guesses_get_no_more_answers_than_the_lockout_allows() {
     let app =
         spawn_app_with("[lockout]\nmax_failures = 3\nwindow_secs = 60\nduration_secs = 300").await;
     let guesses = (0..12).map(|i| {
@@ -334,8 +334,23 @@ async fn parallel_guesses_get_no_more_tries_than_the_lockout_allows() {
     }
     assert_eq!(
         checked, 3,
-        "only max_failures guesses may reach the password check"
+        "only max_failures guesses may be answered before the lock"
     );
+}
+
+#[tokio::test]
+async fn parallel_right_passwords_all_sign_in_however_low_the_lockout() {
+    let app =
+        spawn_app_with("[lockout]\nmax_failures = 2\nwindow_secs = 60\nduration_secs = 300").await;
+    let logins = (0..12)
+        .map(|_| app.authenticate(json!({"input": {"username": ALICE.0, "password": ALICE.1}})));
+    for response in futures_util::future::join_all(logins).await {
+        assert_eq!(
+            response.status(),
+            200,
+            "a right password is never locked out"
+        );
+    }
 }
 
 async fn attempt_from(app: &crate::helpers::TestApp, forwarded: &str, password: &str) -> u16 {
