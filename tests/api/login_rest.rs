@@ -319,8 +319,13 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
 
 #[tokio::test]
 async fn parallel_guesses_get_no_more_answers_than_the_lockout_allows() {
-    let app =
-        spawn_app_with("[lockout]\nmax_failures = 3\nwindow_secs = 60\nduration_secs = 300").await;
+    // Every guess hashed at once: the lock is decided after the hash.
+    let config = crate::helpers::base_config()
+        .replace("iterations = 1", "iterations = 1\nmax_concurrent = 12");
+    let app = crate::helpers::spawn_app_from(&format!(
+        "{config}\n[lockout]\nmax_failures = 3\nwindow_secs = 60\nduration_secs = 300"
+    ))
+    .await;
     let guesses = (0..12).map(|i| {
         app.authenticate(json!({"input": {"username": ALICE.0, "password": format!("guess {i}")}}))
     });
@@ -340,8 +345,16 @@ async fn parallel_guesses_get_no_more_answers_than_the_lockout_allows() {
 
 #[tokio::test]
 async fn parallel_right_passwords_all_sign_in_however_low_the_lockout() {
-    let app =
-        spawn_app_with("[lockout]\nmax_failures = 2\nwindow_secs = 60\nduration_secs = 300").await;
+    // As on a machine with many cores, or over several replicas: more
+    // hashes at once than `max_failures`, each as costly as by default.
+    let config = crate::helpers::base_config().replace(
+        "memory_kib = 256\niterations = 1",
+        "memory_kib = 19456\niterations = 2\nmax_concurrent = 12",
+    );
+    let app = crate::helpers::spawn_app_from(&format!(
+        "{config}\n[lockout]\nmax_failures = 2\nwindow_secs = 60\nduration_secs = 300"
+    ))
+    .await;
     let logins = (0..12)
         .map(|_| app.authenticate(json!({"input": {"username": ALICE.0, "password": ALICE.1}})));
     for response in futures_util::future::join_all(logins).await {
