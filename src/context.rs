@@ -45,7 +45,10 @@ pub struct Context {
 /// (`storage.url`), a redb file (`storage.path`), or memory.
 pub fn storage(settings: &Settings) -> StoragePath {
     match (&settings.storage.url, settings.store_file()) {
-        (Some(url), _) => StoragePath::Postgres(url.clone()),
+        (Some(url), _) => StoragePath::Postgres {
+            url: url.clone(),
+            cache_for: std::time::Duration::from_secs(settings.storage.cache_secs),
+        },
         (None, Some(file)) => StoragePath::File(file),
         (None, None) => StoragePath::Memory,
     }

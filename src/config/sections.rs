@@ -30,7 +30,7 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageSettings {
     /// Path of the redb file, or `:memory:` for a store that lives and dies
@@ -50,6 +50,22 @@ pub struct StorageSettings {
     /// (`TESSERA__STORAGE__KEY`): how replicas that share no file system
     /// share it.
     pub key: Option<SecretString>,
+    /// With `url`: how long a replica uses the sessions and users it read
+    /// before reading them again, and so how long a session ended on one
+    /// replica stays valid on the others; 0 reads them every time.
+    pub cache_secs: u64,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            path: None,
+            url: None,
+            key_file: None,
+            key: None,
+            cache_secs: 1,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

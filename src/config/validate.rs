@@ -201,6 +201,10 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The longest `storage.cache_secs`: a bound on how long a revocation may
+/// go unseen that an operator would still call prompt.
+const MAX_CACHE_SECS: u64 = 60;
+
 /// The 32 bytes of a sealing key given as standard base64 (`storage.key`).
 pub(super) fn decode_key(base64: &str) -> Option<[u8; 32]> {
     use base64::Engine;
@@ -264,6 +268,15 @@ impl Settings {
                     "must be the standard base64 of 32 bytes (`head -c 32 /dev/urandom | base64`)",
                 ));
             }
+        }
+        if storage.cache_secs > MAX_CACHE_SECS {
+            return Err(invalid(
+                "storage.cache_secs",
+                format!(
+                    "at most {MAX_CACHE_SECS}: a session ended on one replica stays valid on the \
+                     others that long"
+                ),
+            ));
         }
         if storage.url.is_some() && storage.key.is_none() && storage.key_file.is_none() {
             return Err(invalid(
@@ -365,6 +378,8 @@ mod tests {
         assert!(error_of("[server]\nkeep_alive_secs = 86400").contains("server.keep_alive_secs"));
         assert!(error_of("[[users]]\nusername = \"bob\"").contains("users[0].password"));
         assert!(error_of("[server]\nworkers = \"many\"").contains("workers"));
+        assert!(error_of("[storage]\ncache_secs = 61").contains("storage.cache_secs"));
+        assert!(Settings::from_toml("[storage]\ncache_secs = 0").is_ok());
         assert!(
             error_of("[journeys]\nttl_secs = 9223372036854775807").contains("journeys.ttl_secs")
         );

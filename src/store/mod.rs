@@ -36,8 +36,12 @@ pub use tx::{ReadTx, Transaction, WriteTx};
 pub enum StoragePath {
     Memory,
     File(PathBuf),
-    /// A PostgreSQL database: `storage.url`, password included.
-    Postgres(SecretString),
+    /// A PostgreSQL database: `storage.url`, password included, and how
+    /// long sessions and users read from it are used (`storage.cache_secs`).
+    Postgres {
+        url: SecretString,
+        cache_for: std::time::Duration,
+    },
 }
 
 impl StoragePath {
@@ -47,7 +51,7 @@ impl StoragePath {
         match self {
             Self::Memory => ":memory:".to_owned(),
             Self::File(file) => file.display().to_string(),
-            Self::Postgres(url) => postgres::redact(url.expose()),
+            Self::Postgres { url, .. } => postgres::redact(url.expose()),
         }
     }
 }
@@ -119,7 +123,7 @@ pub fn is_unavailable(err: &(dyn std::error::Error + 'static)) -> bool {
 /// What a store needs from a backend: transactions, and bringing an older
 /// schema up to date.
 pub trait Backend: Send + Sync {
-    /// A consistent snapshot.
+    /// A consistent snapshot, taken no later than its first read.
     fn begin_read(&self) -> Result<Box<dyn ReadTx + '_>, StoreError>;
     /// A write transaction; `durable` says whether its commit must reach
     /// the disk before it returns.
@@ -178,7 +182,7 @@ impl Store {
         let backend: Box<dyn Backend> = match path {
             StoragePath::Memory => Box::new(Embedded::open(None)?),
             StoragePath::File(file) => Box::new(Embedded::open(Some(file))?),
-            StoragePath::Postgres(url) => Box::new(Postgres::open(url)?),
+            StoragePath::Postgres { url, cache_for } => Box::new(Postgres::open(url, *cache_for)?),
         };
         Ok(Self { backend })
     }
@@ -192,7 +196,7 @@ impl Store {
         match path {
             StoragePath::Memory => Ok(()),
             StoragePath::File(file) => Embedded::check(file),
-            StoragePath::Postgres(url) => Postgres::check(url),
+            StoragePath::Postgres { url, .. } => Postgres::check(url),
         }
     }
 

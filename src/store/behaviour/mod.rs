@@ -46,13 +46,58 @@ fn a_write_sees_its_own_changes_and_commits_them_together(store: &Store) {
     assert_eq!(read(store, |tx| tx.sessions_of("u1")).len(), 1);
 }
 
-fn a_read_sees_the_store_as_it_was_when_it_began(store: &Store) {
+/// A snapshot is taken by the read's first look (PostgreSQL's), or before
+/// (redb's): what is committed after that look stays unseen.
+fn a_read_sees_the_store_as_it_was_when_it_first_looked(store: &Store) {
     let seen = read(store, |tx| {
+        assert_eq!(tx.user("u1")?, None);
         write(store, |tx| tx.put_user(&user("u1", "alice", None)));
         tx.user("u1")
     });
     assert_eq!(seen, None);
     assert!(read(store, |tx| tx.user("u1")).is_some());
+}
+
+/// A backend may keep sessions and users it read (PostgreSQL's cache):
+/// a write of the same process is still seen by every read after it.
+fn a_session_or_user_just_read_is_read_anew_once_a_write_changes_it(store: &Store) {
+    write(store, |tx| {
+        tx.put_user(&user("u1", "alice", None))?;
+        tx.put_session(&hash(1), &session("s1", "u1"))
+    });
+    assert!(read(store, |tx| tx.session(&hash(1))).is_some());
+    assert_eq!(
+        read(store, |tx| tx.user("u1"))
+            .map(|u| u.username)
+            .as_deref(),
+        Some("alice")
+    );
+    write(store, |tx| {
+        tx.delete_session(&hash(1))?;
+        tx.put_user(&user("u1", "bob", None))
+    });
+    assert_eq!(read(store, |tx| tx.session(&hash(1))), None);
+    assert_eq!(
+        read(store, |tx| tx.user("u1"))
+            .map(|u| u.username)
+            .as_deref(),
+        Some("bob")
+    );
+    write(store, |tx| tx.delete_user(&user("u1", "bob", None)));
+    assert_eq!(read(store, |tx| tx.user("u1")), None);
+}
+
+/// What a read found in a snapshot older than a write is not kept for
+/// reads that begin after that write.
+fn a_read_begun_before_a_write_leaves_nothing_stale_behind(store: &Store) {
+    write(store, |tx| tx.put_session(&hash(1), &session("s1", "u1")));
+    let in_snapshot = read(store, |tx| {
+        assert_eq!(tx.user("u0")?, None);
+        write(store, |tx| tx.delete_session(&hash(1)));
+        tx.session(&hash(1))
+    });
+    assert!(in_snapshot.is_some(), "the snapshot predates the delete");
+    assert_eq!(read(store, |tx| tx.session(&hash(1))), None);
 }
 
 fn a_volatile_write_is_seen_by_the_next_read(store: &Store) {
@@ -518,8 +563,10 @@ macro_rules! behaviours {
             behaviours!(@each $open;
                 a_failed_write_changes_nothing,
                 a_write_sees_its_own_changes_and_commits_them_together,
-                a_read_sees_the_store_as_it_was_when_it_began,
+                a_read_sees_the_store_as_it_was_when_it_first_looked,
                 a_volatile_write_is_seen_by_the_next_read,
+                a_session_or_user_just_read_is_read_anew_once_a_write_changes_it,
+                a_read_begun_before_a_write_leaves_nothing_stale_behind,
                 users_are_found_by_id_username_and_any_case_of_email,
                 renaming_a_user_or_changing_the_email_moves_the_indexes,
                 deleting_a_user_frees_the_name_but_not_an_email_another_holds,
@@ -594,13 +641,55 @@ embedded!(embedded_file, {
     (dir, Store::open(&file).expect("store"))
 });
 
+/// How long a PostgreSQL store of these tests uses what it read: the
+/// default of `storage.cache_secs`.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn postgres_at(url: crate::secret::SecretString) -> StoragePath {
+    StoragePath::Postgres {
+        url,
+        cache_for: CACHE_FOR,
+    }
+}
+
 // Each test on a database of its own, on the server `postgres::testing`
 // starts once per test process.
 behaviours!(
     postgres,
     {
         let url = crate::secret::SecretString::new(crate::store::postgres::testing::database());
-        ((), Store::open(&StoragePath::Postgres(url)).expect("store"))
+        ((), Store::open(&postgres_at(url)).expect("store"))
     },
     also: a_backup_of_a_database_points_to_its_own_tools,
 );
+
+/// Two processes on one database: a change one of them commits is seen by
+/// the other once what that one keeps of it is no longer fresh.
+#[test]
+fn postgres_a_change_from_another_replica_is_seen_within_the_cache_bound() {
+    let url = crate::secret::SecretString::new(crate::store::postgres::testing::database());
+    let open = || Store::open(&postgres_at(url.clone())).expect("store");
+    let (one, other) = (open(), open());
+    write(&one, |tx| {
+        tx.put_user(&user("u1", "alice", None))?;
+        tx.put_session(&hash(1), &session("s1", "u1"))
+    });
+    assert!(read(&other, |tx| tx.session(&hash(1))).is_some());
+    assert!(read(&other, |tx| tx.user("u1")).is_some());
+    write(&one, |tx| {
+        tx.delete_session(&hash(1))?;
+        tx.delete_user(&user("u1", "alice", None))
+    });
+    let deleted = std::time::Instant::now();
+    let bound = CACHE_FOR;
+    while read(&other, |tx| {
+        Ok(tx.session(&hash(1))?.is_some() || tx.user("u1")?.is_some())
+    }) {
+        assert!(
+            deleted.elapsed() < bound + std::time::Duration::from_millis(500),
+            "still seen {:?} after the delete",
+            deleted.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

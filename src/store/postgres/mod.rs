@@ -16,9 +16,11 @@
 //! ([`WRITE_LOCK`]), so writers, of every process, run one at a time as
 //! redb's do, each seeing every earlier commit (READ COMMITTED, whose
 //! statements read the latest committed state); read transactions are
-//! `REPEATABLE READ READ ONLY`, one snapshot taken when they begin.
+//! `REPEATABLE READ READ ONLY`, one snapshot taken by their first
+//! statement.
 
 mod audit;
+mod cache;
 mod clients;
 mod grants;
 mod keys;
@@ -30,10 +32,11 @@ mod users;
 use super::tx::{ReadTx, Transaction};
 use super::{Backend, BackupSummary, Rekey, StoreError, Unavailable};
 use crate::secret::SecretString;
+use cache::{Cache, Cached, Key, Stamp};
 use deadpool_postgres::{Manager, Object, Pool, Runtime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
@@ -61,6 +64,7 @@ const CONNECTION_WAIT: Duration = Duration::from_secs(5);
 /// A PostgreSQL database holding tessera's tables.
 pub struct Postgres {
     pool: Pool,
+    cache: Arc<Cache>,
     /// Drives the connections; always there until dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -197,8 +201,8 @@ impl Postgres {
     /// Connects to the database at `url`, then creates or migrates
     /// tessera's schema ([`schema::migrate`]), refusing one newer than this
     /// build.
-    pub fn open(url: &SecretString) -> Result<Self, StoreError> {
-        let backend = Self::connect(url)?;
+    pub fn open(url: &SecretString, cache_for: Duration) -> Result<Self, StoreError> {
+        let backend = Self::connect(url, cache_for)?;
         schema::migrate(backend.connection().map_err(|err| unreachable(url, err))?)?;
         Ok(backend)
     }
@@ -207,13 +211,13 @@ impl Postgres {
     /// `url` accepts tessera's connection and holds no schema newer than
     /// this build.
     pub fn check(url: &SecretString) -> Result<(), StoreError> {
-        let backend = Self::connect(url)?;
+        let backend = Self::connect(url, Duration::ZERO)?;
         schema::check(backend.connection().map_err(|err| unreachable(url, err))?)
     }
 
     /// The pool for `url`, and the runtime its connections run on; no
     /// connection is made yet.
-    fn connect(url: &SecretString) -> Result<Self, StoreError> {
+    fn connect(url: &SecretString, cache_for: Duration) -> Result<Self, StoreError> {
         let mut config: tokio_postgres::Config = url
             .expose()
             .parse()
@@ -254,50 +258,53 @@ impl Postgres {
             .map_err(backend)?;
         Ok(Self {
             pool,
+            cache: Arc::new(Cache::new(cache_for)),
             runtime: Some(runtime),
         })
     }
 
     /// A connection from the pool, made if none is idle. Taken on the
-    /// backend's runtime: making a connection spawns its task there, and
-    /// the caller's own runtime (actix's) is blocked by the caller.
+    /// calling thread inside the backend's runtime context: a connection
+    /// made here spawns its task, and registers its socket, on the
+    /// backend's runtime, not on the caller's (actix's, which the caller
+    /// blocks); an idle one is handed over without a thread switch.
     fn connection(&self) -> Result<Conn, StoreError> {
-        let pool = self.pool.clone();
         let runtime = self
             .runtime
             .as_ref()
             .ok_or_else(|| unavailable("the store is closed"))?;
-        let (send, receive) = std::sync::mpsc::sync_channel(1);
-        runtime.spawn(async move {
-            // The receiver is gone only if the caller is.
-            let _ = send.send(pool.get().await);
-        });
-        let object = receive
-            .recv()
-            .map_err(|_| unavailable("the PostgreSQL runtime stopped"))?
-            .map_err(|err| unavailable(causes(&err)))?;
+        let object = {
+            let _context = runtime.enter();
+            block_on(self.pool.get())
+        }
+        .map_err(|err| unavailable(causes(&err)))?;
         Ok(Conn {
             object: Some(object),
+            begin: Cell::new(None),
             failed: Cell::new(false),
         })
     }
 
-    /// A transaction begun by `begin`, a batch of SQL statements.
-    fn begin(&self, begin: &str) -> Result<Tx, StoreError> {
-        let mut conn = self.connection()?;
-        conn.batch(begin)?;
-        Ok(Tx(conn))
+    /// A transaction begun by `begin`, a batch of SQL statements sent
+    /// with the transaction's first statement; `reading` for a read
+    /// transaction that uses the cache.
+    fn begin(&self, begin: &str, reading: Option<Stamp>) -> Result<Tx, StoreError> {
+        let conn = self.connection()?;
+        conn.begin.set(Some(begin.to_owned()));
+        Ok(Tx {
+            conn,
+            cache: self.cache.clone(),
+            reading,
+            changed: RefCell::default(),
+        })
     }
 }
 
 impl Backend for Postgres {
+    /// The snapshot is taken by the transaction's first statement.
     fn begin_read(&self) -> Result<Box<dyn ReadTx + '_>, StoreError> {
-        // The snapshot is taken by the transaction's first statement: the
-        // `SELECT 1`, so that it holds what was committed when the read
-        // began, not when it first looked.
-        let tx =
-            self.begin("START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SELECT 1")?;
-        Ok(Box::new(tx))
+        let begin = "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+        Ok(Box::new(self.begin(begin, Some(self.cache.stamp()))?))
     }
 
     fn begin_write(&self, durable: bool) -> Result<Box<dyn Transaction + '_>, StoreError> {
@@ -309,7 +316,7 @@ impl Backend for Postgres {
             // of the database may lose it, as `write_volatile` allows.
             begin.push_str("; SET LOCAL synchronous_commit = off");
         }
-        Ok(Box::new(self.begin(&begin)?))
+        Ok(Box::new(self.begin(&begin, None)?))
     }
 
     /// The schema is migrated when the store is opened; no data of an
@@ -321,7 +328,7 @@ impl Backend for Postgres {
     /// The size of the whole database (`pg_database_size`), tessera's
     /// tables and anything else in it.
     fn size_on_disk(&self) -> Result<Option<u64>, StoreError> {
-        let tx = self.begin("START TRANSACTION READ ONLY")?;
+        let tx = self.begin("START TRANSACTION READ ONLY", None)?;
         let size: i64 = tx
             .one("SELECT pg_database_size(current_database())", &[])?
             .get(0);
@@ -329,7 +336,7 @@ impl Backend for Postgres {
     }
 
     fn schema_version(&self) -> Result<u64, StoreError> {
-        schema::version(&self.begin("START TRANSACTION READ ONLY")?.0)
+        schema::version(&self.begin("START TRANSACTION READ ONLY", None)?.conn)
     }
 
     fn backup(&self, _to: &Path) -> Result<BackupSummary, StoreError> {
@@ -344,8 +351,15 @@ impl Backend for Postgres {
 /// A pooled connection that knows whether a statement of its transaction
 /// failed; dropped in the middle of a transaction, it rolls it back before
 /// going back to the pool.
+///
+/// Round trips are what a transaction costs, so it saves two: its begin
+/// travels with its first statement (PostgreSQL runs a pipeline in order,
+/// the begin first), and its rollback is sent without waiting for the
+/// answer (the connection's next transaction queues behind it).
 struct Conn {
     object: Option<Object>,
+    /// The statements beginning the transaction, until they are sent.
+    begin: Cell<Option<String>>,
     failed: Cell<bool>,
 }
 
@@ -356,42 +370,54 @@ impl Conn {
             .ok_or_else(|| StoreError::Backend("the transaction has ended".into()))
     }
 
-    /// Runs a batch of statements (no parameters, no rows).
-    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        let client = self.client()?;
-        let result = block_on(client.batch_execute(sql));
-        self.check(result)
-    }
-
-    /// Notes a failure: the transaction it happened in cannot commit.
-    fn check<T>(&self, result: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
+    /// Runs `statement`, sending the transaction's begin ahead of it the
+    /// first time, and notes a failure: the transaction it happened in
+    /// cannot commit.
+    fn run<T>(
+        &self,
+        client: &Object,
+        statement: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Result<T, StoreError> {
+        let result = match self.begin.take() {
+            Some(begin) => block_on(async {
+                // Polled in order: the begin is sent first.
+                let (begun, result) = tokio::join!(client.batch_execute(&begin), statement);
+                begun.and(result)
+            }),
+            None => block_on(statement),
+        };
         result.map_err(|err| {
             self.failed.set(true);
             statement_error(err)
         })
     }
 
+    /// Runs a batch of statements (no parameters, no rows).
+    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        let client = self.client()?;
+        self.run(client, client.batch_execute(sql))
+    }
+
     /// The rows of one statement, prepared once per connection.
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let client = self.client()?;
-        let result = block_on(async {
+        self.run(client, async {
             let statement = client.prepare_cached(sql).await?;
             client.query(&statement, params).await
-        });
-        self.check(result)
+        })
     }
 
     /// Runs one statement; returns how many rows it changed.
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
         let client = self.client()?;
-        let result = block_on(async {
+        self.run(client, async {
             let statement = client.prepare_cached(sql).await?;
             client.execute(&statement, params).await
-        });
-        self.check(result)
+        })
     }
 
     /// Ends the transaction: `COMMIT`, or a failure if a statement failed.
+    /// One that never sent a statement has nothing to commit.
     fn commit(mut self) -> Result<(), StoreError> {
         if self.failed.get() {
             // Drop rolls it back.
@@ -399,7 +425,9 @@ impl Conn {
                 "a statement of the transaction failed: nothing was committed".into(),
             ));
         }
-        self.batch("COMMIT")?;
+        if self.begin.take().is_none() {
+            self.batch("COMMIT")?;
+        }
         self.object = None;
         Ok(())
     }
@@ -410,7 +438,19 @@ impl Drop for Conn {
         let Some(object) = self.object.take() else {
             return;
         };
-        if block_on(object.batch_execute("ROLLBACK")).is_err() {
+        if self.begin.take().is_some() {
+            // Never begun on the server: nothing to roll back.
+            return;
+        }
+        // Sent (by the first poll), not awaited: the answer is dropped
+        // when it comes. Only a connection that is already closed refuses.
+        let refused = {
+            let rollback = std::pin::pin!(object.batch_execute("ROLLBACK"));
+            rollback
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_ready()
+        };
+        if refused {
             // A connection in an unknown state must not serve anyone else.
             drop(Object::take(object));
         }
@@ -420,11 +460,45 @@ impl Drop for Conn {
 /// A transaction, read-only or read-write: the reads of every family run
 /// the same way in both, and [`Backend::begin_read`] hands out only the
 /// reads.
-pub(super) struct Tx(Conn);
+pub(super) struct Tx {
+    conn: Conn,
+    cache: Arc<Cache>,
+    /// When a read transaction began: it reads sessions and users through
+    /// the cache.
+    reading: Option<Stamp>,
+    /// The cached records a write transaction changed.
+    changed: RefCell<Vec<Key>>,
+}
 
 impl Tx {
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
-        self.0.query(sql, params)
+        self.conn.query(sql, params)
+    }
+
+    /// The record under `key`: from the cache in a read transaction when
+    /// it is there and fresh, otherwise by `read` (and then kept).
+    fn cached<T: Cached>(
+        &self,
+        key: Key,
+        read: impl FnOnce() -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(stamp) = self.reading else {
+            return read();
+        };
+        if let Some(record) = self.cache.get(&key) {
+            return Ok(Some(record));
+        }
+        let record = read()?;
+        if let Some(record) = &record {
+            self.cache.put(key, record.clone(), stamp);
+        }
+        Ok(record)
+    }
+
+    /// Notes that this transaction changes the record under `key`, to be
+    /// evicted from the cache when it commits.
+    fn changes(&self, key: Key) {
+        self.changed.borrow_mut().push(key);
     }
 
     /// The one row a statement returns, if any.
@@ -433,7 +507,7 @@ impl Tx {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
-        Ok(self.0.query(sql, params)?.into_iter().next())
+        Ok(self.conn.query(sql, params)?.into_iter().next())
     }
 
     /// The row a statement always returns (an aggregate).
@@ -443,7 +517,7 @@ impl Tx {
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
-        self.0.execute(sql, params)
+        self.conn.execute(sql, params)
     }
 
     /// The record in column `column` of each row, decoded.
@@ -473,8 +547,15 @@ impl Tx {
 }
 
 impl Transaction for Tx {
+    /// Evicts what it changed, whatever the outcome: a commit whose
+    /// answer was lost may have happened.
     fn commit(self: Box<Self>) -> Result<(), StoreError> {
-        self.0.commit()
+        let committed = self.conn.commit();
+        let changed = self.changed.take();
+        if !changed.is_empty() {
+            self.cache.evict(&changed);
+        }
+        committed
     }
 }
 
@@ -582,7 +663,10 @@ mod tests {
     use crate::store::{PasskeyRing, StoragePath, Store, StoreError};
 
     fn open(url: &str) -> Result<Store, StoreError> {
-        Store::open(&StoragePath::Postgres(SecretString::new(url)))
+        Store::open(&StoragePath::Postgres {
+            url: SecretString::new(url),
+            cache_for: std::time::Duration::from_secs(1),
+        })
     }
 
     fn ring(user_id: &str, handle: &str) -> PasskeyRing {
@@ -655,7 +739,10 @@ mod tests {
             matches!(refused, Err(StoreError::NewerSchema { found: 99, .. })),
             "{refused:?}"
         );
-        let checked = Store::check(&StoragePath::Postgres(SecretString::new(url)));
+        let checked = Store::check(&StoragePath::Postgres {
+            url: SecretString::new(url),
+            cache_for: std::time::Duration::ZERO,
+        });
         assert!(
             matches!(checked, Err(StoreError::NewerSchema { .. })),
             "{checked:?}"

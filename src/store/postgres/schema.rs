@@ -164,7 +164,7 @@ const VERSION_TABLE: &str = "tessera_schema";
 /// Brings the schema up to date in one transaction, under the write lock;
 /// refuses one newer than this build. Another replica that got the lock
 /// first has migrated already: this one then finds nothing to do.
-pub(super) fn migrate(mut conn: Conn) -> Result<(), StoreError> {
+pub(super) fn migrate(conn: Conn) -> Result<(), StoreError> {
     conn.batch(&format!(
         "START TRANSACTION ISOLATION LEVEL READ COMMITTED; \
          SELECT pg_advisory_xact_lock({WRITE_LOCK}); \
@@ -191,7 +191,7 @@ pub(super) fn migrate(mut conn: Conn) -> Result<(), StoreError> {
 }
 
 /// Checks, reading only, that the schema is not newer than this build.
-pub(super) fn check(mut conn: Conn) -> Result<(), StoreError> {
+pub(super) fn check(conn: Conn) -> Result<(), StoreError> {
     conn.batch("START TRANSACTION READ ONLY")?;
     let exists = conn.query(
         &format!("SELECT to_regclass('{VERSION_TABLE}') IS NOT NULL"),

@@ -1,6 +1,7 @@
 //! Sessions, keyed by the hash of their token, indexed by user, with the
 //! times their end is computed from.
 
+use super::cache::Key;
 use super::{Tx, decode, encode, nanos};
 use crate::secret::TokenHash;
 use crate::store::tx::{SessionReads, SessionWrites};
@@ -9,11 +10,13 @@ use time::{Duration, OffsetDateTime};
 
 impl SessionReads for Tx {
     fn session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
-        self.record(
-            "session",
-            "SELECT record FROM sessions WHERE hash = $1",
-            &[&hash.as_bytes()],
-        )
+        self.cached(Key::Session(*hash), || {
+            self.record(
+                "session",
+                "SELECT record FROM sessions WHERE hash = $1",
+                &[&hash.as_bytes()],
+            )
+        })
     }
 
     fn sessions_of(&self, user_id: &str) -> Result<Vec<(TokenHash, Session)>, StoreError> {
@@ -40,6 +43,7 @@ impl SessionReads for Tx {
 
 impl SessionWrites for Tx {
     fn put_session(&self, hash: &TokenHash, session: &Session) -> Result<(), StoreError> {
+        self.changes(Key::Session(*hash));
         self.execute(
             "INSERT INTO sessions (hash, user_id, last_used_at, absolute_expires_at, record) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO UPDATE SET \
@@ -57,6 +61,7 @@ impl SessionWrites for Tx {
     }
 
     fn delete_session(&self, hash: &TokenHash) -> Result<Option<Session>, StoreError> {
+        self.changes(Key::Session(*hash));
         self.record(
             "session",
             "DELETE FROM sessions WHERE hash = $1 RETURNING record",

@@ -1,12 +1,15 @@
 //! Users, with the unique username column and the email index.
 
+use super::cache::Key;
 use super::{Tx, encode};
 use crate::store::tx::{UserReads, UserWrites, normalize_email};
 use crate::store::{StoreError, User};
 
 impl UserReads for Tx {
     fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        self.record("user", "SELECT record FROM users WHERE id = $1", &[&id])
+        self.cached(Key::User(id.to_owned()), || {
+            self.record("user", "SELECT record FROM users WHERE id = $1", &[&id])
+        })
     }
 
     fn user_by_username(&self, normalized: &str) -> Result<Option<User>, StoreError> {
@@ -46,6 +49,7 @@ impl UserReads for Tx {
 
 impl UserWrites for Tx {
     fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        self.changes(Key::User(user.id.clone()));
         let previous = self.user(&user.id)?;
         if let Some(old) = previous.as_ref().and_then(|p| p.email.as_ref())
             && Some(old) != user.email.as_ref()
@@ -71,6 +75,7 @@ impl UserWrites for Tx {
     }
 
     fn delete_user(&self, user: &User) -> Result<(), StoreError> {
+        self.changes(Key::User(user.id.clone()));
         self.execute("DELETE FROM users WHERE id = $1", &[&user.id])?;
         if let Some(email) = &user.email {
             // Only this user's entry: another may have taken the address.
