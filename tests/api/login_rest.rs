@@ -317,15 +317,24 @@ async fn failures_spread_beyond_the_window_do_not_lock() {
     assert_eq!(right.status(), 200);
 }
 
+/// A server hashing 12 passwords at once, as one on many cores or several
+/// replicas do, with the base config's hashing replaced by `hashing` and
+/// at most `max_failures` failures a minute.
+async fn spawn_hashing_in_parallel(hashing: &str, max_failures: u32) -> crate::helpers::TestApp {
+    let config = crate::helpers::base_config().replace(
+        "memory_kib = 256\niterations = 1",
+        &format!("{hashing}\nmax_concurrent = 12"),
+    );
+    crate::helpers::spawn_app_from(&format!(
+        "{config}\n[lockout]\nmax_failures = {max_failures}\nwindow_secs = 60\nduration_secs = 300"
+    ))
+    .await
+}
+
 #[tokio::test]
 async fn parallel_guesses_get_no_more_answers_than_the_lockout_allows() {
     // Every guess hashed at once: the lock is decided after the hash.
-    let config = crate::helpers::base_config()
-        .replace("iterations = 1", "iterations = 1\nmax_concurrent = 12");
-    let app = crate::helpers::spawn_app_from(&format!(
-        "{config}\n[lockout]\nmax_failures = 3\nwindow_secs = 60\nduration_secs = 300"
-    ))
-    .await;
+    let app = spawn_hashing_in_parallel("memory_kib = 256\niterations = 1", 3).await;
     let guesses = (0..12).map(|i| {
         app.authenticate(json!({"input": {"username": ALICE.0, "password": format!("guess {i}")}}))
     });
@@ -345,16 +354,8 @@ async fn parallel_guesses_get_no_more_answers_than_the_lockout_allows() {
 
 #[tokio::test]
 async fn parallel_right_passwords_all_sign_in_however_low_the_lockout() {
-    // As on a machine with many cores, or over several replicas: more
-    // hashes at once than `max_failures`, each as costly as by default.
-    let config = crate::helpers::base_config().replace(
-        "memory_kib = 256\niterations = 1",
-        "memory_kib = 19456\niterations = 2\nmax_concurrent = 12",
-    );
-    let app = crate::helpers::spawn_app_from(&format!(
-        "{config}\n[lockout]\nmax_failures = 2\nwindow_secs = 60\nduration_secs = 300"
-    ))
-    .await;
+    // Each hash as costly as by default, so that the logins overlap.
+    let app = spawn_hashing_in_parallel("memory_kib = 19456\niterations = 2", 2).await;
     let logins = (0..12)
         .map(|_| app.authenticate(json!({"input": {"username": ALICE.0, "password": ALICE.1}})));
     for response in futures_util::future::join_all(logins).await {

@@ -5,16 +5,24 @@
 //! Only read transactions use it, and only for those two reads; a write
 //! transaction reads the database, under its lock. What a write of this
 //! process changes is evicted when it commits, so a process reads its own
-//! writes at once. A change committed by another replica is seen once the
-//! entry is older than `storage.cache_secs`: that is how long a logout, a
-//! revoked session or a disabled user on one replica can go unseen on
-//! another.
+//! writes at once. A change committed by another replica is evicted when
+//! its notification arrives (schema migration 2: a trigger on both tables
+//! notifies [`CHANNEL`], which [`super::listen`] follows), usually within
+//! milliseconds; and whatever happens to notifications, an entry is not
+//! used once it is older than `storage.cache_secs`. That is how long a
+//! logout, a revoked session or a disabled user on one replica can go
+//! unseen on another, at most.
 
 use crate::secret::TokenHash;
 use crate::store::{Session, User};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// The channel of the notifications of changed sessions and users.
+pub const CHANNEL: &str = "tessera_cache";
 
 /// Entries kept at most: about 10 MB of sessions and users.
 const CAPACITY: usize = 10_000;
@@ -135,12 +143,95 @@ impl Cache {
         entries.by_key.insert(key, (stamp.at, record.into_value()));
     }
 
-    /// Forgets `keys`, changed by a write of this process.
+    /// Forgets what the notification `payload` names (as the trigger of
+    /// migration 2 writes it), or everything if it names nothing known.
+    pub fn notified(&self, payload: &str) {
+        let key = match payload.split_once(' ') {
+            Some(("session", hash)) => STANDARD
+                .decode(hash)
+                .ok()
+                .and_then(|bytes| TokenHash::from_slice(&bytes))
+                .map(Key::Session),
+            Some(("user", id)) => Some(Key::User(id.to_owned())),
+            _ => None,
+        };
+        match key {
+            Some(key) => self.evict(&[key]),
+            None => self.clear(),
+        }
+    }
+
+    /// Forgets everything: notifications may have been missed.
+    pub fn clear(&self) {
+        let mut entries = self.entries();
+        entries.evictions += 1;
+        entries.by_key.clear();
+    }
+
+    /// Forgets `keys`, changed by a write.
     pub fn evict(&self, keys: &[Key]) {
         let mut entries = self.entries();
         entries.evictions += 1;
         for key in keys {
             entries.by_key.remove(key);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::OffsetDateTime;
+
+    fn session(id: &str) -> Session {
+        let now = OffsetDateTime::now_utc();
+        Session {
+            id: id.into(),
+            user_id: "u1".into(),
+            journey: "login".into(),
+            amr: vec!["pwd".into()],
+            auth_time: now,
+            created_at: now,
+            last_used_at: now,
+            absolute_expires_at: now + time::Duration::hours(1),
+            user_agent: None,
+            ip: None,
+            id_token_clients: Vec::new(),
+        }
+    }
+
+    fn cached(cache: &Cache, key: &Key) -> Option<String> {
+        cache.get::<Session>(key).map(|session| session.id)
+    }
+
+    #[test]
+    fn an_entry_is_not_used_once_older_than_the_bound() {
+        let cache = Cache::new(Duration::from_millis(50));
+        let key = Key::Session(TokenHash([1; 32]));
+        cache.put(key.clone(), session("s1"), cache.stamp());
+        assert_eq!(cached(&cache, &key).as_deref(), Some("s1"));
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(cached(&cache, &key), None);
+    }
+
+    #[test]
+    fn a_notification_evicts_what_it_names_and_one_naming_nothing_everything() {
+        let cache = Cache::new(Duration::from_secs(60));
+        let (one, two) = (
+            Key::Session(TokenHash([1; 32])),
+            Key::Session(TokenHash([2; 32])),
+        );
+        let user = Key::User("u1".into());
+        for key in [&one, &two, &user] {
+            cache.put(key.clone(), session("s"), cache.stamp());
+        }
+        cache.notified(&format!("session {}", STANDARD.encode([1; 32])));
+        assert_eq!(cached(&cache, &one), None);
+        assert!(cached(&cache, &two).is_some());
+        cache.notified("user u1");
+        assert!(cache.get::<Session>(&user).is_none());
+        assert!(cached(&cache, &two).is_some());
+        cache.notified("something else");
+        assert_eq!(cached(&cache, &two), None);
     }
 }

@@ -36,15 +36,16 @@ use cache::{Cache, Cached, Key, Stamp};
 use deadpool_postgres::{Manager, Object, Pool, Runtime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
-use tokio_postgres::Row;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
+use tokio_postgres::{AsyncMessage, Row, Socket};
 
 /// The key of the advisory lock every write transaction (and a
 /// migration) holds until it ends: `tessera` in ASCII. Other applications
@@ -64,6 +65,8 @@ const CONNECTION_WAIT: Duration = Duration::from_secs(5);
 /// A PostgreSQL database holding tessera's tables.
 pub struct Postgres {
     pool: Pool,
+    /// The pool again, with a handle on the runtime.
+    source: Source,
     cache: Arc<Cache>,
     /// Drives the connections; always there until dropped.
     runtime: Option<tokio::runtime::Runtime>,
@@ -202,8 +205,11 @@ impl Postgres {
     /// tessera's schema ([`schema::migrate`]), refusing one newer than this
     /// build.
     pub fn open(url: &SecretString, cache_for: Duration) -> Result<Self, StoreError> {
-        let backend = Self::connect(url, cache_for)?;
+        let (backend, config) = Self::connect(url, cache_for)?;
         schema::migrate(backend.connection().map_err(|err| unreachable(url, err))?)?;
+        if !cache_for.is_zero() {
+            backend.follow_changes(config);
+        }
         Ok(backend)
     }
 
@@ -211,13 +217,16 @@ impl Postgres {
     /// `url` accepts tessera's connection and holds no schema newer than
     /// this build.
     pub fn check(url: &SecretString) -> Result<(), StoreError> {
-        let backend = Self::connect(url, Duration::ZERO)?;
+        let (backend, _) = Self::connect(url, Duration::ZERO)?;
         schema::check(backend.connection().map_err(|err| unreachable(url, err))?)
     }
 
     /// The pool for `url`, and the runtime its connections run on; no
-    /// connection is made yet.
-    fn connect(url: &SecretString, cache_for: Duration) -> Result<Self, StoreError> {
+    /// connection is made yet. Also the connection settings, as used.
+    fn connect(
+        url: &SecretString,
+        cache_for: Duration,
+    ) -> Result<(Self, tokio_postgres::Config), StoreError> {
         let mut config: tokio_postgres::Config = url
             .expose()
             .parse()
@@ -242,11 +251,11 @@ impl Postgres {
             .map_err(backend)?;
         config.ssl_mode(ssl_mode(&config));
         let manager = match config.get_ssl_mode() {
-            SslMode::Disable => Manager::new(config, tokio_postgres::NoTls),
+            SslMode::Disable => Manager::new(config.clone(), tokio_postgres::NoTls),
             // `prefer` and `require` both check the server's certificate
             // against Mozilla's roots: TLS that accepts any certificate
             // would only protect against a passive listener.
-            _ => Manager::new(config, tls()),
+            _ => Manager::new(config.clone(), tls()),
         };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
@@ -256,40 +265,44 @@ impl Postgres {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(backend)?;
-        Ok(Self {
+        let backend = Self {
+            source: Source {
+                pool: pool.clone(),
+                runtime: runtime.handle().clone(),
+            },
             pool,
             cache: Arc::new(Cache::new(cache_for)),
             runtime: Some(runtime),
-        })
+        };
+        Ok((backend, config))
     }
 
-    /// A connection from the pool, made if none is idle. Taken on the
-    /// calling thread inside the backend's runtime context: a connection
-    /// made here spawns its task, and registers its socket, on the
-    /// backend's runtime, not on the caller's (actix's, which the caller
-    /// blocks); an idle one is handed over without a thread switch.
+    /// Follows the notifications of changed sessions and users on a
+    /// connection of its own ([`listen`]), for as long as the store is
+    /// open.
+    fn follow_changes(&self, config: tokio_postgres::Config) {
+        let cache = self.cache.clone();
+        let runtime = &self.source.runtime;
+        match config.get_ssl_mode() {
+            SslMode::Disable => runtime.spawn(listen(config, tokio_postgres::NoTls, cache)),
+            _ => runtime.spawn(listen(config, tls(), cache)),
+        };
+    }
+
+    /// A connection, taken now: a failure here is the database's answer
+    /// to tessera's credentials.
     fn connection(&self) -> Result<Conn, StoreError> {
-        let runtime = self
-            .runtime
-            .as_ref()
-            .ok_or_else(|| unavailable("the store is closed"))?;
-        let object = {
-            let _context = runtime.enter();
-            block_on(self.pool.get())
-        }
-        .map_err(|err| unavailable(causes(&err)))?;
-        Ok(Conn {
-            object: Some(object),
-            begin: Cell::new(None),
-            failed: Cell::new(false),
-        })
+        let conn = Conn::from(self.source.clone());
+        conn.client()?;
+        Ok(conn)
     }
 
     /// A transaction begun by `begin`, a batch of SQL statements sent
-    /// with the transaction's first statement; `reading` for a read
-    /// transaction that uses the cache.
+    /// with the transaction's first statement, on a connection taken then;
+    /// `reading` for a read transaction that uses the cache (which may
+    /// answer every read without a connection).
     fn begin(&self, begin: &str, reading: Option<Stamp>) -> Result<Tx, StoreError> {
-        let conn = self.connection()?;
+        let conn = Conn::from(self.source.clone());
         conn.begin.set(Some(begin.to_owned()));
         Ok(Tx {
             conn,
@@ -348,26 +361,64 @@ impl Backend for Postgres {
     }
 }
 
-/// A pooled connection that knows whether a statement of its transaction
-/// failed; dropped in the middle of a transaction, it rolls it back before
-/// going back to the pool.
+/// Where a transaction takes its connection from.
+#[derive(Clone)]
+struct Source {
+    pool: Pool,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Source {
+    /// A connection from the pool, made if none is idle. Taken on the
+    /// calling thread inside the backend's runtime context: a connection
+    /// made here spawns its task, and registers its socket, on the
+    /// backend's runtime, not on the caller's (actix's, which the caller
+    /// blocks); an idle one is handed over without a thread switch.
+    fn connection(&self) -> Result<Object, StoreError> {
+        let _context = self.runtime.enter();
+        block_on(self.pool.get()).map_err(|err| unavailable(causes(&err)))
+    }
+}
+
+/// A pooled connection, taken by the transaction's first statement, that
+/// knows whether a statement of its transaction failed; dropped in the
+/// middle of a transaction, it rolls it back before going back to the pool.
 ///
 /// Round trips are what a transaction costs, so it saves two: its begin
 /// travels with its first statement (PostgreSQL runs a pipeline in order,
 /// the begin first), and its rollback is sent without waiting for the
 /// answer (the connection's next transaction queues behind it).
 struct Conn {
-    object: Option<Object>,
+    source: Source,
+    object: OnceCell<Object>,
     /// The statements beginning the transaction, until they are sent.
     begin: Cell<Option<String>>,
     failed: Cell<bool>,
 }
 
+impl From<Source> for Conn {
+    fn from(source: Source) -> Self {
+        Self {
+            source,
+            object: OnceCell::new(),
+            begin: Cell::new(None),
+            failed: Cell::new(false),
+        }
+    }
+}
+
 impl Conn {
+    /// The connection, taken from the pool the first time; a transaction
+    /// that cannot have one cannot commit.
     fn client(&self) -> Result<&Object, StoreError> {
-        self.object
-            .as_ref()
-            .ok_or_else(|| StoreError::Backend("the transaction has ended".into()))
+        if let Some(object) = self.object.get() {
+            return Ok(object);
+        }
+        let object = self
+            .source
+            .connection()
+            .inspect_err(|_| self.failed.set(true))?;
+        Ok(self.object.get_or_init(|| object))
     }
 
     /// Runs `statement`, sending the transaction's begin ahead of it the
@@ -428,7 +479,7 @@ impl Conn {
         if self.begin.take().is_none() {
             self.batch("COMMIT")?;
         }
-        self.object = None;
+        drop(self.object.take());
         Ok(())
     }
 }
@@ -556,6 +607,49 @@ impl Transaction for Tx {
             self.cache.evict(&changed);
         }
         committed
+    }
+}
+
+/// Listens on [`cache::CHANNEL`] and evicts from `cache` what each
+/// notification names. A lost connection is made again a second later;
+/// what was kept meanwhile is dropped once listening again, since
+/// notifications may have been missed (the entries' age bounds them
+/// anyway).
+async fn listen<T>(config: tokio_postgres::Config, tls: T, cache: Arc<Cache>)
+where
+    T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+    T::Stream: Send + Sync,
+    T::TlsConnect: Send + Sync,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    loop {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
+            let notifications = async {
+                while let Some(Ok(message)) =
+                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                {
+                    if let AsyncMessage::Notification(note) = message {
+                        cache.notified(note.payload());
+                    }
+                }
+            };
+            let subscribe = async {
+                if client
+                    .batch_execute(&format!("LISTEN {}", cache::CHANNEL))
+                    .await
+                    .is_ok()
+                {
+                    cache.clear();
+                }
+            };
+            // Returns when the connection ends.
+            tokio::join!(subscribe, notifications);
+            tracing::warn!(
+                "the PostgreSQL connection that tells of sessions ended on other replicas \
+                 was lost; until it is back, they are noticed after storage.cache_secs"
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -153,6 +153,25 @@ CREATE TABLE leases (
     until bigint NOT NULL
 );
 "#,
+    // 2: a notification for each session and user changed or deleted, on
+    // the channel every replica listens on (`super::cache`), so that what
+    // it keeps of them is dropped at once.
+    r#"
+CREATE FUNCTION tessera_cached_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'sessions' THEN
+        PERFORM pg_notify('tessera_cache', 'session ' || encode(OLD.hash, 'base64'));
+    ELSE
+        PERFORM pg_notify('tessera_cache', 'user ' || OLD.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sessions_cached AFTER UPDATE OR DELETE ON sessions
+    FOR EACH ROW EXECUTE FUNCTION tessera_cached_row_changed();
+CREATE TRIGGER users_cached AFTER UPDATE OR DELETE ON users
+    FOR EACH ROW EXECUTE FUNCTION tessera_cached_row_changed();
+"#,
 ];
 
 /// The schema version this build writes and reads.

@@ -67,7 +67,7 @@ async fn migrate_then_serve_a_sign_in_whose_session_another_process_validates() 
     );
     let (code, stdout, stderr) = workspace.run(&["migrate"], "").await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("schema version 1"), "{stdout}");
+    assert!(stdout.contains("schema version 2"), "{stdout}");
     assert!(
         stdout.contains("redacted") && !stdout.contains("test-"),
         "{stdout}"

@@ -201,8 +201,8 @@ async fn a_journey_and_its_session_move_freely_between_replicas() {
         .expect("logout");
     assert!(logout.status().is_success(), "{}", logout.status());
     assert!(!c.validate(&token).await, "ended at once on {}", c.url);
-    // On the others once what they keep of the session is stale: within a
-    // second (README "Several replicas"), plus this test's requests.
+    // On the others once notified, and within a second at most (README
+    // "Several replicas"), plus this test's requests.
     let ended = tokio::time::Instant::now();
     for node in [a, b] {
         while node.validate(&token).await {
