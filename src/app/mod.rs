@@ -242,7 +242,7 @@ impl Application {
             handle
         });
         let purge = purge_loop(engine.clone(), provider.clone());
-        let key_refresh = key_refresh_loop(provider.clone());
+        let key_refresh = key_refresh_loop(provider.clone(), ctx.store.signing_keys_changed());
         let logouts = logout_loop(provider.clone());
         let result = tokio::select! {
             result = &mut server => result,
@@ -425,11 +425,20 @@ async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oau
 }
 
 /// Picks up signing keys that another server sharing the store rotated or
-/// generated, forever (see `oauth::Provider::refresh_keys`).
-async fn key_refresh_loop(provider: web::Data<oauth::Provider>) {
+/// generated, forever (see `oauth::Provider::refresh_keys`): when the store
+/// tells of a change, and every `oauth::KEY_REFRESH` in case it could not.
+async fn key_refresh_loop(provider: web::Data<oauth::Provider>, changed: Option<Arc<Notify>>) {
     let mut ticks = tokio::time::interval(oauth::KEY_REFRESH);
     loop {
-        ticks.tick().await;
+        match &changed {
+            Some(changed) => tokio::select! {
+                _ = ticks.tick() => {}
+                () = changed.notified() => {}
+            },
+            None => {
+                ticks.tick().await;
+            }
+        }
         let provider = provider.clone();
         match blocking(move || provider.refresh_keys()).await {
             Ok(Ok(false)) => {}

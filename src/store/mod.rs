@@ -139,6 +139,11 @@ pub trait Backend: Send + Sync {
     /// form `tessera serve` opens), schema version included. A backend that
     /// cannot write one returns an error saying so.
     fn backup(&self, to: &Path) -> Result<BackupSummary, StoreError>;
+    /// Told when another process sharing the store changed the signing
+    /// keys; `None` when no other process can.
+    fn signing_keys_changed(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        None
+    }
 }
 
 /// What a backup holds, for the operator to check at a glance.
@@ -244,6 +249,13 @@ impl Store {
         let file = std::fs::File::open(staged.path()).map_err(temp)?;
         // Dropping `staged` removes the name; the open file stays readable.
         Ok((file, summary))
+    }
+
+    /// Told when another process sharing the store changed the signing
+    /// keys (rotated them, or made the first), for this one to reload them
+    /// at once; `None` for a store no other process shares.
+    pub fn signing_keys_changed(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        self.backend.signing_keys_changed()
     }
 
     /// Brings a store of an older schema up to date.

@@ -7,7 +7,7 @@
 //! process changes is evicted when it commits, so a process reads its own
 //! writes at once. A change committed by another replica is evicted when
 //! its notification arrives (schema migration 2: a trigger on both tables
-//! notifies [`CHANNEL`], which [`super::listen`] follows), usually within
+//! notifies the channel [`super::listen`] follows), usually within
 //! milliseconds; and whatever happens to notifications, an entry is not
 //! used once it is older than `storage.cache_secs`. That is how long a
 //! logout, a revoked session or a disabled user on one replica can go
@@ -20,9 +20,6 @@ use base64::engine::general_purpose::STANDARD;
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-
-/// The channel of the notifications of changed sessions and users.
-pub const CHANNEL: &str = "tessera_cache";
 
 /// Entries kept at most: about 10 MB of sessions and users.
 const CAPACITY: usize = 10_000;

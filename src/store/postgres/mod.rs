@@ -42,6 +42,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
@@ -68,6 +69,8 @@ pub struct Postgres {
     /// The pool again, with a handle on the runtime.
     source: Source,
     cache: Arc<Cache>,
+    /// Told when another process changed the signing keys.
+    signing_keys_changed: Arc<Notify>,
     /// Drives the connections; always there until dropped.
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -207,9 +210,7 @@ impl Postgres {
     pub fn open(url: &SecretString, cache_for: Duration) -> Result<Self, StoreError> {
         let (backend, config) = Self::connect(url, cache_for)?;
         schema::migrate(backend.connection().map_err(|err| unreachable(url, err))?)?;
-        if !cache_for.is_zero() {
-            backend.follow_changes(config);
-        }
+        backend.follow_changes(config);
         Ok(backend)
     }
 
@@ -272,20 +273,23 @@ impl Postgres {
             },
             pool,
             cache: Arc::new(Cache::new(cache_for)),
+            signing_keys_changed: Arc::default(),
             runtime: Some(runtime),
         };
         Ok((backend, config))
     }
 
-    /// Follows the notifications of changed sessions and users on a
-    /// connection of its own ([`listen`]), for as long as the store is
-    /// open.
+    /// Follows the notifications of changes on a connection of its own
+    /// ([`listen`]), for as long as the store is open.
     fn follow_changes(&self, config: tokio_postgres::Config) {
-        let cache = self.cache.clone();
+        let changes = Changes {
+            cache: self.cache.clone(),
+            signing_keys: self.signing_keys_changed.clone(),
+        };
         let runtime = &self.source.runtime;
         match config.get_ssl_mode() {
-            SslMode::Disable => runtime.spawn(listen(config, tokio_postgres::NoTls, cache)),
-            _ => runtime.spawn(listen(config, tls(), cache)),
+            SslMode::Disable => runtime.spawn(listen(config, tokio_postgres::NoTls, changes)),
+            _ => runtime.spawn(listen(config, tls(), changes)),
         };
     }
 
@@ -350,6 +354,10 @@ impl Backend for Postgres {
 
     fn schema_version(&self) -> Result<u64, StoreError> {
         schema::version(&self.begin("START TRANSACTION READ ONLY", None)?.conn)
+    }
+
+    fn signing_keys_changed(&self) -> Option<Arc<Notify>> {
+        Some(self.signing_keys_changed.clone())
     }
 
     fn backup(&self, _to: &Path) -> Result<BackupSummary, StoreError> {
@@ -610,12 +618,37 @@ impl Transaction for Tx {
     }
 }
 
-/// Listens on [`cache::CHANNEL`] and evicts from `cache` what each
-/// notification names. A lost connection is made again a second later;
-/// what was kept meanwhile is dropped once listening again, since
-/// notifications may have been missed (the entries' age bounds them
-/// anyway).
-async fn listen<T>(config: tokio_postgres::Config, tls: T, cache: Arc<Cache>)
+/// The channel of the notifications of schema migration 2's triggers.
+const CHANNEL: &str = "tessera_changes";
+
+/// Whom [`listen`] tells of changes.
+struct Changes {
+    /// Of changed sessions and users, by key.
+    cache: Arc<Cache>,
+    /// Of changed signing keys.
+    signing_keys: Arc<Notify>,
+}
+
+impl Changes {
+    fn notified(&self, payload: &str) {
+        match payload {
+            "signing keys" => self.signing_keys.notify_one(),
+            payload => self.cache.notified(payload),
+        }
+    }
+
+    /// Notifications may have been missed: whatever they would have said.
+    fn missed(&self) {
+        self.cache.clear();
+        self.signing_keys.notify_one();
+    }
+}
+
+/// Listens on [`CHANNEL`] and passes each notification on to `changes`.
+/// A lost connection is made again a second later; once listening again,
+/// it counts notifications as missed (the entries' age bounds the cache
+/// anyway, and the signing keys are compared periodically).
+async fn listen<T>(config: tokio_postgres::Config, tls: T, changes: Changes)
 where
     T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
     T::Stream: Send + Sync,
@@ -629,24 +662,25 @@ where
                     std::future::poll_fn(|cx| connection.poll_message(cx)).await
                 {
                     if let AsyncMessage::Notification(note) = message {
-                        cache.notified(note.payload());
+                        changes.notified(note.payload());
                     }
                 }
             };
             let subscribe = async {
                 if client
-                    .batch_execute(&format!("LISTEN {}", cache::CHANNEL))
+                    .batch_execute(&format!("LISTEN {CHANNEL}"))
                     .await
                     .is_ok()
                 {
-                    cache.clear();
+                    changes.missed();
                 }
             };
             // Returns when the connection ends.
             tokio::join!(subscribe, notifications);
             tracing::warn!(
-                "the PostgreSQL connection that tells of sessions ended on other replicas \
-                 was lost; until it is back, they are noticed after storage.cache_secs"
+                "the PostgreSQL connection that tells of sessions ended and keys rotated on \
+                 other replicas was lost; until it is back, they are noticed after \
+                 storage.cache_secs and oauth::KEY_REFRESH"
             );
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

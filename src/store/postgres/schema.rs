@@ -153,16 +153,17 @@ CREATE TABLE leases (
     until bigint NOT NULL
 );
 "#,
-    // 2: a notification for each session and user changed or deleted, on
-    // the channel every replica listens on (`super::cache`), so that what
-    // it keeps of them is dropped at once.
+    // 2: notifications, on the channel every replica listens on
+    // (`super::listen`), of each session and user changed or deleted, so
+    // that what a replica keeps of them is dropped at once, and of changed
+    // signing keys, so that it reloads them at once.
     r#"
 CREATE FUNCTION tessera_cached_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'sessions' THEN
-        PERFORM pg_notify('tessera_cache', 'session ' || encode(OLD.hash, 'base64'));
+        PERFORM pg_notify('tessera_changes', 'session ' || encode(OLD.hash, 'base64'));
     ELSE
-        PERFORM pg_notify('tessera_cache', 'user ' || OLD.id);
+        PERFORM pg_notify('tessera_changes', 'user ' || OLD.id);
     END IF;
     RETURN NULL;
 END
@@ -171,6 +172,14 @@ CREATE TRIGGER sessions_cached AFTER UPDATE OR DELETE ON sessions
     FOR EACH ROW EXECUTE FUNCTION tessera_cached_row_changed();
 CREATE TRIGGER users_cached AFTER UPDATE OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION tessera_cached_row_changed();
+CREATE FUNCTION tessera_signing_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_changes', 'signing keys');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE OR DELETE ON signing_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_signing_keys_changed();
 "#,
 ];
 
