@@ -412,13 +412,21 @@ impl Accounts {
             if let Some(refusal) = locked(tx)? {
                 return Ok(Err(refusal));
             }
-            if let Some(user) = user.as_ref().filter(|_| verified) {
+            // The account as it is now: its password may have changed, or
+            // it may have been disabled or deleted, while the hash ran.
+            let current = match user.as_ref().filter(|_| verified) {
+                Some(checked) => tx
+                    .user(&checked.id)?
+                    .filter(|now| now.password_hash == checked.password_hash),
+                None => None,
+            };
+            if let Some(user) = current {
                 if user.disabled {
                     audit::record(&self.ctx, tx, refused("disabled"))?;
                     return Ok(Err(LoginError::Disabled));
                 }
                 tx.delete_throttle(key)?;
-                return Ok(Ok(user.clone()));
+                return Ok(Ok(user));
             }
             audit::record(&self.ctx, tx, refused("invalid_credentials"))?;
             let counted = tx.throttle(key)?;

@@ -389,11 +389,13 @@ fn prepare_accounts(ctx: &Context, accounts: &Accounts) -> Result<(), StartError
 /// if it stops, another takes over within two rounds.
 async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oauth::Provider>) {
     let every = seconds(engine.ctx.settings.sessions.purge_interval_secs);
-    // The first purge one interval after the start, not during it: a
-    // start-up is for serving (and a purge racing a test's clock would
-    // take what the test looks for).
+    // The first purge a while after the start, not during it: a start-up
+    // is for serving (and a purge racing a test's clock would take what
+    // the test looks for). A minute at most, so that a process restarted
+    // more often than the interval still purges.
     let period = every.unsigned_abs();
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    let first = period.min(Duration::from_secs(60));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
     let holder: Arc<str> = crate::secret::random_id().into();
     loop {
         ticks.tick().await;

@@ -140,8 +140,9 @@ impl Cache {
         entries.by_key.insert(key, (stamp.at, record.into_value()));
     }
 
-    /// Forgets what the notification `payload` names (as the trigger of
-    /// migration 2 writes it), or everything if it names nothing known.
+    /// Forgets what the notification `payload` names (as the triggers of
+    /// migration 2 write it: `session HASH`, `user ID`), or everything if
+    /// it names no one record (`truncated sessions`, or anything unknown).
     pub fn notified(&self, payload: &str) {
         let key = match payload.split_once(' ') {
             Some(("session", hash)) => STANDARD

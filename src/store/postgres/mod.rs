@@ -439,8 +439,8 @@ impl Conn {
     ) -> Result<T, StoreError> {
         let result = match self.begin.take() {
             Some(begin) => block_on(async {
-                // Polled in order: the begin is sent first.
-                let (begun, result) = tokio::join!(client.batch_execute(&begin), statement);
+                // Polled in order (`biased`): the begin is sent first.
+                let (begun, result) = tokio::join!(biased; client.batch_execute(&begin), statement);
                 begun.and(result)
             }),
             None => block_on(statement),
@@ -655,36 +655,71 @@ where
     T::TlsConnect: Send + Sync,
     <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
 {
+    // A refused LISTEN (a pooler in transaction mode, a standby) is
+    // reported once, not every second.
+    let mut refusal_reported = false;
     loop {
-        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
-            let notifications = async {
-                while let Some(Ok(message)) =
-                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
-                {
-                    if let AsyncMessage::Notification(note) = message {
-                        changes.notified(note.payload());
-                    }
+        let Ok((client, mut connection)) = config.connect(tls.clone()).await else {
+            // The database unreachable: requests say so (503, /healthz).
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        let notifications = async {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(note))) => changes.notified(note.payload()),
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => return Ended::Lost(causes(&err)),
+                    None => return Ended::Lost("closed by the server".to_owned()),
                 }
-            };
-            let subscribe = async {
-                if client
-                    .batch_execute(&format!("LISTEN {CHANNEL}"))
-                    .await
-                    .is_ok()
-                {
+            }
+        };
+        let subscribe = async {
+            match client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                Ok(()) => {
                     changes.missed();
+                    // Listening until the connection ends.
+                    std::future::pending().await
                 }
-            };
-            // Returns when the connection ends.
-            tokio::join!(subscribe, notifications);
-            tracing::warn!(
-                "the PostgreSQL connection that tells of sessions ended and keys rotated on \
-                 other replicas was lost; until it is back, they are noticed after \
-                 storage.cache_secs and oauth::KEY_REFRESH"
-            );
+                Err(err) => Ended::Refused(causes(&err)),
+            }
+        };
+        let ended = tokio::select! {
+            ended = notifications => ended,
+            ended = subscribe => ended,
+        };
+        match ended {
+            Ended::Lost(reason) => {
+                refusal_reported = false;
+                tracing::warn!(
+                    reason,
+                    "lost the PostgreSQL connection that tells of sessions ended and keys \
+                     rotated on other replicas; until it is back, they are noticed after \
+                     storage.cache_secs and oauth::KEY_REFRESH"
+                );
+            }
+            Ended::Refused(reason) if !refusal_reported => {
+                refusal_reported = true;
+                tracing::warn!(
+                    reason,
+                    "PostgreSQL refused LISTEN {CHANNEL}: sessions ended and keys rotated on \
+                     other replicas are noticed after storage.cache_secs and \
+                     oauth::KEY_REFRESH (a pooler in transaction mode cannot relay \
+                     notifications: give tessera a session-mode pool or the server)"
+                );
+            }
+            Ended::Refused(_) => {}
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// Why [`listen`] stopped listening on a connection.
+enum Ended {
+    /// The connection ended while listening.
+    Lost(String),
+    /// `LISTEN` failed.
+    Refused(String),
 }
 
 /// rustls on the one crypto provider (aws-lc-rs), with Mozilla's roots.

@@ -172,13 +172,24 @@ CREATE TRIGGER sessions_cached AFTER UPDATE OR DELETE ON sessions
     FOR EACH ROW EXECUTE FUNCTION tessera_cached_row_changed();
 CREATE TRIGGER users_cached AFTER UPDATE OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION tessera_cached_row_changed();
+-- a table emptied at once (by hand: tessera never truncates) names no row
+CREATE FUNCTION tessera_cached_table_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('tessera_changes', 'truncated ' || TG_TABLE_NAME);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER sessions_truncated AFTER TRUNCATE ON sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_cached_table_truncated();
+CREATE TRIGGER users_truncated AFTER TRUNCATE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_cached_table_truncated();
 CREATE FUNCTION tessera_signing_keys_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('tessera_changes', 'signing keys');
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE OR DELETE ON signing_keys
+CREATE TRIGGER signing_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON signing_keys
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_signing_keys_changed();
 "#,
 ];
