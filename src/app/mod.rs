@@ -154,8 +154,12 @@ impl Application {
         .shutdown_timeout(limits.shutdown_timeout_secs)
         // `run_until_stopped` handles SIGTERM and SIGINT itself.
         .disable_signals();
-        if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
+        let workers = match settings.server.workers {
+            0 => ctx.store.http_workers(),
+            workers => Some(workers),
+        };
+        if let Some(workers) = workers {
+            server = server.workers(workers);
         }
         let server = server
             .listen(listener)

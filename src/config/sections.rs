@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub struct ServerSettings {
     /// `HOST:PORT` to listen on; port 0 picks a free port.
     pub bind: String,
-    /// HTTP worker threads; 0 means one per CPU core.
+    /// HTTP worker threads; 0 means one per CPU core (four on PostgreSQL,
+    /// `Store::http_workers`).
     pub workers: usize,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,

@@ -144,6 +144,11 @@ pub trait Backend: Send + Sync {
     fn signing_keys_changed(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
         None
     }
+    /// How many HTTP workers suit the store when `server.workers` is 0;
+    /// `None` for one per core.
+    fn http_workers(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// What a backup holds, for the operator to check at a glance.
@@ -256,6 +261,14 @@ impl Store {
     /// at once; `None` for a store no other process shares.
     pub fn signing_keys_changed(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
         self.backend.signing_keys_changed()
+    }
+
+    /// How many HTTP workers suit the store when `server.workers` is 0:
+    /// `None` for one per core (a redb store answers without waiting),
+    /// more for a database, each of whose calls blocks its worker while it
+    /// waits for the network.
+    pub fn http_workers(&self) -> Option<usize> {
+        self.backend.http_workers()
     }
 
     /// Brings a store of an older schema up to date.
