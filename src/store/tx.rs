@@ -114,17 +114,31 @@ pub trait JourneyReads {
     fn journey(&self, hash: &TokenHash) -> Result<Option<JourneyState>>;
 }
 
-/// Changes to journeys.
-pub trait JourneyWrites {
+/// Changes to journeys. A write transaction holds the write lock, so
+/// nothing changes between the reads and writes of one method.
+pub trait JourneyWrites: JourneyReads {
     /// Inserts or replaces a journey's state.
     fn put_journey(&self, hash: &TokenHash, state: &JourneyState) -> Result<()>;
     /// Replaces a journey's state only if it is still stored; returns whether
     /// it was, so a step racing the journey's end cannot bring it back.
     /// Attempt counts never go down: a stored count is kept if higher.
-    fn replace_journey(&self, hash: &TokenHash, state: &JourneyState) -> Result<bool>;
+    fn replace_journey(&self, hash: &TokenHash, state: &JourneyState) -> Result<bool> {
+        let Some(stored) = self.journey(hash)? else {
+            return Ok(false);
+        };
+        self.put_journey(hash, &state.keeping_attempts_of(&stored))?;
+        Ok(true)
+    }
     /// Counts a failed attempt at `node` on the stored state; returns the
     /// new count, or `None` if the journey is over.
-    fn count_journey_attempt(&self, hash: &TokenHash, node: &str) -> Result<Option<u32>>;
+    fn count_journey_attempt(&self, hash: &TokenHash, node: &str) -> Result<Option<u32>> {
+        let Some(mut state) = self.journey(hash)? else {
+            return Ok(None);
+        };
+        let count = state.count_attempt(node);
+        self.put_journey(hash, &state)?;
+        Ok(Some(count))
+    }
     /// Removes and returns a journey's state: whoever takes it finishes it,
     /// so a finished journey cannot be replayed.
     fn take_journey(&self, hash: &TokenHash) -> Result<Option<JourneyState>>;

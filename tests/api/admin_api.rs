@@ -861,24 +861,10 @@ async fn a_rotated_key_signs_the_next_token_and_the_old_one_stays_published() {
 
     let after = client_token(&app, REPORTER, "reports:read").await;
     assert_eq!(kid_of(&after), new);
-    let jwks: Value = app
-        .api
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
-    let published: Vec<&str> = jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .filter_map(|k| k["kid"].as_str())
-        .collect();
+    let published = published_kids(&app).await;
     assert!(
-        published.contains(&old.as_str()) && published.contains(&new.as_str()),
-        "{jwks}"
+        published.contains(&old) && published.contains(&new),
+        "{published:?}"
     );
 
     let (_, keys) = admin_send(&app, Auth::Session(&root), Method::GET, "/keys", None).await;
@@ -893,15 +879,7 @@ async fn a_rotated_key_signs_the_next_token_and_the_old_one_stays_published() {
 }
 
 async fn published_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = app
-        .api
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let jwks: Value = app.jwks().await;
     jwks["keys"]
         .as_array()
         .expect("keys")

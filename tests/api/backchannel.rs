@@ -217,15 +217,7 @@ fn claims_of(jwt: &str) -> Value {
 /// 1.0 §2.6): returns its claims.
 async fn verified_logout_token(app: &TestApp, received: &Received, client_id: &str) -> Value {
     assert_eq!(received.content_type, "application/x-www-form-urlencoded");
-    let jwks: JwkSet = app
-        .api
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("JWKS");
+    let jwks: JwkSet = app.jwks().await;
     let token = &received.logout_token;
     let header = jsonwebtoken::decode_header(token).expect("a JWT");
     assert_eq!(header.typ.as_deref(), Some("logout+jwt"));

@@ -91,15 +91,7 @@ async fn a_schema_1_store_keeps_its_client_secret_signing_keys_and_authenticator
     let dir = tempfile::tempdir().expect("tempdir");
     let app = spawn_on_schema_1(dir.path()).await;
 
-    let jwks: Value = app
-        .api
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: Value = app.jwks().await;
     let old: Value = serde_json::from_str(OLD_JWKS).expect("json");
     for key in old.as_array().expect("keys") {
         assert!(

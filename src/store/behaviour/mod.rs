@@ -5,7 +5,7 @@
 mod audit;
 mod grants;
 mod races;
-mod records;
+pub(in crate::store) mod records;
 
 use super::*;
 use audit::*;

@@ -13,7 +13,7 @@ pub(super) fn hash(seed: u8) -> TokenHash {
     TokenHash([seed; 32])
 }
 
-pub(super) fn user(id: &str, username: &str, email: Option<&str>) -> User {
+pub(in crate::store) fn user(id: &str, username: &str, email: Option<&str>) -> User {
     User {
         id: id.into(),
         username: username.into(),
@@ -34,7 +34,7 @@ pub(super) fn user(id: &str, username: &str, email: Option<&str>) -> User {
     }
 }
 
-pub(super) fn session(id: &str, user_id: &str) -> Session {
+pub(in crate::store) fn session(id: &str, user_id: &str) -> Session {
     Session {
         id: id.into(),
         user_id: user_id.into(),

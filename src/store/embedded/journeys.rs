@@ -26,27 +26,6 @@ impl JourneyWrites for Write {
         Ok(())
     }
 
-    fn replace_journey(&self, hash: &TokenHash, state: &JourneyState) -> Result<bool, StoreError> {
-        let Some(stored) = self.journey(hash)? else {
-            return Ok(false);
-        };
-        self.put_journey(hash, &state.keeping_attempts_of(&stored))?;
-        Ok(true)
-    }
-
-    fn count_journey_attempt(
-        &self,
-        hash: &TokenHash,
-        node: &str,
-    ) -> Result<Option<u32>, StoreError> {
-        let Some(mut state) = self.journey(hash)? else {
-            return Ok(None);
-        };
-        let count = state.count_attempt(node);
-        self.put_journey(hash, &state)?;
-        Ok(Some(count))
-    }
-
     fn take_journey(&self, hash: &TokenHash) -> Result<Option<JourneyState>, StoreError> {
         self.0
             .open_table(JOURNEYS)?

@@ -179,24 +179,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::OffsetDateTime;
-
-    fn session(id: &str) -> Session {
-        let now = OffsetDateTime::now_utc();
-        Session {
-            id: id.into(),
-            user_id: "u1".into(),
-            journey: "login".into(),
-            amr: vec!["pwd".into()],
-            auth_time: now,
-            created_at: now,
-            last_used_at: now,
-            absolute_expires_at: now + time::Duration::hours(1),
-            user_agent: None,
-            ip: None,
-            id_token_clients: Vec::new(),
-        }
-    }
+    use crate::store::behaviour::records::session;
 
     fn cached(cache: &Cache, key: &Key) -> Option<String> {
         cache.get::<Session>(key).map(|session| session.id)
@@ -206,7 +189,7 @@ mod tests {
     fn an_entry_is_not_used_once_older_than_the_bound() {
         let cache = Cache::new(Duration::from_millis(50));
         let key = Key::Session(TokenHash([1; 32]));
-        cache.put(key.clone(), session("s1"), cache.stamp());
+        cache.put(key.clone(), session("s1", "u1"), cache.stamp());
         assert_eq!(cached(&cache, &key).as_deref(), Some("s1"));
         std::thread::sleep(Duration::from_millis(80));
         assert_eq!(cached(&cache, &key), None);
@@ -221,7 +204,7 @@ mod tests {
         );
         let user = Key::User("u1".into());
         for key in [&one, &two, &user] {
-            cache.put(key.clone(), session("s"), cache.stamp());
+            cache.put(key.clone(), session("s", "u1"), cache.stamp());
         }
         cache.notified(&format!("session {}", STANDARD.encode([1; 32])));
         assert_eq!(cached(&cache, &one), None);

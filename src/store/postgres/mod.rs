@@ -869,24 +869,7 @@ mod tests {
         store
             .write(|tx| tx.put_passkeys(&ring("u1", "handle")))
             .expect("first ring");
-        let user = crate::store::User {
-            id: "u2".into(),
-            username: "bob".into(),
-            username_normalized: "bob".into(),
-            email: None,
-            email_verified: false,
-            name: None,
-            password_hash: None,
-            disabled: false,
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
-            updated_at: time::OffsetDateTime::UNIX_EPOCH,
-            totp: None,
-            recovery_codes: None,
-            phone_number: None,
-            address: None,
-            admin: false,
-            managed_by_config: false,
-        };
+        let user = crate::store::behaviour::records::user("u2", "bob", None);
         let outcome = store.write(|tx| {
             tx.put_user(&user)?;
             // The handle is another user's: refused, and ignored here.

@@ -209,6 +209,18 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// The published JWKS (`GET /oauth2/jwks`), as JSON or a `JwkSet`.
+    pub async fn jwks<T: serde::de::DeserializeOwned>(&self) -> T {
+        self.api
+            .get(self.url("/oauth2/jwks"))
+            .send()
+            .await
+            .expect("jwks request")
+            .json()
+            .await
+            .expect("a JWKS")
+    }
+
     /// `POST /api/authenticate?journey=login` with a JSON body.
     pub async fn authenticate(&self, body: Value) -> Response {
         self.authenticate_journey("login", body).await

@@ -16,15 +16,7 @@ pub async fn verify_offline(
     audience: &str,
     alg: Algorithm,
 ) -> Result<Value, String> {
-    let jwks: JwkSet = app
-        .api
-        .get(app.url("/oauth2/jwks"))
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("JWKS");
+    let jwks: JwkSet = app.jwks().await;
     let header = jsonwebtoken::decode_header(token).map_err(|err| err.to_string())?;
     if header.typ.as_deref() != Some("at+jwt") {
         return Err(format!("typ is {:?}, not at+jwt", header.typ));
