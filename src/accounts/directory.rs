@@ -181,7 +181,7 @@ impl Accounts {
                 refuse_last_administrator(tx, &user)?;
             }
             if end_sessions {
-                crate::sessions::end_all_in(&self.ctx, tx, &user.id)?;
+                crate::sessions::end_all_in(&self.ctx, tx, &user.id, None)?;
             }
             user.updated_at = now;
             tx.put_user(&user)?;

@@ -286,7 +286,7 @@ impl Accounts {
             let had = user.totp.take().is_some();
             let voided = recovery_codes::unused(&user);
             user.recovery_codes = None;
-            sessions::end_all_in(&self.ctx, tx, &user.id)?;
+            sessions::end_all_in(&self.ctx, tx, &user.id, None)?;
             user.updated_at = now;
             tx.put_user(&user)?;
             let event =
@@ -317,15 +317,11 @@ impl Accounts {
             user.password_hash = Some(hash);
             user.updated_at = now;
             tx.put_user(&user)?;
-            let mut ended = 0;
-            if how.end_other_sessions {
-                for (session, _) in tx.sessions_of(user_id)? {
-                    if Some(&session) != how.keep {
-                        sessions::end_in(&self.ctx, tx, &session)?;
-                        ended += 1;
-                    }
-                }
-            }
+            let ended = if how.end_other_sessions {
+                sessions::end_all_in(&self.ctx, tx, user_id, how.keep)?
+            } else {
+                0
+            };
             let party = audit::Party::user(&user.username);
             let event = audit::Event::success(how.kind, party.clone())
                 .about(party)
@@ -548,7 +544,7 @@ fn insert_new(tx: &dyn store::WriteTx, user: &User) -> Result<(), AccountError> 
 /// passkeys, consents and refresh tokens (whose access tokens go on the deny-list):
 /// nothing they were signed in to keeps working.
 fn remove_in(ctx: &Context, tx: &dyn store::WriteTx, user: &User) -> Result<(), StoreError> {
-    sessions::end_all_in(ctx, tx, &user.id)?;
+    sessions::end_all_in(ctx, tx, &user.id, None)?;
     for request in tx.push_requests_of(&user.id)? {
         tx.delete_push_request(&request.id)?;
     }

@@ -100,7 +100,7 @@ impl Accounts {
                     user.created_at = stored.created_at;
                 }
                 if revoke {
-                    crate::sessions::end_all_in(&self.ctx, tx, &user.id)?;
+                    crate::sessions::end_all_in(&self.ctx, tx, &user.id, None)?;
                 }
                 tx.put_user(&user)
             })?;

@@ -433,17 +433,16 @@ async fn purge_loop(engine: web::Data<journeys::Engine>, provider: web::Data<oau
 /// Picks up signing keys that another server sharing the store rotated or
 /// generated, forever (see `oauth::Provider::refresh_keys`): when the store
 /// tells of a change, and every `oauth::KEY_REFRESH` in case it could not.
+/// A store no other process shares (`changed` is `None`) needs none of it.
 async fn key_refresh_loop(provider: web::Data<oauth::Provider>, changed: Option<Arc<Notify>>) {
+    let Some(changed) = changed else {
+        return std::future::pending().await;
+    };
     let mut ticks = tokio::time::interval(oauth::KEY_REFRESH);
     loop {
-        match &changed {
-            Some(changed) => tokio::select! {
-                _ = ticks.tick() => {}
-                () = changed.notified() => {}
-            },
-            None => {
-                ticks.tick().await;
-            }
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = changed.notified() => {}
         }
         let provider = provider.clone();
         match blocking(move || provider.refresh_keys()).await {

@@ -74,12 +74,9 @@ fn from_stopped_store(
     to: &Path,
     overwrite: bool,
 ) -> Result<BackupSummary, Failure> {
+    // Refused before connecting: the database is not the CLI's to copy.
     if settings.storage.url.is_some() {
-        return Err(Failure::Usage(
-            "the store is in PostgreSQL (storage.url): back it up with the database's own \
-             tools, such as pg_dump"
-                .into(),
-        ));
+        return Err(Failure::Usage(crate::store::NO_BACKUP_IN_A_DATABASE.into()));
     }
     let Some(file) = settings.store_file() else {
         return Err(Failure::Usage(

@@ -40,11 +40,7 @@ pub fn record_id_token_in(
     session_id: &str,
     client_id: &str,
 ) -> Result<(), StoreError> {
-    let found = tx
-        .sessions_of(user_id)?
-        .into_iter()
-        .find(|(_, session)| session.id == session_id);
-    if let Some((hash, mut session)) = found
+    if let Some((hash, mut session)) = super::by_id_in(tx, user_id, session_id)?
         && !session.id_token_clients.iter().any(|c| c == client_id)
     {
         session.id_token_clients.push(client_id.to_owned());

@@ -15,7 +15,7 @@ pub mod logout;
 use crate::audit;
 use crate::context::Context;
 use crate::secret::{Token, TokenHash, random_id};
-use crate::store::{Session, StoreError, User, WriteTx};
+use crate::store::{ReadTx, Session, StoreError, User, WriteTx};
 use time::{Duration, OffsetDateTime};
 
 /// A session with its user, as validation returns it.
@@ -196,17 +196,33 @@ pub fn end_in(
     Ok(ended)
 }
 
-/// Ends every session of a user as [`end_in`] does; returns them.
+/// Ends every session of a user as [`end_in`] does, but the one of
+/// `keep`; returns how many.
 pub fn end_all_in(
     ctx: &Context,
     tx: &dyn WriteTx,
     user_id: &str,
-) -> Result<Vec<Session>, StoreError> {
-    let mut ended = Vec::new();
+    keep: Option<&TokenHash>,
+) -> Result<usize, StoreError> {
+    let mut ended = 0;
     for (hash, _) in tx.sessions_of(user_id)? {
-        ended.extend(end_in(ctx, tx, &hash)?);
+        if Some(&hash) != keep && end_in(ctx, tx, &hash)?.is_some() {
+            ended += 1;
+        }
     }
     Ok(ended)
+}
+
+/// A user's session by its public id, and the hash it is stored under.
+pub fn by_id_in(
+    tx: &dyn ReadTx,
+    user_id: &str,
+    session_id: &str,
+) -> Result<Option<(TokenHash, Session)>, StoreError> {
+    Ok(tx
+        .sessions_of(user_id)?
+        .into_iter()
+        .find(|(_, session)| session.id == session_id))
 }
 
 /// Ends the session behind a token (its holder signs out from `address`);
@@ -238,11 +254,7 @@ pub fn revoke_by_id(
     caller: &audit::Caller,
 ) -> Result<bool, StoreError> {
     ctx.store.write(|tx| {
-        let target = tx
-            .sessions_of(user_id)?
-            .into_iter()
-            .find(|(_, session)| session.id == session_id);
-        let Some((hash, _)) = target else {
+        let Some((hash, _)) = by_id_in(tx, user_id, session_id)? else {
             return Ok(false);
         };
         let ended = end_in(ctx, tx, &hash)?.is_some();

@@ -99,6 +99,9 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The backend cannot copy itself into a file.
+    #[error("{0}")]
+    NoBackup(&'static str),
     #[error("a stored {kind} record cannot be read: {source}")]
     Corrupt {
         kind: &'static str,
@@ -150,6 +153,11 @@ pub trait Backend: Send + Sync {
         None
     }
 }
+
+/// Why a store in PostgreSQL makes no backup file
+/// ([`StoreError::NoBackup`]).
+pub const NO_BACKUP_IN_A_DATABASE: &str = "the store is in PostgreSQL (storage.url): back it up \
+     with the database's own tools, such as pg_dump (README \"PostgreSQL\")";
 
 /// What a backup holds, for the operator to check at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use crate::http::paths;
 use crate::telemetry::blocking;
 use actix_web::HttpResponse;
 use actix_web::body::SizedStream;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use futures_core::Stream;
 use std::io::Read;
@@ -28,13 +28,6 @@ pub async fn get_backup(
     _admin: AdminCaller,
     ctx: web::Data<Context>,
 ) -> Result<HttpResponse, AdminError> {
-    if ctx.settings.storage.url.is_some() {
-        return Err(AdminError::new(
-            StatusCode::CONFLICT,
-            "not_supported",
-            "the store is in PostgreSQL (storage.url): back it up with the database's own tools, such as pg_dump",
-        ));
-    }
     // Beside the store file, whose file system holds a store of this size
     // (a small tmpfs might not); the system's temporary folder for memory.
     let folder = ctx

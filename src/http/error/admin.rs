@@ -191,7 +191,10 @@ impl From<SigningKeyError> for AdminError {
 
 impl From<StoreError> for AdminError {
     fn from(err: StoreError) -> Self {
-        ApiError::internal(err).into()
+        match err {
+            StoreError::NoBackup(why) => Self::new(StatusCode::CONFLICT, "not_supported", why),
+            err => ApiError::internal(err).into(),
+        }
     }
 }
 

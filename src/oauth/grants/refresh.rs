@@ -1,7 +1,7 @@
 //! The `refresh_token` grant (RFC 6749 §6): rotation at every use, one
 //! retry within the grace, and the family revoked on any other reuse.
 
-use super::{Granted, TokenResponse, active_user, note_id_token, reused};
+use super::{Granted, TokenResponse, active_user, reused};
 use crate::audit;
 use crate::config::seconds;
 use crate::oauth::Provider;
@@ -153,8 +153,10 @@ impl Provider {
             let claims = self
                 .claims_for(client, &Subject::User(&user, &auth), &scope)
                 .bound_to(jkt);
+            // The family's first grant noted the ID token in the session
+            // (`note_id_token`): a refresh keeps its `sid` and cannot widen
+            // its scope, so there is nothing new to note.
             tx.record_access(&token.family, &claims.jti, claims.expires_at())?;
-            note_id_token(tx, client, &user, &auth, &scope)?;
             let successor = self.new_refresh(
                 tx,
                 client,

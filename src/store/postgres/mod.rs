@@ -370,11 +370,7 @@ impl Backend for Postgres {
     }
 
     fn backup(&self, _to: &Path) -> Result<BackupSummary, StoreError> {
-        Err(StoreError::Backend(
-            "a store in PostgreSQL is backed up with the database's own tools: \
-             pg_dump (README \"PostgreSQL\")"
-                .into(),
-        ))
+        Err(StoreError::NoBackup(super::NO_BACKUP_IN_A_DATABASE))
     }
 }
 
